@@ -1,0 +1,417 @@
+//! ArcSight Common Event Format: `CEF:Version|Vendor|Product|Version|SignatureID|Name|Severity|Extension`.
+//!
+//! Owns: the seven header fields (with `\|` and `\\` unescaped) and the extension's
+//! `key=value` pairs (with `\=`, `\\`, `\n`, `\r` unescaped), iterated lazily so that parsing
+//! allocates nothing unless an escape forces a copy. Values may hold spaces and unescaped `=`
+//! (URLs); a new key starts only at a space followed by a valid key and `=`.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr2};
+
+use crate::text::{trim_end_whitespace, utf8_cow};
+
+/// A parsed CEF record borrowing from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cef<'a> {
+    /// The version after `CEF:` (`0` or `1`; any digits accepted).
+    pub version: &'a str,
+    pub device_vendor: Cow<'a, str>,
+    pub device_product: Cow<'a, str>,
+    pub device_version: Cow<'a, str>,
+    pub signature_id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    /// As written: `0`–`10` or `Unknown`/`Low`/`Medium`/`High`/`Very-High`.
+    pub severity: Cow<'a, str>,
+    pub extensions: Extensions<'a>,
+}
+
+/// Why a CEF record could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CefError {
+    /// The input does not start with `CEF:` and a version.
+    NotCef,
+    /// Fewer than the seven `|`-separated header fields; `fields` were found.
+    IncompleteHeader { fields: usize },
+}
+
+impl core::fmt::Display for CefError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CefError::NotCef => f.write_str("not CEF: expected `CEF:<version>|`"),
+            CefError::IncompleteHeader { fields } => write!(
+                f,
+                "CEF header has {fields} of 7 `|`-separated fields (version, vendor, product, \
+                 version, signature id, name, severity)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CefError {}
+
+/// Unescapes a header field (`\|` and `\\`; other backslashes are kept).
+fn unescape_header(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'\\') {
+        return utf8_cow(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match (b, raw.get(i + 1)) {
+            (b'\\', Some(&next @ (b'|' | b'\\'))) => {
+                out.push(next);
+                i += 2;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Splits off the next header field, ending at an unescaped `|`.
+fn header_field(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut from = 0;
+    loop {
+        let pos = from + memchr2(b'|', b'\\', input.get(from..)?)?;
+        if input.get(pos) == Some(&b'\\') {
+            from = pos + 2;
+            continue;
+        }
+        return Some((input.get(..pos)?, input.get(pos + 1..)?));
+    }
+}
+
+/// Parses a CEF record; `input` starts at `CEF:`.
+pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
+    let after = input.strip_prefix(b"CEF:").ok_or(CefError::NotCef)?;
+    let mut fields: [&[u8]; 7] = [b""; 7];
+    let mut rest = after;
+    for (i, slot) in fields.iter_mut().enumerate() {
+        let (field, r) = header_field(rest).ok_or(CefError::IncompleteHeader {
+            fields: i + usize::from(!rest.is_empty()),
+        })?;
+        *slot = field;
+        rest = r;
+    }
+    let [
+        version,
+        vendor,
+        product,
+        dev_version,
+        signature,
+        name,
+        severity,
+    ] = fields;
+    let version = crate::text::trim_spaces(version);
+    if version.is_empty() || !version.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+        return Err(CefError::NotCef);
+    }
+    Ok(Cef {
+        version: std::str::from_utf8(version).map_err(|_| CefError::NotCef)?,
+        device_vendor: unescape_header(vendor),
+        device_product: unescape_header(product),
+        device_version: unescape_header(dev_version),
+        signature_id: unescape_header(signature),
+        name: unescape_header(name),
+        severity: unescape_header(severity),
+        extensions: Extensions { raw: rest },
+    })
+}
+
+/// The extension part of a CEF record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extensions<'a> {
+    raw: &'a [u8],
+}
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']')
+}
+
+/// Whether the byte at `pos` is preceded by an odd number of backslashes.
+fn is_escaped(bytes: &[u8], pos: usize) -> bool {
+    let backslashes = bytes
+        .get(..pos)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    backslashes % 2 == 1
+}
+
+/// Finds the next key after `from`: returns (start of the key, position of its `=`). A key
+/// starts after a space, is made of key bytes, and is followed by an unescaped `=`.
+fn next_key(raw: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut search = from;
+    loop {
+        let eq = search + memchr(b'=', raw.get(search..)?)?;
+        search = eq + 1;
+        if is_escaped(raw, eq) {
+            continue;
+        }
+        let key_len = raw
+            .get(from..eq)?
+            .iter()
+            .rev()
+            .take_while(|&&b| is_key_byte(b))
+            .count();
+        let start = eq - key_len;
+        if key_len > 0 && start > from && raw.get(start - 1) == Some(&b' ') {
+            return Some((start, eq));
+        }
+    }
+}
+
+/// The key at the very start of `raw` (after spaces), if the extension begins with one.
+fn first_key(raw: &[u8]) -> Option<(usize, usize)> {
+    let start = raw.iter().take_while(|&&b| b == b' ').count();
+    let len = raw
+        .get(start..)?
+        .iter()
+        .take_while(|&&b| is_key_byte(b))
+        .count();
+    (len > 0 && raw.get(start + len) == Some(&b'=')).then_some((start, start + len))
+}
+
+/// Unescapes an extension value: `\=`, `\\`, `\n`, `\r` (and `\|`, which some senders add);
+/// other backslashes are kept.
+pub fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'\\') {
+        return utf8_cow(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        let decoded = match (b, raw.get(i + 1)) {
+            (b'\\', Some(b'=')) => Some(b'='),
+            (b'\\', Some(b'\\')) => Some(b'\\'),
+            (b'\\', Some(b'n')) => Some(b'\n'),
+            (b'\\', Some(b'r')) => Some(b'\r'),
+            (b'\\', Some(b'|')) => Some(b'|'),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                i += 2;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Escapes a value for rendering a CEF extension (the inverse of [`unescape_value`]).
+pub fn escape_value(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '=' => out.push_str("\\="),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Escapes a header field for rendering (the inverse of the header unescaping).
+pub fn escape_header(value: &str, out: &mut String) {
+    for c in value.chars() {
+        if matches!(c, '\\' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+impl<'a> Extensions<'a> {
+    /// The extension text as received.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// All pairs in order, duplicates included.
+    pub fn iter(&self) -> ExtensionIter<'a> {
+        ExtensionIter {
+            raw: self.raw,
+            next: first_key(self.raw).or_else(|| next_key(self.raw, 0)),
+        }
+    }
+
+    /// Text before the first key (a malformed extension), if any.
+    pub fn unkeyed_prefix(&self) -> Option<&'a [u8]> {
+        if first_key(self.raw).is_some() {
+            return None;
+        }
+        let end = next_key(self.raw, 0).map_or(self.raw.len(), |(start, _)| start);
+        let text = crate::text::trim_spaces(self.raw.get(..end).unwrap_or_default());
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// The value of `key`; when it occurs more than once the last one wins.
+    pub fn get(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.iter()
+            .filter(|(k, _)| *k == key)
+            .last()
+            .map(|(_, v)| v)
+    }
+
+    /// Keys that occur more than once (each reported once, in first-seen order).
+    pub fn duplicate_keys(&self) -> Vec<&'a str> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut dups: Vec<&str> = Vec::new();
+        for (k, _) in self.iter() {
+            if seen.contains(&k) {
+                if !dups.contains(&k) {
+                    dups.push(k);
+                }
+            } else {
+                seen.push(k);
+            }
+        }
+        dups
+    }
+}
+
+impl<'a> IntoIterator for &Extensions<'a> {
+    type Item = (&'a str, Cow<'a, str>);
+    type IntoIter = ExtensionIter<'a>;
+    fn into_iter(self) -> ExtensionIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over `(key, value)` pairs of an extension.
+#[derive(Debug, Clone)]
+pub struct ExtensionIter<'a> {
+    raw: &'a [u8],
+    /// The next key: (start of key, position of `=`).
+    next: Option<(usize, usize)>,
+}
+
+impl<'a> Iterator for ExtensionIter<'a> {
+    type Item = (&'a str, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (start, eq) = self.next?;
+        let value_start = eq + 1;
+        let following = next_key(self.raw, value_start);
+        let value_end = following.map_or(self.raw.len(), |(s, _)| s);
+        self.next = following;
+        let key = std::str::from_utf8(self.raw.get(start..eq)?).ok()?;
+        let value = trim_end_whitespace(self.raw.get(value_start..value_end)?);
+        Some((key, unescape_value(value)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs<'a>(cef: &Cef<'a>) -> Vec<(&'a str, String)> {
+        cef.extensions
+            .iter()
+            .map(|(k, v)| (k, v.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn header_and_extension() {
+        let cef = parse_cef(
+            b"CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232",
+        )
+        .unwrap();
+        assert_eq!(cef.version, "0");
+        assert_eq!(cef.device_vendor, "Security");
+        assert_eq!(cef.device_product, "threatmanager");
+        assert_eq!(cef.device_version, "1.0");
+        assert_eq!(cef.signature_id, "100");
+        assert_eq!(cef.name, "worm successfully stopped");
+        assert_eq!(cef.severity, "10");
+        assert_eq!(
+            pairs(&cef),
+            vec![
+                ("src", "10.0.0.1".into()),
+                ("dst", "2.1.2.2".into()),
+                ("spt", "1232".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn header_escapes() {
+        let cef = parse_cef(br"CEF:0|security\|inc|thr\\eat|1.0|100|na\|me|10|").unwrap();
+        assert_eq!(cef.device_vendor, "security|inc");
+        assert_eq!(cef.device_product, r"thr\eat");
+        assert_eq!(cef.name, "na|me");
+        assert!(matches!(cef.device_version, Cow::Borrowed(_)));
+        assert_eq!(cef.extensions.iter().count(), 0);
+    }
+
+    #[test]
+    fn extension_escapes_spaces_and_urls() {
+        let cef = parse_cef(
+            br"CEF:0|V|P|1|2|N|3|msg=a\=b c\\d\nnext request=https://x.example/p?a=1&b=2 cs1=with spaces  act= cs2Label=L",
+        )
+        .unwrap();
+        assert_eq!(
+            pairs(&cef),
+            vec![
+                ("msg", "a=b c\\d\nnext".into()),
+                ("request", "https://x.example/p?a=1&b=2".into()),
+                ("cs1", "with spaces".into()),
+                ("act", "".into()),
+                ("cs2Label", "L".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_whitespace_and_duplicates() {
+        let cef = parse_cef(b"CEF:1|V|P|1|2|N|3|src=1 src=2 dst=3  \r\n").unwrap();
+        assert_eq!(cef.extensions.get("src").unwrap(), "2");
+        assert_eq!(cef.extensions.get("dst").unwrap(), "3");
+        assert_eq!(cef.extensions.duplicate_keys(), vec!["src"]);
+        assert_eq!(cef.extensions.iter().count(), 3);
+    }
+
+    #[test]
+    fn borrowed_unless_escaped() {
+        let cef = parse_cef(br"CEF:0|V|P|1|2|N|3|a=plain b=esc\=aped").unwrap();
+        let values: Vec<_> = cef.extensions.iter().map(|(_, v)| v).collect();
+        assert!(matches!(values[0], Cow::Borrowed(_)));
+        assert!(matches!(values[1], Cow::Owned(_)));
+    }
+
+    #[test]
+    fn incomplete_header_is_an_error() {
+        assert_eq!(
+            parse_cef(b"CEF:0|V|P|1"),
+            Err(CefError::IncompleteHeader { fields: 4 })
+        );
+        assert_eq!(parse_cef(b"LEEF:1.0|V"), Err(CefError::NotCef));
+        assert_eq!(parse_cef(b"CEF:x|a|b|c|d|e|f|"), Err(CefError::NotCef));
+    }
+
+    #[test]
+    fn unkeyed_prefix_is_kept() {
+        let cef = parse_cef(b"CEF:0|V|P|1|2|N|3|garbage here src=1").unwrap();
+        assert_eq!(cef.extensions.unkeyed_prefix(), Some(&b"garbage here"[..]));
+        assert_eq!(pairs(&cef), vec![("src", "1".into())]);
+    }
+
+    #[test]
+    fn non_utf8_value_is_replaced_not_rejected() {
+        let cef = parse_cef(b"CEF:0|V|P|1|2|N|3|msg=caf\xe9 src=1").unwrap();
+        let (_, v) = cef.extensions.iter().next().unwrap();
+        assert_eq!(v, "caf\u{fffd}");
+    }
+}

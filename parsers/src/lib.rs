@@ -1,0 +1,474 @@
+//! Tern's parsers: zero-copy, total parsers for what syslog senders put on the wire.
+//!
+//! This crate does no I/O and knows nothing of sockets, Azure or configuration. Bytes go in,
+//! borrowed values come out; every function is total: any input gives a value or a typed error,
+//! never a panic (each parser has a fuzz target in `fuzz/`).
+//!
+//! The entry point is [`parse`]: it reads the PRI, detects the header kind (RFC 5424 or
+//! RFC 3164), then classifies the body (CEF, LEEF, Cisco ASA/FTD, or plain text). Stream
+//! transports cut frames first with [`framing::FrameDecoder`].
+//!
+//! Layout: one module per grammar: [`framing`], [`pri`], [`timestamp`], [`rfc5424`] (with
+//! [`structured_data`]), [`rfc3164`], [`cef`], [`leef`], and [`vendor`] for formats that live in
+//! a message body. New vendor formats add a [`Body`] variant and a module under `vendor/`.
+
+pub mod cef;
+pub mod framing;
+pub mod leef;
+pub mod pri;
+pub mod rfc3164;
+pub mod rfc5424;
+pub mod structured_data;
+pub mod text;
+pub mod timestamp;
+pub mod vendor;
+
+use std::borrow::Cow;
+
+pub use cef::{Cef, CefError};
+pub use leef::{Leef, LeefError};
+pub use pri::{Facility, Pri, Severity};
+pub use structured_data::StructuredData;
+pub use timestamp::Timestamp;
+pub use vendor::cisco_asa::{AsaMessage, AsaProduct};
+
+bitflags::bitflags! {
+    /// Things a sender got wrong that the parser tolerated. Each is worth a counter: the event
+    /// was kept, but a field may be empty or approximate.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Anomalies: u16 {
+        /// `<…>` present but not a valid PRI (e.g. `<192>`, `<abc>`); user.notice was used.
+        const BAD_PRI = 1 << 0;
+        /// No PRI at all; user.notice was used (RFC 3164 §4.3.3).
+        const MISSING_PRI = 1 << 1;
+        /// A timestamp-shaped field that is not a valid date or time.
+        const BAD_TIMESTAMP = 1 << 2;
+        /// RFC 5424 structured data missing or malformed; kept as message text.
+        const BAD_STRUCTURED_DATA = 1 << 3;
+        /// RFC 5424 header ended before MSGID.
+        const TRUNCATED_HEADER = 1 << 4;
+        /// An RFC 5424 header field longer than the RFC allows (kept whole).
+        const FIELD_TOO_LONG = 1 << 5;
+        /// An RFC 5424 header field that is not UTF-8 (left out; the bytes stay in the line).
+        const NON_UTF8_HEADER = 1 << 6;
+        /// A relay's header in front of the device's; the device's was used.
+        const RELAYED_HEADER = 1 << 7;
+    }
+}
+
+/// Which parser to use. `Auto` detects; the others pin a listener to one format for senders
+/// whose messages are not self-describing or are known to be of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Auto,
+    /// RFC 3164 header; the body is still classified.
+    Rfc3164,
+    /// RFC 5424 header required; the body is still classified.
+    Rfc5424,
+    /// The body must be CEF (found anywhere in the message, after any header).
+    Cef,
+    /// The body must be LEEF (found anywhere in the message).
+    Leef,
+    /// The body must carry a Cisco ASA/FTD/PIX tag.
+    CiscoAsa,
+    /// Plain syslog: the body is never classified.
+    Text,
+}
+
+impl Format {
+    /// The config spelling (`rfc3164`, `cisco_asa`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Rfc3164 => "rfc3164",
+            Format::Rfc5424 => "rfc5424",
+            Format::Cef => "cef",
+            Format::Leef => "leef",
+            Format::CiscoAsa => "cisco_asa",
+            Format::Text => "text",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn from_name(name: &str) -> Option<Format> {
+        [
+            Format::Auto,
+            Format::Rfc3164,
+            Format::Rfc5424,
+            Format::Cef,
+            Format::Leef,
+            Format::CiscoAsa,
+            Format::Text,
+        ]
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// What the parser needs besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The receive time (UTC); completes BSD timestamps that carry no year.
+    pub reference_time: Timestamp,
+    pub format: Format,
+}
+
+impl Options {
+    pub fn new(reference_time: Timestamp) -> Options {
+        Options {
+            reference_time,
+            format: Format::Auto,
+        }
+    }
+}
+
+/// Which kind of syslog header a line had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    Rfc5424,
+    Rfc3164,
+}
+
+/// The body of a message, classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// Plain text: the message is all there is.
+    Text,
+    Cef(Cef<'a>),
+    Leef(Leef<'a>),
+    CiscoAsa(AsaMessage<'a>),
+}
+
+impl Body<'_> {
+    /// A short name for logs and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Text => "text",
+            Body::Cef(_) => "cef",
+            Body::Leef(_) => "leef",
+            Body::CiscoAsa(_) => "cisco_asa",
+        }
+    }
+}
+
+/// Why a body that looked like CEF or LEEF was kept as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    Cef(CefError),
+    Leef(LeefError),
+}
+
+impl core::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BodyError::Cef(e) => e.fmt(f),
+            BodyError::Leef(e) => e.fmt(f),
+        }
+    }
+}
+
+/// One parsed syslog message, borrowing from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// The PRI as written; `None` when missing or invalid (see [`Event::pri_or_default`]).
+    pub pri: Option<Pri>,
+    pub header: HeaderKind,
+    /// The event's own time; year-less BSD dates completed from [`Options::reference_time`].
+    pub timestamp: Option<Timestamp>,
+    pub hostname: Option<&'a str>,
+    /// RFC 5424 APP-NAME or the RFC 3164 TAG without `[pid]`.
+    pub app_name: Option<&'a str>,
+    pub proc_id: Option<&'a str>,
+    pub msg_id: Option<&'a str>,
+    pub structured_data: StructuredData<'a>,
+    /// The message text (RFC 5424 MSG without BOM, or what follows the RFC 3164 TAG).
+    pub message: &'a [u8],
+    pub body: Body<'a>,
+    /// Set when the message looked like CEF/LEEF but could not be read as such.
+    pub body_error: Option<BodyError>,
+    pub anomalies: Anomalies,
+}
+
+impl<'a> Event<'a> {
+    /// The PRI, or RFC 3164's default user.notice when the line had none.
+    pub fn pri_or_default(&self) -> Pri {
+        self.pri.unwrap_or(Pri::DEFAULT)
+    }
+
+    pub fn facility(&self) -> Facility {
+        self.pri_or_default().facility
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.pri_or_default().severity
+    }
+
+    /// The message as text, borrowed unless it is not valid UTF-8.
+    pub fn message_text(&self) -> Cow<'a, str> {
+        text::utf8_cow(self.message)
+    }
+}
+
+/// Why [`parse`] gave no event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// Nothing but whitespace.
+    Empty,
+    /// A pinned [`Format`] did not match the line.
+    NotFormat(Format),
+}
+
+impl core::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ParseError::Empty => f.write_str("empty message"),
+            ParseError::NotFormat(format) => {
+                write!(
+                    f,
+                    "message is not {} (the format this input is pinned to)",
+                    format.name()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Strips what framing leaves at the end (CR, LF, NUL) and spaces before the PRI (Cisco puts a
+/// space after the LF of the previous frame).
+fn trim_line(input: &[u8]) -> &[u8] {
+    let end = input
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n' | b'\0'))
+        .map_or(0, |e| e + 1);
+    let line = input.get(..end).unwrap_or_default();
+    let start = line
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    line.get(start..).unwrap_or_default()
+}
+
+/// Parses one syslog message (one frame or datagram).
+pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseError> {
+    let line = trim_line(input);
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let mut anomalies = Anomalies::empty();
+    let (pri, after_pri) = match pri::parse_pri(line) {
+        Ok((rest, pri)) => (Some(pri), rest),
+        Err(_) => {
+            anomalies.insert(if line.first() == Some(&b'<') {
+                Anomalies::BAD_PRI
+            } else {
+                Anomalies::MISSING_PRI
+            });
+            (None, line)
+        }
+    };
+
+    let rfc5424 = match options.format {
+        Format::Rfc3164 => None,
+        _ if pri.is_some() => rfc5424::parse_rfc5424(after_pri),
+        _ => None,
+    };
+    let mut event = match rfc5424 {
+        Some(h) => Event {
+            pri,
+            header: HeaderKind::Rfc5424,
+            timestamp: h.timestamp,
+            hostname: h.hostname,
+            app_name: h.app_name,
+            proc_id: h.proc_id,
+            msg_id: h.msg_id,
+            structured_data: h.structured_data,
+            message: h.message,
+            body: Body::Text,
+            body_error: None,
+            anomalies: anomalies | h.anomalies,
+        },
+        None if options.format == Format::Rfc5424 => {
+            return Err(ParseError::NotFormat(Format::Rfc5424));
+        }
+        None => {
+            let h = rfc3164::parse_rfc3164(after_pri, &options.reference_time);
+            let (tag, message) = rfc3164::split_tag(h.content);
+            let mut event = Event {
+                pri,
+                header: HeaderKind::Rfc3164,
+                timestamp: h.timestamp,
+                hostname: h.hostname,
+                app_name: tag.map(|t| t.app_name),
+                proc_id: tag.and_then(|t| t.proc_id),
+                msg_id: None,
+                structured_data: StructuredData::default(),
+                message,
+                body: Body::Text,
+                body_error: None,
+                anomalies: anomalies | h.anomalies,
+            };
+            // An ASA tag is the TAG itself; its text follows it.
+            if options.format != Format::Text {
+                if let Some(asa) = vendor::cisco_asa::parse_asa(h.content) {
+                    event.body = Body::CiscoAsa(asa);
+                }
+            }
+            event
+        }
+    };
+    if matches!(event.body, Body::Text) {
+        classify_body(&mut event, options.format);
+    }
+    match (options.format, &event.body) {
+        (Format::Cef, Body::Cef(_))
+        | (Format::Leef, Body::Leef(_))
+        | (Format::CiscoAsa, Body::CiscoAsa(_))
+        | (Format::Auto | Format::Rfc3164 | Format::Rfc5424 | Format::Text, _) => Ok(event),
+        (pinned, _) => Err(ParseError::NotFormat(pinned)),
+    }
+}
+
+/// Looks at the message for CEF, LEEF or an ASA tag.
+fn classify_body(event: &mut Event<'_>, format: Format) {
+    let message = text::trim_spaces(event.message);
+    let found = |needle: &[u8]| -> Option<usize> {
+        match format {
+            // Pinned: the record may sit anywhere after a vendor prefix.
+            Format::Cef | Format::Leef => memchr::memmem::find(message, needle),
+            _ => message.starts_with(needle).then_some(0),
+        }
+    };
+    match format {
+        Format::Text => {}
+        Format::Auto
+        | Format::Rfc3164
+        | Format::Rfc5424
+        | Format::Cef
+        | Format::Leef
+        | Format::CiscoAsa => {
+            if format != Format::Leef {
+                if let Some(at) = found(b"CEF:") {
+                    match cef::parse_cef(message.get(at..).unwrap_or_default()) {
+                        Ok(cef) => event.body = Body::Cef(cef),
+                        Err(e) => event.body_error = Some(BodyError::Cef(e)),
+                    }
+                    return;
+                }
+            }
+            if format != Format::Cef {
+                if let Some(at) = found(b"LEEF:") {
+                    match leef::parse_leef(message.get(at..).unwrap_or_default()) {
+                        Ok(leef) => event.body = Body::Leef(leef),
+                        Err(e) => event.body_error = Some(BodyError::Leef(e)),
+                    }
+                    return;
+                }
+            }
+            if let Some(asa) = vendor::cisco_asa::parse_asa(message) {
+                event.body = Body::CiscoAsa(asa);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options::new(Timestamp::from_unix(1_795_000_000, 0))
+    }
+
+    #[test]
+    fn missing_pri_is_user_notice_with_whole_line_as_message() {
+        let e = parse(b"just some text", &options()).unwrap();
+        assert_eq!(e.pri, None);
+        assert_eq!(e.facility(), Facility::User);
+        assert_eq!(e.severity(), Severity::Notice);
+        assert_eq!(e.message, b"just some text");
+        assert!(e.anomalies.contains(Anomalies::MISSING_PRI));
+        let e = parse(b"<999>text", &options()).unwrap();
+        assert_eq!(e.pri, None);
+        assert_eq!(e.message, b"<999>text");
+        assert!(e.anomalies.contains(Anomalies::BAD_PRI));
+    }
+
+    #[test]
+    fn detects_header_and_body() {
+        let e = parse(
+            b"<165>1 2003-10-11T22:14:15.003Z host app 1 ID - CEF:0|V|P|1|2|N|3|src=1",
+            &options(),
+        )
+        .unwrap();
+        assert_eq!(e.header, HeaderKind::Rfc5424);
+        assert!(matches!(e.body, Body::Cef(_)));
+        let e = parse(
+            b"<134>Feb 14 19:04:54 host LEEF:1.0|V|P|1|2|a=b",
+            &options(),
+        )
+        .unwrap();
+        assert_eq!(e.header, HeaderKind::Rfc3164);
+        assert!(matches!(e.body, Body::Leef(_)));
+        let e = parse(
+            b"<166>Nov 21 2026 10:00:00 fw01 : %ASA-6-302013: Built",
+            &options(),
+        )
+        .unwrap();
+        let Body::CiscoAsa(asa) = e.body else {
+            panic!("not ASA: {e:?}")
+        };
+        assert_eq!(asa.message_id, "302013");
+        assert_eq!(asa.text, b"Built");
+        assert_eq!(e.hostname, Some("fw01"));
+        assert_eq!(e.app_name, Some("%ASA-6-302013"));
+        let e = parse(b"<13>Feb 14 19:04:54 host app: CEF:0|broken", &options()).unwrap();
+        assert!(matches!(e.body, Body::Text));
+        assert_eq!(
+            e.body_error,
+            Some(BodyError::Cef(CefError::IncompleteHeader { fields: 2 }))
+        );
+    }
+
+    #[test]
+    fn pinned_formats() {
+        let mut o = options();
+        o.format = Format::Cef;
+        let e = parse(
+            b"<13>Feb 14 19:04:54 host vendor said CEF:0|V|P|1|2|N|3|a=b",
+            &o,
+        )
+        .unwrap();
+        assert!(matches!(e.body, Body::Cef(_)));
+        assert_eq!(
+            parse(b"<13>Feb 14 19:04:54 host plain", &o),
+            Err(ParseError::NotFormat(Format::Cef))
+        );
+        o.format = Format::Rfc5424;
+        assert_eq!(
+            parse(b"<13>Feb 14 19:04:54 host x: y", &o),
+            Err(ParseError::NotFormat(Format::Rfc5424))
+        );
+        o.format = Format::Text;
+        let e = parse(b"<13>Feb 14 19:04:54 host x: CEF:0|V|P|1|2|N|3|a=b", &o).unwrap();
+        assert!(matches!(e.body, Body::Text));
+    }
+
+    #[test]
+    fn empty_and_framing_residue() {
+        assert_eq!(parse(b"", &options()), Err(ParseError::Empty));
+        assert_eq!(parse(b" \r\n", &options()), Err(ParseError::Empty));
+        let e = parse(b" <181>01\r\n", &options()).unwrap();
+        assert_eq!(e.pri.unwrap().value(), 181);
+        assert_eq!(e.message, b"01");
+    }
+
+    #[test]
+    fn non_utf8_message_is_kept_as_bytes() {
+        let e = parse(b"<13>Feb 14 19:04:54 host app: caf\xe9", &options()).unwrap();
+        assert_eq!(e.message, b"caf\xe9");
+        assert_eq!(e.message_text(), "caf\u{fffd}");
+    }
+}

@@ -1,0 +1,293 @@
+//! The syslog PRI part (`<N>`): facility and severity, with the names the Sentinel Syslog table
+//! and DCR `facilityNames`/`logLevels` use.
+//!
+//! Owns: decoding `<0>`..`<191>` and naming the parts. Never decides what to do with a line that
+//! has no valid PRI; [`crate::parse`] applies RFC 3164's default (user.notice) for that.
+
+use nom::{IResult, Parser, bytes::complete::take_while_m_n, character::complete::char};
+
+/// Syslog facility. Codes 0–23 are on the wire; the names follow the DCR facility enum
+/// (`reference/azure.md` §3.2), which names 12–15 `ntp`, `audit`, `alert`, `clock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Facility {
+    Kern = 0,
+    User = 1,
+    Mail = 2,
+    Daemon = 3,
+    Auth = 4,
+    Syslog = 5,
+    Lpr = 6,
+    News = 7,
+    Uucp = 8,
+    Cron = 9,
+    Authpriv = 10,
+    Ftp = 11,
+    Ntp = 12,
+    Audit = 13,
+    Alert = 14,
+    Clock = 15,
+    Local0 = 16,
+    Local1 = 17,
+    Local2 = 18,
+    Local3 = 19,
+    Local4 = 20,
+    Local5 = 21,
+    Local6 = 22,
+    Local7 = 23,
+}
+
+const FACILITIES: [Facility; 24] = [
+    Facility::Kern,
+    Facility::User,
+    Facility::Mail,
+    Facility::Daemon,
+    Facility::Auth,
+    Facility::Syslog,
+    Facility::Lpr,
+    Facility::News,
+    Facility::Uucp,
+    Facility::Cron,
+    Facility::Authpriv,
+    Facility::Ftp,
+    Facility::Ntp,
+    Facility::Audit,
+    Facility::Alert,
+    Facility::Clock,
+    Facility::Local0,
+    Facility::Local1,
+    Facility::Local2,
+    Facility::Local3,
+    Facility::Local4,
+    Facility::Local5,
+    Facility::Local6,
+    Facility::Local7,
+];
+
+const FACILITY_NAMES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+impl Facility {
+    /// All 24 wire facilities, in code order.
+    pub const ALL: [Facility; 24] = FACILITIES;
+
+    /// The facility with wire code `code` (0–23).
+    pub fn from_code(code: u8) -> Option<Facility> {
+        FACILITIES.get(usize::from(code)).copied()
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The lowercase name the Syslog table's `Facility` column holds, e.g. `local4`.
+    pub fn name(self) -> &'static str {
+        FACILITY_NAMES.get(self as usize).copied().unwrap_or("user")
+    }
+
+    /// Parses a facility name case-insensitively (DCR exports use e.g. `UUCP`).
+    pub fn from_name(name: &str) -> Option<Facility> {
+        FACILITY_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .and_then(|i| u8::try_from(i).ok())
+            .and_then(Facility::from_code)
+    }
+}
+
+/// Syslog severity, 0 (emergency) to 7 (debug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Severity {
+    Emergency = 0,
+    Alert = 1,
+    Critical = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+const SEVERITIES: [Severity; 8] = [
+    Severity::Emergency,
+    Severity::Alert,
+    Severity::Critical,
+    Severity::Error,
+    Severity::Warning,
+    Severity::Notice,
+    Severity::Info,
+    Severity::Debug,
+];
+
+/// Short names stored in the Syslog table's `SeverityLevel` column (`reference/azure.md` §3.2).
+const SEVERITY_NAMES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// Level names of the DCR `logLevels` enum, in severity order.
+const DCR_LEVEL_NAMES: [&str; 8] = [
+    "Emergency",
+    "Alert",
+    "Critical",
+    "Error",
+    "Warning",
+    "Notice",
+    "Info",
+    "Debug",
+];
+
+impl Severity {
+    /// All eight severities, most severe first.
+    pub const ALL: [Severity; 8] = SEVERITIES;
+
+    pub fn from_code(code: u8) -> Option<Severity> {
+        SEVERITIES.get(usize::from(code)).copied()
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The short name the Syslog table's `SeverityLevel` column holds, e.g. `warning`, `err`.
+    pub fn name(self) -> &'static str {
+        SEVERITY_NAMES
+            .get(self as usize)
+            .copied()
+            .unwrap_or("notice")
+    }
+
+    /// The DCR `logLevels` name, e.g. `Warning`.
+    pub fn dcr_name(self) -> &'static str {
+        DCR_LEVEL_NAMES
+            .get(self as usize)
+            .copied()
+            .unwrap_or("Notice")
+    }
+
+    /// Parses a DCR level name (`Warning`) or a table name (`warning`, `err`), case-insensitively.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        DCR_LEVEL_NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .or_else(|| {
+                SEVERITY_NAMES
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|i| u8::try_from(i).ok())
+            .and_then(Severity::from_code)
+    }
+}
+
+/// A decoded PRI value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pri {
+    pub facility: Facility,
+    pub severity: Severity,
+}
+
+impl Pri {
+    /// RFC 3164 §4.3.3: a message without a valid PRI is treated as user.notice (13).
+    pub const DEFAULT: Pri = Pri {
+        facility: Facility::User,
+        severity: Severity::Notice,
+    };
+
+    /// Decodes a PRI value 0..=191.
+    pub fn from_value(value: u16) -> Option<Pri> {
+        let facility = Facility::from_code(u8::try_from(value / 8).ok()?)?;
+        let severity = Severity::from_code(u8::try_from(value % 8).ok()?)?;
+        Some(Pri { facility, severity })
+    }
+
+    pub fn value(self) -> u16 {
+        u16::from(self.facility.code()) * 8 + u16::from(self.severity.code())
+    }
+}
+
+/// Parses `<N>` at the start of `input`. Accepts 1–3 digits (RFC 5424 PRIVAL; leading zeros as
+/// QRadar sends `<01>`) with a value of at most 191. Returns the rest after `>`.
+pub fn parse_pri(input: &[u8]) -> IResult<&[u8], Pri> {
+    let (rest, digits) = (
+        char('<'),
+        take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()),
+        char('>'),
+    )
+        .map(|(_, digits, _)| digits)
+        .parse(input)?;
+    let value = digits
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    match Pri::from_value(value) {
+        Some(pri) => Ok((rest, pri)),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            input,
+            nom::error::ErrorKind::Verify,
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_facility_and_severity() {
+        let (rest, pri) = parse_pri(b"<165>1 x").unwrap();
+        assert_eq!(rest, b"1 x");
+        assert_eq!(pri.facility, Facility::Local4);
+        assert_eq!(pri.severity, Severity::Notice);
+        assert_eq!(pri.facility.name(), "local4");
+        assert_eq!(pri.severity.name(), "notice");
+        assert_eq!(pri.value(), 165);
+    }
+
+    #[test]
+    fn every_value_round_trips_and_names_match_the_table() {
+        for v in 0..=191u16 {
+            let pri = Pri::from_value(v).unwrap();
+            assert_eq!(pri.value(), v);
+        }
+        assert_eq!(Pri::from_value(0).unwrap().severity.name(), "emerg");
+        assert_eq!(Pri::from_value(3).unwrap().severity.name(), "err");
+        assert_eq!(Pri::from_value(2).unwrap().severity.name(), "crit");
+        assert_eq!(Pri::from_value(12 * 8).unwrap().facility.name(), "ntp");
+        assert_eq!(Pri::from_value(15 * 8).unwrap().facility.name(), "clock");
+        assert_eq!(Pri::from_value(191).unwrap().facility, Facility::Local7);
+        assert!(Pri::from_value(192).is_none());
+    }
+
+    #[test]
+    fn rejects_out_of_range_and_malformed() {
+        assert!(parse_pri(b"<192>x").is_err());
+        assert!(parse_pri(b"<1000>x").is_err());
+        assert!(parse_pri(b"<>x").is_err());
+        assert!(parse_pri(b"<12").is_err());
+        assert!(parse_pri(b"12>").is_err());
+        assert!(parse_pri(b"<-1>").is_err());
+        assert!(parse_pri(b"").is_err());
+    }
+
+    #[test]
+    fn leading_zeros_are_accepted() {
+        let (_, pri) = parse_pri(b"<01>").unwrap();
+        assert_eq!(pri.value(), 1);
+        let (_, pri) = parse_pri(b"<000>").unwrap();
+        assert_eq!(pri.value(), 0);
+    }
+
+    #[test]
+    fn names_parse_case_insensitively() {
+        assert_eq!(Facility::from_name("UUCP"), Some(Facility::Uucp));
+        assert_eq!(Facility::from_name("Local7"), Some(Facility::Local7));
+        assert_eq!(Facility::from_name("mark"), None);
+        assert_eq!(Severity::from_name("warning"), Some(Severity::Warning));
+        assert_eq!(Severity::from_name("Emergency"), Some(Severity::Emergency));
+        assert_eq!(Severity::from_name("err"), Some(Severity::Error));
+        assert_eq!(Severity::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,422 @@
+//! RFC 3164 ("BSD syslog") headers as real devices send them.
+//!
+//! Owns: the timestamp, the hostname and the TAG of a line that is not RFC 5424. RFC 3164
+//! describes practice rather than prescribing it, so this follows what devices and relays do:
+//! BSD or ISO 8601 timestamps, a year in the timestamp (Cisco), Cisco IOS sequence numbers and
+//! clock markers (`*`, `.`), no hostname (a TAG right after the timestamp), IPv4/IPv6 hostnames,
+//! relayed lines (`Message forwarded from host:`) and double headers (a relay's header in front
+//! of the device's). Where the line is ambiguous it matches rsyslog's `pmrfc3164`, the parser
+//! behind AMA, except where `docs/decisions.md` says otherwise.
+
+use crate::Anomalies;
+use crate::text::{as_str, split_token};
+use crate::timestamp::{Timestamp, parse_bsd, parse_rfc3339};
+
+/// The header fields of an RFC 3164 line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rfc3164<'a> {
+    pub timestamp: Option<Timestamp>,
+    pub hostname: Option<&'a str>,
+    /// What follows the hostname: TAG and MSG, split by [`split_tag`].
+    pub content: &'a [u8],
+    pub anomalies: Anomalies,
+}
+
+/// Strips leading spaces.
+fn skip_spaces(input: &[u8]) -> &[u8] {
+    let n = input.iter().take_while(|&&b| b == b' ').count();
+    input.get(n..).unwrap_or_default()
+}
+
+/// A Cisco IOS sequence number: `123: ` (the `service sequence-numbers` option).
+fn skip_sequence_number(input: &[u8]) -> &[u8] {
+    let n = input.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n > 0 {
+        if let Some(rest) = input.get(n..).and_then(|r| r.strip_prefix(b": ")) {
+            return rest;
+        }
+    }
+    input
+}
+
+/// A time zone abbreviation after a Cisco timestamp: ` UTC:`, ` EST:`, ` CEST:`.
+fn skip_zone_name(input: &[u8]) -> &[u8] {
+    let Some(after) = input.strip_prefix(b" ") else {
+        return input;
+    };
+    let n = after.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    if (2..=5).contains(&n) {
+        if let Some(rest) = after.get(n..).and_then(|r| r.strip_prefix(b":")) {
+            // `EST: %SYS…`, not `CEF:0|…` right after the time.
+            if rest.is_empty() || rest.starts_with(b" ") {
+                return rest;
+            }
+        }
+    }
+    input
+}
+
+/// A timestamp at the front: BSD (with Cisco's `*`/`.` clock markers) or ISO 8601.
+fn read_timestamp<'a>(
+    input: &'a [u8],
+    reference: &Timestamp,
+) -> Option<(Timestamp, &'a [u8], bool)> {
+    let unmarked = input
+        .strip_prefix(b"*")
+        .or_else(|| input.strip_prefix(b"."))
+        .unwrap_or(input);
+    if let Some((bsd, rest)) = parse_bsd(unmarked) {
+        let rest = skip_zone_name(rest);
+        return match bsd.resolve(reference) {
+            Some(ts) => Some((ts, rest, true)),
+            // 29 February in a common year: a real-looking but impossible date.
+            None => Some((*reference, rest, false)),
+        };
+    }
+    let (ts, rest) = parse_rfc3339(input)?;
+    let rest = rest.strip_prefix(b":").unwrap_or(rest);
+    Some((ts, rest, true))
+}
+
+fn is_hostname_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'%' | b'@' | b'/')
+}
+
+/// Whether `content` starts with a message kind that carries no TAG: CEF, LEEF or a Cisco
+/// `%ASA-…`/`%FTD-…` tag (whose "tag" is the message id itself).
+pub fn starts_self_describing(content: &[u8]) -> bool {
+    content.starts_with(b"CEF:")
+        || content.starts_with(b"LEEF:")
+        || crate::vendor::cisco_asa::is_asa_tag(content)
+}
+
+/// Parses the part after the PRI. Always succeeds: a line without a recognisable header is all
+/// content.
+pub fn parse_rfc3164<'a>(input: &'a [u8], reference: &Timestamp) -> Rfc3164<'a> {
+    parse_with_depth(input, reference, 0)
+}
+
+fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rfc3164<'a> {
+    let mut anomalies = Anomalies::empty();
+    let input = skip_spaces(input);
+    let mut rest = skip_sequence_number(input);
+    let mut hostname = None;
+
+    // Cisco IOS `HOST: *Apr 29 13:58:40.411:` puts the host before the time.
+    if let Some(colon) = memchr::memchr(b':', rest.get(..rest.len().min(64)).unwrap_or_default()) {
+        let (token, after) = rest.split_at(colon);
+        let after = after
+            .get(1..)
+            .and_then(|a| a.strip_prefix(b" "))
+            .unwrap_or_default();
+        if !token.is_empty()
+            && token.iter().all(|&b| is_hostname_byte(b) && b != b':')
+            && read_timestamp(after, reference).is_some()
+        {
+            hostname = as_str(token);
+            rest = after;
+        }
+    }
+
+    let Some((ts, after_ts, valid)) = read_timestamp(rest, reference) else {
+        return Rfc3164 {
+            timestamp: None,
+            hostname: None,
+            content: skip_spaces(rest),
+            anomalies,
+        };
+    };
+    if !valid {
+        anomalies.insert(Anomalies::BAD_TIMESTAMP);
+    }
+    let timestamp = valid.then_some(ts);
+    let after_ts = skip_spaces(after_ts);
+
+    if hostname.is_some() || starts_self_describing(after_ts) {
+        return Rfc3164 {
+            timestamp,
+            hostname,
+            content: after_ts,
+            anomalies,
+        };
+    }
+
+    // AIX and others relaying: `Message forwarded from HOST: tag: msg`.
+    if let Some(fwd) = after_ts.strip_prefix(b"Message forwarded from ") {
+        let (token, after) = split_token(fwd);
+        if let Some(host) = token.strip_suffix(b":") {
+            return Rfc3164 {
+                timestamp,
+                hostname: as_str(host),
+                content: skip_spaces(after),
+                anomalies,
+            };
+        }
+    }
+
+    let (token, after_host) = split_token(after_ts);
+    let content_after = skip_spaces(after_host);
+    let content_after = match content_after.strip_prefix(b": ") {
+        Some(c) => c, // `ASA-HOST : %ASA-…`
+        None => content_after,
+    };
+    let is_tag = token.contains(&b'[')
+        || (token.ends_with(b":") && !crate::vendor::cisco_asa::is_asa_tag(content_after));
+    if token.is_empty() || is_tag || !token.iter().all(|&b| is_hostname_byte(b)) {
+        return Rfc3164 {
+            timestamp,
+            hostname: None,
+            content: after_ts,
+            anomalies,
+        };
+    }
+    let host = token.strip_suffix(b":").unwrap_or(token);
+
+    // A relay's header in front of the device's own (`relay TS host tag: …`): the inner one
+    // names the device.
+    if depth == 0 {
+        let inner_start = content_after;
+        let has_inner_time = read_timestamp(inner_start, reference).is_some();
+        if has_inner_time {
+            let inner = parse_with_depth(inner_start, reference, depth + 1);
+            if inner.hostname.is_some() {
+                let mut inner = inner;
+                inner.anomalies.insert(Anomalies::RELAYED_HEADER);
+                return inner;
+            }
+        }
+    }
+    // rsyslog leaves the single separator and keeps further spaces in the message.
+    let content = after_host.strip_prefix(b" ").unwrap_or(after_host);
+    let content = match skip_spaces(content).strip_prefix(b": ") {
+        Some(c) => c,
+        None => content,
+    };
+    Rfc3164 {
+        timestamp,
+        hostname: as_str(host),
+        content,
+        anomalies,
+    }
+}
+
+/// A TAG split off the front of the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag<'a> {
+    /// The program name (`ProcessName`): the TAG without `[pid]` and `:`.
+    pub app_name: &'a str,
+    pub proc_id: Option<&'a str>,
+}
+
+/// The longest TAG recognised; a longer first word is message text.
+const MAX_TAG: usize = 128;
+
+/// Splits `content` into its TAG and the message. A TAG is the first word when it ends with `:`
+/// or carries `[pid]` (`sshd[42]:`, `su:`, `kernel:`, `exam-pl[12345]`); a first word with
+/// neither is message text, not a program name (rsyslog would take it: see
+/// `docs/decisions.md`). The message starts after the TAG and one space.
+pub fn split_tag(content: &[u8]) -> (Option<Tag<'_>>, &[u8]) {
+    if starts_self_describing(content) && !crate::vendor::cisco_asa::is_asa_tag(content) {
+        return (None, content);
+    }
+    let (word, rest) = split_token(content);
+    if word.is_empty() || word.len() > MAX_TAG {
+        return (None, content);
+    }
+    let message = rest.strip_prefix(b" ").unwrap_or(rest);
+    // `name[pid]` with an optional `:` after it.
+    if let Some(open) = memchr::memchr(b'[', word) {
+        let tail = word.get(open + 1..).unwrap_or_default();
+        let tail = tail.strip_suffix(b":").unwrap_or(tail);
+        if let Some(pid) = tail.strip_suffix(b"]") {
+            let name = word.get(..open).unwrap_or_default();
+            if !name.is_empty() && !pid.contains(&b'[') {
+                if let (Some(app_name), Some(pid)) = (as_str(name), as_str(pid)) {
+                    return (
+                        Some(Tag {
+                            app_name,
+                            proc_id: (!pid.is_empty()).then_some(pid),
+                        }),
+                        message,
+                    );
+                }
+            }
+        }
+        return (None, content);
+    }
+    // `name:` followed by a space or the end. A colon inside the word (`CEF:0|…`, `a:b`) is
+    // not a TAG end.
+    if let Some(name) = word.strip_suffix(b":") {
+        if !name.is_empty() {
+            if let Some(app_name) = as_str(name) {
+                return (
+                    Some(Tag {
+                        app_name,
+                        proc_id: None,
+                    }),
+                    message,
+                );
+            }
+        }
+    }
+    // `name:msg` (no space after the colon) as some daemons write it.
+    if let Some(colon) = memchr::memchr(b':', word) {
+        let name = word.get(..colon).unwrap_or_default();
+        if !name.is_empty()
+            && name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+            && name.first().is_some_and(u8::is_ascii_alphabetic)
+            && !word.get(colon + 1..).unwrap_or_default().starts_with(b"/")
+            && !(name.len() <= 2
+                && word
+                    .get(colon + 1..)
+                    .is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit)))
+        {
+            // `pam_unix:x` is a tag; `http://…`, `12:30` and `a:1` are not.
+            if let Some(app_name) = as_str(name) {
+                let message = content.get(colon + 1..).unwrap_or_default();
+                if !name.eq_ignore_ascii_case(b"http") && !name.eq_ignore_ascii_case(b"https") {
+                    return (
+                        Some(Tag {
+                            app_name,
+                            proc_id: None,
+                        }),
+                        message,
+                    );
+                }
+            }
+        }
+    }
+    (None, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> Timestamp {
+        Timestamp::from_unix(1_795_000_000, 0) // 2026-11-18
+    }
+
+    fn parse(line: &[u8]) -> Rfc3164<'_> {
+        parse_rfc3164(line, &reference())
+    }
+
+    fn tag_of(content: &[u8]) -> (Option<(&str, Option<&str>)>, &[u8]) {
+        let (tag, msg) = split_tag(content);
+        (tag.map(|t| (t.app_name, t.proc_id)), msg)
+    }
+
+    #[test]
+    fn classic_line() {
+        let h = parse(b"Oct 11 22:14:15 mymachine su: 'su root' failed");
+        let ts = h.timestamp.unwrap();
+        assert_eq!((ts.year, ts.month, ts.day, ts.hour), (2026, 10, 11, 22));
+        assert_eq!(h.hostname, Some("mymachine"));
+        assert_eq!(
+            tag_of(h.content),
+            (Some(("su", None)), &b"'su root' failed"[..])
+        );
+    }
+
+    #[test]
+    fn tag_with_pid_and_no_hostname() {
+        let h = parse(b"Nov 18 16:33:13 hostapd: ath0: STA 78:8a");
+        assert_eq!(h.hostname, None);
+        assert_eq!(
+            tag_of(h.content),
+            (Some(("hostapd", None)), &b"ath0: STA 78:8a"[..])
+        );
+        let h = parse(b"Apr  6 15:07:10 lxcvs07 sshd(pam_unix)[31738]: session closed");
+        assert_eq!(h.hostname, Some("lxcvs07"));
+        assert_eq!(
+            tag_of(h.content),
+            (
+                Some(("sshd(pam_unix)", Some("31738"))),
+                &b"session closed"[..]
+            )
+        );
+    }
+
+    #[test]
+    fn cisco_year_and_trailing_colon() {
+        let h = parse(b"Mar 7 2008 19:06:53: example tag: testmessage");
+        assert_eq!(h.timestamp.unwrap().year, 2008);
+        assert_eq!(h.hostname, Some("example"));
+        let h = parse(b"Nov 21 2026 10:00:00 fw01 : %ASA-6-302013: Built");
+        assert_eq!(h.hostname, Some("fw01"));
+        assert_eq!(h.content, b"%ASA-6-302013: Built");
+        let h = parse(b"Aug  1 14:01:20 abc-asa1: %ASA-6-302013: Built");
+        assert_eq!(h.hostname, Some("abc-asa1"));
+        assert_eq!(h.content, b"%ASA-6-302013: Built");
+    }
+
+    #[test]
+    fn cisco_ios_sequence_host_and_marker() {
+        let h = parse(b"29: foo: *Apr 29 13:58:40.411: %SYS-5-CONFIG_I: Configured");
+        assert_eq!(h.hostname, Some("foo"));
+        let ts = h.timestamp.unwrap();
+        assert_eq!((ts.month, ts.day, ts.nanos), (4, 29, 411_000_000));
+        assert_eq!(h.content, b"%SYS-5-CONFIG_I: Configured");
+        let h =
+            parse(b"782431: machine1: .Nov 18 21:03:22.631 GMT: %CDP-4-NATIVE_VLAN_MISMATCH: x");
+        assert_eq!(h.hostname, Some("machine1"));
+        assert_eq!(h.content, b"%CDP-4-NATIVE_VLAN_MISMATCH: x");
+    }
+
+    #[test]
+    fn iso_timestamp_and_ipv6_host() {
+        let h = parse(b"2006-03-26T01:59:59.156+01:00 bzorp openvpn[2499]: PTHREAD");
+        assert_eq!(h.timestamp.unwrap().offset_seconds, Some(3600));
+        assert_eq!(h.hostname, Some("bzorp"));
+        let h = parse(b"Oct 11 22:14:15 2001:db8::1 su: x");
+        assert_eq!(h.hostname, Some("2001:db8::1"));
+        let h = parse(b"Oct 11 22:14:15 10.0.0.1 su: x");
+        assert_eq!(h.hostname, Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn relayed_lines() {
+        let h = parse(b"Sep 22 10:11:56 Message forwarded from cdaix66: sshd[679960]: Accepted");
+        assert_eq!(h.hostname, Some("cdaix66"));
+        assert_eq!(tag_of(h.content).0, Some(("sshd", Some("679960"))));
+        let h = parse(b"Mar 05 08:09:10 wrong_host Mar 05 08:09:11 device1 app: text");
+        assert_eq!(h.hostname, Some("device1"));
+        assert_eq!(h.timestamp.unwrap().second, 11);
+        assert!(h.anomalies.contains(Anomalies::RELAYED_HEADER));
+    }
+
+    #[test]
+    fn no_timestamp_means_no_hostname() {
+        let h = parse(b"%ASA-6-302013: Built");
+        assert_eq!((h.timestamp, h.hostname), (None, None));
+        assert_eq!(h.content, b"%ASA-6-302013: Built");
+        let h = parse(b"hello world");
+        assert_eq!(h.content, b"hello world");
+    }
+
+    #[test]
+    fn hostname_only_and_cef_without_hostname() {
+        let h = parse(b"Aug 30 23:00:05 X4711");
+        assert_eq!(h.hostname, Some("X4711"));
+        assert_eq!(h.content, b"");
+        let h = parse(b"Feb 14 19:04:54 CEF:0|Vendor|Product|20.0.560|600|User Signed In|3|src=1");
+        assert_eq!(h.hostname, None);
+        assert!(h.content.starts_with(b"CEF:0|"));
+    }
+
+    #[test]
+    fn words_without_colon_are_not_tags() {
+        assert_eq!(tag_of(b"Use the BFG!"), (None, &b"Use the BFG!"[..]));
+        assert_eq!(tag_of(b"-- MARK --"), (None, &b"-- MARK --"[..]));
+        assert_eq!(tag_of(b"http://x.y/z is down").0, None);
+        assert_eq!(tag_of(b"12:30 lunch").0, None);
+        assert_eq!(tag_of(b"CEF:0|a|b|c|d|e|f|").0, None);
+        assert_eq!(tag_of(b"kernel:").0, Some(("kernel", None)));
+        assert_eq!(
+            tag_of(b"sudo:     root : TTY=unknown").1,
+            b"    root : TTY=unknown"
+        );
+    }
+}

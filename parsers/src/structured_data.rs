@@ -1,0 +1,279 @@
+//! RFC 5424 STRUCTURED-DATA: `[id name="value" ...][id2 ...]`, validated once, iterated lazily.
+//!
+//! Owns: finding where the SD part ends, checking its grammar, and iterating elements and
+//! params without allocating. Param values unescape `\"`, `\\` and `\]` into a `Cow`, owned
+//! only when an escape is present.
+
+use std::borrow::Cow;
+
+use crate::text::utf8_cow;
+
+/// The STRUCTURED-DATA of one message: `-` (empty) or one or more validated SD-ELEMENTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StructuredData<'a> {
+    raw: &'a [u8],
+}
+
+/// One SD-ELEMENT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdElement<'a> {
+    pub id: &'a str,
+    /// The params text after the id (validated), iterated by [`SdElement::params`].
+    params: &'a [u8],
+}
+
+/// Why an SD part was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdError {
+    /// Not `-` and not starting with `[`.
+    Missing,
+    /// An SD-ID or PARAM-NAME that is empty, too long (> 32) or has a forbidden character.
+    BadName,
+    /// A param without `="…"`.
+    BadParam,
+    /// The input ended inside an element or a value.
+    Unterminated,
+}
+
+fn is_name_byte(b: u8) -> bool {
+    // PRINTUSASCII except '=', SP, ']', '"' (RFC 5424 SD-NAME).
+    (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')
+}
+
+/// Reads an SD-NAME; returns it and the rest.
+fn name(input: &[u8]) -> Result<(&str, &[u8]), SdError> {
+    let len = input.iter().take_while(|&&b| is_name_byte(b)).count();
+    if len == 0 || len > 32 {
+        return Err(SdError::BadName);
+    }
+    let (head, rest) = input.split_at(len.min(input.len()));
+    let head = std::str::from_utf8(head).map_err(|_| SdError::BadName)?;
+    Ok((head, rest))
+}
+
+/// Reads `"value"` honouring backslash escapes; returns the raw value (between the quotes)
+/// and the rest after the closing quote.
+fn quoted(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
+    let body = input.strip_prefix(b"\"").ok_or(SdError::BadParam)?;
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => {
+                return Ok((
+                    body.get(..i).unwrap_or_default(),
+                    body.get(i + 1..).unwrap_or_default(),
+                ));
+            }
+            _ => i += 1,
+        }
+    }
+    Err(SdError::Unterminated)
+}
+
+/// Validates one SD-ELEMENT at the front of `input` (which starts with `[`), returning the
+/// element and the rest after its `]`.
+fn element(input: &[u8]) -> Result<(SdElement<'_>, &[u8]), SdError> {
+    let inner = input.strip_prefix(b"[").ok_or(SdError::Missing)?;
+    let (id, mut rest) = name(inner)?;
+    let params_start = rest;
+    loop {
+        match rest.first() {
+            Some(b']') => {
+                let params_len = params_start.len() - rest.len();
+                let params = params_start.get(..params_len).unwrap_or_default();
+                return Ok((SdElement { id, params }, rest.get(1..).unwrap_or_default()));
+            }
+            Some(b' ') => {
+                // Some senders pad with extra spaces, and put one after `=` (the RFC's own
+                // example is copied that way by rsyslog's tests); tolerate both.
+                while let Some(r) = rest.strip_prefix(b" ") {
+                    rest = r;
+                }
+                if rest.first() == Some(&b']') {
+                    continue;
+                }
+                let (_, r) = name(rest)?;
+                let mut r = r.strip_prefix(b"=").ok_or(SdError::BadParam)?;
+                while let Some(x) = r.strip_prefix(b" ") {
+                    r = x;
+                }
+                let (_, r) = quoted(r)?;
+                rest = r;
+            }
+            None => return Err(SdError::Unterminated),
+            Some(_) => return Err(SdError::BadParam),
+        }
+    }
+}
+
+/// Parses the STRUCTURED-DATA field at the front of `input`; returns it and the rest.
+pub fn parse_structured_data(input: &[u8]) -> Result<(StructuredData<'_>, &[u8]), SdError> {
+    if let Some(rest) = input.strip_prefix(b"-") {
+        return Ok((StructuredData::default(), rest));
+    }
+    if input.first() != Some(&b'[') {
+        return Err(SdError::Missing);
+    }
+    let mut rest = input;
+    while rest.first() == Some(&b'[') {
+        let (_, r) = element(rest)?;
+        rest = r;
+    }
+    let raw = input.get(..input.len() - rest.len()).unwrap_or_default();
+    Ok((StructuredData { raw }, rest))
+}
+
+impl<'a> StructuredData<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The SD part exactly as received (empty for `-`).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The elements, in order.
+    pub fn elements(&self) -> SdElements<'a> {
+        SdElements { rest: self.raw }
+    }
+}
+
+/// Iterator over [`SdElement`]s.
+#[derive(Debug, Clone)]
+pub struct SdElements<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for SdElements<'a> {
+    type Item = SdElement<'a>;
+    fn next(&mut self) -> Option<SdElement<'a>> {
+        // Validated by parse_structured_data, so an error here cannot happen; stop if it does.
+        let (el, rest) = element(self.rest).ok()?;
+        self.rest = rest;
+        Some(el)
+    }
+}
+
+impl<'a> SdElement<'a> {
+    /// The params as `(name, value)`, values unescaped.
+    pub fn params(&self) -> SdParams<'a> {
+        SdParams { rest: self.params }
+    }
+}
+
+/// Iterator over an element's params.
+#[derive(Debug, Clone)]
+pub struct SdParams<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for SdParams<'a> {
+    type Item = (&'a str, Cow<'a, str>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut rest = self.rest;
+        while let Some(r) = rest.strip_prefix(b" ") {
+            rest = r;
+        }
+        let (param, r) = name(rest).ok()?;
+        let mut r = r.strip_prefix(b"=")?;
+        while let Some(x) = r.strip_prefix(b" ") {
+            r = x;
+        }
+        let (raw, r) = quoted(r).ok()?;
+        self.rest = r;
+        Some((param, unescape_param(raw)))
+    }
+}
+
+/// Unescapes `\"`, `\\` and `\]`; any other backslash is kept (RFC 5424 §6.3.3).
+pub fn unescape_param(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'\\') {
+        return utf8_cow(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match (b, raw.get(i + 1)) {
+            (b'\\', Some(&next @ (b'"' | b'\\' | b']'))) => {
+                out.push(next);
+                i += 2;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Escapes a param value for rendering (the inverse of [`unescape_param`]).
+pub fn escape_param(value: &str, out: &mut String) {
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiple_elements_and_escapes() {
+        let input = br#"[exampleSDID@32473 iut="3" eventSource="Appl\"ic\\at\]ion"][examplePriority@32473 class="high"] msg"#;
+        let (sd, rest) = parse_structured_data(input).unwrap();
+        assert_eq!(rest, b" msg");
+        let els: Vec<_> = sd.elements().collect();
+        assert_eq!(els.len(), 2);
+        assert_eq!(els[0].id, "exampleSDID@32473");
+        let params: Vec<_> = els[0].params().collect();
+        assert_eq!(params[0], ("iut", Cow::Borrowed("3")));
+        assert_eq!(params[1].0, "eventSource");
+        assert_eq!(params[1].1, r#"Appl"ic\at]ion"#);
+        assert!(matches!(params[0].1, Cow::Borrowed(_)));
+        assert_eq!(
+            els[1].params().collect::<Vec<_>>(),
+            vec![("class", Cow::Borrowed("high"))]
+        );
+    }
+
+    #[test]
+    fn nil_and_empty_element() {
+        let (sd, rest) = parse_structured_data(b"- msg").unwrap();
+        assert!(sd.is_empty());
+        assert_eq!(rest, b" msg");
+        let (sd, _) = parse_structured_data(b"[id]").unwrap();
+        assert_eq!(sd.elements().next().unwrap().params().count(), 0);
+    }
+
+    #[test]
+    fn space_after_equals_is_tolerated() {
+        let (sd, _) =
+            parse_structured_data(br#"[x@1 eventSource= "Application" eventID="1011"]"#).unwrap();
+        let params: Vec<_> = sd.elements().next().unwrap().params().collect();
+        assert_eq!(params[0].1, "Application");
+        assert_eq!(params[1].1, "1011");
+    }
+
+    #[test]
+    fn malformed() {
+        assert_eq!(parse_structured_data(b"x"), Err(SdError::Missing));
+        assert_eq!(
+            parse_structured_data(b"[id a=\"b"),
+            Err(SdError::Unterminated)
+        );
+        assert_eq!(parse_structured_data(b"[id a=b]"), Err(SdError::BadParam));
+        assert_eq!(parse_structured_data(b"[ a=\"b\"]"), Err(SdError::BadName));
+        assert_eq!(parse_structured_data(b"[id"), Err(SdError::Unterminated));
+        let long = format!("[{}]", "a".repeat(33));
+        assert_eq!(
+            parse_structured_data(long.as_bytes()),
+            Err(SdError::BadName)
+        );
+    }
+}

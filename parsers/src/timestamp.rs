@@ -1,0 +1,440 @@
+//! Syslog timestamps without a date-time library on the hot path.
+//!
+//! Owns: reading RFC 3339 (RFC 5424 `TIMESTAMP`, also ISO 8601 in RFC 3164 lines) and BSD
+//! `Mmm dd hh:mm:ss` timestamps into a plain civil [`Timestamp`], resolving a missing year
+//! against a reference time, and converting to Unix time. Hand-written rather than `chrono` or
+//! `time` because those allocate or validate far more than a per-event parser can afford, and
+//! neither resolves a year-less BSD date (the rule below is syslog-specific).
+
+use core::fmt;
+
+/// A civil date and time as the sender wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    /// Fraction of a second in nanoseconds (digits beyond nine are dropped).
+    pub nanos: u32,
+    /// UTC offset in seconds as written; `None` when the timestamp had no zone (BSD dates and
+    /// zone-less ISO 8601), in which case the caller's default offset applies.
+    pub offset_seconds: Option<i32>,
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+];
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        i32::try_from(year).unwrap_or(i32::MAX),
+        u8::try_from(month).unwrap_or(1),
+        u8::try_from(day).unwrap_or(1),
+    )
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+impl Timestamp {
+    /// Builds a validated timestamp (leap second 60 accepted, as RFC 3339 allows).
+    pub fn new(
+        year: i32,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        nanos: u32,
+        offset_seconds: Option<i32>,
+    ) -> Option<Timestamp> {
+        let valid = (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && hour < 24
+            && minute < 60
+            && second <= 60
+            && nanos < 1_000_000_000
+            && offset_seconds.is_none_or(|o| o.abs() < 24 * 3600);
+        valid.then_some(Timestamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos,
+            offset_seconds,
+        })
+    }
+
+    /// Seconds since the Unix epoch, applying the written offset or `default_offset_seconds`.
+    pub fn unix_seconds(&self, default_offset_seconds: i32) -> i64 {
+        let days = days_from_civil(self.year, self.month, self.day);
+        let local = days * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second);
+        local - i64::from(self.offset_seconds.unwrap_or(default_offset_seconds))
+    }
+
+    /// The same instant as a UTC timestamp (offset `Some(0)`).
+    pub fn to_utc(&self, default_offset_seconds: i32) -> Timestamp {
+        Timestamp::from_unix(self.unix_seconds(default_offset_seconds), self.nanos)
+    }
+
+    /// A UTC timestamp from Unix seconds and nanoseconds.
+    pub fn from_unix(seconds: i64, nanos: u32) -> Timestamp {
+        let days = seconds.div_euclid(86_400);
+        let secs = seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        Timestamp {
+            year,
+            month,
+            day,
+            hour: u8::try_from(secs / 3600).unwrap_or(0),
+            minute: u8::try_from(secs % 3600 / 60).unwrap_or(0),
+            second: u8::try_from(secs % 60).unwrap_or(0),
+            nanos: nanos % 1_000_000_000,
+            offset_seconds: Some(0),
+        }
+    }
+
+    /// Writes RFC 3339 in UTC with the fraction trimmed to what is significant
+    /// (`2026-11-21T10:00:00.123Z`), the form `tern parse` and the row shapers emit.
+    pub fn write_rfc3339_utc<W: fmt::Write>(
+        &self,
+        default_offset_seconds: i32,
+        out: &mut W,
+    ) -> fmt::Result {
+        let utc = self.to_utc(default_offset_seconds);
+        write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second
+        )?;
+        if utc.nanos != 0 {
+            let mut nanos = utc.nanos;
+            let mut width = 9;
+            while nanos % 10 == 0 {
+                nanos /= 10;
+                width -= 1;
+            }
+            write!(out, ".{nanos:0width$}")?;
+        }
+        out.write_char('Z')
+    }
+}
+
+/// Reads exactly `n` ASCII digits at the front of `input`.
+fn digits(input: &[u8], n: usize) -> Option<(u32, &[u8])> {
+    let (head, rest) = input.split_at_checked(n)?;
+    let mut value = 0u32;
+    for &b in head {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(b - b'0');
+    }
+    Some((value, rest))
+}
+
+fn small(v: u32) -> u8 {
+    u8::try_from(v).unwrap_or(u8::MAX)
+}
+
+/// Reads `.ffffff` (any number of digits; nanosecond precision kept).
+fn fraction(input: &[u8]) -> (u32, &[u8]) {
+    let Some(after_dot) = input
+        .strip_prefix(b".")
+        .or_else(|| input.strip_prefix(b","))
+    else {
+        return (0, input);
+    };
+    let len = after_dot.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 {
+        return (0, input);
+    }
+    let mut nanos = 0u32;
+    for (i, b) in after_dot.iter().take(len).enumerate() {
+        if i < 9 {
+            nanos = nanos * 10 + u32::from(b - b'0');
+        }
+    }
+    for _ in len..9 {
+        nanos *= 10;
+    }
+    (nanos, after_dot.get(len..).unwrap_or_default())
+}
+
+/// Reads a zone: `Z`, `±hh:mm`, `±hhmm` or `±hh`. `None` for an absent zone.
+fn zone(input: &[u8]) -> (Option<i32>, &[u8]) {
+    match input.first() {
+        Some(b'Z' | b'z') => (Some(0), input.get(1..).unwrap_or_default()),
+        Some(&sign @ (b'+' | b'-')) => {
+            let rest = input.get(1..).unwrap_or_default();
+            let Some((hours, rest)) = digits(rest, 2) else {
+                return (None, input);
+            };
+            let rest_no_colon = rest.strip_prefix(b":").unwrap_or(rest);
+            let (minutes, rest) = match digits(rest_no_colon, 2) {
+                Some((m, r)) => (m, r),
+                None => (0, rest),
+            };
+            if hours > 23 || minutes > 59 {
+                return (None, input);
+            }
+            let seconds = i32::try_from(hours * 3600 + minutes * 60).unwrap_or(0);
+            (Some(if sign == b'-' { -seconds } else { seconds }), rest)
+        }
+        _ => (None, input),
+    }
+}
+
+/// Parses an RFC 3339 timestamp at the front of `input`, returning it and the rest.
+///
+/// Strict in its digits and ranges, lenient where real senders deviate: a space or lowercase
+/// `t` between date and time (CipherTrust), `±hhmm` offsets, and no zone at all (ISO 8601 local
+/// time, as Linux file lines carry).
+pub fn parse_rfc3339(input: &[u8]) -> Option<(Timestamp, &[u8])> {
+    let (year, rest) = digits(input, 4)?;
+    let rest = rest.strip_prefix(b"-")?;
+    let (month, rest) = digits(rest, 2)?;
+    let rest = rest.strip_prefix(b"-")?;
+    let (day, rest) = digits(rest, 2)?;
+    let rest = match rest.first() {
+        Some(b'T' | b't' | b' ') => rest.get(1..)?,
+        _ => return None,
+    };
+    let (hour, rest) = digits(rest, 2)?;
+    let rest = rest.strip_prefix(b":")?;
+    let (minute, rest) = digits(rest, 2)?;
+    let rest = rest.strip_prefix(b":")?;
+    let (second, rest) = digits(rest, 2)?;
+    let (nanos, rest) = fraction(rest);
+    let (offset, rest) = zone(rest);
+    let ts = Timestamp::new(
+        i32::try_from(year).ok()?,
+        small(month),
+        small(day),
+        small(hour),
+        small(minute),
+        small(second),
+        nanos,
+        offset,
+    )?;
+    Some((ts, rest))
+}
+
+/// A BSD timestamp whose year may be missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BsdTimestamp {
+    pub year: Option<i32>,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub nanos: u32,
+}
+
+impl BsdTimestamp {
+    /// Completes the date with `year` if one was written, else with the year that puts it
+    /// nearest to `reference` (the receive time): a December message received in January
+    /// belongs to the previous year, a January one received in December (a sender clock a
+    /// little ahead) to the next. Returns `None` for a date that does not exist in that year
+    /// (29 February of a common year).
+    pub fn resolve(&self, reference: &Timestamp) -> Option<Timestamp> {
+        let year = match self.year {
+            Some(y) => y,
+            None => {
+                let diff = i32::from(self.month) - i32::from(reference.month);
+                if diff > 6 {
+                    reference.year - 1
+                } else if diff < -6 {
+                    reference.year + 1
+                } else {
+                    reference.year
+                }
+            }
+        };
+        Timestamp::new(
+            year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.nanos,
+            None,
+        )
+    }
+}
+
+fn month_from_name(name: &[u8]) -> Option<u8> {
+    let lower = [
+        name.first()?.to_ascii_lowercase(),
+        name.get(1)?.to_ascii_lowercase(),
+        name.get(2)?.to_ascii_lowercase(),
+    ];
+    MONTHS
+        .iter()
+        .position(|m| **m == lower)
+        .and_then(|i| u8::try_from(i + 1).ok())
+}
+
+/// Reads 1 or 2 digits.
+fn one_or_two_digits(input: &[u8]) -> Option<(u32, &[u8])> {
+    digits(input, 2).or_else(|| digits(input, 1))
+}
+
+/// Parses a BSD timestamp at the front of `input`: `Mmm dd hh:mm:ss` with the forms real devices
+/// send: a space-padded or unpadded day (`Oct  3`, `Oct 3`, `Oct 03`), any month case (`AUG`),
+/// a year before the time (Cisco `Nov 21 2026 10:00:00`), fractional seconds (`.123`) and a
+/// trailing colon (`10:00:00:` from Cisco's `logging timestamp`). The rest starts after the
+/// timestamp (and its colon, if any).
+pub fn parse_bsd(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
+    let month = month_from_name(input.get(..3)?)?;
+    let mut rest = input.get(3..)?.strip_prefix(b" ")?;
+    while let Some(r) = rest.strip_prefix(b" ") {
+        rest = r;
+    }
+    let (day, mut rest) = one_or_two_digits(rest)?;
+    rest = rest.strip_prefix(b" ")?;
+    let mut year = None;
+    if let Some((y, after)) = digits(rest, 4) {
+        if let Some(after) = after.strip_prefix(b" ") {
+            year = i32::try_from(y).ok();
+            rest = after;
+        }
+    }
+    let (hour, r) = digits(rest, 2)?;
+    let r = r.strip_prefix(b":")?;
+    let (minute, r) = digits(r, 2)?;
+    let r = r.strip_prefix(b":")?;
+    let (second, r) = digits(r, 2)?;
+    let (nanos, r) = fraction(r);
+    let r = r.strip_prefix(b":").unwrap_or(r);
+    let ts = BsdTimestamp {
+        year,
+        month,
+        day: small(day),
+        hour: small(hour),
+        minute: small(minute),
+        second: small(second),
+        nanos,
+    };
+    let plausible = (1..=31).contains(&ts.day) && ts.hour < 24 && ts.minute < 60 && ts.second <= 60;
+    plausible.then_some((ts, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc3339_utc(ts: &Timestamp) -> String {
+        let mut s = String::new();
+        ts.write_rfc3339_utc(0, &mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn rfc3339_with_fraction_and_offset() {
+        let (ts, rest) = parse_rfc3339(b"2003-08-24T05:14:15.000003-07:00 host").unwrap();
+        assert_eq!(rest, b" host");
+        assert_eq!(ts.nanos, 3_000);
+        assert_eq!(ts.offset_seconds, Some(-7 * 3600));
+        assert_eq!(rfc3339_utc(&ts), "2003-08-24T12:14:15.000003Z");
+    }
+
+    #[test]
+    fn rfc3339_variants() {
+        let (ts, _) = parse_rfc3339(b"1985-04-12T23:20:50.52Z").unwrap();
+        assert_eq!(rfc3339_utc(&ts), "1985-04-12T23:20:50.52Z");
+        let (ts, _) = parse_rfc3339(b"2024-03-05 08:09:10+0400").unwrap();
+        assert_eq!(rfc3339_utc(&ts), "2024-03-05T04:09:10Z");
+        let (ts, _) = parse_rfc3339(b"2024-03-05T08:09:10").unwrap();
+        assert_eq!(ts.offset_seconds, None);
+        let (ts, _) = parse_rfc3339(b"2003-10-11T22:14:15.0034567891Z").unwrap();
+        assert_eq!(ts.nanos, 3_456_789);
+        assert!(parse_rfc3339(b"2003-13-11T22:14:15Z").is_none());
+        assert!(parse_rfc3339(b"2003-02-29T22:14:15Z").is_none());
+        assert!(parse_rfc3339(b"2003-10-11X22:14:15Z").is_none());
+        assert!(parse_rfc3339(b"2003-10-1").is_none());
+    }
+
+    #[test]
+    fn unix_time_round_trips() {
+        for secs in [0i64, 1, 951_782_400, 1_700_000_000, -86_401, 4_102_444_800] {
+            let ts = Timestamp::from_unix(secs, 0);
+            assert_eq!(ts.unix_seconds(0), secs);
+        }
+        let (ts, _) = parse_rfc3339(b"2000-02-29T00:00:00Z").unwrap();
+        assert_eq!(ts.unix_seconds(0), 951_782_400);
+    }
+
+    #[test]
+    fn bsd_forms() {
+        let (ts, rest) = parse_bsd(b"Oct  3 11:36:46 host").unwrap();
+        assert_eq!((ts.month, ts.day, ts.hour, ts.year), (10, 3, 11, None));
+        assert_eq!(rest, b" host");
+        let (ts, _) = parse_bsd(b"Oct 3 11:36:46 host").unwrap();
+        assert_eq!(ts.day, 3);
+        let (ts, _) = parse_bsd(b"AUG 10 22:18:24 host").unwrap();
+        assert_eq!(ts.month, 8);
+        let (ts, rest) = parse_bsd(b"Nov 21 2026 10:00:00: %ASA").unwrap();
+        assert_eq!(ts.year, Some(2026));
+        assert_eq!(rest, b" %ASA");
+        let (ts, _) = parse_bsd(b"Mar 05 08:09:10.123 WEST").unwrap();
+        assert_eq!(ts.nanos, 123_000_000);
+        assert!(parse_bsd(b"Foo 05 08:09:10").is_none());
+        assert!(parse_bsd(b"Mar 05 08:09").is_none());
+        assert!(parse_bsd(b"Mar 45 08:09:10").is_none());
+    }
+
+    #[test]
+    fn missing_year_follows_the_reference_across_new_year() {
+        let (ts, _) = parse_bsd(b"Dec 31 23:59:59 x").unwrap();
+        let jan = Timestamp::from_unix(1_798_761_600, 0); // 2027-01-01T00:00:00Z
+        assert_eq!(jan.year, 2027);
+        assert_eq!(ts.resolve(&jan).unwrap().year, 2026);
+        let (ts, _) = parse_bsd(b"Jan  1 00:00:01 x").unwrap();
+        let dec = Timestamp::from_unix(1_798_761_599, 0); // 2026-12-31T23:59:59Z
+        assert_eq!(ts.resolve(&dec).unwrap().year, 2027);
+        let (ts, _) = parse_bsd(b"Jun 15 12:00:00 x").unwrap();
+        assert_eq!(ts.resolve(&dec).unwrap().year, 2026);
+        let (ts, _) = parse_bsd(b"Feb 29 12:00:00 x").unwrap();
+        assert!(ts.resolve(&dec).is_none());
+    }
+}
