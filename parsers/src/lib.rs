@@ -334,12 +334,24 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
 /// Looks at the message for CEF, LEEF or an ASA tag.
 fn classify_body(event: &mut Event<'_>, format: Format) {
     let message = text::trim_spaces(event.message);
+    // The record may follow a vendor prefix (`vectra_cef -: CEF:0|…`, `host AEM CEF:0|…`), as
+    // AMA accepts any TAG that contains CEF. It must start a word and be followed by a version
+    // and `|`, so prose that mentions "CEF:" stays text.
     let found = |needle: &[u8]| -> Option<usize> {
-        match format {
-            // Pinned: the record may sit anywhere after a vendor prefix.
-            Format::Cef | Format::Leef => memchr::memmem::find(message, needle),
-            _ => message.starts_with(needle).then_some(0),
-        }
+        memchr::memmem::find_iter(message, needle).find(|&at| {
+            let word_start = at == 0
+                || message
+                    .get(at - 1)
+                    .is_some_and(|b| matches!(b, b' ' | b':' | b'\t' | b'-' | b'|'));
+            let after = message.get(at + needle.len()..).unwrap_or_default();
+            // Trend Micro Deep Security writes `CEF: 0|`.
+            let after = after.strip_prefix(b" ").unwrap_or(after);
+            let digits = after
+                .iter()
+                .take_while(|b| b.is_ascii_digit() || **b == b'.')
+                .count();
+            word_start && digits > 0 && after.get(digits) == Some(&b'|')
+        })
     };
     match format {
         Format::Text => {}

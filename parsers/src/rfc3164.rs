@@ -99,7 +99,18 @@ pub fn parse_rfc3164<'a>(input: &'a [u8], reference: &Timestamp) -> Rfc3164<'a> 
 fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rfc3164<'a> {
     let mut anomalies = Anomalies::empty();
     let input = skip_spaces(input);
+    // Cisco `<PRI>:Mar 05 …` and `<PRI>: Mar 05 …`.
+    let input = match input.strip_prefix(b":") {
+        Some(r) => skip_spaces(r),
+        None => input,
+    };
     let mut rest = skip_sequence_number(input);
+    // `<PRI>1 Dec  6 08:41:44 …`: an RFC 5424 version in front of a BSD header.
+    if let Some(r) = rest.strip_prefix(b"1 ") {
+        if parse_bsd(r).is_some() {
+            rest = r;
+        }
+    }
     let mut hostname = None;
 
     // Cisco IOS `HOST: *Apr 29 13:58:40.411:` puts the host before the time.

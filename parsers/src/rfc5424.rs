@@ -58,7 +58,9 @@ fn field<'a>(
     anomalies: &mut Anomalies,
 ) -> Option<(Option<&'a str>, &'a [u8])> {
     let (token, rest) = split_token(input);
-    if token.is_empty() {
+    // Senders that put CEF/LEEF right after the hostname (no APP-NAME…SD): the record is the
+    // message, not header fields.
+    if token.is_empty() || token.starts_with(b"CEF:") || token.starts_with(b"LEEF:") {
         return None;
     }
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);

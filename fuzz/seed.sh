@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Seeds each fuzz target's corpus from ../shared/corpus (read in place; the seeds are written
+# under fuzz/corpus/, which git ignores). Usage: fuzz/seed.sh [CORPUS_DIR]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=${1:-$here/../../shared/corpus}
+for target in framing pri_header rfc5424 rfc3164 cef leef parse; do
+  mkdir -p "$here/corpus/$target"
+done
+n=0
+while IFS= read -r -d '' file; do
+  # Whole files are streams for the framing target; single lines seed the message parsers.
+  head -c 65536 "$file" > "$here/corpus/framing/f$n"
+  i=0
+  while IFS= read -r line && [ $i -lt 400 ]; do
+    printf '%s' "$line" > "$here/corpus/parse/l${n}_$i"
+    case "$file" in
+      */cef/*) printf '%s' "${line#*CEF:}" > "$here/corpus/cef/l${n}_$i" ;;
+      */leef/*) printf '%s' "${line#*LEEF:}" > "$here/corpus/leef/l${n}_$i" ;;
+      */rfc5424/*) printf '%s' "${line#*>}" > "$here/corpus/rfc5424/l${n}_$i" ;;
+      *) printf '%s' "${line#*>}" > "$here/corpus/rfc3164/l${n}_$i" ;;
+    esac
+    [ $((i % 10)) -eq 0 ] && printf '%s' "$line" > "$here/corpus/pri_header/l${n}_$i"
+    i=$((i + 1))
+  done < "$file"
+  n=$((n + 1))
+done < <(find "$src" -type f ! -name '*.md' ! -name '*.json' ! -name '*.jsonl' ! -name '*.csv' -print0)
+echo "seeded from $n files"

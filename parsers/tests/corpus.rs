@@ -1,0 +1,320 @@
+//! Every line of every file under `../shared/corpus/` goes through the parsers: no panic, the
+//! right kind per folder, and the expected values where the corpus has `expected/` files.
+//!
+//! The corpus is read in place (it is not copied into this repository). Set `TERN_CORPUS` to
+//! point elsewhere.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+
+use tern_parsers::framing::{Framing, decode_all};
+use tern_parsers::{Body, BodyError, HeaderKind, Options, Timestamp, parse};
+
+fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TERN_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "corpus not found at {} (set TERN_CORPUS)",
+        dir.display()
+    );
+    dir
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn options() -> Options {
+    // 2026-11-21T00:00:00Z: the reference for year-less timestamps.
+    Options::new(Timestamp::from_unix(1_795_219_200, 0))
+}
+
+/// The messages of a corpus file: one per line, or the whole file for `*-multiline/` inputs.
+fn messages(path: &Path, bytes: &[u8]) -> Vec<Vec<u8>> {
+    let in_multiline = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n.to_string_lossy().ends_with("-multiline"));
+    if in_multiline {
+        return vec![bytes.to_vec()];
+    }
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn folder_of(corpus: &Path, path: &Path) -> String {
+    path.strip_prefix(corpus)
+        .unwrap()
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn every_corpus_line_parses_and_each_folder_has_its_kind() {
+    let corpus = corpus_dir();
+    let opts = options();
+    let mut lines = 0usize;
+    let mut wrong: Vec<String> = Vec::new();
+    let mut asa_without_tag = 0usize;
+    let mut rfc5424_version_without_date = 0usize;
+    for path in files_under(&corpus) {
+        let bytes = std::fs::read(&path).unwrap();
+        let folder = folder_of(&corpus, &path);
+        let is_expected_file = path.components().any(|c| c.as_os_str() == "expected");
+        // Every file is also a TCP stream: framing must survive it.
+        for framing in [
+            Framing::Auto,
+            Framing::OctetCounting,
+            Framing::NonTransparent,
+        ] {
+            let _ = decode_all(framing, 8192, &bytes);
+        }
+        for message in messages(&path, &bytes) {
+            lines += 1;
+            let result = parse(&message, &opts);
+            if is_expected_file || path.to_string_lossy().ends_with(".md") {
+                continue;
+            }
+            let shown = String::from_utf8_lossy(&message)
+                .chars()
+                .take(160)
+                .collect::<String>();
+            let event = match result {
+                Ok(e) => e,
+                Err(e) => {
+                    wrong.push(format!("{}: {e}: {shown}", path.display()));
+                    continue;
+                }
+            };
+            let ok = match folder.as_str() {
+                // A truncated record is still recognised: it is reported as a broken CEF/LEEF.
+                "cef" => {
+                    matches!(event.body, Body::Cef(_))
+                        || matches!(event.body_error, Some(BodyError::Cef(_)))
+                }
+                "leef" => {
+                    matches!(event.body, Body::Leef(_))
+                        || matches!(event.body_error, Some(BodyError::Leef(_)))
+                }
+                "rfc5424" => {
+                    if event.header == HeaderKind::Rfc3164 && !version_then_date(&message) {
+                        rfc5424_version_without_date += 1;
+                        true
+                    } else {
+                        event.header == HeaderKind::Rfc5424
+                    }
+                }
+                "cisco_asa" => {
+                    let tagged = contains_asa_tag(&message);
+                    if !tagged {
+                        asa_without_tag += 1;
+                    }
+                    !tagged || matches!(event.body, Body::CiscoAsa(_))
+                }
+                _ => true,
+            };
+            if !ok {
+                wrong.push(format!(
+                    "{}: {} header {:?} body {}: {shown}",
+                    path.display(),
+                    folder,
+                    event.header,
+                    event.body.kind()
+                ));
+            }
+        }
+    }
+    assert!(lines > 5000, "only {lines} corpus lines found");
+    assert!(
+        wrong.is_empty(),
+        "{} lines of the wrong kind:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // Message bodies quoted by grok specs without any tag cannot be recognised; keep the count
+    // pinned so a change is noticed.
+    assert_eq!(asa_without_tag, 11, "ASA corpus lines without a tag");
+    // `<134>1 Dec  6 08:41:44 …` (a BSD header behind a version digit) and unrendered
+    // templates: RFC 5424 by shape only, read as RFC 3164.
+    assert_eq!(
+        rfc5424_version_without_date, 3,
+        "rfc5424/ lines without an RFC 3339 date"
+    );
+}
+
+/// `<PRI>1 dddd-`: the shape of an RFC 5424 line.
+fn version_then_date(line: &[u8]) -> bool {
+    let Some(gt) = line.iter().position(|&b| b == b'>') else {
+        return false;
+    };
+    let rest = &line[gt + 1..];
+    rest.starts_with(b"1 ")
+        && rest.len() > 7
+        && rest[2..6].iter().all(u8::is_ascii_digit)
+        && rest[6] == b'-'
+}
+
+fn contains_asa_tag(line: &[u8]) -> bool {
+    line.windows(5).any(|w| {
+        let w = w.to_ascii_uppercase();
+        w == b"%ASA-" || w == b"%FTD-" || w == b"%PIX-"
+    }) || line.starts_with(b"ASA-")
+}
+
+fn read_json(relative: &str) -> serde_json::Value {
+    let path = corpus_dir().join(relative);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// VRL's documented `parse_cef` results: header fields and every extension pair.
+#[test]
+fn cef_matches_vrl_documented_results() {
+    let examples = read_json("cef/expected/vrl-docs-parse_cef-examples.json");
+    let mut checked = 0;
+    for example in examples.as_array().unwrap() {
+        let (Some(input), Some(expected)) =
+            (example["input"].as_str(), example["expected"].as_object())
+        else {
+            continue;
+        };
+        let event = parse(input.as_bytes(), &options()).unwrap();
+        let Body::Cef(cef) = &event.body else {
+            panic!("not CEF: {input}")
+        };
+        let mut actual = serde_json::Map::new();
+        actual.insert("cefVersion".into(), cef.version.into());
+        actual.insert("deviceVendor".into(), cef.device_vendor.as_ref().into());
+        actual.insert("deviceProduct".into(), cef.device_product.as_ref().into());
+        actual.insert("deviceVersion".into(), cef.device_version.as_ref().into());
+        actual.insert(
+            "deviceEventClassId".into(),
+            cef.signature_id.as_ref().into(),
+        );
+        actual.insert("name".into(), cef.name.as_ref().into());
+        actual.insert("severity".into(), cef.severity.as_ref().into());
+        for (k, v) in cef.extensions.iter() {
+            actual.insert(k.into(), v.as_ref().into());
+        }
+        // VRL's option to translate custom fields renames cs1/cs1Label pairs; compare only
+        // examples that use the raw keys.
+        if example["vrl_source"]
+            .as_str()
+            .is_some_and(|s| s.contains("translate_custom_fields"))
+        {
+            continue;
+        }
+        assert_eq!(&actual, expected, "{input}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "checked {checked} examples");
+}
+
+/// VRL's documented `parse_syslog` results for RFC 5424.
+#[test]
+fn rfc5424_matches_vrl_documented_results() {
+    let examples = read_json("rfc5424/expected/vrl-docs-parse_syslog-examples.json");
+    let mut checked = 0;
+    for example in examples.as_array().unwrap() {
+        let (Some(input), Some(expected)) =
+            (example["input"].as_str(), example["expected"].as_object())
+        else {
+            continue;
+        };
+        let event = parse(input.as_bytes(), &options()).unwrap();
+        assert_eq!(event.header, HeaderKind::Rfc5424);
+        assert_eq!(event.hostname, expected["hostname"].as_str(), "{input}");
+        assert_eq!(event.app_name, expected["appname"].as_str());
+        assert_eq!(event.msg_id, expected["msgid"].as_str());
+        assert_eq!(
+            event.proc_id.map(str::to_owned),
+            Some(expected["procid"].to_string())
+        );
+        assert_eq!(event.facility().name(), expected["facility"]);
+        assert_eq!(event.severity().name(), expected["severity"]);
+        assert_eq!(event.message_text(), expected["message"].as_str().unwrap());
+        for element in event.structured_data.elements() {
+            let params = expected[element.id].as_object().unwrap();
+            assert_eq!(element.params().count(), params.len());
+            for (name, value) in element.params() {
+                assert_eq!(params[name], value.as_ref(), "{name}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
+
+/// rsyslog's `parsertest-parse1` expectations (the parser behind AMA): PRI, names, hostname,
+/// program name and message, with Tern's deliberate deviations listed and pinned.
+#[test]
+fn rfc3164_matches_rsyslog_expectations() {
+    let dir = corpus_dir().join("rfc3164/expected");
+    let inputs = std::fs::read(dir.join("rsyslog-parsertest-parse1.input.log")).unwrap();
+    let expected =
+        std::fs::read_to_string(dir.join("rsyslog-parsertest-parse1.expected.csv")).unwrap();
+    let inputs: Vec<&[u8]> = inputs
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let expected: Vec<&str> = expected.lines().collect();
+    assert_eq!(inputs.len(), expected.len());
+    let mut deviations = Vec::new();
+    for (input, row) in inputs.iter().zip(&expected) {
+        // %PRI%,%syslogfacility-text%,%syslogseverity-text%,%timestamp%,%hostname%,%programname%,%syslogtag%,%msg%
+        let cols: Vec<&str> = row.splitn(8, ',').collect();
+        let event = parse(input, &options()).unwrap();
+        assert_eq!(event.pri_or_default().value().to_string(), cols[0], "{row}");
+        assert_eq!(event.facility().name(), cols[1]);
+        assert_eq!(event.severity().name(), cols[2]);
+        let host = cols[4].replace("$RS_HOSTNAME", "");
+        let program = cols[5];
+        let msg = cols[7].strip_prefix(' ').unwrap_or(cols[7]);
+        let ours = (
+            event.hostname.unwrap_or(""),
+            event.app_name.unwrap_or(""),
+            event.message_text().trim_start().to_owned(),
+        );
+        let theirs = (host.as_str(), program, msg.trim_start().to_owned());
+        let tag_without_colon =
+            !cols[6].contains(':') && !cols[6].contains('[') && !program.is_empty();
+        if ours != theirs && tag_without_colon && ours.0 == theirs.0 && ours.1.is_empty() {
+            deviations.push(String::from_utf8_lossy(input).into_owned());
+        } else if ours != theirs {
+            panic!(
+                "{}\n  rsyslog {theirs:?}\n  tern    {ours:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+    // Deliberate: a first word without `:` or `[pid]` is message text, not a program name
+    // (docs/decisions.md): `tag This msg…`, `05",result…`, `-- MARK --` (2×), `AAAA…` (2×).
+    assert_eq!(deviations.len(), 6, "{}", deviations.join("\n"));
+}
