@@ -69,7 +69,7 @@ fn unescape_header(raw: &[u8]) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    crate::text::owned_text(out)
 }
 
 /// Splits off the next header field, ending at an unescaped `|`.
@@ -206,7 +206,7 @@ pub fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    crate::text::owned_text(out)
 }
 
 /// Escapes a value for rendering a CEF extension (the inverse of [`unescape_value`]).

@@ -122,7 +122,7 @@ fn unescape_header(raw: &[u8]) -> Cow<'_, str> {
             i += 1;
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    crate::text::owned_text(out)
 }
 
 fn header_field(input: &[u8]) -> Option<(&[u8], &[u8])> {

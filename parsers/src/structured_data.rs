@@ -206,7 +206,7 @@ pub fn unescape_param(raw: &[u8]) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    crate::text::owned_text(out)
 }
 
 /// Escapes a param value for rendering (the inverse of [`unescape_param`]).

@@ -37,3 +37,12 @@ pub fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
 pub fn as_str(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
+
+/// Turns unescaped bytes into owned text, reusing the buffer when it is valid UTF-8 (one
+/// allocation per unescaped value, not two).
+pub fn owned_text<'a>(bytes: Vec<u8>) -> std::borrow::Cow<'a, str> {
+    match String::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Owned(s),
+        Err(e) => std::borrow::Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
