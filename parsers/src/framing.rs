@@ -58,9 +58,11 @@ enum Skip {
     Counted {
         remaining: usize,
     },
-    /// Skipping an oversized non-transparent frame until its delimiter; `seen` bytes so far.
+    /// Skipping an oversized non-transparent frame until its delimiter; `seen` bytes so far,
+    /// the last of which was a CR when `last_cr` (a CR before the LF is not frame content).
     UntilDelimiter {
         seen: usize,
+        last_cr: bool,
     },
 }
 
@@ -145,12 +147,16 @@ impl FrameDecoder {
                     Decoded::Skipped { consumed: n }
                 };
             }
-            Skip::UntilDelimiter { seen } => {
+            Skip::UntilDelimiter { seen, last_cr } => {
                 return match memchr2(b'\n', 0, buf) {
                     Some(pos) => {
                         self.skip = Skip::None;
+                        let cr_before = match pos.checked_sub(1) {
+                            Some(p) => buf.get(p) == Some(&b'\r'),
+                            None => last_cr,
+                        };
                         Decoded::Oversized {
-                            len: seen + pos,
+                            len: seen + pos - usize::from(cr_before),
                             consumed: pos + 1,
                         }
                     }
@@ -158,6 +164,7 @@ impl FrameDecoder {
                     None => {
                         self.skip = Skip::UntilDelimiter {
                             seen: seen + buf.len(),
+                            last_cr: buf.last() == Some(&b'\r'),
                         };
                         Decoded::Skipped {
                             consumed: buf.len(),
@@ -246,9 +253,13 @@ impl FrameDecoder {
                     }
                 }
             }
-            None if buf.len() > self.max_frame => {
+            // One byte of slack: a CR that turns out to precede the LF is not frame content.
+            None if buf.len() > self.max_frame + 1 => {
                 self.scanned = 0;
-                self.skip = Skip::UntilDelimiter { seen: buf.len() };
+                self.skip = Skip::UntilDelimiter {
+                    seen: buf.len(),
+                    last_cr: buf.last() == Some(&b'\r'),
+                };
                 Decoded::Skipped {
                     consumed: buf.len(),
                 }
@@ -271,7 +282,7 @@ impl FrameDecoder {
                     received: buf.len(),
                 };
             }
-            Skip::UntilDelimiter { seen } => {
+            Skip::UntilDelimiter { seen, .. } => {
                 return AtEof::Truncated {
                     expected: seen + buf.len(),
                     received: seen + buf.len(),
@@ -488,6 +499,26 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn crlf_at_the_size_limit_is_not_oversized_in_any_chunking() {
+        // Found by the `framing` fuzz target: the CR made a 1-byte frame look 2 bytes long
+        // when it arrived before its LF.
+        for stream in [&b"$\r\n%\n"[..], b"$$\r\n%\n", b"$$$\r\n"] {
+            let whole = decode_all(Framing::NonTransparent, 2, stream);
+            for chunk in 1..stream.len() {
+                assert_eq!(
+                    decode_chunked(Framing::NonTransparent, 2, stream, chunk),
+                    whole,
+                    "chunk {chunk}"
+                );
+            }
+        }
+        assert_eq!(
+            decode_all(Framing::NonTransparent, 2, b"$$$\r\n"),
+            vec![Item::Oversized(3)]
+        );
     }
 
     #[test]
