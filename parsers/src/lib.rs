@@ -331,14 +331,21 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
     }
 }
 
+/// Built once: constructing a substring searcher costs more than running it on one message.
+static CEF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"CEF:"));
+static LEEF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"LEEF:"));
+
 /// Looks at the message for CEF, LEEF or an ASA tag.
 fn classify_body(event: &mut Event<'_>, format: Format) {
     let message = text::trim_spaces(event.message);
     // The record may follow a vendor prefix (`vectra_cef -: CEF:0|…`, `host AEM CEF:0|…`), as
     // AMA accepts any TAG that contains CEF. It must start a word and be followed by a version
     // and `|`, so prose that mentions "CEF:" stays text.
-    let found = |needle: &[u8]| -> Option<usize> {
-        memchr::memmem::find_iter(message, needle).find(|&at| {
+    let found = |finder: &memchr::memmem::Finder<'static>| -> Option<usize> {
+        let needle = finder.needle();
+        finder.find_iter(message).find(|&at| {
             let word_start = at == 0
                 || message
                     .get(at - 1)
@@ -362,7 +369,7 @@ fn classify_body(event: &mut Event<'_>, format: Format) {
         | Format::Leef
         | Format::CiscoAsa => {
             if format != Format::Leef {
-                if let Some(at) = found(b"CEF:") {
+                if let Some(at) = found(&CEF_FINDER) {
                     match cef::parse_cef(message.get(at..).unwrap_or_default()) {
                         Ok(cef) => event.body = Body::Cef(cef),
                         Err(e) => event.body_error = Some(BodyError::Cef(e)),
@@ -371,7 +378,7 @@ fn classify_body(event: &mut Event<'_>, format: Format) {
                 }
             }
             if format != Format::Cef {
-                if let Some(at) = found(b"LEEF:") {
+                if let Some(at) = found(&LEEF_FINDER) {
                     match leef::parse_leef(message.get(at..).unwrap_or_default()) {
                         Ok(leef) => event.body = Body::Leef(leef),
                         Err(e) => event.body_error = Some(BodyError::Leef(e)),

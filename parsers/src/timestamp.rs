@@ -69,6 +69,7 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 
 impl Timestamp {
     /// Builds a validated timestamp (leap second 60 accepted, as RFC 3339 allows).
+    #[allow(clippy::too_many_arguments)] // the fields of a civil date-time, in their usual order
     pub fn new(
         year: i32,
         month: u8,
