@@ -252,6 +252,7 @@ fn trim_line(input: &[u8]) -> &[u8] {
 }
 
 /// Parses one syslog message (one frame or datagram).
+#[inline]
 pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseError> {
     let line = trim_line(input);
     if line.is_empty() {
@@ -260,136 +261,182 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
     let mut anomalies = Anomalies::empty();
     let (pri, after_pri) = match pri::parse_pri(line) {
         Ok((rest, pri)) => (Some(pri), rest),
-        Err(_) => {
-            anomalies.insert(if line.first() == Some(&b'<') {
-                Anomalies::BAD_PRI
-            } else {
-                Anomalies::MISSING_PRI
+        Err(e) => {
+            anomalies.insert(match e {
+                pri::PriError::Invalid => Anomalies::BAD_PRI,
+                pri::PriError::Missing => Anomalies::MISSING_PRI,
             });
             (None, line)
         }
     };
 
+    // The header fields, then the body, then one `Event` built in place: events are large
+    // enough that moving them between stages showed in profiles.
     let rfc5424 = match options.format {
         Format::Rfc3164 => None,
         _ if pri.is_some() => rfc5424::parse_rfc5424(after_pri),
         _ => None,
     };
-    let mut event = match rfc5424 {
-        Some(h) => Event {
-            pri,
-            header: HeaderKind::Rfc5424,
-            timestamp: h.timestamp,
-            hostname: h.hostname,
-            app_name: h.app_name,
-            proc_id: h.proc_id,
-            msg_id: h.msg_id,
-            structured_data: h.structured_data,
-            message: h.message,
-            body: Body::Text,
-            body_error: None,
-            anomalies: anomalies | h.anomalies,
-        },
+    let (header, fields, content) = match rfc5424 {
+        Some(h) => {
+            anomalies |= h.anomalies;
+            (
+                HeaderKind::Rfc5424,
+                HeaderFields {
+                    timestamp: h.timestamp,
+                    hostname: h.hostname,
+                    app_name: h.app_name,
+                    proc_id: h.proc_id,
+                    msg_id: h.msg_id,
+                    structured_data: h.structured_data,
+                    message: h.message,
+                },
+                h.message,
+            )
+        }
         None if options.format == Format::Rfc5424 => {
             return Err(ParseError::NotFormat(Format::Rfc5424));
         }
         None => {
             let h = rfc3164::parse_rfc3164(after_pri, &options.reference_time);
+            anomalies |= h.anomalies;
             let (tag, message) = rfc3164::split_tag(h.content);
-            let mut event = Event {
-                pri,
-                header: HeaderKind::Rfc3164,
-                timestamp: h.timestamp,
-                hostname: h.hostname,
-                app_name: tag.map(|t| t.app_name),
-                proc_id: tag.and_then(|t| t.proc_id),
-                msg_id: None,
-                structured_data: StructuredData::default(),
-                message,
-                body: Body::Text,
-                body_error: None,
-                anomalies: anomalies | h.anomalies,
-            };
-            // An ASA tag is the TAG itself; its text follows it.
-            if options.format != Format::Text {
-                if let Some(asa) = vendor::cisco_asa::parse_asa(h.content) {
-                    event.body = Body::CiscoAsa(asa);
-                }
-            }
-            event
+            (
+                HeaderKind::Rfc3164,
+                HeaderFields {
+                    timestamp: h.timestamp,
+                    hostname: h.hostname,
+                    app_name: tag.map(|t| t.app_name),
+                    proc_id: tag.and_then(|t| t.proc_id),
+                    msg_id: None,
+                    structured_data: StructuredData::default(),
+                    message,
+                },
+                // An ASA tag is the TAG itself: look for it before the TAG was split off.
+                h.content,
+            )
         }
     };
-    if matches!(event.body, Body::Text) {
-        classify_body(&mut event, options.format);
-    }
-    match (options.format, &event.body) {
+    let asa = match options.format {
+        Format::Text => None,
+        _ => vendor::cisco_asa::parse_asa(content),
+    };
+    let (body, body_error) = match asa {
+        Some(asa) => (Body::CiscoAsa(asa), None),
+        None => classify_body(fields.message, options.format),
+    };
+    match (options.format, &body) {
         (Format::Cef, Body::Cef(_))
         | (Format::Leef, Body::Leef(_))
         | (Format::CiscoAsa, Body::CiscoAsa(_))
-        | (Format::Auto | Format::Rfc3164 | Format::Rfc5424 | Format::Text, _) => Ok(event),
+        | (Format::Auto | Format::Rfc3164 | Format::Rfc5424 | Format::Text, _) => Ok(Event {
+            pri,
+            header,
+            timestamp: fields.timestamp,
+            hostname: fields.hostname,
+            app_name: fields.app_name,
+            proc_id: fields.proc_id,
+            msg_id: fields.msg_id,
+            structured_data: fields.structured_data,
+            message: fields.message,
+            body,
+            body_error,
+            anomalies,
+        }),
         (pinned, _) => Err(ParseError::NotFormat(pinned)),
     }
 }
 
+/// The header part of an [`Event`], whichever syslog flavour it came from.
+struct HeaderFields<'a> {
+    timestamp: Option<Timestamp>,
+    hostname: Option<&'a str>,
+    app_name: Option<&'a str>,
+    proc_id: Option<&'a str>,
+    msg_id: Option<&'a str>,
+    structured_data: StructuredData<'a>,
+    message: &'a [u8],
+}
+
 /// Built once: constructing a substring searcher costs more than running it on one message.
-static CEF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"CEF:"));
-static LEEF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"LEEF:"));
+/// `EF:` is common to `CEF:` and `LEEF:`, so one pass finds both.
+static EF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"EF:"));
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Cef,
+    Leef,
+}
+
+/// Finds the first `CEF:<version>|` or `LEEF:<version>|` that starts a word of `message`.
+///
+/// The record may follow a vendor prefix (`vectra_cef -: CEF:0|…`, `host AEM CEF:0|…`), as AMA
+/// accepts any TAG that contains CEF; requiring a word start, a version and `|` keeps prose that
+/// mentions "CEF:" as text.
+#[inline]
+fn find_record(message: &[u8]) -> Option<(Record, usize)> {
+    let mut from = 0;
+    loop {
+        let ef = from + EF_FINDER.find(message.get(from..)?)?;
+        from = ef + 3;
+        if let Some(found) = record_at(message, ef) {
+            return Some(found);
+        }
+    }
+}
+
+/// Whether the `EF:` at `ef` belongs to a `CEF:<version>|` or `LEEF:<version>|` that starts a
+/// word.
+#[inline]
+fn record_at(message: &[u8], ef: usize) -> Option<(Record, usize)> {
+    {
+        let (record, at) = if ef >= 1 && message.get(ef - 1) == Some(&b'C') {
+            (Record::Cef, ef - 1)
+        } else if ef >= 2 && message.get(ef - 2..ef) == Some(b"LE") {
+            (Record::Leef, ef - 2)
+        } else {
+            return None;
+        };
+        let word_start = at == 0
+            || message
+                .get(at - 1)
+                .is_some_and(|b| matches!(b, b' ' | b':' | b'\t' | b'-' | b'|'));
+        let after = message.get(ef + 3..).unwrap_or_default();
+        // Trend Micro Deep Security writes `CEF: 0|`.
+        let after = after.strip_prefix(b" ").unwrap_or(after);
+        let digits = after
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .count();
+        (word_start && digits > 0 && after.get(digits) == Some(&b'|')).then_some((record, at))
+    }
+}
 
 /// Looks at the message for CEF, LEEF or an ASA tag.
-fn classify_body(event: &mut Event<'_>, format: Format) {
-    let message = text::trim_spaces(event.message);
-    // The record may follow a vendor prefix (`vectra_cef -: CEF:0|…`, `host AEM CEF:0|…`), as
-    // AMA accepts any TAG that contains CEF. It must start a word and be followed by a version
-    // and `|`, so prose that mentions "CEF:" stays text.
-    let found = |finder: &memchr::memmem::Finder<'static>| -> Option<usize> {
-        let needle = finder.needle();
-        finder.find_iter(message).find(|&at| {
-            let word_start = at == 0
-                || message
-                    .get(at - 1)
-                    .is_some_and(|b| matches!(b, b' ' | b':' | b'\t' | b'-' | b'|'));
-            let after = message.get(at + needle.len()..).unwrap_or_default();
-            // Trend Micro Deep Security writes `CEF: 0|`.
-            let after = after.strip_prefix(b" ").unwrap_or(after);
-            let digits = after
-                .iter()
-                .take_while(|b| b.is_ascii_digit() || **b == b'.')
-                .count();
-            word_start && digits > 0 && after.get(digits) == Some(&b'|')
-        })
-    };
-    match format {
-        Format::Text => {}
-        Format::Auto
-        | Format::Rfc3164
-        | Format::Rfc5424
-        | Format::Cef
-        | Format::Leef
-        | Format::CiscoAsa => {
-            if format != Format::Leef {
-                if let Some(at) = found(&CEF_FINDER) {
-                    match cef::parse_cef(message.get(at..).unwrap_or_default()) {
-                        Ok(cef) => event.body = Body::Cef(cef),
-                        Err(e) => event.body_error = Some(BodyError::Cef(e)),
-                    }
-                    return;
-                }
-            }
-            if format != Format::Cef {
-                if let Some(at) = found(&LEEF_FINDER) {
-                    match leef::parse_leef(message.get(at..).unwrap_or_default()) {
-                        Ok(leef) => event.body = Body::Leef(leef),
-                        Err(e) => event.body_error = Some(BodyError::Leef(e)),
-                    }
-                    return;
-                }
-            }
-            if let Some(asa) = vendor::cisco_asa::parse_asa(message) {
-                event.body = Body::CiscoAsa(asa);
+#[inline]
+fn classify_body<'a>(message: &'a [u8], format: Format) -> (Body<'a>, Option<BodyError>) {
+    if format == Format::Text {
+        return (Body::Text, None);
+    }
+    let message = text::trim_spaces(message);
+    match find_record(message) {
+        Some((Record::Cef, at)) if format != Format::Leef => {
+            match cef::parse_cef(message.get(at..).unwrap_or_default()) {
+                Ok(cef) => (Body::Cef(cef), None),
+                Err(e) => (Body::Text, Some(BodyError::Cef(e))),
             }
         }
+        Some((Record::Leef, at)) if format != Format::Cef => {
+            match leef::parse_leef(message.get(at..).unwrap_or_default()) {
+                Ok(leef) => (Body::Leef(leef), None),
+                Err(e) => (Body::Text, Some(BodyError::Leef(e))),
+            }
+        }
+        _ => match vendor::cisco_asa::parse_asa(message) {
+            Some(asa) => (Body::CiscoAsa(asa), None),
+            None => (Body::Text, None),
+        },
     }
 }
 

@@ -4,8 +4,6 @@
 //! Owns: decoding `<0>`..`<191>` and naming the parts. Never decides what to do with a line that
 //! has no valid PRI; [`crate::parse`] applies RFC 3164's default (user.notice) for that.
 
-use nom::{IResult, Parser, bytes::complete::take_while_m_n, character::complete::char};
-
 /// Syslog facility. Codes 0–23 are on the wire; the names follow the DCR facility enum
 /// (`reference/azure.md` §3.2), which names 12–15 `ntp`, `audit`, `alert`, `clock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -209,26 +207,35 @@ impl Pri {
     }
 }
 
+/// Why a PRI could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriError {
+    /// No `<` at the start.
+    Missing,
+    /// `<` followed by something other than 1–3 digits and `>`, or a value over 191.
+    Invalid,
+}
+
 /// Parses `<N>` at the start of `input`. Accepts 1–3 digits (RFC 5424 PRIVAL; leading zeros as
 /// QRadar sends `<01>`) with a value of at most 191. Returns the rest after `>`.
-pub fn parse_pri(input: &[u8]) -> IResult<&[u8], Pri> {
-    let (rest, digits) = (
-        char('<'),
-        take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()),
-        char('>'),
-    )
-        .map(|(_, digits, _)| digits)
-        .parse(input)?;
-    let value = digits
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
-    match Pri::from_value(value) {
-        Some(pri) => Ok((rest, pri)),
-        None => Err(nom::Err::Error(nom::error::Error::new(
-            input,
-            nom::error::ErrorKind::Verify,
-        ))),
+///
+/// Written out by hand rather than with nom: it runs on every message, and three bytes do not
+/// need a combinator library.
+#[inline]
+pub fn parse_pri(input: &[u8]) -> Result<(&[u8], Pri), PriError> {
+    let rest = input.strip_prefix(b"<").ok_or(PriError::Missing)?;
+    let mut value = 0u16;
+    for (i, &b) in rest.iter().enumerate().take(4) {
+        match b {
+            b'0'..=b'9' if i < 3 => value = value * 10 + u16::from(b - b'0'),
+            b'>' if i > 0 => {
+                let pri = Pri::from_value(value).ok_or(PriError::Invalid)?;
+                return Ok((rest.get(i + 1..).unwrap_or_default(), pri));
+            }
+            _ => return Err(PriError::Invalid),
+        }
     }
+    Err(PriError::Invalid)
 }
 
 #[cfg(test)]

@@ -78,8 +78,22 @@ fn read_timestamp<'a>(
     Some((ts, rest, true))
 }
 
+/// Bytes a hostname token may hold (letters, digits, `.-_:%@/`; `:` for IPv6), as a table:
+/// this test runs on every byte of every hostname.
+const HOSTNAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'.' | b'-' | b'_' | b':' | b'%' | b'@' | b'/');
+        b += 1;
+    }
+    table
+};
+
 fn is_hostname_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'%' | b'@' | b'/')
+    HOSTNAME_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Whether `content` starts with a message kind that carries no TAG: CEF, LEEF or a Cisco
@@ -113,8 +127,15 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
     }
     let mut hostname = None;
 
-    // Cisco IOS `HOST: *Apr 29 13:58:40.411:` puts the host before the time.
-    if let Some(colon) = memchr::memchr(b':', rest.get(..rest.len().min(64)).unwrap_or_default()) {
+    // Cisco IOS `HOST: *Apr 29 13:58:40.411:` puts the host before the time. Cheap test first:
+    // a line that starts with a timestamp is not this form.
+    let starts_with_time = rest.first().is_some_and(|b| b.is_ascii_digit())
+        || rest.get(3) == Some(&b' ') && rest.first().is_some_and(u8::is_ascii_alphabetic);
+    if starts_with_time {
+        // the usual case: nothing to do
+    } else if let Some(colon) =
+        memchr::memchr(b':', rest.get(..rest.len().min(64)).unwrap_or_default())
+    {
         let (token, after) = rest.split_at(colon);
         let after = after
             .get(1..)
@@ -185,7 +206,12 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
 
     // A relay's header in front of the device's own (`relay TS host tag: …`): the inner one
     // names the device.
-    if depth == 0 {
+    // Cheap test first: an inner header starts with a month name or an ISO year.
+    let may_be_time = content_after.get(3) == Some(&b' ')
+        && content_after.first().is_some_and(u8::is_ascii_uppercase)
+        || content_after.get(4) == Some(&b'-')
+            && content_after.first().is_some_and(u8::is_ascii_digit);
+    if depth == 0 && may_be_time {
         let inner_start = content_after;
         let has_inner_time = read_timestamp(inner_start, reference).is_some();
         if has_inner_time {
@@ -211,6 +237,17 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
     }
 }
 
+/// A TAG from its name and pid bytes; `None` if either is not UTF-8.
+fn tag<'a>(name: &'a [u8], pid: Option<&'a [u8]>) -> Option<Tag<'a>> {
+    Some(Tag {
+        app_name: as_str(name)?,
+        proc_id: match pid {
+            Some(p) if !p.is_empty() => Some(as_str(p)?),
+            _ => None,
+        },
+    })
+}
+
 /// A TAG split off the front of the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tag<'a> {
@@ -227,79 +264,72 @@ const MAX_TAG: usize = 128;
 /// neither is message text, not a program name (rsyslog would take it: see
 /// `docs/decisions.md`). The message starts after the TAG and one space.
 pub fn split_tag(content: &[u8]) -> (Option<Tag<'_>>, &[u8]) {
-    if starts_self_describing(content) && !crate::vendor::cisco_asa::is_asa_tag(content) {
+    if content.starts_with(b"CEF:") || content.starts_with(b"LEEF:") {
         return (None, content);
     }
-    let (word, rest) = split_token(content);
-    if word.is_empty() || word.len() > MAX_TAG {
+    // One pass over the first word: where it ends, and its first `[` and `:`.
+    let mut end = content.len();
+    let mut open = None;
+    let mut colon = None;
+    for (i, &b) in content.iter().enumerate().take(MAX_TAG + 1) {
+        match b {
+            b' ' => {
+                end = i;
+                break;
+            }
+            b'[' if open.is_none() => open = Some(i),
+            b':' if colon.is_none() => colon = Some(i),
+            _ => {}
+        }
+    }
+    if end == 0 || end > MAX_TAG {
         return (None, content);
     }
+    let word = content.get(..end).unwrap_or_default();
+    let rest = content.get(end..).unwrap_or_default();
     let message = rest.strip_prefix(b" ").unwrap_or(rest);
     // `name[pid]` with an optional `:` after it.
-    if let Some(open) = memchr::memchr(b'[', word) {
+    if let Some(open) = open {
+        let name = word.get(..open).unwrap_or_default();
         let tail = word.get(open + 1..).unwrap_or_default();
         let tail = tail.strip_suffix(b":").unwrap_or(tail);
-        if let Some(pid) = tail.strip_suffix(b"]") {
-            let name = word.get(..open).unwrap_or_default();
-            if !name.is_empty() && !pid.contains(&b'[') {
-                if let (Some(app_name), Some(pid)) = (as_str(name), as_str(pid)) {
-                    return (
-                        Some(Tag {
-                            app_name,
-                            proc_id: (!pid.is_empty()).then_some(pid),
-                        }),
-                        message,
-                    );
-                }
-            }
-        }
+        return match tail.strip_suffix(b"]") {
+            Some(pid) if !name.is_empty() && !pid.contains(&b'[') => match tag(name, Some(pid)) {
+                Some(t) => (Some(t), message),
+                None => (None, content),
+            },
+            _ => (None, content),
+        };
+    }
+    let Some(colon) = colon else {
+        return (None, content);
+    };
+    let name = word.get(..colon).unwrap_or_default();
+    if name.is_empty() {
         return (None, content);
     }
-    // `name:` followed by a space or the end. A colon inside the word (`CEF:0|…`, `a:b`) is
-    // not a TAG end.
-    if let Some(name) = word.strip_suffix(b":") {
-        if !name.is_empty() {
-            if let Some(app_name) = as_str(name) {
-                return (
-                    Some(Tag {
-                        app_name,
-                        proc_id: None,
-                    }),
-                    message,
-                );
-            }
-        }
+    // `name:` followed by a space or the end.
+    if colon + 1 == end {
+        return match tag(name, None) {
+            Some(t) => (Some(t), message),
+            None => (None, content),
+        };
     }
-    // `name:msg` (no space after the colon) as some daemons write it.
-    if let Some(colon) = memchr::memchr(b':', word) {
-        let name = word.get(..colon).unwrap_or_default();
-        if !name.is_empty()
-            && name
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
-            && name.first().is_some_and(u8::is_ascii_alphabetic)
-            && !word.get(colon + 1..).unwrap_or_default().starts_with(b"/")
-            && !(name.len() <= 2
-                && word
-                    .get(colon + 1..)
-                    .is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit)))
-        {
-            // `pam_unix:x` is a tag; `http://…`, `12:30` and `a:1` are not.
-            if let Some(app_name) = as_str(name) {
-                let message = content.get(colon + 1..).unwrap_or_default();
-                if !name.eq_ignore_ascii_case(b"http") && !name.eq_ignore_ascii_case(b"https") {
-                    return (
-                        Some(Tag {
-                            app_name,
-                            proc_id: None,
-                        }),
-                        message,
-                    );
-                }
-            }
-        }
+    // `name:msg` (no space after the colon) as some daemons write it; `http://…`, `12:30` and
+    // `a:1` are not tags. A colon inside a longer word (`CEF:0|…`) is not a TAG end either.
+    let after = word.get(colon + 1..).unwrap_or_default();
+    let plausible = name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && !after.starts_with(b"/")
+        && !(name.len() <= 2 && after.first().is_some_and(u8::is_ascii_digit))
+        && !name.eq_ignore_ascii_case(b"http")
+        && !name.eq_ignore_ascii_case(b"https");
+    match tag(name, None) {
+        Some(t) if plausible => (Some(t), content.get(colon + 1..).unwrap_or_default()),
+        _ => (None, content),
     }
-    (None, content)
 }
 
 #[cfg(test)]

@@ -24,10 +24,6 @@ pub struct Timestamp {
     pub offset_seconds: Option<i32>,
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
-];
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
     let y = i64::from(year) - i64::from(month <= 2);
@@ -309,10 +305,21 @@ fn month_from_name(name: &[u8]) -> Option<u8> {
         name.get(1)?.to_ascii_lowercase(),
         name.get(2)?.to_ascii_lowercase(),
     ];
-    MONTHS
-        .iter()
-        .position(|m| **m == lower)
-        .and_then(|i| u8::try_from(i + 1).ok())
+    Some(match &lower {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return None,
+    })
 }
 
 /// Reads 1 or 2 digits.
@@ -326,6 +333,60 @@ fn one_or_two_digits(input: &[u8]) -> Option<(u32, &[u8])> {
 /// trailing colon (`10:00:00:` from Cisco's `logging timestamp`). The rest starts after the
 /// timestamp (and its colon, if any).
 pub fn parse_bsd(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
+    parse_bsd_fixed(input).or_else(|| parse_bsd_general(input))
+}
+
+/// Two ASCII digits as a number (a space for the first reads as 0: `Oct  3`).
+fn two_digits(tens: u8, ones: u8) -> Option<u8> {
+    let tens = match tens {
+        b' ' => 0,
+        b'0'..=b'9' => tens - b'0',
+        _ => return None,
+    };
+    ones.is_ascii_digit().then(|| tens * 10 + (ones - b'0'))
+}
+
+/// The common case, `Mmm dd hh:mm:ss` at fixed positions, without any scanning.
+#[inline]
+fn parse_bsd_fixed(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
+    let &[
+        m0,
+        m1,
+        m2,
+        b' ',
+        d0,
+        d1,
+        b' ',
+        h0,
+        h1,
+        b':',
+        i0,
+        i1,
+        b':',
+        s0,
+        s1,
+    ] = input.first_chunk::<15>()?
+    else {
+        return None;
+    };
+    let rest = input.get(15..)?;
+    if matches!(rest.first(), Some(b'.' | b',' | b':')) {
+        return None; // fractions and trailing colons: the general path
+    }
+    let ts = BsdTimestamp {
+        year: None,
+        month: month_from_name(&[m0, m1, m2])?,
+        day: two_digits(d0, d1)?,
+        hour: two_digits(h0, h1).filter(|_| h0 != b' ')?,
+        minute: two_digits(i0, i1).filter(|_| i0 != b' ')?,
+        second: two_digits(s0, s1).filter(|_| s0 != b' ')?,
+        nanos: 0,
+    };
+    let plausible = (1..=31).contains(&ts.day) && ts.hour < 24 && ts.minute < 60 && ts.second <= 60;
+    plausible.then_some((ts, rest))
+}
+
+fn parse_bsd_general(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
     let month = month_from_name(input.get(..3)?)?;
     let mut rest = input.get(3..)?.strip_prefix(b" ")?;
     while let Some(r) = rest.strip_prefix(b" ") {

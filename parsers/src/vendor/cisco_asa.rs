@@ -50,7 +50,15 @@ fn product(prefix: &[u8]) -> Option<AsaProduct> {
 
 /// Parses a tag at the front of `content`: `%ASA-L-NNNNNN:` (also `%FTD-`, `%PIX-`, any case,
 /// and without the `%` as some exports strip it). The colon may be missing at the very end.
+#[inline]
 pub fn parse_asa(content: &[u8]) -> Option<AsaMessage<'_>> {
+    // Cheap rejection first: this runs on every message.
+    if !matches!(
+        content.first(),
+        Some(b'%' | b'A' | b'a' | b'F' | b'f' | b'P' | b'p')
+    ) {
+        return None;
+    }
     let body = content.strip_prefix(b"%").unwrap_or(content);
     let product = product(body)?;
     let rest = body.get(3..)?.strip_prefix(b"-")?;
