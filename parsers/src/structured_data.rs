@@ -55,20 +55,20 @@ fn name(input: &[u8]) -> Result<(&str, &[u8]), SdError> {
 /// and the rest after the closing quote.
 fn quoted(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
     let body = input.strip_prefix(b"\"").ok_or(SdError::BadParam)?;
-    let mut i = 0;
-    while let Some(&b) = body.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => {
-                return Ok((
-                    body.get(..i).unwrap_or_default(),
-                    body.get(i + 1..).unwrap_or_default(),
-                ));
-            }
-            _ => i += 1,
+    let mut from = 0;
+    loop {
+        let at = from
+            + memchr::memchr2(b'"', b'\\', body.get(from..).unwrap_or_default())
+                .ok_or(SdError::Unterminated)?;
+        if body.get(at) == Some(&b'\\') {
+            from = at + 2;
+            continue;
         }
+        return Ok((
+            body.get(..at).unwrap_or_default(),
+            body.get(at + 1..).unwrap_or_default(),
+        ));
     }
-    Err(SdError::Unterminated)
 }
 
 /// Validates one SD-ELEMENT at the front of `input` (which starts with `[`), returning the

@@ -7,8 +7,13 @@
 use std::borrow::Cow;
 
 /// Borrows `bytes` as text when valid UTF-8, else converts lossily.
+#[inline]
 pub fn utf8_cow(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    // `from_utf8` first: `from_utf8_lossy` walks chunk by chunk even when all is valid.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    }
 }
 
 /// Strips ASCII spaces and tabs from both ends.
@@ -28,8 +33,17 @@ pub fn trim_end_whitespace(bytes: &[u8]) -> &[u8] {
 }
 
 /// The first token of `bytes`, up to a space, and the rest starting at that space.
+#[inline]
 pub fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
-    let end = memchr::memchr(b' ', bytes).unwrap_or(bytes.len());
+    // Tokens are usually short: a plain scan of the first bytes beats memchr's setup cost.
+    let head = bytes.get(..bytes.len().min(32)).unwrap_or_default();
+    let end = match head.iter().position(|&b| b == b' ') {
+        Some(end) => end,
+        None => bytes
+            .get(head.len()..)
+            .and_then(|tail| memchr::memchr(b' ', tail))
+            .map_or(bytes.len(), |e| e + head.len()),
+    };
     bytes.split_at(end)
 }
 

@@ -225,22 +225,10 @@ fn zone(input: &[u8]) -> (Option<i32>, &[u8]) {
 /// `t` between date and time (CipherTrust), `±hhmm` offsets, and no zone at all (ISO 8601 local
 /// time, as Linux file lines carry).
 pub fn parse_rfc3339(input: &[u8]) -> Option<(Timestamp, &[u8])> {
-    let (year, rest) = digits(input, 4)?;
-    let rest = rest.strip_prefix(b"-")?;
-    let (month, rest) = digits(rest, 2)?;
-    let rest = rest.strip_prefix(b"-")?;
-    let (day, rest) = digits(rest, 2)?;
-    let rest = match rest.first() {
-        Some(b'T' | b't' | b' ') => rest.get(1..)?,
-        _ => return None,
-    };
-    let (hour, rest) = digits(rest, 2)?;
-    let rest = rest.strip_prefix(b":")?;
-    let (minute, rest) = digits(rest, 2)?;
-    let rest = rest.strip_prefix(b":")?;
-    let (second, rest) = digits(rest, 2)?;
+    let (fields, rest) = rfc3339_fields(input)?;
     let (nanos, rest) = fraction(rest);
     let (offset, rest) = zone(rest);
+    let [year, month, day, hour, minute, second] = fields;
     let ts = Timestamp::new(
         i32::try_from(year).ok()?,
         small(month),
@@ -252,6 +240,52 @@ pub fn parse_rfc3339(input: &[u8]) -> Option<(Timestamp, &[u8])> {
         offset,
     )?;
     Some((ts, rest))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` at fixed positions: year, month, day, hour, minute, second.
+#[inline]
+fn rfc3339_fields(input: &[u8]) -> Option<([u32; 6], &[u8])> {
+    let &[
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        mo0,
+        mo1,
+        b'-',
+        d0,
+        d1,
+        sep,
+        h0,
+        h1,
+        b':',
+        mi0,
+        mi1,
+        b':',
+        s0,
+        s1,
+    ] = input.first_chunk::<19>()?
+    else {
+        return None;
+    };
+    if !matches!(sep, b'T' | b't' | b' ') {
+        return None;
+    }
+    let digit = |b: u8| b.is_ascii_digit().then(|| u32::from(b - b'0'));
+    let pair = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
+    let year = pair(y0, y1)? * 100 + pair(y2, y3)?;
+    Some((
+        [
+            year,
+            pair(mo0, mo1)?,
+            pair(d0, d1)?,
+            pair(h0, h1)?,
+            pair(mi0, mi1)?,
+            pair(s0, s1)?,
+        ],
+        input.get(19..)?,
+    ))
 }
 
 /// A BSD timestamp whose year may be missing.
