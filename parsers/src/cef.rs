@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memchr2};
 
-use crate::text::{trim_end_whitespace, utf8_cow};
+use crate::text::{Source, trim_end_whitespace};
 
 /// A parsed CEF record borrowing from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +51,9 @@ impl core::fmt::Display for CefError {
 impl std::error::Error for CefError {}
 
 /// Unescapes a header field (`\|` and `\\`; other backslashes are kept).
-fn unescape_header(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.contains(&b'\\') {
-        return utf8_cow(raw);
+fn unescape_header<'a>(source: &Source<'a>, raw: &'a [u8]) -> Cow<'a, str> {
+    if memchr(b'\\', raw).is_none() {
+        return source.cow_of(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -110,15 +110,16 @@ pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
     if version.is_empty() || !version.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
         return Err(CefError::NotCef);
     }
+    let source = Source::new(input);
     Ok(Cef {
-        version: std::str::from_utf8(version).map_err(|_| CefError::NotCef)?,
-        device_vendor: unescape_header(vendor),
-        device_product: unescape_header(product),
-        device_version: unescape_header(dev_version),
-        signature_id: unescape_header(signature),
-        name: unescape_header(name),
-        severity: unescape_header(severity),
-        extensions: Extensions { raw: rest },
+        version: source.str_of(version).ok_or(CefError::NotCef)?,
+        device_vendor: unescape_header(&source, vendor),
+        device_product: unescape_header(&source, product),
+        device_version: unescape_header(&source, dev_version),
+        signature_id: unescape_header(&source, signature),
+        name: unescape_header(&source, name),
+        severity: unescape_header(&source, severity),
+        extensions: Extensions { raw: rest, source },
     })
 }
 
@@ -126,43 +127,67 @@ pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extensions<'a> {
     raw: &'a [u8],
+    /// The whole record, validated once.
+    source: Source<'a>,
 }
 
+/// Bytes a key may hold, as a table: this test runs on every byte of every extension. (Indexing
+/// in a const block is checked at compile time.)
+#[allow(clippy::indexing_slicing)]
+const KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
+
+#[inline]
 fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']')
-}
-
-/// Whether the byte at `pos` is preceded by an odd number of backslashes.
-fn is_escaped(bytes: &[u8], pos: usize) -> bool {
-    let backslashes = bytes
-        .get(..pos)
-        .unwrap_or_default()
-        .iter()
-        .rev()
-        .take_while(|&&b| b == b'\\')
-        .count();
-    backslashes % 2 == 1
+    KEY_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Finds the next key after `from`: returns (start of the key, position of its `=`). A key
 /// starts after a space, is made of key bytes, and is followed by an unescaped `=`.
 fn next_key(raw: &[u8], from: usize) -> Option<(usize, usize)> {
+    scan_value(raw, from).0
+}
+
+/// Scans a value that starts at `from` up to the next key: returns that key (start, position
+/// of its `=`) if there is one, and whether the value holds a backslash (and so needs
+/// unescaping). Jumps between `=` and `\` with memchr; at each unescaped `=` it looks back
+/// over the key bytes for the space that starts a key.
+#[inline]
+fn scan_value(raw: &[u8], from: usize) -> (Option<(usize, usize)>, bool) {
+    let mut has_escape = false;
     let mut search = from;
     loop {
-        let eq = search + memchr(b'=', raw.get(search..)?)?;
-        search = eq + 1;
-        if is_escaped(raw, eq) {
+        let Some(at) = raw
+            .get(search..)
+            .and_then(|tail| memchr2(b'=', b'\\', tail))
+            .map(|offset| search + offset)
+        else {
+            return (None, has_escape);
+        };
+        if raw.get(at) == Some(&b'\\') {
+            has_escape = true;
+            search = at + 2; // the escaped byte is never a key end
             continue;
         }
+        search = at + 1;
         let key_len = raw
-            .get(from..eq)?
+            .get(from..at)
+            .unwrap_or_default()
             .iter()
             .rev()
             .take_while(|&&b| is_key_byte(b))
             .count();
-        let start = eq - key_len;
+        let start = at - key_len;
         if key_len > 0 && start > from && raw.get(start - 1) == Some(&b' ') {
-            return Some((start, eq));
+            return (Some((start, at)), has_escape);
         }
     }
 }
@@ -181,8 +206,12 @@ fn first_key(raw: &[u8]) -> Option<(usize, usize)> {
 /// Unescapes an extension value: `\=`, `\\`, `\n`, `\r` (and `\|`, which some senders add);
 /// other backslashes are kept.
 pub fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.contains(&b'\\') {
-        return utf8_cow(raw);
+    unescape_value_in(&Source::new(raw), raw)
+}
+
+fn unescape_value_in<'a>(source: &Source<'a>, raw: &'a [u8]) -> Cow<'a, str> {
+    if memchr(b'\\', raw).is_none() {
+        return source.cow_of(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -242,6 +271,7 @@ impl<'a> Extensions<'a> {
     pub fn iter(&self) -> ExtensionIter<'a> {
         ExtensionIter {
             raw: self.raw,
+            source: self.source,
             next: first_key(self.raw).or_else(|| next_key(self.raw, 0)),
         }
     }
@@ -293,6 +323,7 @@ impl<'a> IntoIterator for &Extensions<'a> {
 #[derive(Debug, Clone)]
 pub struct ExtensionIter<'a> {
     raw: &'a [u8],
+    source: Source<'a>,
     /// The next key: (start of key, position of `=`).
     next: Option<(usize, usize)>,
 }
@@ -303,12 +334,17 @@ impl<'a> Iterator for ExtensionIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let (start, eq) = self.next?;
         let value_start = eq + 1;
-        let following = next_key(self.raw, value_start);
+        let (following, has_escape) = scan_value(self.raw, value_start);
         let value_end = following.map_or(self.raw.len(), |(s, _)| s);
         self.next = following;
-        let key = std::str::from_utf8(self.raw.get(start..eq)?).ok()?;
+        let key = self.source.str_of(self.raw.get(start..eq)?)?;
         let value = trim_end_whitespace(self.raw.get(value_start..value_end)?);
-        Some((key, unescape_value(value)))
+        let value = if has_escape {
+            unescape_value_in(&self.source, value)
+        } else {
+            self.source.cow_of(value)
+        };
+        Some((key, value))
     }
 }
 

@@ -60,3 +60,39 @@ pub fn owned_text<'a>(bytes: Vec<u8>) -> std::borrow::Cow<'a, str> {
         Err(e) => std::borrow::Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
 }
+
+/// A byte slice validated as UTF-8 once, so that sub-slices become `&str` without validating
+/// each again (validation per short field was a fifth of CEF parsing time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(bytes: &'a [u8]) -> Source<'a> {
+        Source {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// `sub` (a sub-slice of this source) as text, if it is valid UTF-8.
+    #[inline]
+    pub fn str_of(&self, sub: &'a [u8]) -> Option<&'a str> {
+        let offset = (sub.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        match self.text {
+            Some(text) if offset <= self.bytes.len() => text.get(offset..offset + sub.len()),
+            _ => std::str::from_utf8(sub).ok(),
+        }
+    }
+
+    /// `sub` as text, borrowed when valid UTF-8, else with U+FFFD replacements.
+    #[inline]
+    pub fn cow_of(&self, sub: &'a [u8]) -> Cow<'a, str> {
+        match self.str_of(sub) {
+            Some(text) => Cow::Borrowed(text),
+            None => Cow::Owned(String::from_utf8_lossy(sub).into_owned()),
+        }
+    }
+}
