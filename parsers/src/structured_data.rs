@@ -6,12 +6,14 @@
 
 use std::borrow::Cow;
 
-use crate::text::utf8_cow;
+use crate::text::{Source, utf8_cow};
 
 /// The STRUCTURED-DATA of one message: `-` (empty) or one or more validated SD-ELEMENTs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StructuredData<'a> {
     raw: &'a [u8],
+    /// `raw`, validated as UTF-8 once for all names and values.
+    source: Source<'a>,
 }
 
 /// One SD-ELEMENT.
@@ -20,6 +22,7 @@ pub struct SdElement<'a> {
     pub id: &'a str,
     /// The params text after the id (validated), iterated by [`SdElement::params`].
     params: &'a [u8],
+    source: Source<'a>,
 }
 
 /// Why an SD part was rejected.
@@ -40,15 +43,13 @@ fn is_name_byte(b: u8) -> bool {
     (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')
 }
 
-/// Reads an SD-NAME; returns it and the rest.
-fn name(input: &[u8]) -> Result<(&str, &[u8]), SdError> {
+/// Reads an SD-NAME (printable ASCII, so always valid UTF-8); returns it and the rest.
+fn name(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
     let len = input.iter().take_while(|&&b| is_name_byte(b)).count();
     if len == 0 || len > 32 {
         return Err(SdError::BadName);
     }
-    let (head, rest) = input.split_at(len.min(input.len()));
-    let head = std::str::from_utf8(head).map_err(|_| SdError::BadName)?;
-    Ok((head, rest))
+    Ok(input.split_at(len.min(input.len())))
 }
 
 /// Reads `"value"` honouring backslash escapes; returns the raw value (between the quotes)
@@ -73,7 +74,8 @@ fn quoted(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
 
 /// Validates one SD-ELEMENT at the front of `input` (which starts with `[`), returning the
 /// element and the rest after its `]`.
-fn element(input: &[u8]) -> Result<(SdElement<'_>, &[u8]), SdError> {
+/// Returns (id, params, rest).
+fn element(input: &[u8]) -> Result<(&[u8], &[u8], &[u8]), SdError> {
     let inner = input.strip_prefix(b"[").ok_or(SdError::Missing)?;
     let (id, mut rest) = name(inner)?;
     let params_start = rest;
@@ -82,7 +84,7 @@ fn element(input: &[u8]) -> Result<(SdElement<'_>, &[u8]), SdError> {
             Some(b']') => {
                 let params_len = params_start.len() - rest.len();
                 let params = params_start.get(..params_len).unwrap_or_default();
-                return Ok((SdElement { id, params }, rest.get(1..).unwrap_or_default()));
+                return Ok((id, params, rest.get(1..).unwrap_or_default()));
             }
             Some(b' ') => {
                 // Some senders pad with extra spaces, and put one after `=` (the RFC's own
@@ -117,11 +119,12 @@ pub fn parse_structured_data(input: &[u8]) -> Result<(StructuredData<'_>, &[u8])
     }
     let mut rest = input;
     while rest.first() == Some(&b'[') {
-        let (_, r) = element(rest)?;
+        let (_, _, r) = element(rest)?;
         rest = r;
     }
     let raw = input.get(..input.len() - rest.len()).unwrap_or_default();
-    Ok((StructuredData { raw }, rest))
+    let source = Source::new(raw);
+    Ok((StructuredData { raw, source }, rest))
 }
 
 impl<'a> StructuredData<'a> {
@@ -136,7 +139,10 @@ impl<'a> StructuredData<'a> {
 
     /// The elements, in order.
     pub fn elements(&self) -> SdElements<'a> {
-        SdElements { rest: self.raw }
+        SdElements {
+            rest: self.raw,
+            source: self.source,
+        }
     }
 }
 
@@ -144,22 +150,30 @@ impl<'a> StructuredData<'a> {
 #[derive(Debug, Clone)]
 pub struct SdElements<'a> {
     rest: &'a [u8],
+    source: Source<'a>,
 }
 
 impl<'a> Iterator for SdElements<'a> {
     type Item = SdElement<'a>;
     fn next(&mut self) -> Option<SdElement<'a>> {
         // Validated by parse_structured_data, so an error here cannot happen; stop if it does.
-        let (el, rest) = element(self.rest).ok()?;
+        let (id, params, rest) = element(self.rest).ok()?;
         self.rest = rest;
-        Some(el)
+        Some(SdElement {
+            id: self.source.str_of(id)?,
+            params,
+            source: self.source,
+        })
     }
 }
 
 impl<'a> SdElement<'a> {
     /// The params as `(name, value)`, values unescaped.
     pub fn params(&self) -> SdParams<'a> {
-        SdParams { rest: self.params }
+        SdParams {
+            rest: self.params,
+            source: self.source,
+        }
     }
 }
 
@@ -167,6 +181,7 @@ impl<'a> SdElement<'a> {
 #[derive(Debug, Clone)]
 pub struct SdParams<'a> {
     rest: &'a [u8],
+    source: Source<'a>,
 }
 
 impl<'a> Iterator for SdParams<'a> {
@@ -183,7 +198,12 @@ impl<'a> Iterator for SdParams<'a> {
         }
         let (raw, r) = quoted(r).ok()?;
         self.rest = r;
-        Some((param, unescape_param(raw)))
+        let value = if memchr::memchr(b'\\', raw).is_some() {
+            unescape_param(raw)
+        } else {
+            self.source.cow_of(raw)
+        };
+        Some((self.source.str_of(param)?, value))
     }
 }
 

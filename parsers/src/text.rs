@@ -63,7 +63,7 @@ pub fn owned_text<'a>(bytes: Vec<u8>) -> std::borrow::Cow<'a, str> {
 
 /// A byte slice validated as UTF-8 once, so that sub-slices become `&str` without validating
 /// each again (validation per short field was a fifth of CEF parsing time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Source<'a> {
     bytes: &'a [u8],
     text: Option<&'a str>,
