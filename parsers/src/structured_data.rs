@@ -74,8 +74,14 @@ fn quoted(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
 
 /// Validates one SD-ELEMENT at the front of `input` (which starts with `[`), returning the
 /// element and the rest after its `]`.
-/// Returns (id, params, rest).
-fn element(input: &[u8]) -> Result<(&[u8], &[u8], &[u8]), SdError> {
+/// An SD-ELEMENT's parts as bytes, and what follows it.
+struct RawElement<'a> {
+    id: &'a [u8],
+    params: &'a [u8],
+    rest: &'a [u8],
+}
+
+fn element(input: &[u8]) -> Result<RawElement<'_>, SdError> {
     let inner = input.strip_prefix(b"[").ok_or(SdError::Missing)?;
     let (id, mut rest) = name(inner)?;
     let params_start = rest;
@@ -84,7 +90,11 @@ fn element(input: &[u8]) -> Result<(&[u8], &[u8], &[u8]), SdError> {
             Some(b']') => {
                 let params_len = params_start.len() - rest.len();
                 let params = params_start.get(..params_len).unwrap_or_default();
-                return Ok((id, params, rest.get(1..).unwrap_or_default()));
+                return Ok(RawElement {
+                    id,
+                    params,
+                    rest: rest.get(1..).unwrap_or_default(),
+                });
             }
             Some(b' ') => {
                 // Some senders pad with extra spaces, and put one after `=` (the RFC's own
@@ -119,8 +129,7 @@ pub fn parse_structured_data(input: &[u8]) -> Result<(StructuredData<'_>, &[u8])
     }
     let mut rest = input;
     while rest.first() == Some(&b'[') {
-        let (_, _, r) = element(rest)?;
-        rest = r;
+        rest = element(rest)?.rest;
     }
     let raw = input.get(..input.len() - rest.len()).unwrap_or_default();
     let source = Source::new(raw);
@@ -157,11 +166,11 @@ impl<'a> Iterator for SdElements<'a> {
     type Item = SdElement<'a>;
     fn next(&mut self) -> Option<SdElement<'a>> {
         // Validated by parse_structured_data, so an error here cannot happen; stop if it does.
-        let (id, params, rest) = element(self.rest).ok()?;
-        self.rest = rest;
+        let raw = element(self.rest).ok()?;
+        self.rest = raw.rest;
         Some(SdElement {
-            id: self.source.str_of(id)?,
-            params,
+            id: self.source.str_of(raw.id)?,
+            params: raw.params,
             source: self.source,
         })
     }
