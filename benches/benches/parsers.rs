@@ -52,6 +52,37 @@ fn tern_walk(line: &str, options: &Options) -> usize {
     n
 }
 
+/// Tern's syslog header parsers alone (PRI, header, TAG, structured data), without the body
+/// classification (CEF/LEEF/ASA search) that `parse` adds and `syslog_loose` does not do.
+fn tern_header_walk(line: &str, options: &Options) -> usize {
+    let bytes = line.as_bytes();
+    let Ok((rest, pri)) = tern_parsers::pri::parse_pri(bytes) else {
+        return 0;
+    };
+    let mut n = usize::from(pri.value());
+    if let Some(h) = tern_parsers::rfc5424::parse_rfc5424(rest) {
+        n += h.hostname.map_or(0, str::len)
+            + h.app_name.map_or(0, str::len)
+            + h.proc_id.map_or(0, str::len)
+            + h.msg_id.map_or(0, str::len)
+            + h.message.len()
+            + h.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
+        for element in h.structured_data.elements() {
+            for (k, v) in element.params() {
+                n += k.len() + v.len();
+            }
+        }
+    } else {
+        let h = tern_parsers::rfc3164::parse_rfc3164(rest, &options.reference_time);
+        let (tag, message) = tern_parsers::rfc3164::split_tag(h.content);
+        n += h.hostname.map_or(0, str::len)
+            + tag.map_or(0, |t| t.app_name.len() + t.proc_id.map_or(0, str::len))
+            + message.len()
+            + h.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
+    }
+    n
+}
+
 fn loose_walk(line: &str) -> usize {
     let m = syslog_loose::parse_message_with_year_tz(
         line,
@@ -100,6 +131,14 @@ fn syslog_group(c: &mut Criterion, name: &str, lines: &[String], bytes: u64) {
             lines
                 .iter()
                 .map(|l| tern_walk(black_box(l), &options))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("tern_header_only", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .map(|l| tern_header_walk(black_box(l), &options))
                 .sum::<usize>()
         })
     });
