@@ -1,12 +1,12 @@
-//! `tern`: the command line. For now it offers `tern parse`, the troubleshooting workhorse;
-//! the daemon (`tern run`) arrives with the forwarder issue.
+//! `tern`: the command line. For now it offers `tern parse`, the troubleshooting workhorse,
+//! which prints the Sentinel rows messages would become; the daemon (`tern run`) follows.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use serde_json::{Map, Value, json};
-use tern_parsers::{Body, Event, Format, Options, Timestamp, parse};
+use tern::tables::{Received, Table, write_row};
+use tern_parsers::{Format, Options, Timestamp, parse};
 
 #[derive(Parser)]
 #[command(
@@ -21,12 +21,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Read messages on stdin (one per line) and print what the parsers make of each, as JSON
-    /// lines: `{"line": N, "event": {...}}` or `{"line": N, "error": "..."}`.
+    /// Read messages on stdin (one per line) and print the Sentinel row each would become, as
+    /// JSON lines: `{"table": "Syslog", "row": {...}}` or `{"error": "...", "line": N}`.
     Parse {
         /// auto | rfc3164 | rfc5424 | cef | leef | cisco_asa | text
         #[arg(long, default_value = "auto", value_parser = parse_format)]
         format: Format,
+        /// `CollectorHostName` (default: this machine's host name).
+        #[arg(long)]
+        hostname: Option<String>,
+        /// Receive time to use instead of now (RFC 3339), for reproducible output.
+        #[arg(long, value_parser = parse_time)]
+        received_at: Option<Timestamp>,
+        /// Sender address, as a listener would see it (fills `HostIP` when the header has none).
+        #[arg(long)]
+        sender: Option<std::net::IpAddr>,
     },
 }
 
@@ -34,6 +43,15 @@ fn parse_format(name: &str) -> Result<Format, String> {
     Format::from_name(name).ok_or_else(|| {
         format!("unknown format `{name}`: use auto, rfc3164, rfc5424, cef, leef, cisco_asa or text")
     })
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    match tern_parsers::timestamp::parse_rfc3339(text.as_bytes()) {
+        Some((ts, [])) => Ok(ts.to_utc(0)),
+        _ => Err(format!(
+            "`{text}` is not an RFC 3339 time such as 2026-11-21T10:00:00Z"
+        )),
+    }
 }
 
 fn now() -> Timestamp {
@@ -46,70 +64,29 @@ fn now() -> Timestamp {
     )
 }
 
-fn rfc3339(ts: &Timestamp) -> String {
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = ts.write_rfc3339_utc(0, &mut out);
-    out
+/// This machine's host name, for `CollectorHostName`.
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
-fn pairs<'a>(iter: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, str>)>) -> Value {
-    let mut map = Map::new();
-    for (k, v) in iter {
-        map.insert(k.to_owned(), Value::String(v.into_owned()));
-    }
-    Value::Object(map)
+struct ParseArgs {
+    format: Format,
+    hostname: String,
+    received_at: Option<Timestamp>,
+    sender: Option<std::net::IpAddr>,
 }
 
-fn event_json(event: &Event<'_>) -> Value {
-    let mut sd = Map::new();
-    for element in event.structured_data.elements() {
-        sd.insert(element.id.to_owned(), pairs(element.params()));
-    }
-    let body = match &event.body {
-        Body::Text => json!({"kind": "text"}),
-        Body::Cef(cef) => json!({
-            "kind": "cef", "version": cef.version, "device_vendor": cef.device_vendor,
-            "device_product": cef.device_product, "device_version": cef.device_version,
-            "signature_id": cef.signature_id, "name": cef.name, "severity": cef.severity,
-            "extensions": pairs(cef.extensions.iter()),
-        }),
-        Body::Leef(leef) => json!({
-            "kind": "leef", "version": leef.version, "vendor": leef.vendor,
-            "product": leef.product, "product_version": leef.product_version,
-            "event_id": leef.event_id, "attributes": pairs(leef.attributes.iter()),
-        }),
-        Body::CiscoAsa(asa) => json!({
-            "kind": "cisco_asa", "product": asa.product.name(), "level": asa.level,
-            "message_id": asa.message_id, "text": String::from_utf8_lossy(asa.text),
-        }),
-    };
-    json!({
-        "header": match event.header {
-            tern_parsers::HeaderKind::Rfc5424 => "rfc5424",
-            tern_parsers::HeaderKind::Rfc3164 => "rfc3164",
-        },
-        "facility": event.facility().name(),
-        "severity": event.severity().name(),
-        "timestamp": event.timestamp.as_ref().map(rfc3339),
-        "hostname": event.hostname,
-        "app_name": event.app_name,
-        "proc_id": event.proc_id,
-        "msg_id": event.msg_id,
-        "structured_data": sd,
-        "message": event.message_text(),
-        "body": body,
-        "body_error": event.body_error.map(|e| e.to_string()),
-        "anomalies": format!("{:?}", event.anomalies),
-    })
-}
-
-fn run_parse(format: Format) -> ExitCode {
+fn run_parse(args: ParseArgs) -> ExitCode {
     let stdin = std::io::stdin();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut line = Vec::new();
     let mut input = stdin.lock();
     let mut number = 0usize;
+    let mut out = Vec::with_capacity(4096);
     loop {
         line.clear();
         match input.read_until(b'\n', &mut line) {
@@ -121,13 +98,32 @@ fn run_parse(format: Format) -> ExitCode {
             }
         }
         number += 1;
-        let mut options = Options::new(now());
-        options.format = format;
-        let out = match parse(&line, &options) {
-            Ok(event) => json!({"line": number, "event": event_json(&event)}),
-            Err(e) => json!({"line": number, "error": e.to_string()}),
-        };
-        if writeln!(stdout, "{out}").is_err() {
+        let received_time = args.received_at.unwrap_or_else(now);
+        let mut options = Options::new(received_time);
+        options.format = args.format;
+        out.clear();
+        match parse(&line, &options) {
+            Ok(event) => {
+                let table = Table::for_event(&event);
+                let received = Received {
+                    time: received_time,
+                    sender: args.sender,
+                    collector_hostname: &args.hostname,
+                    default_offset_seconds: 0,
+                };
+                out.extend_from_slice(b"{\"table\":\"");
+                out.extend_from_slice(table.name().as_bytes());
+                out.extend_from_slice(b"\",\"row\":");
+                write_row(table, &event, &received, &mut out);
+                out.extend_from_slice(b"}\n");
+            }
+            Err(e) => {
+                let error = serde_json::json!({"error": e.to_string(), "line": number});
+                out.extend_from_slice(error.to_string().as_bytes());
+                out.push(b'\n');
+            }
+        }
+        if stdout.write_all(&out).is_err() {
             return ExitCode::from(1);
         }
     }
@@ -140,7 +136,17 @@ fn run_parse(format: Format) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Parse { format }) => run_parse(format),
+        Some(Command::Parse {
+            format,
+            hostname,
+            received_at,
+            sender,
+        }) => run_parse(ParseArgs {
+            format,
+            hostname: hostname.unwrap_or_else(system_hostname),
+            received_at,
+            sender,
+        }),
         None => {
             eprintln!(
                 "tern: the forwarder daemon is not built yet; try `tern parse < messages.log`"

@@ -301,35 +301,38 @@ pub struct BsdTimestamp {
 }
 
 impl BsdTimestamp {
-    /// Completes the date with `year` if one was written, else with the year that puts it
-    /// nearest to `reference` (the receive time): a December message received in January
-    /// belongs to the previous year, a January one received in December (a sender clock a
-    /// little ahead) to the next. Returns `None` for a date that does not exist in that year
-    /// (29 February of a common year).
+    /// Completes the date with `year` if one was written, else with the year that makes it the
+    /// most recent date no more than 31 days after `reference` (the receive time). So a
+    /// December message received in January belongs to the previous year, a January one
+    /// received on 31 December (a sender clock a little ahead) to the next, and a message
+    /// months old (a replay, an unsynchronised clock) to the past, never to next year. The
+    /// comparison uses UTC for both sides; the month of slack covers any zone difference.
+    /// Returns `None` for a date that does not exist in that year (29 February of a common
+    /// year).
     pub fn resolve(&self, reference: &Timestamp) -> Option<Timestamp> {
-        let year = match self.year {
-            Some(y) => y,
-            None => {
-                let diff = i32::from(self.month) - i32::from(reference.month);
-                if diff > 6 {
-                    reference.year - 1
-                } else if diff < -6 {
-                    reference.year + 1
-                } else {
-                    reference.year
-                }
-            }
+        let at = |year: i32| {
+            Timestamp::new(
+                year,
+                self.month,
+                self.day,
+                self.hour,
+                self.minute,
+                self.second,
+                self.nanos,
+                None,
+            )
         };
-        Timestamp::new(
-            year,
-            self.month,
-            self.day,
-            self.hour,
-            self.minute,
-            self.second,
-            self.nanos,
-            None,
-        )
+        if let Some(year) = self.year {
+            return at(year);
+        }
+        const SLACK_SECONDS: i64 = 31 * 86_400;
+        let limit = reference.unix_seconds(0) + SLACK_SECONDS;
+        let year = reference.year;
+        [year + 1, year, year - 1]
+            .into_iter()
+            .filter_map(|y| Some((y, at(y)?)))
+            .find(|(_, ts)| ts.unix_seconds(0) <= limit)
+            .and_then(|(y, _)| at(y))
     }
 }
 
@@ -530,7 +533,17 @@ mod tests {
         assert_eq!(ts.resolve(&dec).unwrap().year, 2027);
         let (ts, _) = parse_bsd(b"Jun 15 12:00:00 x").unwrap();
         assert_eq!(ts.resolve(&dec).unwrap().year, 2026);
+        // Months old (an unsynchronised clock): the past, not next year.
+        let nov = Timestamp::from_unix(1_795_219_200, 0); // 2026-11-21
+        let (ts, _) = parse_bsd(b"Apr 29 13:58:40 x").unwrap();
+        assert_eq!(ts.resolve(&nov).unwrap().year, 2026);
+        // A sender clock a few days ahead stays in this year.
+        let (ts, _) = parse_bsd(b"Nov 25 10:00:00 x").unwrap();
+        assert_eq!(ts.resolve(&nov).unwrap().year, 2026);
         let (ts, _) = parse_bsd(b"Feb 29 12:00:00 x").unwrap();
-        assert!(ts.resolve(&dec).is_none());
+        assert!(
+            ts.resolve(&dec).is_none(),
+            "no leap year within a year of the reference"
+        );
     }
 }

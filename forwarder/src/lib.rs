@@ -1,0 +1,5 @@
+//! The `tern` forwarder: listeners, routing, row shaping, outputs and uploads around the
+//! `tern-parsers` crate. The binary (`main.rs`) is the command line; everything it runs lives
+//! here, one folder per stage an event passes through.
+
+pub mod tables;

@@ -1,0 +1,662 @@
+//! The CommonSecurityLog table (`reference/azure.md` §4.2–§4.4): CEF records mapped key by key,
+//! and Cisco ASA/FTD messages by their tag.
+//!
+//! Mapping rules, beyond the key table:
+//! - Header: vendor, product, version, signature id → `DeviceVendor`, `DeviceProduct`,
+//!   `DeviceVersion`, `DeviceEventClassID`; name → `Activity`; severity → `LogSeverity` as
+//!   written (AMA does the same; the band mapping is not applied). `OriginalLogSeverity` stays
+//!   empty for CEF.
+//! - Typed columns (`int`, `long`, `real`, `datetime`) get the value only when it parses; a value
+//!   that does not is kept in `AdditionalExtensions` and counted, never dropped.
+//! - `externalId` always fills `ExtID`, and the deprecated `ExternalID` (int) when it fits.
+//!   `cnN` fills `FieldDeviceCustomNumberN` (long) and the deprecated `DeviceCustomNumberN`
+//!   (int) when it fits.
+//! - `deviceDirection` `0`/`1` → `CommunicationDirection` `Inbound`/`Outbound`, and then
+//!   `RemoteIP`/`RemotePort` from the source (inbound) or destination (outbound).
+//! - `start`/`end` → `StartTime`/`EndTime` (epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS]
+//!   [zone]` or RFC 3339).
+//! - Every key not in the table goes to `AdditionalExtensions` as `key=value` joined by `;`, in
+//!   the order received. Keys are case-sensitive.
+//! - A key given twice: the last value wins (the parser reports the duplicates).
+
+use std::borrow::Cow;
+
+use tern_parsers::{AsaMessage, Body, Cef, Event, Timestamp};
+
+use super::json::{JsonObject, escape_str_into};
+use super::{Received, ShapeNotes, computer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    Long,
+    Real,
+    Datetime,
+}
+
+use Kind::{Datetime, Int, Long, Real, Str};
+
+/// Columns filled from CEF extension keys, in the order they are written.
+const COLUMNS: &[(&str, Kind)] = &[
+    ("DeviceAction", Str),
+    ("ApplicationProtocol", Str),
+    ("DeviceEventCategory", Str),
+    ("EventCount", Int),
+    ("DestinationDnsDomain", Str),
+    ("DestinationServiceName", Str),
+    ("DestinationTranslatedAddress", Str),
+    ("DestinationTranslatedPort", Int),
+    ("DeviceDnsDomain", Str),
+    ("DeviceExternalID", Str),
+    ("DeviceFacility", Str),
+    ("DeviceInboundInterface", Str),
+    ("DeviceNtDomain", Str),
+    ("DeviceOutboundInterface", Str),
+    ("DevicePayloadId", Str),
+    ("ProcessName", Str),
+    ("DeviceTranslatedAddress", Str),
+    ("DestinationHostName", Str),
+    ("DestinationMACAddress", Str),
+    ("DestinationNTDomain", Str),
+    ("DestinationProcessId", Int),
+    ("DestinationUserPrivileges", Str),
+    ("DestinationProcessName", Str),
+    ("DestinationPort", Int),
+    ("DestinationIP", Str),
+    ("DeviceTimeZone", Str),
+    ("DestinationUserID", Str),
+    ("DestinationUserName", Str),
+    ("DeviceAddress", Str),
+    ("DeviceName", Str),
+    ("DeviceMacAddress", Str),
+    ("ProcessID", Int),
+    ("ReceivedBytes", Long),
+    ("SentBytes", Long),
+    ("Message", Str),
+    ("EventOutcome", Str),
+    ("Protocol", Str),
+    ("Reason", Str),
+    ("RequestURL", Str),
+    ("RequestClientApplication", Str),
+    ("RequestContext", Str),
+    ("RequestCookies", Str),
+    ("RequestMethod", Str),
+    ("ReceiptTime", Str),
+    ("SourceHostName", Str),
+    ("SourceMACAddress", Str),
+    ("SourceNTDomain", Str),
+    ("SourceDnsDomain", Str),
+    ("SourceServiceName", Str),
+    ("SourceTranslatedAddress", Str),
+    ("SourceTranslatedPort", Int),
+    ("SourceProcessId", Int),
+    ("SourceUserPrivileges", Str),
+    ("SourceProcessName", Str),
+    ("SourcePort", Int),
+    ("SourceIP", Str),
+    ("SourceUserID", Str),
+    ("SourceUserName", Str),
+    ("EventType", Int),
+    ("FileCreateTime", Str),
+    ("FileHash", Str),
+    ("FileID", Str),
+    ("FileModificationTime", Str),
+    ("FilePath", Str),
+    ("FilePermission", Str),
+    ("FileType", Str),
+    ("FileName", Str),
+    ("FileSize", Int),
+    ("OldFileCreateTime", Str),
+    ("OldFileHash", Str),
+    ("OldFileID", Str),
+    ("OldFileModificationTime", Str),
+    ("OldFileName", Str),
+    ("OldFilePath", Str),
+    ("OldFilePermission", Str),
+    ("OldFileSize", Int),
+    ("OldFileType", Str),
+    ("DeviceCustomString1", Str),
+    ("DeviceCustomString2", Str),
+    ("DeviceCustomString3", Str),
+    ("DeviceCustomString4", Str),
+    ("DeviceCustomString5", Str),
+    ("DeviceCustomString6", Str),
+    ("DeviceCustomString1Label", Str),
+    ("DeviceCustomString2Label", Str),
+    ("DeviceCustomString3Label", Str),
+    ("DeviceCustomString4Label", Str),
+    ("DeviceCustomString5Label", Str),
+    ("DeviceCustomString6Label", Str),
+    ("FieldDeviceCustomNumber1", Long),
+    ("FieldDeviceCustomNumber2", Long),
+    ("FieldDeviceCustomNumber3", Long),
+    ("DeviceCustomNumber1Label", Str),
+    ("DeviceCustomNumber2Label", Str),
+    ("DeviceCustomNumber3Label", Str),
+    ("DeviceCustomFloatingPoint1", Real),
+    ("DeviceCustomFloatingPoint2", Real),
+    ("DeviceCustomFloatingPoint3", Real),
+    ("DeviceCustomFloatingPoint4", Real),
+    ("DeviceCustomFloatingPoint1Label", Str),
+    ("DeviceCustomFloatingPoint2Label", Str),
+    ("DeviceCustomFloatingPoint3Label", Str),
+    ("DeviceCustomFloatingPoint4Label", Str),
+    ("DeviceCustomIPv6Address1", Str),
+    ("DeviceCustomIPv6Address2", Str),
+    ("DeviceCustomIPv6Address3", Str),
+    ("DeviceCustomIPv6Address4", Str),
+    ("DeviceCustomIPv6Address1Label", Str),
+    ("DeviceCustomIPv6Address2Label", Str),
+    ("DeviceCustomIPv6Address3Label", Str),
+    ("DeviceCustomIPv6Address4Label", Str),
+    ("DeviceCustomDate1", Str),
+    ("DeviceCustomDate2", Str),
+    ("DeviceCustomDate1Label", Str),
+    ("DeviceCustomDate2Label", Str),
+    ("FlexDate1", Str),
+    ("FlexDate1Label", Str),
+    ("FlexNumber1", Int),
+    ("FlexNumber2", Int),
+    ("FlexNumber1Label", Str),
+    ("FlexNumber2Label", Str),
+    ("FlexString1", Str),
+    ("FlexString2", Str),
+    ("FlexString1Label", Str),
+    ("FlexString2Label", Str),
+    ("StartTime", Datetime),
+    ("EndTime", Datetime),
+    ("ExtID", Str),
+    ("CommunicationDirection", Str),
+];
+
+/// CEF key → column, sorted by key for binary search (checked by a test). Keys handled by
+/// special rules (`deviceDirection`, `externalId`, `cn1`–`cn3`) map to the column they fill
+/// first.
+const KEYS: &[(&str, &str)] = &[
+    ("act", "DeviceAction"),
+    ("app", "ApplicationProtocol"),
+    ("c6a1", "DeviceCustomIPv6Address1"),
+    ("c6a1Label", "DeviceCustomIPv6Address1Label"),
+    ("c6a2", "DeviceCustomIPv6Address2"),
+    ("c6a2Label", "DeviceCustomIPv6Address2Label"),
+    ("c6a3", "DeviceCustomIPv6Address3"),
+    ("c6a3Label", "DeviceCustomIPv6Address3Label"),
+    ("c6a4", "DeviceCustomIPv6Address4"),
+    ("c6a4Label", "DeviceCustomIPv6Address4Label"),
+    ("cat", "DeviceEventCategory"),
+    ("cfp1", "DeviceCustomFloatingPoint1"),
+    ("cfp1Label", "DeviceCustomFloatingPoint1Label"),
+    ("cfp2", "DeviceCustomFloatingPoint2"),
+    ("cfp2Label", "DeviceCustomFloatingPoint2Label"),
+    ("cfp3", "DeviceCustomFloatingPoint3"),
+    ("cfp3Label", "DeviceCustomFloatingPoint3Label"),
+    ("cfp4", "DeviceCustomFloatingPoint4"),
+    ("cfp4Label", "DeviceCustomFloatingPoint4Label"),
+    ("cn1", "FieldDeviceCustomNumber1"),
+    ("cn1Label", "DeviceCustomNumber1Label"),
+    ("cn2", "FieldDeviceCustomNumber2"),
+    ("cn2Label", "DeviceCustomNumber2Label"),
+    ("cn3", "FieldDeviceCustomNumber3"),
+    ("cn3Label", "DeviceCustomNumber3Label"),
+    ("cnt", "EventCount"),
+    ("cs1", "DeviceCustomString1"),
+    ("cs1Label", "DeviceCustomString1Label"),
+    ("cs2", "DeviceCustomString2"),
+    ("cs2Label", "DeviceCustomString2Label"),
+    ("cs3", "DeviceCustomString3"),
+    ("cs3Label", "DeviceCustomString3Label"),
+    ("cs4", "DeviceCustomString4"),
+    ("cs4Label", "DeviceCustomString4Label"),
+    ("cs5", "DeviceCustomString5"),
+    ("cs5Label", "DeviceCustomString5Label"),
+    ("cs6", "DeviceCustomString6"),
+    ("cs6Label", "DeviceCustomString6Label"),
+    ("destinationDnsDomain", "DestinationDnsDomain"),
+    ("destinationServiceName", "DestinationServiceName"),
+    (
+        "destinationTranslatedAddress",
+        "DestinationTranslatedAddress",
+    ),
+    ("destinationTranslatedPort", "DestinationTranslatedPort"),
+    ("deviceCustomDate1", "DeviceCustomDate1"),
+    ("deviceCustomDate1Label", "DeviceCustomDate1Label"),
+    ("deviceCustomDate2", "DeviceCustomDate2"),
+    ("deviceCustomDate2Label", "DeviceCustomDate2Label"),
+    ("deviceDirection", "CommunicationDirection"),
+    ("deviceDnsDomain", "DeviceDnsDomain"),
+    ("deviceExternalId", "DeviceExternalID"),
+    ("deviceFacility", "DeviceFacility"),
+    ("deviceInboundInterface", "DeviceInboundInterface"),
+    ("deviceNtDomain", "DeviceNtDomain"),
+    ("deviceOutboundInterface", "DeviceOutboundInterface"),
+    ("devicePayloadId", "DevicePayloadId"),
+    ("deviceProcessName", "ProcessName"),
+    ("deviceTranslatedAddress", "DeviceTranslatedAddress"),
+    ("dhost", "DestinationHostName"),
+    ("dmac", "DestinationMACAddress"),
+    ("dntdom", "DestinationNTDomain"),
+    ("dpid", "DestinationProcessId"),
+    ("dpriv", "DestinationUserPrivileges"),
+    ("dproc", "DestinationProcessName"),
+    ("dpt", "DestinationPort"),
+    ("dst", "DestinationIP"),
+    ("dtz", "DeviceTimeZone"),
+    ("duid", "DestinationUserID"),
+    ("duser", "DestinationUserName"),
+    ("dvc", "DeviceAddress"),
+    ("dvchost", "DeviceName"),
+    ("dvcmac", "DeviceMacAddress"),
+    ("dvcpid", "ProcessID"),
+    ("end", "EndTime"),
+    ("externalId", "ExtID"),
+    ("fileCreateTime", "FileCreateTime"),
+    ("fileHash", "FileHash"),
+    ("fileId", "FileID"),
+    ("fileModificationTime", "FileModificationTime"),
+    ("filePath", "FilePath"),
+    ("filePermission", "FilePermission"),
+    ("fileType", "FileType"),
+    ("flexDate1", "FlexDate1"),
+    ("flexDate1Label", "FlexDate1Label"),
+    ("flexNumber1", "FlexNumber1"),
+    ("flexNumber1Label", "FlexNumber1Label"),
+    ("flexNumber2", "FlexNumber2"),
+    ("flexNumber2Label", "FlexNumber2Label"),
+    ("flexString1", "FlexString1"),
+    ("flexString1Label", "FlexString1Label"),
+    ("flexString2", "FlexString2"),
+    ("flexString2Label", "FlexString2Label"),
+    ("fname", "FileName"),
+    ("fsize", "FileSize"),
+    ("in", "ReceivedBytes"),
+    ("msg", "Message"),
+    ("oldFileCreateTime", "OldFileCreateTime"),
+    ("oldFileHash", "OldFileHash"),
+    ("oldFileId", "OldFileID"),
+    ("oldFileModificationTime", "OldFileModificationTime"),
+    ("oldFileName", "OldFileName"),
+    ("oldFilePath", "OldFilePath"),
+    ("oldFilePermission", "OldFilePermission"),
+    ("oldFileSize", "OldFileSize"),
+    ("oldFileType", "OldFileType"),
+    ("out", "SentBytes"),
+    ("outcome", "EventOutcome"),
+    ("proto", "Protocol"),
+    ("reason", "Reason"),
+    ("request", "RequestURL"),
+    ("requestClientApplication", "RequestClientApplication"),
+    ("requestContext", "RequestContext"),
+    ("requestCookies", "RequestCookies"),
+    ("requestMethod", "RequestMethod"),
+    ("rt", "ReceiptTime"),
+    ("shost", "SourceHostName"),
+    ("smac", "SourceMACAddress"),
+    ("sntdom", "SourceNTDomain"),
+    ("sourceDnsDomain", "SourceDnsDomain"),
+    ("sourceServiceName", "SourceServiceName"),
+    ("sourceTranslatedAddress", "SourceTranslatedAddress"),
+    ("sourceTranslatedPort", "SourceTranslatedPort"),
+    ("spid", "SourceProcessId"),
+    ("spriv", "SourceUserPrivileges"),
+    ("sproc", "SourceProcessName"),
+    ("spt", "SourcePort"),
+    ("src", "SourceIP"),
+    ("start", "StartTime"),
+    ("suid", "SourceUserID"),
+    ("suser", "SourceUserName"),
+    ("type", "EventType"),
+];
+
+const COLUMN_COUNT: usize = COLUMNS.len();
+
+fn column_index(column: &str) -> Option<usize> {
+    COLUMNS.iter().position(|(name, _)| *name == column)
+}
+
+/// The column a CEF key fills, if it is a mapped key.
+fn column_for_key(key: &str) -> Option<usize> {
+    let i = KEYS.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
+    let (_, column) = KEYS.get(i)?;
+    column_index(column)
+}
+
+/// A value checked against its column's type.
+enum Typed<'a> {
+    Text(Cow<'a, str>),
+    Int(i64),
+    Real(f64),
+    Time(Timestamp),
+}
+
+/// Epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS][ zone]`, or RFC 3339 (CEF time formats).
+fn parse_cef_time(value: &str, default_offset_seconds: i32) -> Option<Timestamp> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let millis: i64 = value.parse().ok()?;
+        let nanos = u32::try_from(millis.rem_euclid(1000)).ok()? * 1_000_000;
+        return Some(Timestamp::from_unix(millis.div_euclid(1000), nanos));
+    }
+    if let Some((ts, rest)) = tern_parsers::timestamp::parse_rfc3339(value.as_bytes()) {
+        return rest.is_empty().then_some(ts);
+    }
+    let (bsd, rest) = tern_parsers::timestamp::parse_bsd(value.as_bytes())?;
+    let year = bsd.year?;
+    let zone = std::str::from_utf8(rest).ok()?.trim();
+    let offset = match zone {
+        "" => default_offset_seconds,
+        "UTC" | "GMT" | "Z" => 0,
+        _ => return None,
+    };
+    let ts = Timestamp::new(
+        year, bsd.month, bsd.day, bsd.hour, bsd.minute, bsd.second, bsd.nanos, None,
+    )?;
+    Some(ts.to_utc(offset))
+}
+
+fn typed<'a>(kind: Kind, value: Cow<'a, str>, default_offset_seconds: i32) -> Option<Typed<'a>> {
+    let trimmed = value.trim();
+    Some(match kind {
+        Str => Typed::Text(value),
+        Int => Typed::Int(i64::from(trimmed.parse::<i32>().ok()?)),
+        Long => Typed::Int(trimmed.parse::<i64>().ok()?),
+        Real => Typed::Real(trimmed.parse::<f64>().ok().filter(|f| f.is_finite())?),
+        Datetime => Typed::Time(parse_cef_time(trimmed, default_offset_seconds)?),
+    })
+}
+
+/// Writes the row for a CEF record or an ASA message; other bodies get a header-only row.
+pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
+    let mut row = JsonObject::begin(out);
+    row.datetime("TimeGenerated", &received.time, 0);
+    if let Some(computer) = computer(event, received) {
+        computer.write(&mut row, "Computer");
+    }
+    row.string("CollectorHostName", received.collector_hostname);
+    let notes = match &event.body {
+        Body::Cef(cef) => write_cef(cef, received, &mut row),
+        Body::CiscoAsa(asa) => {
+            write_asa(asa, &mut row);
+            ShapeNotes::default()
+        }
+        Body::Text | Body::Leef(_) => {
+            row.bytes("Message", event.message);
+            ShapeNotes::default()
+        }
+    };
+    row.end();
+    notes
+}
+
+/// ASA level names, for `OriginalLogSeverity` (the ASA's own words for its levels 0–7).
+const ASA_LEVELS: [&str; 8] = [
+    "emergencies",
+    "alerts",
+    "critical",
+    "errors",
+    "warnings",
+    "notifications",
+    "informational",
+    "debugging",
+];
+
+fn write_asa(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
+    row.string("DeviceVendor", "Cisco");
+    row.string("DeviceProduct", asa.product.name());
+    row.string("DeviceEventClassID", asa.message_id);
+    row.plain("LogSeverity", &asa.level);
+    if let Some(name) = ASA_LEVELS.get(usize::from(asa.level)) {
+        row.string("OriginalLogSeverity", name);
+    }
+    row.bytes("Message", asa.text);
+}
+
+fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -> ShapeNotes {
+    let mut notes = ShapeNotes::default();
+    row.string("DeviceVendor", &cef.device_vendor);
+    row.string("DeviceProduct", &cef.device_product);
+    row.string("DeviceVersion", &cef.device_version);
+    row.string("DeviceEventClassID", &cef.signature_id);
+    row.string("Activity", &cef.name);
+    row.string("LogSeverity", &cef.severity);
+
+    // Collect first, then write each column once. A slot holds the value that landed in the
+    // column and the position of its pair, so that every other pair (unmapped, mistyped, or an
+    // earlier duplicate) goes to AdditionalExtensions and nothing is lost.
+    let mut values: [Option<(usize, Typed<'_>)>; COLUMN_COUNT] = [const { None }; COLUMN_COUNT];
+    let mut legacy_external_id = None;
+    let mut legacy_numbers: [Option<i64>; 3] = [None; 3];
+    for (position, (key, value)) in cef.extensions.iter().enumerate() {
+        let Some((index, kind)) = column_for_key(key).and_then(|i| Some((i, COLUMNS.get(i)?.1)))
+        else {
+            continue;
+        };
+        let accepted = match key {
+            "deviceDirection" => match value.trim() {
+                "0" => Some(Typed::Text(Cow::Borrowed("Inbound"))),
+                "1" => Some(Typed::Text(Cow::Borrowed("Outbound"))),
+                _ => None,
+            },
+            "externalId" => {
+                legacy_external_id = value.trim().parse::<i32>().ok();
+                Some(Typed::Text(value))
+            }
+            "cn1" | "cn2" | "cn3" => {
+                let n = value.trim().parse::<i64>().ok();
+                let slot = usize::from(key.as_bytes().get(2).copied().unwrap_or(b'1') - b'1');
+                if let Some(legacy) = legacy_numbers.get_mut(slot) {
+                    *legacy = n;
+                }
+                n.map(Typed::Int)
+            }
+            _ => typed(kind, value, received.default_offset_seconds),
+        };
+        if accepted.is_none() {
+            notes.mistyped_values += 1;
+        }
+        if let Some(slot) = values.get_mut(index) {
+            // The last occurrence of a key wins, even when its value does not fit.
+            *slot = accepted.map(|v| (position, v));
+        }
+    }
+
+    for ((column, _), value) in COLUMNS.iter().zip(&values) {
+        match value {
+            None => {}
+            Some((_, Typed::Text(text))) => row.string(column, text),
+            Some((_, Typed::Int(n))) => row.int(column, *n),
+            Some((_, Typed::Real(f))) => row.real(column, *f),
+            Some((_, Typed::Time(ts))) => row.datetime(column, ts, 0),
+        }
+    }
+    if let Some(id) = legacy_external_id {
+        row.int("ExternalID", i64::from(id));
+    }
+    for (column, n) in LEGACY_NUMBER_COLUMNS.iter().zip(legacy_numbers) {
+        if let Some(n) = n.and_then(|n| i32::try_from(n).ok()) {
+            row.int(column, i64::from(n));
+        }
+    }
+    // RemoteIP/RemotePort: the far end of the connection, by direction.
+    let value_of = |column: &str| column_index(column).and_then(|i| values.get(i)?.as_ref());
+    let remote = match value_of("CommunicationDirection") {
+        Some((_, Typed::Text(d))) if d == "Inbound" => Some(("SourceIP", "SourcePort")),
+        Some((_, Typed::Text(d))) if d == "Outbound" => Some(("DestinationIP", "DestinationPort")),
+        _ => None,
+    };
+    if let Some((ip_column, port_column)) = remote {
+        if let Some((_, Typed::Text(ip))) = value_of(ip_column) {
+            row.string("RemoteIP", ip);
+        }
+        if let Some((_, Typed::Int(port))) = value_of(port_column) {
+            row.plain("RemotePort", port);
+        }
+    }
+    write_additional_extensions(cef, &values, row);
+    notes
+}
+
+const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
+    "DeviceCustomNumber1",
+    "DeviceCustomNumber2",
+    "DeviceCustomNumber3",
+];
+
+/// `key=value;key=value` of every pair that did not land in a column: unmapped keys, values
+/// that did not fit the column's type, and earlier occurrences of repeated keys; in the order
+/// received, written straight into the row. Text before the first key leads, unkeyed.
+fn write_additional_extensions(
+    cef: &Cef<'_>,
+    values: &[Option<(usize, Typed<'_>)>],
+    row: &mut JsonObject<'_>,
+) {
+    let landed = |position: usize, key: &str| {
+        column_for_key(key)
+            .and_then(|i| values.get(i)?.as_ref())
+            .is_some_and(|(p, _)| *p == position)
+    };
+    let mut extra = cef
+        .extensions
+        .iter()
+        .enumerate()
+        .filter(|(position, (key, _))| !landed(*position, key))
+        .peekable();
+    let prefix = cef.extensions.unkeyed_prefix();
+    if extra.peek().is_none() && prefix.is_none() {
+        return;
+    }
+    let out = row.raw("AdditionalExtensions");
+    out.push(b'"');
+    let mut first = true;
+    if let Some(text) = prefix {
+        super::json::escape_bytes_into(text, out);
+        first = false;
+    }
+    for (_, (key, value)) in extra {
+        if !first {
+            out.push(b';');
+        }
+        first = false;
+        escape_str_into(key, out);
+        out.push(b'=');
+        escape_str_into(&value, out);
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_table_is_sorted_and_every_column_exists() {
+        assert!(
+            KEYS.windows(2).all(|w| w[0].0 < w[1].0),
+            "KEYS must be sorted by key"
+        );
+        for (key, column) in KEYS {
+            assert!(
+                column_index(column).is_some(),
+                "{key} → {column} has no column"
+            );
+        }
+    }
+
+    #[test]
+    fn cef_times() {
+        let utc = |ts: Timestamp| {
+            let mut s = String::new();
+            ts.write_rfc3339_utc(0, &mut s).unwrap();
+            s
+        };
+        assert_eq!(
+            utc(parse_cef_time("1388577900000", 0).unwrap()),
+            "2014-01-01T12:05:00Z"
+        );
+        assert_eq!(
+            utc(parse_cef_time("Nov 21 2026 10:00:00", 0).unwrap()),
+            "2026-11-21T10:00:00Z"
+        );
+        assert_eq!(
+            utc(parse_cef_time("Nov 21 2026 10:00:00.250 UTC", 3600).unwrap()),
+            "2026-11-21T10:00:00.25Z"
+        );
+        assert_eq!(
+            utc(parse_cef_time("Nov 21 2026 10:00:00", 3600).unwrap()),
+            "2026-11-21T09:00:00Z"
+        );
+        assert_eq!(
+            utc(parse_cef_time("2026-11-21T10:00:00+01:00", 0).unwrap()),
+            "2026-11-21T09:00:00Z"
+        );
+        assert!(parse_cef_time("Nov 21 10:00:00", 0).is_none());
+        assert!(parse_cef_time("yesterday", 0).is_none());
+    }
+}
+
+#[cfg(test)]
+mod row_tests {
+    use super::super::{Received, Table, write_row};
+    use tern_parsers::{Options, Timestamp, parse};
+
+    fn row(line: &str) -> serde_json::Value {
+        let time = Timestamp::from_unix(1_795_219_201, 0);
+        let event = parse(line.as_bytes(), &Options::new(time)).unwrap();
+        let received = Received {
+            time,
+            sender: None,
+            collector_hostname: "fwd",
+            default_offset_seconds: 0,
+        };
+        let mut out = Vec::new();
+        write_row(Table::for_event(&event), &event, &received, &mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn table_spellings_not_mapping_page_spellings() {
+        let r =
+            row("CEF:0|V|P|1|2|N|3|smac=aa dmac=bb duid=u deviceExternalId=x dvcpid=7 cfp1Label=L");
+        assert_eq!(r["SourceMACAddress"], "aa");
+        assert_eq!(r["DestinationMACAddress"], "bb");
+        assert_eq!(r["DestinationUserID"], "u");
+        assert_eq!(r["DeviceExternalID"], "x");
+        assert_eq!(r["ProcessID"], 7);
+        assert_eq!(r["DeviceCustomFloatingPoint1Label"], "L");
+    }
+
+    #[test]
+    fn bad_direction_and_duplicates_keep_every_value() {
+        let r = row("CEF:0|V|P|1|2|N|3|deviceDirection=sideways src=1.1.1.1 src=2.2.2.2 cnt=many");
+        assert!(r.get("CommunicationDirection").is_none());
+        assert!(r.get("RemoteIP").is_none());
+        assert_eq!(r["SourceIP"], "2.2.2.2");
+        assert!(r.get("EventCount").is_none());
+        assert_eq!(
+            r["AdditionalExtensions"],
+            "deviceDirection=sideways;src=1.1.1.1;cnt=many"
+        );
+    }
+
+    #[test]
+    fn custom_columns_and_labels() {
+        let r = row(
+            "CEF:0|V|P|1|2|N|3|cs6=s cs6Label=sl cn3=-5 cn3Label=nl cfp4=2.5 c6a3=::1 c6a3Label=v6 \
+             deviceCustomDate2=Nov 21 2026 flexNumber2=9 flexString1=f flexDate1=d end=Nov 21 2026 10:00:00 UTC",
+        );
+        assert_eq!(r["DeviceCustomString6"], "s");
+        assert_eq!(r["DeviceCustomString6Label"], "sl");
+        assert_eq!(r["FieldDeviceCustomNumber3"], -5);
+        assert_eq!(r["DeviceCustomNumber3"], -5);
+        assert_eq!(r["DeviceCustomNumber3Label"], "nl");
+        assert_eq!(r["DeviceCustomFloatingPoint4"], 2.5);
+        assert_eq!(r["DeviceCustomIPv6Address3"], "::1");
+        assert_eq!(r["DeviceCustomIPv6Address3Label"], "v6");
+        assert_eq!(r["DeviceCustomDate2"], "Nov 21 2026");
+        assert_eq!(r["FlexNumber2"], 9);
+        assert_eq!(r["FlexString1"], "f");
+        assert_eq!(r["FlexDate1"], "d");
+        assert_eq!(r["EndTime"], "2026-11-21T10:00:00Z");
+        assert!(r.get("AdditionalExtensions").is_none());
+    }
+}

@@ -1,0 +1,156 @@
+//! A JSON object writer that appends one row straight into a byte buffer.
+//!
+//! Hand-written rather than `serde_json` because rows are built from borrowed parser output
+//! (bytes that may not be UTF-8, timestamps without chrono) and must be written once, without
+//! building an intermediate value tree or `String` per field.
+
+use core::fmt::Write as _;
+
+use tern_parsers::Timestamp;
+
+/// Appends `{"Column":value,...}` to a buffer. Columns are written in call order.
+pub struct JsonObject<'b> {
+    out: &'b mut Vec<u8>,
+    first: bool,
+}
+
+/// Adapts a byte buffer to `fmt::Write` for numbers and timestamps.
+struct Bytes<'b>(&'b mut Vec<u8>);
+
+impl core::fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `text` as a JSON string body (without quotes), escaping what JSON requires.
+pub fn escape_str_into(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f | 0x7f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+            out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+}
+
+/// Writes bytes as a JSON string body; invalid UTF-8 sequences become U+FFFD.
+pub fn escape_bytes_into(bytes: &[u8], out: &mut Vec<u8>) {
+    for chunk in bytes.utf8_chunks() {
+        escape_str_into(chunk.valid(), out);
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+}
+
+impl<'b> JsonObject<'b> {
+    pub fn begin(out: &'b mut Vec<u8>) -> JsonObject<'b> {
+        out.push(b'{');
+        JsonObject { out, first: true }
+    }
+
+    fn key(&mut self, name: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        escape_str_into(name, self.out);
+        self.out.extend_from_slice(b"\":");
+    }
+
+    pub fn string(&mut self, name: &str, value: &str) {
+        self.key(name);
+        self.out.push(b'"');
+        escape_str_into(value, self.out);
+        self.out.push(b'"');
+    }
+
+    pub fn bytes(&mut self, name: &str, value: &[u8]) {
+        self.key(name);
+        self.out.push(b'"');
+        escape_bytes_into(value, self.out);
+        self.out.push(b'"');
+    }
+
+    /// A value whose `Display` form needs no JSON escaping (addresses, numbers), as a string.
+    pub fn plain(&mut self, name: &str, value: &dyn core::fmt::Display) {
+        self.key(name);
+        self.out.push(b'"');
+        let _ = write!(Bytes(self.out), "{value}");
+        self.out.push(b'"');
+    }
+
+    pub fn int(&mut self, name: &str, value: i64) {
+        self.key(name);
+        let _ = write!(Bytes(self.out), "{value}");
+    }
+
+    /// A finite float (the caller has checked); written so that JSON readers get it back.
+    pub fn real(&mut self, name: &str, value: f64) {
+        self.key(name);
+        let _ = write!(Bytes(self.out), "{value:?}");
+    }
+
+    /// RFC 3339 UTC, as Log Analytics `datetime` columns take it.
+    pub fn datetime(&mut self, name: &str, value: &Timestamp, default_offset_seconds: i32) {
+        self.key(name);
+        self.out.push(b'"');
+        let _ = value.write_rfc3339_utc(default_offset_seconds, &mut Bytes(self.out));
+        self.out.push(b'"');
+    }
+
+    /// A value that is already JSON (an object written by a nested `JsonObject`).
+    pub fn raw(&mut self, name: &str) -> &mut Vec<u8> {
+        self.key(name);
+        self.out
+    }
+
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_types() {
+        let mut out = Vec::new();
+        let mut o = JsonObject::begin(&mut out);
+        o.string("a", "q\"b\\s\n\t\u{1}é");
+        o.bytes("b", b"caf\xe9");
+        o.int("c", -42);
+        o.real("d", 1.5);
+        o.datetime("e", &Timestamp::from_unix(0, 5_000_000), 0);
+        o.end();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            r#"{"a":"q\"b\\s\n\t\u0001é","b":"caf�","c":-42,"d":1.5,"e":"1970-01-01T00:00:00.005Z"}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["a"], "q\"b\\s\n\t\u{1}é");
+    }
+}

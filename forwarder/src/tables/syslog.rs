@@ -1,0 +1,41 @@
+//! The Syslog table (`reference/azure.md` §4.1).
+//!
+//! Columns written: `TimeGenerated`, `EventTime`, `Computer`, `HostName`, `HostIP`, `Facility`,
+//! `SeverityLevel`, `ProcessName`, `ProcessID`, `SyslogMessage`, `CollectorHostName`. A column
+//! with no value is left out of the row (Log Analytics stores it empty). `SourceSystem` is not
+//! sent: whether the API accepts it is unknown (§2).
+
+use super::json::JsonObject;
+use super::{Received, ShapeNotes, computer, host_ip};
+use tern_parsers::Event;
+
+pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
+    let mut notes = ShapeNotes::default();
+    let mut row = JsonObject::begin(out);
+    row.datetime("TimeGenerated", &received.time, 0);
+    // A line without a timestamp happened when it arrived.
+    let event_time = event.timestamp.unwrap_or(received.time);
+    row.datetime("EventTime", &event_time, received.default_offset_seconds);
+    if let Some(computer) = computer(event, received) {
+        computer.write(&mut row, "Computer");
+        computer.write(&mut row, "HostName");
+    }
+    if let Some(ip) = host_ip(event, received) {
+        row.plain("HostIP", &ip);
+    }
+    row.string("Facility", event.facility().name());
+    row.string("SeverityLevel", event.severity().name());
+    if let Some(app) = event.app_name {
+        row.string("ProcessName", app);
+    }
+    if let Some(pid) = event.proc_id {
+        match pid.parse::<i32>() {
+            Ok(pid) => row.int("ProcessID", i64::from(pid)),
+            Err(_) => notes.non_numeric_pid = true,
+        }
+    }
+    row.bytes("SyslogMessage", event.message);
+    row.string("CollectorHostName", received.collector_hostname);
+    row.end();
+    notes
+}
