@@ -2,4 +2,10 @@
 //! `tern-parsers` crate. The binary (`main.rs`) is the command line; everything it runs lives
 //! here, one folder per stage an event passes through.
 
+pub mod config;
+pub mod listen;
+pub mod metrics;
+pub mod output;
+pub mod pipeline;
+pub mod run;
 pub mod tables;

@@ -1,12 +1,19 @@
-//! `tern`: the command line. For now it offers `tern parse`, the troubleshooting workhorse,
-//! which prints the Sentinel rows messages would become; the daemon (`tern run`) follows.
+//! `tern`: the command line (`DESIGN.md` "Command line").
+//!
+//! Exit codes: 0 success, 2 configuration error, 1 runtime failure.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tern::config::{Config, system_hostname};
+use tern::pipeline::now;
 use tern::tables::{Received, Table, write_row};
 use tern_parsers::{Format, Options, Timestamp, parse};
+
+/// The configuration file read when `--config` is not given, if it exists.
+const DEFAULT_CONFIG: &str = "/etc/tern/tern.toml";
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +28,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the forwarder (the default). Without --config it reads /etc/tern/tern.toml if that
+    /// exists, else uses the built-in default: UDP and TCP on 127.0.0.1:5514, rows to stdout.
+    Run {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration and print what it would do; exit 2 on any error.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Read messages on stdin (one per line) and print the Sentinel row each would become, as
     /// JSON lines: `{"table": "Syslog", "row": {...}}` or `{"error": "...", "line": N}`.
     Parse {
@@ -52,25 +70,6 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
             "`{text}` is not an RFC 3339 time such as 2026-11-21T10:00:00Z"
         )),
     }
-}
-
-fn now() -> Timestamp {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_unix(
-        i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        since.subsec_nanos(),
-    )
-}
-
-/// This machine's host name, for `CollectorHostName`.
-fn system_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 struct ParseArgs {
@@ -133,9 +132,105 @@ fn run_parse(args: ParseArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Loads `--config`, else the default file if present, else the built-in default.
+fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigError> {
+    match path {
+        Some(path) => Config::load(&path),
+        None if std::path::Path::new(DEFAULT_CONFIG).exists() => {
+            Config::load(std::path::Path::new(DEFAULT_CONFIG))
+        }
+        None => Ok(Config::builtin()),
+    }
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tern: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{}: ok", config.source);
+    println!("collector host name: {}", config.hostname);
+    for listen in &config.listen {
+        println!(
+            "listen {} (format {}, max message {} bytes{})",
+            listen.name(),
+            listen.format.name(),
+            listen.max_message_bytes,
+            if listen.allow.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", allow {}",
+                    listen
+                        .allow
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            }
+        );
+    }
+    for output in &config.outputs {
+        println!("output {output:?}");
+    }
+    println!(
+        "routing: no DCR support yet: every facility and severity is kept; CEF and Cisco ASA/FTD → CommonSecurityLog, everything else → Syslog"
+    );
+    for section in &config.not_yet_active {
+        println!("note: {section} is accepted but not acted on by this version");
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    let config = match load_config(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tern: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for section in &config.not_yet_active {
+        tracing::warn!("{section} is accepted but not acted on by this version");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tern: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(tern::run::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tern: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr (stdout carries rows); TERN_LOG sets the level (e.g. `debug`).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     match cli.command {
+        None => run_daemon(None),
+        Some(Command::Run { config }) => run_daemon(config),
+        Some(Command::Check { config }) => check(&config),
         Some(Command::Parse {
             format,
             hostname,
@@ -147,11 +242,5 @@ fn main() -> ExitCode {
             received_at,
             sender,
         }),
-        None => {
-            eprintln!(
-                "tern: the forwarder daemon is not built yet; try `tern parse < messages.log`"
-            );
-            ExitCode::from(2)
-        }
     }
 }

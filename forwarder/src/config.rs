@@ -1,0 +1,620 @@
+//! The configuration file (TOML, `DESIGN.md` "Configuration file"): its keys, defaults and
+//! checks.
+//!
+//! Owns: reading and validating `tern.toml` into [`Config`]. Every problem is reported with the
+//! file, line and key; unknown keys are errors. Sections of later stages (`[dcr]`, `[azure]`,
+//! `[[destination]]`, `[spool]`) are accepted with their documented keys so a config written
+//! for the full design loads today; `tern check` says which of them are not acted on yet.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use tern_parsers::Format;
+use tern_parsers::framing::Framing;
+use toml::Spanned;
+
+/// A configuration error that names where it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    /// 1-based; 0 when the problem is the file as a whole.
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    hostname: Option<String>,
+    #[serde(default)]
+    listen: Vec<RawListen>,
+    dcr: Option<RawDcr>,
+    azure: Option<RawAzure>,
+    #[serde(default)]
+    destination: Vec<RawDestination>,
+    #[serde(default)]
+    output: Vec<RawOutput>,
+    spool: Option<RawSpool>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListen {
+    protocol: Spanned<String>,
+    address: Spanned<String>,
+    framing: Option<Spanned<String>>,
+    max_message_bytes: Option<Spanned<usize>>,
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    tls: Option<Spanned<toml::Table>>,
+    /// UDP: `SO_RCVBUF` in bytes.
+    receive_buffer_bytes: Option<usize>,
+    /// UDP: sockets sharing the address with `SO_REUSEPORT` (default: one per core).
+    sockets: Option<Spanned<usize>>,
+    /// TCP: close a connection idle this long.
+    idle_timeout_seconds: Option<u64>,
+    /// TCP: connections served at once; more wait in the kernel's backlog.
+    max_connections: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by the DCR stage (issue 4)
+struct RawDcr {
+    paths: Option<Vec<String>>,
+    watch: Option<bool>,
+    duplicate_cef_to_syslog: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by the upload stage (issue 5)
+struct RawAzure {
+    cloud: Option<String>,
+    auth: Option<RawAzureAuth>,
+    upload: Option<RawAzureUpload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawAzureAuth {
+    method: Option<String>,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<String>,
+    certificate_file: Option<String>,
+    authority_host: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawAzureUpload {
+    concurrency: Option<usize>,
+    proxy: Option<String>,
+    ca_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawDestination {
+    name: String,
+    endpoint: String,
+    dcr_immutable_id: String,
+    streams: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    kind: Spanned<String>,
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by the spool stage (issue 6)
+struct RawSpool {
+    dir: Option<String>,
+    max_bytes: Option<toml::Value>,
+    when_full: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    address: Option<Spanned<String>>,
+}
+
+/// A transport a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Udp,
+    Tcp,
+    Unix,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+            Protocol::Unix => "unix",
+        }
+    }
+}
+
+/// Where a listener listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Inet(SocketAddr),
+    Path(PathBuf),
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Inet(a) => a.fmt(f),
+            Address::Path(p) => p.display().fmt(f),
+        }
+    }
+}
+
+/// One `[[listen]]` section, checked.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    pub protocol: Protocol,
+    pub address: Address,
+    pub framing: Framing,
+    pub max_message_bytes: usize,
+    pub format: Format,
+    /// Senders allowed; empty means everyone.
+    pub allow: Vec<IpNet>,
+    pub receive_buffer_bytes: Option<usize>,
+    pub sockets: usize,
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Listen {
+    /// A name for logs and metric labels: `tcp://127.0.0.1:5514`.
+    pub fn name(&self) -> String {
+        format!("{}://{}", self.protocol.name(), self.address)
+    }
+
+    fn default_for(protocol: Protocol, address: Address) -> Listen {
+        Listen {
+            protocol,
+            address,
+            framing: Framing::Auto,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            format: Format::Auto,
+            allow: Vec::new(),
+            receive_buffer_bytes: None,
+            sockets: default_socket_count(),
+            idle_timeout: std::time::Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Where rows go locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `CollectorHostName`.
+    pub hostname: String,
+    pub listen: Vec<Listen>,
+    pub outputs: Vec<Output>,
+    pub metrics_address: Option<SocketAddr>,
+    /// Sections present in the file that later stages will act on; `tern check` lists them.
+    pub not_yet_active: Vec<&'static str>,
+    /// Where this configuration came from (a path, or "built-in default").
+    pub source: String,
+}
+
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
+const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
+const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:5514";
+pub const DEFAULT_METRICS_ADDRESS: &str = "127.0.0.1:9280";
+
+fn default_socket_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// This machine's host name.
+pub fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+impl Config {
+    /// The built-in default: UDP and TCP on 127.0.0.1:5514, every event to stdout.
+    pub fn builtin() -> Config {
+        let address = DEFAULT_ADDRESS.parse().map_or_else(
+            |_| Address::Path(PathBuf::from(DEFAULT_ADDRESS)),
+            Address::Inet,
+        );
+        Config {
+            hostname: system_hostname(),
+            listen: vec![
+                Listen::default_for(Protocol::Udp, address.clone()),
+                Listen::default_for(Protocol::Tcp, address),
+            ],
+            outputs: vec![Output::Stdout],
+            metrics_address: DEFAULT_METRICS_ADDRESS.parse().ok(),
+            not_yet_active: Vec::new(),
+            source: "built-in default".to_owned(),
+        }
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&file, &text)
+    }
+
+    /// Checks configuration text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, message: String| ConfigError {
+            file: file.to_owned(),
+            line: line_of(text, span.start),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().to_owned(),
+        })?;
+
+        let mut listen = Vec::new();
+        for (i, l) in raw.listen.iter().enumerate() {
+            let key = |name: &str| format!("listen[{i}].{name}");
+            let protocol = match l.protocol.get_ref().as_str() {
+                "udp" => Protocol::Udp,
+                "tcp" => Protocol::Tcp,
+                "unix" => Protocol::Unix,
+                "tls" | "relp" => {
+                    return Err(at(
+                        l.protocol.span(),
+                        format!(
+                            "{}: protocol `{}` is not available in this version of Tern \
+                             (udp, tcp and unix are)",
+                            key("protocol"),
+                            l.protocol.get_ref()
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(at(
+                        l.protocol.span(),
+                        format!(
+                            "{}: unknown protocol `{other}`: use udp, tcp, tls, relp or unix",
+                            key("protocol")
+                        ),
+                    ));
+                }
+            };
+            let address = match protocol {
+                Protocol::Unix => Address::Path(PathBuf::from(l.address.get_ref())),
+                _ => Address::Inet(l.address.get_ref().parse().map_err(|_| {
+                    at(
+                        l.address.span(),
+                        format!(
+                            "{}: `{}` is not an address and port such as 0.0.0.0:514 or [::]:514",
+                            key("address"),
+                            l.address.get_ref()
+                        ),
+                    )
+                })?),
+            };
+            let mut checked = Listen::default_for(protocol, address);
+            if let Some(framing) = &l.framing {
+                checked.framing = match framing.get_ref().as_str() {
+                    "auto" => Framing::Auto,
+                    "octet-counting" => Framing::OctetCounting,
+                    "newline" => Framing::NonTransparent,
+                    other => {
+                        return Err(at(
+                            framing.span(),
+                            format!(
+                                "{}: unknown framing `{other}`: use auto, octet-counting or newline",
+                                key("framing")
+                            ),
+                        ));
+                    }
+                };
+            }
+            if let Some(max) = &l.max_message_bytes {
+                if !(64..=16 * 1024 * 1024).contains(max.get_ref()) {
+                    return Err(at(
+                        max.span(),
+                        format!(
+                            "{}: must be between 64 and 16777216",
+                            key("max_message_bytes")
+                        ),
+                    ));
+                }
+                checked.max_message_bytes = *max.get_ref();
+            }
+            if let Some(format) = &l.format {
+                checked.format = Format::from_name(format.get_ref()).ok_or_else(|| {
+                    at(
+                        format.span(),
+                        format!(
+                            "{}: unknown format `{}`: use auto, rfc3164, rfc5424, cef, leef, cisco_asa or text",
+                            key("format"),
+                            format.get_ref()
+                        ),
+                    )
+                })?;
+            }
+            for (j, cidr) in l.allow.iter().enumerate() {
+                let text = cidr.get_ref();
+                let net = text
+                    .parse::<IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        at(
+                            cidr.span(),
+                            format!("listen[{i}].allow[{j}]: `{text}` is not an address or CIDR such as 10.0.0.0/8"),
+                        )
+                    })?;
+                checked.allow.push(net);
+            }
+            if let Some(tls) = &l.tls {
+                return Err(at(
+                    tls.span(),
+                    format!(
+                        "{}: TLS listeners are not available in this version of Tern",
+                        key("tls")
+                    ),
+                ));
+            }
+            checked.receive_buffer_bytes = l.receive_buffer_bytes;
+            if let Some(sockets) = &l.sockets {
+                if !(1..=256).contains(sockets.get_ref()) {
+                    return Err(at(
+                        sockets.span(),
+                        format!("{}: must be between 1 and 256", key("sockets")),
+                    ));
+                }
+                checked.sockets = *sockets.get_ref();
+            }
+            if let Some(idle) = l.idle_timeout_seconds {
+                checked.idle_timeout = std::time::Duration::from_secs(idle.max(1));
+            }
+            if let Some(max) = &l.max_connections {
+                if *max.get_ref() == 0 {
+                    return Err(at(
+                        max.span(),
+                        format!("{}: must be at least 1", key("max_connections")),
+                    ));
+                }
+                checked.max_connections = *max.get_ref();
+            }
+            listen.push(checked);
+        }
+
+        let mut outputs = Vec::new();
+        for (i, o) in raw.output.iter().enumerate() {
+            outputs.push(match (o.kind.get_ref().as_str(), &o.path) {
+                ("stdout", None) => Output::Stdout,
+                ("stdout", Some(path)) => {
+                    return Err(at(
+                        path.span(),
+                        format!("output[{i}].path: a stdout output takes no path"),
+                    ));
+                }
+                ("file", Some(path)) => Output::File(PathBuf::from(path.get_ref())),
+                ("file", None) => {
+                    return Err(at(
+                        o.kind.span(),
+                        format!("output[{i}]: a file output needs `path`"),
+                    ));
+                }
+                (other, _) => {
+                    return Err(at(
+                        o.kind.span(),
+                        format!("output[{i}].kind: unknown output `{other}`: use stdout or file"),
+                    ));
+                }
+            });
+        }
+        // With no Azure destination (not available yet) and no output, rows go to stdout.
+        if outputs.is_empty() {
+            outputs.push(Output::Stdout);
+        }
+
+        let metrics_address = match raw.metrics.as_ref().and_then(|m| m.address.as_ref()) {
+            Some(address) if address.get_ref().is_empty() => None,
+            Some(address) => Some(address.get_ref().parse().map_err(|_| {
+                at(
+                    address.span(),
+                    format!(
+                        "metrics.address: `{}` is not an address and port such as 127.0.0.1:9280",
+                        address.get_ref()
+                    ),
+                )
+            })?),
+            None => DEFAULT_METRICS_ADDRESS.parse().ok(),
+        };
+
+        let mut not_yet_active = Vec::new();
+        if raw.dcr.is_some() {
+            not_yet_active.push("[dcr]");
+        }
+        if raw.azure.is_some() {
+            not_yet_active.push("[azure]");
+        }
+        if !raw.destination.is_empty() {
+            not_yet_active.push("[[destination]]");
+        }
+        if raw.spool.is_some() {
+            not_yet_active.push("[spool]");
+        }
+        if listen.is_empty() {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                line: 0,
+                message: "no [[listen]] section: Tern would receive nothing".to_owned(),
+            });
+        }
+        Ok(Config {
+            hostname: raw.hostname.unwrap_or_else(system_hostname),
+            listen,
+            outputs,
+            metrics_address,
+            not_yet_active,
+            source: file.to_owned(),
+        })
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_design_example_loads() {
+        let text = r#"
+hostname = "fwd-01"
+
+[[listen]]
+protocol = "udp"
+address = "0.0.0.0:514"
+
+[[listen]]
+protocol = "tcp"
+address = "[::]:514"
+framing = "octet-counting"
+max_message_bytes = 131072
+format = "cef"
+allow = ["10.0.0.0/8", "192.0.2.1"]
+
+[dcr]
+paths = ["/etc/tern/dcr.d"]
+watch = true
+duplicate_cef_to_syslog = false
+
+[azure]
+cloud = "public"
+[azure.auth]
+method = "client-secret"
+tenant_id = "t"
+client_id = "c"
+client_secret_file = "/etc/tern/client-secret"
+[azure.upload]
+concurrency = 4
+
+[[destination]]
+name = "sentinel-eu"
+endpoint = "https://x.ingest.monitor.azure.com"
+dcr_immutable_id = "dcr-1"
+streams = { Syslog = "Custom-TernSyslog", CommonSecurityLog = "Custom-TernCEF" }
+
+[[output]]
+kind = "file"
+path = "/var/log/tern/rows.jsonl"
+
+[spool]
+dir = "/var/lib/tern/spool"
+max_bytes = "10GiB"
+when_full = "block"
+
+[metrics]
+address = "127.0.0.1:9280"
+"#;
+        let c = Config::parse("tern.toml", text).unwrap();
+        assert_eq!(c.hostname, "fwd-01");
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.listen[1].framing, Framing::OctetCounting);
+        assert_eq!(c.listen[1].format, Format::Cef);
+        assert_eq!(c.listen[1].allow.len(), 2);
+        assert_eq!(c.listen[1].max_message_bytes, 131_072);
+        assert_eq!(
+            c.outputs,
+            vec![Output::File(PathBuf::from("/var/log/tern/rows.jsonl"))]
+        );
+        assert_eq!(
+            c.not_yet_active,
+            vec!["[dcr]", "[azure]", "[[destination]]", "[spool]"]
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"0.0.0.0:514\"\nport = 5\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.file, "t.toml");
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message.contains("unknown field `port`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_line_and_key() {
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"nowhere\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("listen[0].address"), "{}", err.message);
+        let err = Config::parse("t.toml", "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nallow = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message.contains("listen[0].allow[0]"),
+            "{}",
+            err.message
+        );
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"smtp\"\naddress = \"127.0.0.1:1\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = Config::parse("t.toml", "hostname = \n").unwrap_err();
+        assert_eq!(err.line, 1);
+        let err = Config::parse("t.toml", "hostname = \"x\"\n").unwrap_err();
+        assert!(err.message.contains("no [[listen]]"));
+    }
+}

@@ -1,0 +1,205 @@
+//! TCP syslog (RFC 6587): octet counting or LF framing, detected per connection.
+//!
+//! Each connection has its own task, buffer and frame decoder; a slow or garbage-sending client
+//! affects only itself. Limits: `max_message_bytes` per frame (oversized frames are skipped and
+//! counted), `idle_timeout_seconds`, and `max_connections` served at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tern_parsers::framing::{AtEof, Decoded, FrameDecoder};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Address, Listen};
+use crate::metrics::DropReason;
+use crate::pipeline::{Pipeline, Shaper, now};
+
+const READ_BYTES: usize = 64 * 1024;
+
+pub async fn start(
+    listen: &Listen,
+    pipeline: &Pipeline,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let Address::Inet(address) = listen.address else {
+        return Err("a TCP listener needs an address and port".to_owned());
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .map_err(|e| e.to_string())?;
+    socket.set_reuse_address(true).map_err(|e| e.to_string())?;
+    if address.is_ipv6() {
+        // `[::]` serves IPv4 too, as senders expect from one `address`.
+        let _ = socket.set_only_v6(false);
+    }
+    socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+    socket
+        .bind(&address.into())
+        .map_err(|e| format!("cannot bind {address}: {e}"))?;
+    socket.listen(1024).map_err(|e| e.to_string())?;
+    let listener = TcpListener::from_std(socket.into()).map_err(|e| e.to_string())?;
+    let listen = listen.clone();
+    let pipeline = pipeline.clone();
+    Ok(vec![tokio::spawn(accept_loop(
+        listener, listen, pipeline, shutdown,
+    ))])
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    listen: Listen,
+    pipeline: Pipeline,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let name = listen.name();
+    let metrics = pipeline.metrics.listener(&name);
+    let permits = Arc::new(Semaphore::new(listen.max_connections));
+    let listen = Arc::new(listen);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(listener = %name, error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if !super::allowed(&listen.allow, peer.ip()) {
+            metrics.drop(DropReason::RejectedSender, 1);
+            tracing::debug!(listener = %name, %peer, "sender not in allow list");
+            continue;
+        }
+        metrics.connections.inc();
+        let shaper = Shaper::new(&pipeline, listen.format, metrics.clone());
+        let listen = Arc::clone(&listen);
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            serve(stream, peer, &listen, shaper, shutdown).await;
+            drop(permit);
+        });
+        // Reap finished connections so the set does not grow.
+        while connections.try_join_next().is_some() {}
+    }
+    // Stop accepting; let open connections finish what they hold.
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    listen: &Listen,
+    mut shaper: Shaper,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let metrics = shaper.metrics().clone();
+    metrics.connections_open.inc();
+    let sender = Some(peer.ip().to_canonical());
+    let mut decoder = FrameDecoder::new(listen.framing, listen.max_message_bytes);
+    let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES * 2);
+    let mut start = 0usize; // bytes before `start` are consumed
+    let mut closing = *shutdown.borrow();
+    loop {
+        if closing {
+            break;
+        }
+        if buffer.len() + READ_BYTES > buffer.capacity() {
+            buffer.drain(..start);
+            start = 0;
+            buffer.reserve(READ_BYTES);
+        }
+        let filled = buffer.len();
+        buffer.resize(filled + READ_BYTES, 0);
+        let read = tokio::select! {
+            read = tokio::time::timeout(
+                listen.idle_timeout,
+                stream.read(buffer.get_mut(filled..).unwrap_or_default()),
+            ) => read,
+            _ = shutdown.changed() => {
+                closing = true;
+                Ok(Ok(0))
+            }
+        };
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "read failed");
+                0
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "idle timeout");
+                0
+            }
+        };
+        buffer.truncate(filled + n);
+        if n == 0 {
+            break;
+        }
+        metrics.received_bytes.inc_by(n as u64);
+        let received_at = now();
+        loop {
+            let rest = buffer.get(start..).unwrap_or_default();
+            match decoder.decode(rest) {
+                Decoded::Frame { frame, consumed } => {
+                    metrics.received.inc();
+                    shaper.handle(frame, sender, received_at);
+                    start += consumed;
+                }
+                Decoded::Resynced { frame, consumed } => {
+                    metrics.received.inc();
+                    metrics.framing_resyncs.inc();
+                    shaper.handle(frame, sender, received_at);
+                    start += consumed;
+                }
+                Decoded::Oversized { len, consumed } => {
+                    metrics.received.inc();
+                    metrics.drop(DropReason::Oversized, 1);
+                    tracing::warn!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
+                    start += consumed;
+                }
+                Decoded::Skipped { consumed } => start += consumed,
+                Decoded::NeedMore => break,
+            }
+            if shaper.batch_full() && shaper.flush().await.is_err() {
+                return;
+            }
+        }
+        if shaper.flush().await.is_err() {
+            return;
+        }
+    }
+    // The stream ended: an unterminated last frame is still a message.
+    let rest = buffer.get(start..).unwrap_or_default();
+    match decoder.finish(rest) {
+        AtEof::Nothing => {}
+        AtEof::Frame(frame) => {
+            metrics.received.inc();
+            shaper.handle(frame, sender, now());
+        }
+        AtEof::Truncated { expected, received } => {
+            metrics.received.inc();
+            metrics.drop(DropReason::Truncated, 1);
+            tracing::warn!(%peer, expected, received, "connection closed inside a frame");
+        }
+    }
+    let _ = shaper.flush().await;
+    metrics.connections_open.dec();
+}

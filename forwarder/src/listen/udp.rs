@@ -1,0 +1,187 @@
+//! UDP syslog: several `SO_REUSEPORT` sockets on one address (default one per core), each
+//! with its own task, receiving in batches with `recvmmsg`.
+//!
+//! UDP loss must be visible: `SO_RXQ_OVFL` makes the kernel report, with each datagram, how
+//! many it has dropped on that socket because the receive buffer was full; the increase is
+//! added to `tern_udp_kernel_drops_total`. A datagram longer than `max_message_bytes` arrives
+//! truncated (`MSG_TRUNC`) and is counted as oversized, not forwarded cut short.
+
+use std::io::IoSliceMut;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Address, Listen};
+use crate::metrics::DropReason;
+use crate::pipeline::{Pipeline, Shaper, now};
+
+/// Datagrams received per `recvmmsg` call.
+const BATCH: usize = 32;
+
+fn bind(address: SocketAddr, listen: &Listen) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if address.is_ipv6() {
+        let _ = socket.set_only_v6(false);
+    }
+    if let Some(bytes) = listen.receive_buffer_bytes {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RxqOvfl, &1)
+        .map_err(std::io::Error::from)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+pub fn start(
+    listen: &Listen,
+    pipeline: &Pipeline,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let Address::Inet(address) = listen.address else {
+        return Err("a UDP listener needs an address and port".to_owned());
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..listen.sockets {
+        let socket = bind(address, listen).map_err(|e| format!("cannot bind {address}: {e}"))?;
+        let shaper = Shaper::new(
+            pipeline,
+            listen.format,
+            pipeline.metrics.listener(&listen.name()),
+        );
+        tasks.push(tokio::spawn(receive_loop(
+            socket,
+            listen.clone(),
+            shaper,
+            shutdown.clone(),
+        )));
+    }
+    Ok(tasks)
+}
+
+/// One datagram's outcome of a `recvmmsg` call.
+#[derive(Clone, Copy, Default)]
+struct Received {
+    len: usize,
+    sender: Option<IpAddr>,
+    truncated: bool,
+    /// The socket's cumulative kernel drop count, if reported.
+    kernel_drops: Option<u32>,
+}
+
+fn receive_batch(fd: i32, buffers: &mut [Vec<u8>], out: &mut Vec<Received>) -> std::io::Result<()> {
+    out.clear();
+    // Allocated per call (a few small buffers per batch of up to 32 datagrams, not per event):
+    // the headers hold raw pointers, so they cannot live across an await in a Send task.
+    let mut headers =
+        MultiHeaders::<SockaddrStorage>::preallocate(buffers.len(), Some(nix::cmsg_space!(u32)));
+    let headers = &mut headers;
+    let mut slices: Vec<[IoSliceMut<'_>; 1]> = buffers
+        .iter_mut()
+        .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+        .collect();
+    let results = recvmmsg(fd, headers, slices.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
+        .map_err(std::io::Error::from)?;
+    for message in results {
+        let mut kernel_drops = None;
+        if let Ok(cmsgs) = message.cmsgs() {
+            for cmsg in cmsgs {
+                if let ControlMessageOwned::RxqOvfl(count) = cmsg {
+                    kernel_drops = Some(count);
+                }
+            }
+        }
+        let sender = message.address.and_then(|a: SockaddrStorage| {
+            a.as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| {
+                    a.as_sockaddr_in6()
+                        .map(|v6| IpAddr::V6(v6.ip()).to_canonical())
+                })
+        });
+        out.push(Received {
+            len: message.bytes,
+            sender,
+            truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
+            kernel_drops,
+        });
+    }
+    Ok(())
+}
+
+async fn receive_loop(
+    socket: UdpSocket,
+    listen: Listen,
+    mut shaper: Shaper,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let metrics = shaper.metrics().clone();
+    // One byte more than allowed, so that an oversized datagram shows as truncated.
+    let mut buffers: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| vec![0u8; listen.max_message_bytes + 1])
+        .collect();
+    let mut results: Vec<Received> = Vec::with_capacity(BATCH);
+    let mut kernel_drops_seen: u32 = 0;
+    let fd = socket.as_raw_fd();
+    loop {
+        tokio::select! {
+            ready = socket.readable() => {
+                if ready.is_err() {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+        let received = socket.try_io(Interest::READABLE, || {
+            receive_batch(fd, &mut buffers, &mut results)
+        });
+        match received {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                tracing::warn!(listener = %listen.name(), error = %e, "receive failed");
+                continue;
+            }
+        }
+        let received_at = now();
+        for (result, buffer) in results.iter().zip(&buffers) {
+            metrics.received.inc();
+            metrics.received_bytes.inc_by(result.len as u64);
+            if let Some(total) = result.kernel_drops {
+                if total > kernel_drops_seen {
+                    metrics
+                        .udp_kernel_drops
+                        .inc_by(u64::from(total - kernel_drops_seen));
+                    kernel_drops_seen = total;
+                }
+            }
+            if let Some(sender) = result.sender {
+                if !super::allowed(&listen.allow, sender) {
+                    metrics.drop(DropReason::RejectedSender, 1);
+                    continue;
+                }
+            }
+            if result.truncated || result.len > listen.max_message_bytes {
+                metrics.drop(DropReason::Oversized, 1);
+                continue;
+            }
+            let datagram = buffer.get(..result.len).unwrap_or_default();
+            shaper.handle(datagram, result.sender, received_at);
+        }
+        if shaper.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = shaper.flush().await;
+}

@@ -1,0 +1,364 @@
+//! Prometheus metrics (prefix `tern_`) and the `/metrics`, `/healthz`, `/readyz` endpoint.
+//!
+//! Owns: the registry and the HTTP endpoint. Stages take cheap handles (atomic counters, looked
+//! up once per listener or output) so the per-event path never takes a lock. Every event that
+//! is not turned into a row is counted under `tern_dropped_total` with its reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabel {
+    pub listener: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub listener: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub listener: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabel {
+    pub table: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutputLabel {
+    pub output: String,
+}
+
+/// Why an event (or a sender) was not turned into a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// A frame or datagram longer than `max_message_bytes`.
+    Oversized,
+    /// A connection closed inside a frame.
+    Truncated,
+    /// Nothing but whitespace.
+    Empty,
+    /// The listener's pinned format did not match.
+    NotFormat,
+    /// The sender is not in the listener's `allow` list.
+    RejectedSender,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 5] = [
+        DropReason::Oversized,
+        DropReason::Truncated,
+        DropReason::Empty,
+        DropReason::NotFormat,
+        DropReason::RejectedSender,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Oversized => "oversized",
+            DropReason::Truncated => "truncated",
+            DropReason::Empty => "empty",
+            DropReason::NotFormat => "not_format",
+            DropReason::RejectedSender => "rejected_sender",
+        }
+    }
+}
+
+/// All metric families.
+pub struct Metrics {
+    registry: Registry,
+    received: Family<ListenerLabel, Counter>,
+    received_bytes: Family<ListenerLabel, Counter>,
+    parsed: Family<KindLabels, Counter>,
+    dropped: Family<ReasonLabels, Counter>,
+    anomalies: Family<ReasonLabels, Counter>,
+    body_errors: Family<ListenerLabel, Counter>,
+    mistyped_values: Family<ListenerLabel, Counter>,
+    framing_resyncs: Family<ListenerLabel, Counter>,
+    udp_kernel_drops: Family<ListenerLabel, Counter>,
+    connections_open: Family<ListenerLabel, Gauge>,
+    connections: Family<ListenerLabel, Counter>,
+    rows: Family<TableLabel, Counter>,
+    output_rows: Family<OutputLabel, Counter>,
+    output_errors: Family<OutputLabel, Counter>,
+    ready: AtomicBool,
+}
+
+/// Counters of one listener, resolved once.
+#[derive(Clone)]
+pub struct ListenerMetrics {
+    pub received: Counter,
+    pub received_bytes: Counter,
+    /// Indexed like [`KINDS`].
+    pub parsed: [Counter; 4],
+    /// Indexed like [`DropReason::ALL`].
+    pub dropped: [Counter; 5],
+    pub body_errors: Counter,
+    pub mistyped_values: Counter,
+    pub framing_resyncs: Counter,
+    pub udp_kernel_drops: Counter,
+    pub connections_open: Gauge,
+    pub connections: Counter,
+    metrics: Arc<Metrics>,
+    listener: String,
+}
+
+/// Body kinds, as `tern_parsed_total{kind}` labels.
+pub const KINDS: [&str; 4] = ["text", "cef", "leef", "cisco_asa"];
+
+impl ListenerMetrics {
+    pub fn drop(&self, reason: DropReason, count: u64) {
+        let index = DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        if let Some(counter) = self.dropped.get(index) {
+            counter.inc_by(count);
+        }
+    }
+
+    pub fn parsed_kind(&self, kind: &str) -> Option<&Counter> {
+        KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .and_then(|i| self.parsed.get(i))
+    }
+
+    /// Counts an anomaly the parser tolerated (rare: looked up by name).
+    pub fn anomaly(&self, name: &str) {
+        self.metrics
+            .anomalies
+            .get_or_create(&ReasonLabels {
+                listener: self.listener.clone(),
+                reason: name.to_owned(),
+            })
+            .inc();
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("tern");
+        let m = Metrics {
+            received: Family::default(),
+            received_bytes: Family::default(),
+            parsed: Family::default(),
+            dropped: Family::default(),
+            anomalies: Family::default(),
+            body_errors: Family::default(),
+            mistyped_values: Family::default(),
+            framing_resyncs: Family::default(),
+            udp_kernel_drops: Family::default(),
+            connections_open: Family::default(),
+            connections: Family::default(),
+            rows: Family::default(),
+            output_rows: Family::default(),
+            output_errors: Family::default(),
+            ready: AtomicBool::new(false),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "received",
+            "Messages (datagrams or frames) received",
+            m.received.clone(),
+        );
+        registry.register(
+            "received_bytes",
+            "Bytes of messages received",
+            m.received_bytes.clone(),
+        );
+        registry.register("parsed", "Messages parsed, by body kind", m.parsed.clone());
+        registry.register(
+            "dropped",
+            "Messages not turned into rows, by reason",
+            m.dropped.clone(),
+        );
+        registry.register(
+            "parse_anomalies",
+            "Messages kept although the sender got something wrong, by anomaly",
+            m.anomalies.clone(),
+        );
+        registry.register(
+            "body_errors",
+            "Messages that looked like CEF/LEEF but were kept as text",
+            m.body_errors.clone(),
+        );
+        registry.register(
+            "mistyped_values",
+            "CEF values that did not fit their column (kept in AdditionalExtensions)",
+            m.mistyped_values.clone(),
+        );
+        registry.register(
+            "framing_resyncs",
+            "Octet-counted frames without a valid count, read up to LF instead",
+            m.framing_resyncs.clone(),
+        );
+        registry.register(
+            "udp_kernel_drops",
+            "Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL)",
+            m.udp_kernel_drops.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "Stream connections open",
+            m.connections_open.clone(),
+        );
+        registry.register(
+            "connections",
+            "Stream connections accepted",
+            m.connections.clone(),
+        );
+        registry.register("rows", "Rows shaped, by table", m.rows.clone());
+        registry.register(
+            "output_rows",
+            "Rows written, by output",
+            m.output_rows.clone(),
+        );
+        registry.register(
+            "output_errors",
+            "Write errors, by output",
+            m.output_errors.clone(),
+        );
+        Arc::new(Metrics { registry, ..m })
+    }
+
+    pub fn listener(self: &Arc<Self>, listener: &str) -> ListenerMetrics {
+        let label = ListenerLabel {
+            listener: listener.to_owned(),
+        };
+        let kind = |k: &str| {
+            self.parsed
+                .get_or_create(&KindLabels {
+                    listener: listener.to_owned(),
+                    kind: k.to_owned(),
+                })
+                .clone()
+        };
+        let reason = |r: DropReason| {
+            self.dropped
+                .get_or_create(&ReasonLabels {
+                    listener: listener.to_owned(),
+                    reason: r.name().to_owned(),
+                })
+                .clone()
+        };
+        ListenerMetrics {
+            received: self.received.get_or_create(&label).clone(),
+            received_bytes: self.received_bytes.get_or_create(&label).clone(),
+            parsed: KINDS.map(kind),
+            dropped: DropReason::ALL.map(reason),
+            body_errors: self.body_errors.get_or_create(&label).clone(),
+            mistyped_values: self.mistyped_values.get_or_create(&label).clone(),
+            framing_resyncs: self.framing_resyncs.get_or_create(&label).clone(),
+            udp_kernel_drops: self.udp_kernel_drops.get_or_create(&label).clone(),
+            connections_open: self.connections_open.get_or_create(&label).clone(),
+            connections: self.connections.get_or_create(&label).clone(),
+            metrics: Arc::clone(self),
+            listener: listener.to_owned(),
+        }
+    }
+
+    pub fn rows(&self, table: &str) -> Counter {
+        self.rows
+            .get_or_create(&TableLabel {
+                table: table.to_owned(),
+            })
+            .clone()
+    }
+
+    pub fn output(&self, output: &str) -> (Counter, Counter) {
+        let label = OutputLabel {
+            output: output.to_owned(),
+        };
+        (
+            self.output_rows.get_or_create(&label).clone(),
+            self.output_errors.get_or_create(&label).clone(),
+        )
+    }
+
+    /// Marks the forwarder ready (listeners bound) for `/readyz`.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Encoding into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+fn respond(metrics: &Metrics, path: &str) -> Response<Full<Bytes>> {
+    let (status, body, content_type) = match path {
+        "/metrics" => (
+            StatusCode::OK,
+            metrics.encode(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+        "/healthz" => (StatusCode::OK, "ok\n".to_owned(), "text/plain"),
+        "/readyz" if metrics.ready.load(Ordering::Relaxed) => {
+            (StatusCode::OK, "ready\n".to_owned(), "text/plain")
+        }
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready\n".to_owned(),
+            "text/plain",
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "not found\n".to_owned(),
+            "text/plain",
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = hyper::header::HeaderValue::from_str(content_type) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// Serves the endpoint until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let response = respond(&metrics, request.uri().path());
+                    async move { Ok::<_, std::convert::Infallible>(response) }
+                });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+/// Binds the endpoint's address.
+pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address).await
+}

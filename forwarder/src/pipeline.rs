@@ -1,0 +1,167 @@
+//! The per-listener path of an event: parse → route (by kind, until DCRs) → shape, appending
+//! rows to a batch that is handed to the outputs whole.
+//!
+//! Owns: turning messages into row batches and counting what happens to each message. Each
+//! listener task (one per UDP socket or TCP connection) has its own [`Shaper`], so the per-event
+//! path shares nothing but atomic counters; batches go to the outputs through a bounded queue,
+//! which is where backpressure comes from.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use prometheus_client::metrics::counter::Counter;
+use tern_parsers::{Anomalies, Format, Options, ParseError, Timestamp, parse};
+use tokio::sync::mpsc;
+
+use crate::metrics::{DropReason, ListenerMetrics, Metrics};
+use crate::tables::{Received, Table, write_row};
+
+/// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+}
+
+/// A batch is handed over once it holds this many bytes (or when its listener flushes).
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// The outputs have stopped: the forwarder is shutting down.
+#[derive(Debug)]
+pub struct OutputsClosed;
+
+/// The current time as a UTC timestamp.
+pub fn now() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix(
+        i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        since.subsec_nanos(),
+    )
+}
+
+/// What every listener needs to shape rows.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub collector_hostname: Arc<str>,
+    pub metrics: Arc<Metrics>,
+    pub batches: mpsc::Sender<Batch>,
+}
+
+/// Parses and shapes the messages of one listener task.
+pub struct Shaper {
+    format: Format,
+    collector_hostname: Arc<str>,
+    metrics: ListenerMetrics,
+    rows: [Counter; 2],
+    batches: mpsc::Sender<Batch>,
+    batch: Batch,
+}
+
+const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
+    (Anomalies::BAD_PRI, "bad_pri"),
+    (Anomalies::MISSING_PRI, "missing_pri"),
+    (Anomalies::BAD_TIMESTAMP, "bad_timestamp"),
+    (Anomalies::BAD_STRUCTURED_DATA, "bad_structured_data"),
+    (Anomalies::TRUNCATED_HEADER, "truncated_header"),
+    (Anomalies::FIELD_TOO_LONG, "field_too_long"),
+    (Anomalies::NON_UTF8_HEADER, "non_utf8_header"),
+    (Anomalies::RELAYED_HEADER, "relayed_header"),
+];
+
+impl Shaper {
+    pub fn new(pipeline: &Pipeline, format: Format, metrics: ListenerMetrics) -> Shaper {
+        Shaper {
+            format,
+            collector_hostname: Arc::clone(&pipeline.collector_hostname),
+            metrics,
+            rows: [
+                pipeline.metrics.rows(Table::Syslog.name()),
+                pipeline.metrics.rows(Table::CommonSecurityLog.name()),
+            ],
+            batches: pipeline.batches.clone(),
+            batch: Batch {
+                bytes: Vec::with_capacity(BATCH_BYTES + 8192),
+                rows: 0,
+            },
+        }
+    }
+
+    pub fn metrics(&self) -> &ListenerMetrics {
+        &self.metrics
+    }
+
+    /// Parses one message and appends its row. `received_at` is the receive time (UTC).
+    pub fn handle(&mut self, message: &[u8], sender: Option<IpAddr>, received_at: Timestamp) {
+        let mut options = Options::new(received_at);
+        options.format = self.format;
+        let event = match parse(message, &options) {
+            Ok(event) => event,
+            Err(ParseError::Empty) => {
+                self.metrics.drop(DropReason::Empty, 1);
+                return;
+            }
+            Err(ParseError::NotFormat(_)) => {
+                self.metrics.drop(DropReason::NotFormat, 1);
+                return;
+            }
+        };
+        if let Some(counter) = self.metrics.parsed_kind(event.body.kind()) {
+            counter.inc();
+        }
+        if event.body_error.is_some() {
+            self.metrics.body_errors.inc();
+        }
+        if !event.anomalies.is_empty() {
+            for (flag, name) in ANOMALY_NAMES {
+                if event.anomalies.contains(flag) {
+                    self.metrics.anomaly(name);
+                }
+            }
+        }
+        let table = Table::for_event(&event);
+        let received = Received {
+            time: received_at,
+            sender,
+            collector_hostname: &self.collector_hostname,
+            default_offset_seconds: 0,
+        };
+        let out = &mut self.batch.bytes;
+        out.extend_from_slice(b"{\"table\":\"");
+        out.extend_from_slice(table.name().as_bytes());
+        out.extend_from_slice(b"\",\"row\":");
+        let notes = write_row(table, &event, &received, out);
+        out.extend_from_slice(b"}\n");
+        self.batch.rows += 1;
+        if notes.mistyped_values > 0 {
+            self.metrics
+                .mistyped_values
+                .inc_by(u64::from(notes.mistyped_values));
+        }
+        let index = usize::from(table == Table::CommonSecurityLog);
+        if let Some(counter) = self.rows.get(index) {
+            counter.inc();
+        }
+    }
+
+    /// Whether the batch is big enough to hand over now.
+    pub fn batch_full(&self) -> bool {
+        self.batch.bytes.len() >= BATCH_BYTES
+    }
+
+    /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
+    pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
+        if self.batch.rows == 0 {
+            return Ok(());
+        }
+        let batch = std::mem::replace(
+            &mut self.batch,
+            Batch {
+                bytes: Vec::with_capacity(BATCH_BYTES + 8192),
+                rows: 0,
+            },
+        );
+        self.batches.send(batch).await.map_err(|_| OutputsClosed)
+    }
+}

@@ -1,0 +1,89 @@
+//! The daemon: wires listeners, the pipeline, outputs and metrics together, and handles
+//! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+
+/// How long listeners get to finish what they hold after SIGTERM.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// Batches queued between listeners and outputs; a full queue holds the listeners back.
+const QUEUE_BATCHES: usize = 64;
+
+/// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
+pub async fn run(config: Config) -> Result<(), String> {
+    let metrics = Metrics::new();
+    let _metrics_task = match config.metrics_address {
+        Some(address) => {
+            let listener = crate::metrics::bind(address)
+                .await
+                .map_err(|e| format!("metrics endpoint {address}: {e}"))?;
+            tracing::info!(%address, "metrics on /metrics, /healthz, /readyz");
+            Some(tokio::spawn(crate::metrics::serve(
+                listener,
+                Arc::clone(&metrics),
+            )))
+        }
+        None => None,
+    };
+    let writers = crate::output::open(&config.outputs, &metrics).await?;
+    let (batches_tx, batches_rx) = mpsc::channel(QUEUE_BATCHES);
+    let reopen = Arc::new(Notify::new());
+    let output_task = tokio::spawn(crate::output::run(writers, batches_rx, Arc::clone(&reopen)));
+
+    let pipeline = Pipeline {
+        collector_hostname: Arc::from(config.hostname.as_str()),
+        metrics: Arc::clone(&metrics),
+        batches: batches_tx,
+    };
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for listen in &config.listen {
+        tasks.extend(crate::listen::start(listen, &pipeline, shutdown_rx.clone()).await?);
+        tracing::info!(listener = %listen.name(), format = listen.format.name(), "listening");
+    }
+    // Only listener tasks hold senders now: when they end, the outputs drain and stop.
+    drop(pipeline);
+    tracing::info!(
+        config = %config.source,
+        collector = %config.hostname,
+        "no DCR loaded: collecting every facility and severity (CEF and ASA to CommonSecurityLog, the rest to Syslog)"
+    );
+    metrics.set_ready(true);
+
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reopening output files");
+                reopen.notify_one();
+            }
+        }
+    }
+    tracing::info!("stopping: no new messages accepted; draining");
+    metrics.set_ready(false);
+    let _ = shutdown_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_GRACE, async {
+        for task in tasks {
+            let _ = task.await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("listeners did not finish within {DRAIN_GRACE:?}; stopping anyway");
+    }
+    let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
+    tracing::info!("stopped");
+    Ok(())
+}
