@@ -74,7 +74,7 @@ fn tern_header_walk(line: &str, options: &Options) -> usize {
         }
     } else {
         let h = tern_parsers::rfc3164::parse_rfc3164(rest, &options.reference_time);
-        let (tag, message) = tern_parsers::rfc3164::split_tag(h.content);
+        let (tag, message) = h.split_tag();
         n += h.hostname.map_or(0, str::len)
             + tag.map_or(0, |t| t.app_name.len() + t.proc_id.map_or(0, str::len))
             + message.len()

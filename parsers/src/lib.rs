@@ -300,7 +300,7 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
         None => {
             let h = rfc3164::parse_rfc3164(after_pri, &options.reference_time);
             anomalies |= h.anomalies;
-            let (tag, message) = rfc3164::split_tag(h.content);
+            let (tag, message) = h.split_tag();
             (
                 HeaderKind::Rfc3164,
                 HeaderFields {

@@ -17,9 +17,20 @@ use crate::timestamp::{Timestamp, parse_bsd, parse_rfc3339};
 pub struct Rfc3164<'a> {
     pub timestamp: Option<Timestamp>,
     pub hostname: Option<&'a str>,
-    /// What follows the hostname: TAG and MSG, split by [`split_tag`].
+    /// What follows the hostname: TAG and MSG, split by [`Rfc3164::split_tag`].
     pub content: &'a [u8],
     pub anomalies: Anomalies,
+    /// An RFC 3339 time and a hostname: the shape relays write by template
+    /// (`<PRI>TIMESTAMP HOSTNAME TAG MSG`, rsyslog's `RSYSLOG_ForwardFormat`), where the word
+    /// after the hostname is the TAG even when it has no `:` (a relayed RFC 5424 APP-NAME).
+    pub relay_form: bool,
+}
+
+impl<'a> Rfc3164<'a> {
+    /// Splits the content into TAG and message, by the rule that fits this header's shape.
+    pub fn split_tag(&self) -> (Option<Tag<'a>>, &'a [u8]) {
+        split_tag_with(self.content, self.relay_form)
+    }
 }
 
 /// Strips leading spaces.
@@ -152,12 +163,14 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
         }
     }
 
+    let iso_time = rest.first().is_some_and(u8::is_ascii_digit);
     let Some((ts, after_ts, valid)) = read_timestamp(rest, reference) else {
         return Rfc3164 {
             timestamp: None,
             hostname: None,
             content: skip_spaces(rest),
             anomalies,
+            relay_form: false,
         };
     };
     if !valid {
@@ -172,6 +185,7 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
             hostname,
             content: after_ts,
             anomalies,
+            relay_form: false,
         };
     }
 
@@ -184,6 +198,7 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
                 hostname: as_str(host),
                 content: skip_spaces(after),
                 anomalies,
+                relay_form: false,
             };
         }
     }
@@ -202,6 +217,7 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
             hostname: None,
             content: after_ts,
             anomalies,
+            relay_form: false,
         };
     }
     let host = token.strip_suffix(b":").unwrap_or(token);
@@ -231,11 +247,13 @@ fn parse_with_depth<'a>(input: &'a [u8], reference: &Timestamp, depth: u8) -> Rf
         Some(c) => c,
         None => content,
     };
+    let hostname = as_str(host);
     Rfc3164 {
         timestamp,
-        hostname: as_str(host),
+        hostname,
         content,
         anomalies,
+        relay_form: iso_time && hostname.is_some(),
     }
 }
 
@@ -266,6 +284,12 @@ const MAX_TAG: usize = 128;
 /// neither is message text, not a program name (rsyslog would take it: see
 /// `docs/decisions.md`). The message starts after the TAG and one space.
 pub fn split_tag(content: &[u8]) -> (Option<Tag<'_>>, &[u8]) {
+    split_tag_with(content, false)
+}
+
+/// [`split_tag`], and with `first_word_is_tag` a first word without `:` or `[pid]` is the TAG
+/// too (see [`Rfc3164::relay_form`]).
+pub fn split_tag_with(content: &[u8], first_word_is_tag: bool) -> (Option<Tag<'_>>, &[u8]) {
     if content.starts_with(b"CEF:") || content.starts_with(b"LEEF:") {
         return (None, content);
     }
@@ -304,6 +328,11 @@ pub fn split_tag(content: &[u8]) -> (Option<Tag<'_>>, &[u8]) {
         };
     }
     let Some(colon) = colon else {
+        if first_word_is_tag && word.iter().all(|b| b.is_ascii_graphic()) {
+            if let Some(t) = tag(word, None) {
+                return (Some(t), message);
+            }
+        }
         return (None, content);
     };
     let name = word.get(..colon).unwrap_or_default();
@@ -447,6 +476,20 @@ mod tests {
         let h = parse(b"Feb 14 19:04:54 CEF:0|Vendor|Product|20.0.560|600|User Signed In|3|src=1");
         assert_eq!(h.hostname, None);
         assert!(h.content.starts_with(b"CEF:0|"));
+    }
+
+    #[test]
+    fn relay_template_form_takes_the_first_word_as_tag() {
+        // rsyslog forwarding an RFC 5424 message with RSYSLOG_ForwardFormat: no colon.
+        let h = parse(b"2026-11-21T10:00:00.123+00:00 host1 sshd Accepted publickey");
+        assert!(h.relay_form);
+        let (tag, msg) = h.split_tag();
+        assert_eq!(tag.map(|t| t.app_name), Some("sshd"));
+        assert_eq!(msg, b"Accepted publickey");
+        // A BSD time is a device's own header: the first word is text.
+        let h = parse(b"Nov 21 10:00:00 host1 Use the BFG!");
+        assert!(!h.relay_form);
+        assert_eq!(h.split_tag().0, None);
     }
 
     #[test]

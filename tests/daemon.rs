@@ -1,0 +1,539 @@
+//! The `tern` daemon end to end: the built binary with a config on ports chosen at run time,
+//! real clients (`logger`, rsyslog as a relay), rows read back from a file output, counters
+//! from `/metrics`. Everything on loopback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A port free for both TCP and UDP on 127.0.0.1 right now.
+fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+    metrics_port: u16,
+}
+
+impl Daemon {
+    /// Starts `tern run` with UDP and TCP on one port, rows to `rows.jsonl`, plus `extra`
+    /// config text appended.
+    fn start(extra: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let metrics_port = free_port();
+        let config = format!(
+            r#"hostname = "fwd-test"
+
+[[listen]]
+protocol = "udp"
+address = "127.0.0.1:{port}"
+sockets = 2
+
+[[listen]]
+protocol = "tcp"
+address = "127.0.0.1:{port}"
+
+[[output]]
+kind = "file"
+path = "{rows}"
+
+[metrics]
+address = "127.0.0.1:{metrics_port}"
+{extra}"#,
+            rows = dir.path().join("rows.jsonl").display()
+        );
+        let config_path = dir.path().join("tern.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            child,
+            dir,
+            port,
+            metrics_port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while daemon.http("/readyz").map(|(status, _)| status) != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "tern did not become ready: {}",
+                daemon.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// A minimal HTTP GET against the metrics endpoint: (status, body).
+    fn http(&self, path: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.get(9..12)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n")?.1.to_owned();
+        Some((status, body))
+    }
+
+    /// The sum of a metric over all its label sets matching `filter`.
+    fn metric(&self, name: &str, filter: &str) -> u64 {
+        let (_, body) = self.http("/metrics").unwrap();
+        body.lines()
+            .filter(|l| l.starts_with(name) && l.contains(filter))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    fn rows_path(&self) -> PathBuf {
+        self.dir.path().join("rows.jsonl")
+    }
+
+    /// Waits until the output holds at least `n` rows, and returns them.
+    fn rows(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(self.rows_path()).unwrap_or_default();
+            let rows: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if rows.len() >= n || Instant::now() > deadline {
+                return rows;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit code. The output stays readable until drop.
+    fn stop(&mut self) -> i32 {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "tern did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+fn logger(args: &[&str]) {
+    let status = Command::new("logger")
+        .args(args)
+        .status()
+        .expect("logger (util-linux) is needed");
+    assert!(status.success());
+}
+
+#[test]
+fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
+    let mut daemon = Daemon::start("");
+    let port = daemon.port.to_string();
+    logger(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "--rfc5424",
+        "-i",
+        "-t",
+        "app-udp",
+        "-p",
+        "local4.warning",
+        "hello udp",
+    ]);
+    logger(&[
+        "-T",
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-i",
+        "-t",
+        "app-tcp",
+        "-p",
+        "auth.info",
+        "hello tcp",
+    ]);
+    logger(&[
+        "--octet-count",
+        "-T",
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "--rfc5424",
+        "-i",
+        "-t",
+        "app-oc",
+        "-p",
+        "daemon.err",
+        "hello octets",
+    ]);
+    let mut rows = daemon.rows(3);
+    assert_eq!(rows.len(), 3, "{}", daemon.stderr());
+    rows.sort_by_key(|r| r["row"]["SyslogMessage"].as_str().unwrap().to_owned());
+    let expected = [
+        ("hello octets", "daemon", "err", "app-oc"),
+        ("hello tcp", "auth", "info", "app-tcp"),
+        ("hello udp", "local4", "warning", "app-udp"),
+    ];
+    for (row, (message, facility, severity, process)) in rows.iter().zip(expected) {
+        assert_eq!(row["table"], "Syslog");
+        let r = &row["row"];
+        assert_eq!(r["SyslogMessage"], message);
+        assert_eq!(r["Facility"], facility);
+        assert_eq!(r["SeverityLevel"], severity);
+        assert_eq!(r["ProcessName"], process);
+        assert_eq!(r["Computer"], this_host());
+        assert_eq!(r["HostName"], this_host());
+        assert_eq!(r["HostIP"], "127.0.0.1");
+        assert_eq!(r["CollectorHostName"], "fwd-test");
+        assert!(r["TimeGenerated"].as_str().unwrap().ends_with('Z'));
+        assert!(r["EventTime"].as_str().unwrap().ends_with('Z'));
+        // logger's own PID is in the header of each.
+        assert!(r["ProcessID"].as_i64().unwrap() > 0);
+        assert_eq!(r.as_object().unwrap().len(), 11, "{r}");
+    }
+    assert_eq!(daemon.metric("tern_received_total", ""), 3);
+    assert_eq!(daemon.metric("tern_rows_total", "Syslog"), 3);
+    assert_eq!(daemon.stop(), 0);
+}
+
+/// Sends `count` messages with sequence numbers over `connections` TCP connections at once,
+/// octet-counted on even connections and LF-framed on odd ones.
+fn send_tcp(port: u16, connections: usize, count: usize) {
+    let per = count / connections;
+    let threads: Vec<_> = (0..connections)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut stream = std::io::BufWriter::with_capacity(
+                    1 << 16,
+                    TcpStream::connect(("127.0.0.1", port)).unwrap(),
+                );
+                for i in 0..per {
+                    let seq = c * per + i;
+                    let message = format!("<134>1 2026-11-21T10:00:00Z h a - - - seq={seq}");
+                    if c % 2 == 0 {
+                        write!(stream, "{} {message}", message.len()).unwrap();
+                    } else {
+                        writeln!(stream, "{message}").unwrap();
+                    }
+                }
+                stream.flush().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn a_million_tcp_messages_over_four_connections_arrive_exactly_once() {
+    let mut daemon = Daemon::start("");
+    const COUNT: usize = 1_000_000;
+    send_tcp(daemon.port, 4, COUNT);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while daemon.metric("tern_output_rows_total", "") < COUNT as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} rows",
+            daemon.metric("tern_output_rows_total", "")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.metric("tern_received_total", "tcp"), COUNT as u64);
+    assert_eq!(daemon.metric("tern_parsed_total", "tcp"), COUNT as u64);
+    assert_eq!(daemon.metric("tern_rows_total", ""), COUNT as u64);
+    assert_eq!(daemon.metric("tern_dropped_total", ""), 0);
+    let rows_path = daemon.rows_path();
+    assert_eq!(daemon.stop(), 0);
+    let mut seen = vec![false; COUNT];
+    let mut lines = 0;
+    for line in std::io::BufReader::new(std::fs::File::open(rows_path).unwrap()).lines() {
+        let line = line.unwrap();
+        lines += 1;
+        let seq: usize = line
+            .rsplit("seq=")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(!seen[seq], "sequence {seq} duplicated");
+        seen[seq] = true;
+    }
+    assert_eq!(lines, COUNT);
+    assert!(seen.iter().all(|s| *s), "sequences missing");
+}
+
+#[test]
+fn sigterm_drains_what_was_received() {
+    let mut daemon = Daemon::start("");
+    send_tcp(daemon.port, 2, 20_000);
+    // Wait until everything was read from the sockets, then stop at once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while daemon.metric("tern_received_total", "tcp") < 20_000 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rows_path = daemon.rows_path();
+    assert_eq!(daemon.stop(), 0);
+    let lines = std::fs::read_to_string(rows_path).unwrap().lines().count();
+    assert_eq!(lines, 20_000);
+}
+
+#[test]
+fn oversized_frames_and_rejected_senders_are_counted() {
+    let extra = r#"
+[[listen]]
+protocol = "tcp"
+address = "127.0.0.1:PORT2"
+allow = ["10.0.0.0/8"]
+"#;
+    let port2 = free_port();
+    let mut daemon = Daemon::start(&extra.replace("PORT2", &port2.to_string()));
+    // One frame over the 64 KiB default, between two good ones.
+    let mut stream = TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
+    let big = "x".repeat(70_000);
+    write!(stream, "<13>before\n<13>{big}\n<13>after\n").unwrap();
+    drop(stream);
+    // A sender outside the allow list.
+    let mut rejected = TcpStream::connect(("127.0.0.1", port2)).unwrap();
+    let _ = writeln!(rejected, "<13>not allowed");
+    drop(rejected);
+    let rows = daemon.rows(2);
+    std::thread::sleep(Duration::from_millis(300));
+    let messages: Vec<_> = rows
+        .iter()
+        .map(|r| r["row"]["SyslogMessage"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(messages, ["before", "after"]);
+    assert_eq!(
+        daemon.metric("tern_dropped_total", "reason=\"oversized\""),
+        1
+    );
+    assert_eq!(
+        daemon.metric("tern_dropped_total", "reason=\"rejected_sender\""),
+        1
+    );
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn bad_configs_give_one_clear_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nbogus = 1\n",
+            ":4: unknown field `bogus`",
+        ),
+        (
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"localhost\"\n",
+            ":3: listen[0].address",
+        ),
+        (
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nformat = \"xml\"\n",
+            ":4: listen[0].format",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        for command in ["run", "check"] {
+            let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+                .args([command, "--config"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(2), "{command} {text}");
+            let stderr = String::from_utf8(output.stderr).unwrap();
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(stderr.contains(&format!("bad.toml{expected}")), "{stderr}");
+        }
+    }
+    // A file that cannot be read.
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config", "/nonexistent/tern.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("/nonexistent/tern.toml")
+    );
+}
+
+#[test]
+fn a_port_in_use_is_a_runtime_error_with_exit_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, format!("[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n[metrics]\naddress = \"\"\n")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("tcp://127.0.0.1:{port}")) && stderr.contains("in use"),
+        "{stderr}"
+    );
+}
+
+fn rsyslogd() -> PathBuf {
+    for candidate in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
+        if Path::new(candidate).exists() {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("rsyslogd is needed (Debian package rsyslog; .ci/run installs it)");
+}
+
+#[test]
+fn rsyslog_relay_forwards_octet_counted_and_lf_framed() {
+    let mut daemon = Daemon::start("");
+    let relay_port = free_port();
+    let work = tempfile::tempdir().unwrap();
+    // Two forwarding actions: RFC 5424 octet-counted, and the traditional LF-framed format.
+    let config = format!(
+        r#"global(workDirectory="{work}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{relay_port}" ruleset="relay")
+ruleset(name="relay") {{
+  action(type="omfwd" target="127.0.0.1" port="{tern}" protocol="tcp"
+         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+  action(type="omfwd" target="127.0.0.1" port="{tern}" protocol="tcp"
+         template="RSYSLOG_ForwardFormat")
+}}
+"#,
+        work = work.path().display(),
+        tern = daemon.port
+    );
+    let config_path = work.path().join("rsyslog.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let mut relay = Command::new(rsyslogd())
+        .args(["-n", "-f"])
+        .arg(&config_path)
+        .arg("-i")
+        .arg(work.path().join("rsyslog.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let port = relay_port.to_string();
+    logger(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-t",
+        "sshd",
+        "-p",
+        "auth.notice",
+        "Accepted publickey for admin",
+    ]);
+    logger(&[
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-t",
+        "fw",
+        "-p",
+        "local4.info",
+        "CEF:0|Vendor|Product|1.0|100|Blocked|7|src=10.0.0.1 dst=10.0.0.2 dpt=22 act=block",
+    ]);
+    let rows = daemon.rows(4);
+    let _ = relay.kill();
+    let _ = relay.wait();
+    assert_eq!(rows.len(), 4, "{}", daemon.stderr());
+    let syslog: Vec<_> = rows.iter().filter(|r| r["table"] == "Syslog").collect();
+    let cef: Vec<_> = rows
+        .iter()
+        .filter(|r| r["table"] == "CommonSecurityLog")
+        .collect();
+    assert_eq!((syslog.len(), cef.len()), (2, 2));
+    for row in syslog {
+        let r = &row["row"];
+        assert_eq!(r["SyslogMessage"], "Accepted publickey for admin");
+        assert_eq!(r["ProcessName"], "sshd");
+        assert_eq!(r["Facility"], "auth");
+        assert_eq!(r["SeverityLevel"], "notice");
+        assert_eq!(r["Computer"], this_host());
+    }
+    for row in cef {
+        let r = &row["row"];
+        assert_eq!(r["DeviceVendor"], "Vendor");
+        assert_eq!(r["Activity"], "Blocked");
+        assert_eq!(r["LogSeverity"], "7");
+        assert_eq!(r["SourceIP"], "10.0.0.1");
+        assert_eq!(r["DestinationIP"], "10.0.0.2");
+        assert_eq!(r["DestinationPort"], 22);
+        assert_eq!(r["DeviceAction"], "block");
+        assert_eq!(r["Computer"], this_host());
+    }
+    assert_eq!(daemon.metric("tern_framing_resyncs_total", ""), 0);
+    assert_eq!(daemon.stop(), 0);
+}
