@@ -537,3 +537,177 @@ ruleset(name="relay") {{
     assert_eq!(daemon.metric("tern_framing_resyncs_total", ""), 0);
     assert_eq!(daemon.stop(), 0);
 }
+
+#[test]
+fn the_example_config_checks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/tern.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("listen udp://0.0.0.0:514"), "{stdout}");
+    assert!(stdout.contains("listen tcp://0.0.0.0:514"), "{stdout}");
+}
+
+#[test]
+fn a_thousand_connections_are_served_while_slow_and_garbage_clients_misbehave() {
+    let mut daemon = Daemon::start("");
+    // A client that sends half a frame and then nothing.
+    let mut slow = TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
+    slow.write_all(b"200 <13>1 - - - - - - never finished")
+        .unwrap();
+    // A client that sends a megabyte without any frame boundary.
+    let mut garbage = TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
+    garbage.write_all(&vec![b'g'; 1 << 20]).unwrap();
+    let mut clients: Vec<TcpStream> = (0..1000)
+        .map(|_| TcpStream::connect(("127.0.0.1", daemon.port)).unwrap())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.metric("tern_connections_open", "") < 1002 {
+        assert!(
+            Instant::now() < deadline,
+            "open: {}",
+            daemon.metric("tern_connections_open", "")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        writeln!(client, "<14>Nov 21 10:00:00 host app: connection {i}").unwrap();
+    }
+    let rows = daemon.rows(1000);
+    assert_eq!(rows.len(), 1000);
+    let mut seen: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            r["row"]["SyslogMessage"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("connection ")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+    // The garbage was one oversized frame, still open; the slow client is still connected.
+    assert!(daemon.metric("tern_connections_open", "") >= 2);
+    drop(clients);
+    drop(garbage);
+    drop(slow);
+    // Closing inside the counted frame is reported as truncated; the megabyte without a
+    // delimiter as one oversized frame.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon.metric("tern_dropped_total", "") < 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        daemon.metric("tern_dropped_total", "reason=\"truncated\""),
+        1
+    );
+    assert_eq!(
+        daemon.metric("tern_dropped_total", "reason=\"oversized\""),
+        1
+    );
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn unix_and_ipv6_listeners() {
+    let socket_dir = tempfile::tempdir().unwrap();
+    let socket = socket_dir.path().join("log.sock");
+    let port6 = {
+        let l = std::net::TcpListener::bind("[::1]:0").expect("IPv6 loopback");
+        l.local_addr().unwrap().port()
+    };
+    let extra = format!(
+        "\n[[listen]]\nprotocol = \"unix\"\naddress = \"{}\"\n\n[[listen]]\nprotocol = \"udp\"\naddress = \"[::1]:{port6}\"\n\n[[listen]]\nprotocol = \"tcp\"\naddress = \"[::1]:{port6}\"\n",
+        socket.display()
+    );
+    let mut daemon = Daemon::start(&extra);
+    logger(&[
+        "-u",
+        socket.to_str().unwrap(),
+        "-t",
+        "local-app",
+        "via unix",
+    ]);
+    logger(&[
+        "-n",
+        "::1",
+        "-P",
+        &port6.to_string(),
+        "-t",
+        "v6-udp",
+        "via ipv6 udp",
+    ]);
+    logger(&[
+        "-T",
+        "-n",
+        "::1",
+        "-P",
+        &port6.to_string(),
+        "-t",
+        "v6-tcp",
+        "via ipv6 tcp",
+    ]);
+    let rows = daemon.rows(3);
+    let by_message = |m: &str| {
+        rows.iter()
+            .find(|r| r["row"]["SyslogMessage"] == m)
+            .unwrap_or_else(|| panic!("{m} missing: {rows:?}"))["row"]
+            .clone()
+    };
+    let unix = by_message("via unix");
+    assert_eq!(unix["ProcessName"], "local-app");
+    assert!(unix.get("HostIP").is_none(), "{unix}");
+    assert_eq!(by_message("via ipv6 udp")["HostIP"], "::1");
+    assert_eq!(by_message("via ipv6 tcp")["HostIP"], "::1");
+    assert_eq!(daemon.stop(), 0);
+    assert!(!socket.exists(), "the socket file is removed at exit");
+}
+
+#[test]
+fn sighup_reopens_the_output_file() {
+    let mut daemon = Daemon::start("");
+    let port = daemon.port.to_string();
+    logger(&["-T", "-n", "127.0.0.1", "-P", &port, "before rotation"]);
+    assert_eq!(daemon.rows(1).len(), 1);
+    let rotated = daemon.dir.path().join("rows.jsonl.1");
+    std::fs::rename(daemon.rows_path(), &rotated).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &daemon.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !daemon.rows_path().exists() {
+        assert!(
+            Instant::now() < deadline,
+            "not reopened: {}",
+            daemon.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    logger(&["-T", "-n", "127.0.0.1", "-P", &port, "after rotation"]);
+    let rows = daemon.rows(1);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["row"]["SyslogMessage"], "after rotation");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert_eq!(old.lines().count(), 1);
+    assert!(old.contains("before rotation"));
+    // UDP loss is visible: the kernel drop counter is exported for each UDP listener.
+    let (_, metrics) = daemon.http("/metrics").unwrap();
+    assert!(
+        metrics.contains("tern_udp_kernel_drops_total{listener=\"udp://127.0.0.1:"),
+        "{metrics}"
+    );
+    assert_eq!(daemon.stop(), 0);
+}

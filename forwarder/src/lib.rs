@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod listen;
+pub mod log_limit;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;

@@ -17,8 +17,20 @@ const DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// Batches queued between listeners and outputs; a full queue holds the listeners back.
 const QUEUE_BATCHES: usize = 64;
 
+/// Every TCP connection is a file descriptor: raise the soft limit to the hard one, as a
+/// forwarder serving thousands of senders needs (systemd's default soft limit is 1024).
+fn raise_open_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_err() {
+            tracing::warn!(soft, hard, "could not raise the open-file limit");
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
 pub async fn run(config: Config) -> Result<(), String> {
+    raise_open_file_limit();
     let metrics = Metrics::new();
     let _metrics_task = match config.metrics_address {
         Some(address) => {

@@ -43,11 +43,16 @@ pub enum AtEof<'a> {
     Nothing,
     /// An unterminated last frame of a non-transparent stream (senders often omit the last LF).
     Frame(&'a [u8]),
-    /// The stream ended inside a frame: `expected` bytes were announced, `received` arrived (or,
-    /// for an oversized non-transparent frame, `expected == received` is its length so far).
+    /// The stream ended inside an octet-counted frame: `expected` bytes were announced,
+    /// `received` arrived.
     Truncated {
         expected: usize,
         received: usize,
+    },
+    /// The stream ended inside a non-transparent frame already longer than the maximum; `len`
+    /// bytes of it arrived.
+    Oversized {
+        len: usize,
     },
 }
 
@@ -283,9 +288,8 @@ impl FrameDecoder {
                 };
             }
             Skip::UntilDelimiter { seen, .. } => {
-                return AtEof::Truncated {
-                    expected: seen + buf.len(),
-                    received: seen + buf.len(),
+                return AtEof::Oversized {
+                    len: seen + buf.len(),
                 };
             }
             Skip::None => {}
@@ -300,9 +304,8 @@ impl FrameDecoder {
                 expected: len,
                 received: rest.len() - header,
             },
-            _ if rest.len() > self.max_frame => AtEof::Truncated {
-                expected: rest.len(),
-                received: rest.len(),
+            _ if trim_cr(rest).len() > self.max_frame => AtEof::Oversized {
+                len: trim_cr(rest).len(),
             },
             _ => AtEof::Frame(trim_cr(rest)),
         }
@@ -369,6 +372,7 @@ pub fn decode_all(framing: Framing, max_frame: usize, stream: &[u8]) -> Vec<Item
         AtEof::Truncated { expected, received } => {
             items.push(Item::Truncated { expected, received });
         }
+        AtEof::Oversized { len } => items.push(Item::Oversized(len)),
     }
     items
 }
@@ -416,6 +420,7 @@ mod tests {
             AtEof::Truncated { expected, received } => {
                 out.push(Item::Truncated { expected, received })
             }
+            AtEof::Oversized { len } => out.push(Item::Oversized(len)),
         }
         out
     }
@@ -532,10 +537,7 @@ mod tests {
         );
         assert_eq!(
             decode_all(Framing::NonTransparent, 4, b"<13>abcdef"),
-            vec![Item::Truncated {
-                expected: 10,
-                received: 10
-            }]
+            vec![Item::Oversized(10)]
         );
     }
 

@@ -172,7 +172,7 @@ async fn serve(
                 Decoded::Oversized { len, consumed } => {
                     metrics.received.inc();
                     metrics.drop(DropReason::Oversized, 1);
-                    tracing::warn!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
+                    crate::warn_limited!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
                     start += consumed;
                 }
                 Decoded::Skipped { consumed } => start += consumed,
@@ -197,7 +197,12 @@ async fn serve(
         AtEof::Truncated { expected, received } => {
             metrics.received.inc();
             metrics.drop(DropReason::Truncated, 1);
-            tracing::warn!(%peer, expected, received, "connection closed inside a frame");
+            crate::warn_limited!(%peer, expected, received, "connection closed inside a frame");
+        }
+        AtEof::Oversized { len } => {
+            metrics.received.inc();
+            metrics.drop(DropReason::Oversized, 1);
+            crate::warn_limited!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
         }
     }
     let _ = shaper.flush().await;

@@ -150,7 +150,7 @@ async fn receive_loop(
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => {
-                tracing::warn!(listener = %listen.name(), error = %e, "receive failed");
+                crate::warn_limited!(listener = %listen.name(), error = %e, "receive failed");
                 continue;
             }
         }
@@ -174,6 +174,7 @@ async fn receive_loop(
             }
             if result.truncated || result.len > listen.max_message_bytes {
                 metrics.drop(DropReason::Oversized, 1);
+                crate::warn_limited!(listener = %listen.name(), sender = ?result.sender, max = listen.max_message_bytes, "oversized datagram dropped");
                 continue;
             }
             let datagram = buffer.get(..result.len).unwrap_or_default();
