@@ -711,3 +711,51 @@ fn sighup_reopens_the_output_file() {
     );
     assert_eq!(daemon.stop(), 0);
 }
+
+#[test]
+fn udp_loss_in_the_kernel_is_counted_exactly() {
+    // One socket with a small buffer; the daemon is paused (SIGSTOP) while a burst arrives, so
+    // the kernel must drop most of it. Every datagram is then either received or counted.
+    let port = free_port();
+    let mut daemon = Daemon::start(&format!(
+        "\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{port}\"\nsockets = 1\nreceive_buffer_bytes = 4096\n"
+    ));
+    let pid = daemon.child.id().to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    const BURST: u64 = 2000;
+    for i in 0..BURST {
+        sender
+            .send_to(
+                format!("<13>Nov 21 10:00:00 h app: burst {i}").as_bytes(),
+                ("127.0.0.1", port),
+            )
+            .unwrap();
+    }
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    let listener = format!("udp://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut sent = BURST;
+    loop {
+        // A datagram sent after the burst carries the socket's final drop count.
+        sender
+            .send_to(b"<13>Nov 21 10:00:00 h app: after", ("127.0.0.1", port))
+            .unwrap();
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100));
+        let received = daemon.metric("tern_received_total", &listener);
+        let dropped = daemon.metric("tern_udp_kernel_drops_total", &listener);
+        if received + dropped == sent {
+            assert!(
+                dropped > 0,
+                "the kernel dropped nothing; the test proves nothing"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sent {sent}, received {received}, kernel drops {dropped}"
+        );
+    }
+    assert_eq!(daemon.stop(), 0);
+}
