@@ -121,18 +121,15 @@ async fn serve(
         if closing {
             break;
         }
-        if buffer.len() + READ_BYTES > buffer.capacity() {
+        // Make room by moving the unconsumed tail (a partial frame) to the front; read into the
+        // spare capacity without zeroing it first.
+        if buffer.capacity() - buffer.len() < READ_BYTES {
             buffer.drain(..start);
             start = 0;
             buffer.reserve(READ_BYTES);
         }
-        let filled = buffer.len();
-        buffer.resize(filled + READ_BYTES, 0);
         let read = tokio::select! {
-            read = tokio::time::timeout(
-                listen.idle_timeout,
-                stream.read(buffer.get_mut(filled..).unwrap_or_default()),
-            ) => read,
+            read = tokio::time::timeout(listen.idle_timeout, stream.read_buf(&mut buffer)) => read,
             _ = shutdown.changed() => {
                 closing = true;
                 Ok(Ok(0))
@@ -149,7 +146,6 @@ async fn serve(
                 0
             }
         };
-        buffer.truncate(filled + n);
         if n == 0 {
             break;
         }
