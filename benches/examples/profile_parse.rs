@@ -21,9 +21,13 @@ fn main() {
         for line in &lines {
             let bytes = std::hint::black_box(line.as_bytes());
             if header_only {
-                let Ok((rest, _)) = tern_parsers::pri::parse_pri(bytes) else { continue };
+                let Ok((rest, _)) = tern_parsers::pri::parse_pri(bytes) else {
+                    continue;
+                };
                 if let Some(h) = tern_parsers::rfc5424::parse_rfc5424(rest) {
-                    n += h.message.len() + h.hostname.map_or(0, str::len) + h.app_name.map_or(0, str::len);
+                    n += h.message.len()
+                        + h.hostname.map_or(0, str::len)
+                        + h.app_name.map_or(0, str::len);
                     for el in h.structured_data.elements() {
                         for (k, v) in el.params() {
                             n += k.len() + v.len();
@@ -32,7 +36,9 @@ fn main() {
                 } else {
                     let h = tern_parsers::rfc3164::parse_rfc3164(rest, &options.reference_time);
                     let (tag, m) = h.split_tag();
-                    n += m.len() + h.hostname.map_or(0, str::len) + tag.map_or(0, |t| t.app_name.len());
+                    n += m.len()
+                        + h.hostname.map_or(0, str::len)
+                        + tag.map_or(0, |t| t.app_name.len());
                 }
             } else if let Ok(e) = parse(bytes, &options) {
                 n += e.message.len() + e.hostname.map_or(0, str::len);

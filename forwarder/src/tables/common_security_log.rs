@@ -170,143 +170,140 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("CommunicationDirection", Str),
 ];
 
-/// CEF key → column, sorted by key for binary search (checked by a test). Keys handled by
-/// special rules (`deviceDirection`, `externalId`, `cn1`–`cn3`) map to the column they fill
-/// first.
-const KEYS: &[(&str, &str)] = &[
-    ("act", "DeviceAction"),
-    ("app", "ApplicationProtocol"),
-    ("c6a1", "DeviceCustomIPv6Address1"),
-    ("c6a1Label", "DeviceCustomIPv6Address1Label"),
-    ("c6a2", "DeviceCustomIPv6Address2"),
-    ("c6a2Label", "DeviceCustomIPv6Address2Label"),
-    ("c6a3", "DeviceCustomIPv6Address3"),
-    ("c6a3Label", "DeviceCustomIPv6Address3Label"),
-    ("c6a4", "DeviceCustomIPv6Address4"),
-    ("c6a4Label", "DeviceCustomIPv6Address4Label"),
-    ("cat", "DeviceEventCategory"),
-    ("cfp1", "DeviceCustomFloatingPoint1"),
-    ("cfp1Label", "DeviceCustomFloatingPoint1Label"),
-    ("cfp2", "DeviceCustomFloatingPoint2"),
-    ("cfp2Label", "DeviceCustomFloatingPoint2Label"),
-    ("cfp3", "DeviceCustomFloatingPoint3"),
-    ("cfp3Label", "DeviceCustomFloatingPoint3Label"),
-    ("cfp4", "DeviceCustomFloatingPoint4"),
-    ("cfp4Label", "DeviceCustomFloatingPoint4Label"),
-    ("cn1", "FieldDeviceCustomNumber1"),
-    ("cn1Label", "DeviceCustomNumber1Label"),
-    ("cn2", "FieldDeviceCustomNumber2"),
-    ("cn2Label", "DeviceCustomNumber2Label"),
-    ("cn3", "FieldDeviceCustomNumber3"),
-    ("cn3Label", "DeviceCustomNumber3Label"),
-    ("cnt", "EventCount"),
-    ("cs1", "DeviceCustomString1"),
-    ("cs1Label", "DeviceCustomString1Label"),
-    ("cs2", "DeviceCustomString2"),
-    ("cs2Label", "DeviceCustomString2Label"),
-    ("cs3", "DeviceCustomString3"),
-    ("cs3Label", "DeviceCustomString3Label"),
-    ("cs4", "DeviceCustomString4"),
-    ("cs4Label", "DeviceCustomString4Label"),
-    ("cs5", "DeviceCustomString5"),
-    ("cs5Label", "DeviceCustomString5Label"),
-    ("cs6", "DeviceCustomString6"),
-    ("cs6Label", "DeviceCustomString6Label"),
-    ("destinationDnsDomain", "DestinationDnsDomain"),
-    ("destinationServiceName", "DestinationServiceName"),
-    (
-        "destinationTranslatedAddress",
-        "DestinationTranslatedAddress",
-    ),
-    ("destinationTranslatedPort", "DestinationTranslatedPort"),
-    ("deviceCustomDate1", "DeviceCustomDate1"),
-    ("deviceCustomDate1Label", "DeviceCustomDate1Label"),
-    ("deviceCustomDate2", "DeviceCustomDate2"),
-    ("deviceCustomDate2Label", "DeviceCustomDate2Label"),
-    ("deviceDirection", "CommunicationDirection"),
-    ("deviceDnsDomain", "DeviceDnsDomain"),
-    ("deviceExternalId", "DeviceExternalID"),
-    ("deviceFacility", "DeviceFacility"),
-    ("deviceInboundInterface", "DeviceInboundInterface"),
-    ("deviceNtDomain", "DeviceNtDomain"),
-    ("deviceOutboundInterface", "DeviceOutboundInterface"),
-    ("devicePayloadId", "DevicePayloadId"),
-    ("deviceProcessName", "ProcessName"),
-    ("deviceTranslatedAddress", "DeviceTranslatedAddress"),
-    ("dhost", "DestinationHostName"),
-    ("dmac", "DestinationMACAddress"),
-    ("dntdom", "DestinationNTDomain"),
-    ("dpid", "DestinationProcessId"),
-    ("dpriv", "DestinationUserPrivileges"),
-    ("dproc", "DestinationProcessName"),
-    ("dpt", "DestinationPort"),
-    ("dst", "DestinationIP"),
-    ("dtz", "DeviceTimeZone"),
-    ("duid", "DestinationUserID"),
-    ("duser", "DestinationUserName"),
-    ("dvc", "DeviceAddress"),
-    ("dvchost", "DeviceName"),
-    ("dvcmac", "DeviceMacAddress"),
-    ("dvcpid", "ProcessID"),
-    ("end", "EndTime"),
-    ("externalId", "ExtID"),
-    ("fileCreateTime", "FileCreateTime"),
-    ("fileHash", "FileHash"),
-    ("fileId", "FileID"),
-    ("fileModificationTime", "FileModificationTime"),
-    ("filePath", "FilePath"),
-    ("filePermission", "FilePermission"),
-    ("fileType", "FileType"),
-    ("flexDate1", "FlexDate1"),
-    ("flexDate1Label", "FlexDate1Label"),
-    ("flexNumber1", "FlexNumber1"),
-    ("flexNumber1Label", "FlexNumber1Label"),
-    ("flexNumber2", "FlexNumber2"),
-    ("flexNumber2Label", "FlexNumber2Label"),
-    ("flexString1", "FlexString1"),
-    ("flexString1Label", "FlexString1Label"),
-    ("flexString2", "FlexString2"),
-    ("flexString2Label", "FlexString2Label"),
-    ("fname", "FileName"),
-    ("fsize", "FileSize"),
-    ("in", "ReceivedBytes"),
-    ("msg", "Message"),
-    ("oldFileCreateTime", "OldFileCreateTime"),
-    ("oldFileHash", "OldFileHash"),
-    ("oldFileId", "OldFileID"),
-    ("oldFileModificationTime", "OldFileModificationTime"),
-    ("oldFileName", "OldFileName"),
-    ("oldFilePath", "OldFilePath"),
-    ("oldFilePermission", "OldFilePermission"),
-    ("oldFileSize", "OldFileSize"),
-    ("oldFileType", "OldFileType"),
-    ("out", "SentBytes"),
-    ("outcome", "EventOutcome"),
-    ("proto", "Protocol"),
-    ("reason", "Reason"),
-    ("request", "RequestURL"),
-    ("requestClientApplication", "RequestClientApplication"),
-    ("requestContext", "RequestContext"),
-    ("requestCookies", "RequestCookies"),
-    ("requestMethod", "RequestMethod"),
-    ("rt", "ReceiptTime"),
-    ("shost", "SourceHostName"),
-    ("smac", "SourceMACAddress"),
-    ("sntdom", "SourceNTDomain"),
-    ("sourceDnsDomain", "SourceDnsDomain"),
-    ("sourceServiceName", "SourceServiceName"),
-    ("sourceTranslatedAddress", "SourceTranslatedAddress"),
-    ("sourceTranslatedPort", "SourceTranslatedPort"),
-    ("spid", "SourceProcessId"),
-    ("spriv", "SourceUserPrivileges"),
-    ("sproc", "SourceProcessName"),
-    ("spt", "SourcePort"),
-    ("src", "SourceIP"),
-    ("start", "StartTime"),
-    ("suid", "SourceUserID"),
-    ("suser", "SourceUserName"),
-    ("type", "EventType"),
-];
+/// CEF key → (column, its index in [`COLUMNS`]): a perfect-hash map, as this lookup runs for
+/// every key of every record. Keys handled by special rules (`deviceDirection`, `externalId`,
+/// `cn1`–`cn3`) map to the column they fill first. A test checks every index against its name.
+static KEYS: phf::Map<&'static str, (&'static str, usize)> = phf::phf_map! {
+    "act" => ("DeviceAction", 0),
+    "app" => ("ApplicationProtocol", 1),
+    "c6a1" => ("DeviceCustomIPv6Address1", 103),
+    "c6a1Label" => ("DeviceCustomIPv6Address1Label", 107),
+    "c6a2" => ("DeviceCustomIPv6Address2", 104),
+    "c6a2Label" => ("DeviceCustomIPv6Address2Label", 108),
+    "c6a3" => ("DeviceCustomIPv6Address3", 105),
+    "c6a3Label" => ("DeviceCustomIPv6Address3Label", 109),
+    "c6a4" => ("DeviceCustomIPv6Address4", 106),
+    "c6a4Label" => ("DeviceCustomIPv6Address4Label", 110),
+    "cat" => ("DeviceEventCategory", 2),
+    "cfp1" => ("DeviceCustomFloatingPoint1", 95),
+    "cfp1Label" => ("DeviceCustomFloatingPoint1Label", 99),
+    "cfp2" => ("DeviceCustomFloatingPoint2", 96),
+    "cfp2Label" => ("DeviceCustomFloatingPoint2Label", 100),
+    "cfp3" => ("DeviceCustomFloatingPoint3", 97),
+    "cfp3Label" => ("DeviceCustomFloatingPoint3Label", 101),
+    "cfp4" => ("DeviceCustomFloatingPoint4", 98),
+    "cfp4Label" => ("DeviceCustomFloatingPoint4Label", 102),
+    "cn1" => ("FieldDeviceCustomNumber1", 89),
+    "cn1Label" => ("DeviceCustomNumber1Label", 92),
+    "cn2" => ("FieldDeviceCustomNumber2", 90),
+    "cn2Label" => ("DeviceCustomNumber2Label", 93),
+    "cn3" => ("FieldDeviceCustomNumber3", 91),
+    "cn3Label" => ("DeviceCustomNumber3Label", 94),
+    "cnt" => ("EventCount", 3),
+    "cs1" => ("DeviceCustomString1", 77),
+    "cs1Label" => ("DeviceCustomString1Label", 83),
+    "cs2" => ("DeviceCustomString2", 78),
+    "cs2Label" => ("DeviceCustomString2Label", 84),
+    "cs3" => ("DeviceCustomString3", 79),
+    "cs3Label" => ("DeviceCustomString3Label", 85),
+    "cs4" => ("DeviceCustomString4", 80),
+    "cs4Label" => ("DeviceCustomString4Label", 86),
+    "cs5" => ("DeviceCustomString5", 81),
+    "cs5Label" => ("DeviceCustomString5Label", 87),
+    "cs6" => ("DeviceCustomString6", 82),
+    "cs6Label" => ("DeviceCustomString6Label", 88),
+    "destinationDnsDomain" => ("DestinationDnsDomain", 4),
+    "destinationServiceName" => ("DestinationServiceName", 5),
+    "destinationTranslatedAddress" => ("DestinationTranslatedAddress", 6),
+    "destinationTranslatedPort" => ("DestinationTranslatedPort", 7),
+    "deviceCustomDate1" => ("DeviceCustomDate1", 111),
+    "deviceCustomDate1Label" => ("DeviceCustomDate1Label", 113),
+    "deviceCustomDate2" => ("DeviceCustomDate2", 112),
+    "deviceCustomDate2Label" => ("DeviceCustomDate2Label", 114),
+    "deviceDirection" => ("CommunicationDirection", 128),
+    "deviceDnsDomain" => ("DeviceDnsDomain", 8),
+    "deviceExternalId" => ("DeviceExternalID", 9),
+    "deviceFacility" => ("DeviceFacility", 10),
+    "deviceInboundInterface" => ("DeviceInboundInterface", 11),
+    "deviceNtDomain" => ("DeviceNtDomain", 12),
+    "deviceOutboundInterface" => ("DeviceOutboundInterface", 13),
+    "devicePayloadId" => ("DevicePayloadId", 14),
+    "deviceProcessName" => ("ProcessName", 15),
+    "deviceTranslatedAddress" => ("DeviceTranslatedAddress", 16),
+    "dhost" => ("DestinationHostName", 17),
+    "dmac" => ("DestinationMACAddress", 18),
+    "dntdom" => ("DestinationNTDomain", 19),
+    "dpid" => ("DestinationProcessId", 20),
+    "dpriv" => ("DestinationUserPrivileges", 21),
+    "dproc" => ("DestinationProcessName", 22),
+    "dpt" => ("DestinationPort", 23),
+    "dst" => ("DestinationIP", 24),
+    "dtz" => ("DeviceTimeZone", 25),
+    "duid" => ("DestinationUserID", 26),
+    "duser" => ("DestinationUserName", 27),
+    "dvc" => ("DeviceAddress", 28),
+    "dvchost" => ("DeviceName", 29),
+    "dvcmac" => ("DeviceMacAddress", 30),
+    "dvcpid" => ("ProcessID", 31),
+    "end" => ("EndTime", 126),
+    "externalId" => ("ExtID", 127),
+    "fileCreateTime" => ("FileCreateTime", 59),
+    "fileHash" => ("FileHash", 60),
+    "fileId" => ("FileID", 61),
+    "fileModificationTime" => ("FileModificationTime", 62),
+    "filePath" => ("FilePath", 63),
+    "filePermission" => ("FilePermission", 64),
+    "fileType" => ("FileType", 65),
+    "flexDate1" => ("FlexDate1", 115),
+    "flexDate1Label" => ("FlexDate1Label", 116),
+    "flexNumber1" => ("FlexNumber1", 117),
+    "flexNumber1Label" => ("FlexNumber1Label", 119),
+    "flexNumber2" => ("FlexNumber2", 118),
+    "flexNumber2Label" => ("FlexNumber2Label", 120),
+    "flexString1" => ("FlexString1", 121),
+    "flexString1Label" => ("FlexString1Label", 123),
+    "flexString2" => ("FlexString2", 122),
+    "flexString2Label" => ("FlexString2Label", 124),
+    "fname" => ("FileName", 66),
+    "fsize" => ("FileSize", 67),
+    "in" => ("ReceivedBytes", 32),
+    "msg" => ("Message", 34),
+    "oldFileCreateTime" => ("OldFileCreateTime", 68),
+    "oldFileHash" => ("OldFileHash", 69),
+    "oldFileId" => ("OldFileID", 70),
+    "oldFileModificationTime" => ("OldFileModificationTime", 71),
+    "oldFileName" => ("OldFileName", 72),
+    "oldFilePath" => ("OldFilePath", 73),
+    "oldFilePermission" => ("OldFilePermission", 74),
+    "oldFileSize" => ("OldFileSize", 75),
+    "oldFileType" => ("OldFileType", 76),
+    "out" => ("SentBytes", 33),
+    "outcome" => ("EventOutcome", 35),
+    "proto" => ("Protocol", 36),
+    "reason" => ("Reason", 37),
+    "request" => ("RequestURL", 38),
+    "requestClientApplication" => ("RequestClientApplication", 39),
+    "requestContext" => ("RequestContext", 40),
+    "requestCookies" => ("RequestCookies", 41),
+    "requestMethod" => ("RequestMethod", 42),
+    "rt" => ("ReceiptTime", 43),
+    "shost" => ("SourceHostName", 44),
+    "smac" => ("SourceMACAddress", 45),
+    "sntdom" => ("SourceNTDomain", 46),
+    "sourceDnsDomain" => ("SourceDnsDomain", 47),
+    "sourceServiceName" => ("SourceServiceName", 48),
+    "sourceTranslatedAddress" => ("SourceTranslatedAddress", 49),
+    "sourceTranslatedPort" => ("SourceTranslatedPort", 50),
+    "spid" => ("SourceProcessId", 51),
+    "spriv" => ("SourceUserPrivileges", 52),
+    "sproc" => ("SourceProcessName", 53),
+    "spt" => ("SourcePort", 54),
+    "src" => ("SourceIP", 55),
+    "start" => ("StartTime", 125),
+    "suid" => ("SourceUserID", 56),
+    "suser" => ("SourceUserName", 57),
+    "type" => ("EventType", 58),
+};
 
 const COLUMN_COUNT: usize = COLUMNS.len();
 
@@ -315,11 +312,27 @@ fn column_index(column: &str) -> Option<usize> {
 }
 
 /// The column a CEF key fills, if it is a mapped key.
+#[inline]
 fn column_for_key(key: &str) -> Option<usize> {
-    let i = KEYS.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
-    let (_, column) = KEYS.get(i)?;
-    column_index(column)
+    KEYS.get(key).map(|(_, index)| *index)
 }
+
+/// Indices of the columns the special rules read back.
+struct SpecialColumns {
+    direction: Option<usize>,
+    source_ip: Option<usize>,
+    source_port: Option<usize>,
+    destination_ip: Option<usize>,
+    destination_port: Option<usize>,
+}
+
+static SPECIAL: std::sync::LazyLock<SpecialColumns> = std::sync::LazyLock::new(|| SpecialColumns {
+    direction: column_index("CommunicationDirection"),
+    source_ip: column_index("SourceIP"),
+    source_port: column_index("SourcePort"),
+    destination_ip: column_index("DestinationIP"),
+    destination_port: column_index("DestinationPort"),
+});
 
 /// A value checked against its column's type.
 enum Typed<'a> {
@@ -478,10 +491,15 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
         }
     }
     // RemoteIP/RemotePort: the far end of the connection, by direction.
-    let value_of = |column: &str| column_index(column).and_then(|i| values.get(i)?.as_ref());
-    let remote = match value_of("CommunicationDirection") {
-        Some((_, Typed::Text(d))) if d == "Inbound" => Some(("SourceIP", "SourcePort")),
-        Some((_, Typed::Text(d))) if d == "Outbound" => Some(("DestinationIP", "DestinationPort")),
+    let value_of = |column: Option<usize>| column.and_then(|i| values.get(i)?.as_ref());
+    let special = &*SPECIAL;
+    let remote = match value_of(special.direction) {
+        Some((_, Typed::Text(d))) if d == "Inbound" => {
+            Some((special.source_ip, special.source_port))
+        }
+        Some((_, Typed::Text(d))) if d == "Outbound" => {
+            Some((special.destination_ip, special.destination_port))
+        }
         _ => None,
     };
     if let Some((ip_column, port_column)) = remote {
@@ -549,15 +567,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_table_is_sorted_and_every_column_exists() {
-        assert!(
-            KEYS.windows(2).all(|w| w[0].0 < w[1].0),
-            "KEYS must be sorted by key"
-        );
-        for (key, column) in KEYS {
+    fn every_key_points_at_its_named_column() {
+        assert_eq!(KEYS.len(), 129);
+        for (key, (column, index)) in KEYS.entries() {
+            assert_eq!(COLUMNS[*index].0, *column, "{key}");
+        }
+        // Every column but the special-rule ones is reachable from a key.
+        for (column, _) in COLUMNS {
+            let reached = KEYS.values().any(|(c, _)| c == column);
             assert!(
-                column_index(column).is_some(),
-                "{key} → {column} has no column"
+                reached || *column == "CommunicationDirection" || *column == "ExtID",
+                "{column}"
             );
         }
     }
