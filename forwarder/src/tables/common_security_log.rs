@@ -305,7 +305,48 @@ static KEYS: phf::Map<&'static str, (&'static str, usize)> = phf::phf_map! {
     "type" => ("EventType", 58),
 };
 
-const COLUMN_COUNT: usize = COLUMNS.len();
+/// The values that landed in columns: (column index, position of the pair, value). A short
+/// list rather than an array over all 129 columns: a record fills a dozen or two, and
+/// initialising an array per event cost more than searching the list.
+#[derive(Default)]
+struct Landed<'a> {
+    entries: smallvec::SmallVec<[(usize, usize, Typed<'a>); 32]>,
+}
+
+impl<'a> Landed<'a> {
+    /// Sets (or, with `None`, clears) a column's value.
+    fn set(&mut self, column: usize, value: Option<(usize, Typed<'a>)>) {
+        let existing = self.entries.iter().position(|(c, _, _)| *c == column);
+        match (existing, value) {
+            (Some(i), Some((position, v))) => {
+                if let Some(entry) = self.entries.get_mut(i) {
+                    *entry = (column, position, v);
+                }
+            }
+            (Some(i), None) => {
+                self.entries.remove(i);
+            }
+            (None, Some((position, v))) => self.entries.push((column, position, v)),
+            (None, None) => {}
+        }
+    }
+
+    /// The (position, value) in `column`.
+    fn get(&self, column: usize) -> Option<(usize, &Typed<'a>)> {
+        self.entries
+            .iter()
+            .find(|(c, _, _)| *c == column)
+            .map(|(_, p, v)| (*p, v))
+    }
+
+    fn sort_by_column(&mut self) {
+        self.entries.sort_unstable_by_key(|(c, _, _)| *c);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, usize, &Typed<'a>)> {
+        self.entries.iter().map(|(c, p, v)| (*c, *p, v))
+    }
+}
 
 fn column_index(column: &str) -> Option<usize> {
     COLUMNS.iter().position(|(name, _)| *name == column)
@@ -436,7 +477,7 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
     // Collect first, then write each column once. A slot holds the value that landed in the
     // column and the position of its pair, so that every other pair (unmapped, mistyped, or an
     // earlier duplicate) goes to AdditionalExtensions and nothing is lost.
-    let mut values: [Option<(usize, Typed<'_>)>; COLUMN_COUNT] = [const { None }; COLUMN_COUNT];
+    let mut values = Landed::default();
     let mut legacy_external_id = None;
     let mut legacy_numbers: [Option<i64>; 3] = [None; 3];
     for (position, (key, value)) in cef.extensions.iter().enumerate() {
@@ -467,19 +508,18 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
         if accepted.is_none() {
             notes.mistyped_values += 1;
         }
-        if let Some(slot) = values.get_mut(index) {
-            // The last occurrence of a key wins, even when its value does not fit.
-            *slot = accepted.map(|v| (position, v));
-        }
+        // The last occurrence of a key wins, even when its value does not fit.
+        values.set(index, accepted.map(|v| (position, v)));
     }
 
-    for ((column, _), value) in COLUMNS.iter().zip(&values) {
+    values.sort_by_column();
+    for (index, _, value) in values.iter() {
+        let column = COLUMNS.get(index).map_or("", |(name, _)| name);
         match value {
-            None => {}
-            Some((_, Typed::Text(text))) => row.string(column, text),
-            Some((_, Typed::Int(n))) => row.int(column, *n),
-            Some((_, Typed::Real(f))) => row.real(column, *f),
-            Some((_, Typed::Time(ts))) => row.datetime(column, ts, 0),
+            Typed::Text(text) => row.string(column, text),
+            Typed::Int(n) => row.int(column, *n),
+            Typed::Real(f) => row.real(column, *f),
+            Typed::Time(ts) => row.datetime(column, ts, 0),
         }
     }
     if let Some(id) = legacy_external_id {
@@ -491,7 +531,7 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
         }
     }
     // RemoteIP/RemotePort: the far end of the connection, by direction.
-    let value_of = |column: Option<usize>| column.and_then(|i| values.get(i)?.as_ref());
+    let value_of = |column: Option<usize>| column.and_then(|i| values.get(i));
     let special = &*SPECIAL;
     let remote = match value_of(special.direction) {
         Some((_, Typed::Text(d))) if d == "Inbound" => {
@@ -523,15 +563,11 @@ const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
 /// `key=value;key=value` of every pair that did not land in a column: unmapped keys, values
 /// that did not fit the column's type, and earlier occurrences of repeated keys; in the order
 /// received, written straight into the row. Text before the first key leads, unkeyed.
-fn write_additional_extensions(
-    cef: &Cef<'_>,
-    values: &[Option<(usize, Typed<'_>)>],
-    row: &mut JsonObject<'_>,
-) {
+fn write_additional_extensions(cef: &Cef<'_>, values: &Landed<'_>, row: &mut JsonObject<'_>) {
     let landed = |position: usize, key: &str| {
         column_for_key(key)
-            .and_then(|i| values.get(i)?.as_ref())
-            .is_some_and(|(p, _)| *p == position)
+            .and_then(|i| values.get(i))
+            .is_some_and(|(p, _)| p == position)
     };
     let mut extra = cef
         .extensions
