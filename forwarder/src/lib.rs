@@ -3,6 +3,7 @@
 //! here, one folder per stage an event passes through.
 
 pub mod config;
+pub mod dcr;
 pub mod listen;
 pub mod log_limit;
 pub mod metrics;

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use tern_parsers::{Body, Event, Timestamp};
 
 /// A Sentinel table Tern writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     Syslog,
     CommonSecurityLog,

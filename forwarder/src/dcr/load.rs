@@ -1,0 +1,526 @@
+//! Reading DCR JSON: the ARM resource (`{"properties": {...}}`, as the portal's JSON view and
+//! ARM GET give it), the Azure CLI's flattened form (`az monitor data-collection rule show`:
+//! `dataSources` etc. at the top level), and ARM templates (`{"resources": [...]}` with
+//! `type` = `Microsoft.Insights/dataCollectionRules`). Files or folders of `*.json`.
+//!
+//! Only what Tern acts on is read; everything else in a DCR is ignored, so exports with newer
+//! fields load. What is read is checked strictly: a wrong type or an unknown facility or level
+//! name is an error naming the file and JSON path.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::DcrError;
+
+/// Facility names of the DCR enum beyond the 24 wire facilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacilityName {
+    /// A wire facility 0–23.
+    Code(u8),
+    /// `nopri`: messages that carried no PRI (Tern reads them as user.notice, RFC 3164).
+    NoPri,
+    /// `mark`: syslogd's internal mark messages; Tern generates none, so it selects nothing.
+    Mark,
+    /// `*`: every facility.
+    All,
+}
+
+/// One `dataSources.syslog[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogSource {
+    pub name: String,
+    pub streams: Vec<String>,
+    pub facilities: Vec<FacilityName>,
+    /// Bit `s` set: severity `s` (0 emergency … 7 debug) selected.
+    pub levels: u8,
+    /// JSON path of this source, for messages.
+    pub path: String,
+}
+
+/// One `destinations.logAnalytics[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub name: String,
+    pub workspace_resource_id: String,
+}
+
+/// One `dataFlows[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    pub streams: Vec<String>,
+    pub destinations: Vec<String>,
+    pub output_stream: Option<String>,
+    pub path: String,
+}
+
+/// The parts of one DCR that Tern acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dcr {
+    pub file: String,
+    /// Where in the file (`(file)` or `resources[2]`).
+    pub base: String,
+    pub name: Option<String>,
+    pub syslog_sources: Vec<SyslogSource>,
+    pub workspaces: Vec<Workspace>,
+    pub flows: Vec<Flow>,
+    pub immutable_id: Option<String>,
+    pub logs_ingestion_endpoint: Option<String>,
+    /// Names of `streamDeclarations` (ingestion DCRs).
+    pub declared_streams: Vec<String>,
+}
+
+impl Dcr {
+    /// Whether this DCR collects syslog (as AMA's rules do).
+    pub fn is_collection(&self) -> bool {
+        !self.syslog_sources.is_empty()
+    }
+}
+
+const LEVELS: [&str; 8] = [
+    "Emergency",
+    "Alert",
+    "Critical",
+    "Error",
+    "Warning",
+    "Notice",
+    "Info",
+    "Debug",
+];
+
+fn facility_name(name: &str) -> Option<FacilityName> {
+    if name == "*" {
+        return Some(FacilityName::All);
+    }
+    if name.eq_ignore_ascii_case("nopri") {
+        return Some(FacilityName::NoPri);
+    }
+    if name.eq_ignore_ascii_case("mark") {
+        return Some(FacilityName::Mark);
+    }
+    tern_parsers::Facility::from_name(name).map(|f| FacilityName::Code(f.code()))
+}
+
+/// A JSON value with the path it was found at, for precise errors.
+struct At<'v> {
+    value: &'v Value,
+    path: String,
+    file: &'v str,
+}
+
+impl<'v> At<'v> {
+    fn error(&self, message: impl Into<String>) -> DcrError {
+        DcrError {
+            file: self.file.to_owned(),
+            path: if self.path.is_empty() {
+                "(file)".to_owned()
+            } else {
+                self.path.clone()
+            },
+            message: message.into(),
+        }
+    }
+
+    fn child(&self, key: &str, value: &'v Value) -> At<'v> {
+        At {
+            value,
+            path: if self.path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{}.{key}", self.path)
+            },
+            file: self.file,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<At<'v>> {
+        self.value.get(key).map(|v| self.child(key, v))
+    }
+
+    fn array(&self) -> Result<Vec<At<'v>>, DcrError> {
+        let items = self
+            .value
+            .as_array()
+            .ok_or_else(|| self.error("expected an array"))?;
+        Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, value)| At {
+                value,
+                path: format!("{}[{i}]", self.path),
+                file: self.file,
+            })
+            .collect())
+    }
+
+    fn str(&self) -> Result<&'v str, DcrError> {
+        self.value
+            .as_str()
+            .ok_or_else(|| self.error("expected a string"))
+    }
+
+    fn strings(&self) -> Result<Vec<String>, DcrError> {
+        self.array()?
+            .iter()
+            .map(|item| item.str().map(str::to_owned))
+            .collect()
+    }
+
+    fn optional_str(&self, key: &str) -> Result<Option<String>, DcrError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.value.is_null() => Ok(None),
+            Some(v) => Ok(Some(v.str()?.to_owned())),
+        }
+    }
+
+    fn required(&self, key: &str) -> Result<At<'v>, DcrError> {
+        self.get(key)
+            .ok_or_else(|| self.error(format!("missing `{key}`")))
+    }
+}
+
+/// Reads every DCR under `paths` (files, or folders whose `*.json` files are read in name
+/// order). Returns the DCRs, or every error found.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Dcr>, Vec<DcrError>> {
+    let mut dcrs = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let files = match json_files(path) {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for file in files {
+            match load_file(&file) {
+                Ok(found) => dcrs.extend(found),
+                Err(e) => errors.extend(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(dcrs)
+    } else {
+        Err(errors)
+    }
+}
+
+fn json_files(path: &Path) -> Result<Vec<PathBuf>, DcrError> {
+    let io_error = |e: std::io::Error| DcrError {
+        file: path.display().to_string(),
+        path: "(file)".to_owned(),
+        message: format!("cannot read: {e}"),
+    };
+    let meta = std::fs::metadata(path).map_err(io_error)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io_error)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Reads one file.
+pub fn load_file(path: &Path) -> Result<Vec<Dcr>, Vec<DcrError>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![DcrError {
+            file: file.clone(),
+            path: "(file)".to_owned(),
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    load_str(&file, &text)
+}
+
+/// Reads DCR JSON text; `file` names it in errors.
+pub fn load_str(file: &str, text: &str) -> Result<Vec<Dcr>, Vec<DcrError>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        vec![DcrError {
+            file: file.to_owned(),
+            path: format!("line {}, column {}", e.line(), e.column()),
+            message: format!("not valid JSON: {e}"),
+        }]
+    })?;
+    let root = At {
+        value: &value,
+        path: String::new(),
+        file,
+    };
+    // An ARM template: DCRs among `resources`.
+    if let Some(resources) = root.get("resources") {
+        let mut dcrs = Vec::new();
+        let mut errors = Vec::new();
+        for resource in resources.array().map_err(|e| vec![e])? {
+            let is_dcr = resource
+                .get("type")
+                .and_then(|t| t.value.as_str())
+                .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Insights/dataCollectionRules"));
+            if !is_dcr {
+                continue;
+            }
+            match read_dcr(&resource) {
+                Ok(d) => dcrs.push(d),
+                Err(e) => errors.push(e),
+            }
+        }
+        if dcrs.is_empty() && errors.is_empty() {
+            errors.push(root.error(
+                "an ARM template without a Microsoft.Insights/dataCollectionRules resource",
+            ));
+        }
+        return if errors.is_empty() {
+            Ok(dcrs)
+        } else {
+            Err(errors)
+        };
+    }
+    read_dcr(&root).map(|d| vec![d]).map_err(|e| vec![e])
+}
+
+/// One DCR: `properties` if present (ARM), else the top level (CLI).
+fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
+    if !node.value.is_object() {
+        return Err(node.error("expected a JSON object (a data collection rule)"));
+    }
+    let name = node
+        .get("name")
+        .and_then(|n| n.value.as_str().map(str::to_owned));
+    let props = node.get("properties").unwrap_or_else(|| At {
+        value: node.value,
+        path: node.path.clone(),
+        file: node.file,
+    });
+    if !props.value.is_object() {
+        return Err(props.error("expected an object"));
+    }
+    let mut syslog_sources = Vec::new();
+    if let Some(sources) = props.get("dataSources").and_then(|d| d.get("syslog")) {
+        for source in sources.array()? {
+            syslog_sources.push(read_syslog_source(&source)?);
+        }
+    }
+    let mut workspaces = Vec::new();
+    if let Some(list) = props
+        .get("destinations")
+        .and_then(|d| d.get("logAnalytics"))
+    {
+        for w in list.array()? {
+            workspaces.push(Workspace {
+                name: w.required("name")?.str()?.to_owned(),
+                workspace_resource_id: w.required("workspaceResourceId")?.str()?.to_owned(),
+            });
+        }
+    }
+    let mut flows = Vec::new();
+    if let Some(list) = props.get("dataFlows") {
+        for f in list.array()? {
+            flows.push(Flow {
+                streams: f.required("streams")?.strings()?,
+                destinations: f.required("destinations")?.strings()?,
+                output_stream: f.optional_str("outputStream")?,
+                path: f.path.clone(),
+            });
+        }
+    }
+    let declared_streams = match props.get("streamDeclarations") {
+        Some(d) => d
+            .value
+            .as_object()
+            .ok_or_else(|| d.error("expected an object"))?
+            .keys()
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let logs_ingestion_endpoint = match props.get("endpoints") {
+        Some(e) => e.optional_str("logsIngestion")?,
+        None => None,
+    };
+    Ok(Dcr {
+        file: node.file.to_owned(),
+        base: if node.path.is_empty() {
+            "(file)".to_owned()
+        } else {
+            node.path.clone()
+        },
+        name,
+        syslog_sources,
+        workspaces,
+        flows,
+        immutable_id: props.optional_str("immutableId")?,
+        logs_ingestion_endpoint,
+        declared_streams,
+    })
+}
+
+fn read_syslog_source(source: &At<'_>) -> Result<SyslogSource, DcrError> {
+    let mut facilities = Vec::new();
+    for f in source.required("facilityNames")?.array()? {
+        let name = f.str()?;
+        facilities.push(facility_name(name).ok_or_else(|| {
+            f.error(format!(
+                "unknown facility `{name}` (use kern, user, mail, daemon, auth, syslog, lpr, news, \
+                 uucp, cron, authpriv, ftp, ntp, audit, alert, clock, local0–local7, nopri, mark or *)"
+            ))
+        })?);
+    }
+    let mut levels = 0u8;
+    for l in source.required("logLevels")?.array()? {
+        let name = l.str()?;
+        if name == "*" {
+            levels = 0xff;
+            continue;
+        }
+        let index = LEVELS
+            .iter()
+            .position(|level| level.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                l.error(format!(
+                    "unknown level `{name}` (use Debug, Info, Notice, Warning, Error, Critical, \
+                     Alert, Emergency or *)"
+                ))
+            })?;
+        levels |= 1 << index;
+    }
+    let streams = source.required("streams")?.strings()?;
+    Ok(SyslogSource {
+        name: source.optional_str("name")?.unwrap_or_default(),
+        streams,
+        facilities,
+        levels,
+        path: source.path.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARM: &str = r#"{
+      "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/dataCollectionRules/cef",
+      "name": "cef-dcr", "location": "westeurope", "kind": "Linux",
+      "properties": {
+        "immutableId": "dcr-0123",
+        "dataSources": { "syslog": [
+          { "name": "cefSource", "streams": ["Microsoft-CommonSecurityLog"],
+            "facilityNames": ["LOCAL4"], "logLevels": ["Info","Notice","Warning","Error","Critical","Alert","Emergency"] },
+          { "name": "syslogSource", "streams": ["Microsoft-Syslog"],
+            "facilityNames": ["auth","authpriv","daemon","nopri","mark"], "logLevels": ["*"] } ] },
+        "destinations": { "logAnalytics": [ { "name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/ws1" } ] },
+        "dataFlows": [
+          { "streams": ["Microsoft-CommonSecurityLog"], "destinations": ["la"] },
+          { "streams": ["Microsoft-Syslog"], "destinations": ["la"] } ]
+      }
+    }"#;
+
+    #[test]
+    fn arm_resource() {
+        let dcrs = load_str("arm.json", ARM).unwrap();
+        assert_eq!(dcrs.len(), 1);
+        let d = &dcrs[0];
+        assert_eq!(d.name.as_deref(), Some("cef-dcr"));
+        assert_eq!(d.immutable_id.as_deref(), Some("dcr-0123"));
+        assert_eq!(d.syslog_sources.len(), 2);
+        assert_eq!(d.syslog_sources[0].facilities, vec![FacilityName::Code(20)]);
+        assert_eq!(d.syslog_sources[0].levels, 0b0111_1111);
+        assert_eq!(d.syslog_sources[1].levels, 0xff);
+        assert_eq!(
+            d.syslog_sources[1].facilities,
+            vec![
+                FacilityName::Code(4),
+                FacilityName::Code(10),
+                FacilityName::Code(3),
+                FacilityName::NoPri,
+                FacilityName::Mark
+            ]
+        );
+        assert_eq!(d.flows.len(), 2);
+        assert_eq!(d.workspaces[0].name, "la");
+    }
+
+    #[test]
+    fn cli_flattened_and_arm_template() {
+        let value: Value = serde_json::from_str(ARM).unwrap();
+        let mut flat = value["properties"].clone();
+        flat["name"] = value["name"].clone();
+        let from_cli = load_str("cli.json", &flat.to_string()).unwrap();
+        let template = serde_json::json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "resources": [
+                { "type": "Microsoft.OperationalInsights/workspaces", "name": "ws" },
+                { "type": "Microsoft.Insights/dataCollectionRules", "name": "cef-dcr", "properties": value["properties"].clone() }
+            ]
+        });
+        let from_template = load_str("t.json", &template.to_string()).unwrap();
+        let from_arm = load_str("arm.json", ARM).unwrap();
+        for other in [&from_cli[0], &from_template[0]] {
+            assert_eq!(
+                other.syslog_sources,
+                from_arm[0]
+                    .syslog_sources
+                    .iter()
+                    .map(|s| SyslogSource {
+                        path: other
+                            .syslog_sources
+                            .iter()
+                            .find(|o| o.name == s.name)
+                            .unwrap()
+                            .path
+                            .clone(),
+                        ..s.clone()
+                    })
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(other.flows.len(), 2);
+            assert_eq!(other.workspaces, from_arm[0].workspaces);
+        }
+        assert_eq!(from_template[0].base, "resources[1]");
+        assert_eq!(
+            from_template[0].syslog_sources[0].path,
+            "resources[1].properties.dataSources.syslog[0]"
+        );
+    }
+
+    #[test]
+    fn errors_name_file_and_path() {
+        let e = load_str("bad.json", r#"{"properties": {"dataSources": {"syslog": ["#).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].file, "bad.json");
+        assert!(e[0].message.starts_with("not valid JSON"), "{}", e[0]);
+        let e = load_str(
+            "f.json",
+            r#"{"properties": {"dataSources": {"syslog": [{"streams": ["Microsoft-Syslog"], "facilityNames": ["local4", "loca14"], "logLevels": ["*"]}]}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e[0].path,
+            "properties.dataSources.syslog[0].facilityNames[1]"
+        );
+        assert!(e[0].message.contains("unknown facility `loca14`"));
+        let e = load_str(
+            "t.json",
+            r#"{"properties": {"dataSources": {"syslog": [{"streams": "Microsoft-Syslog", "facilityNames": ["*"], "logLevels": ["*"]}]}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].path, "properties.dataSources.syslog[0].streams");
+        assert_eq!(e[0].message, "expected an array");
+        let e = load_str(
+            "l.json",
+            r#"{"dataSources": {"syslog": [{"streams": ["Microsoft-Syslog"], "facilityNames": ["*"], "logLevels": ["Warn"]}]}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].path, "dataSources.syslog[0].logLevels[0]");
+        assert_eq!(e[0].to_string().split(':').next(), Some("l.json"));
+    }
+}
