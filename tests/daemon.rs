@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -538,9 +539,21 @@ ruleset(name="relay") {{
     assert_eq!(daemon.stop(), 0);
 }
 
+/// `conf/tern.toml` with its DCR folder pointed at the examples in `conf/dcr`.
+fn example_config(dir: &Path) -> PathBuf {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
+    let text = std::fs::read_to_string(conf.join("tern.toml"))
+        .unwrap()
+        .replace("/etc/tern/dcr.d", &conf.join("dcr").display().to_string());
+    let path = dir.join("tern.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
-fn the_example_config_checks() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/tern.toml");
+fn the_example_config_and_dcrs_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = example_config(dir.path());
     let output = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(["check", "--config"])
         .arg(&path)
@@ -555,6 +568,11 @@ fn the_example_config_checks() {
     );
     assert!(stdout.contains("listen udp://0.0.0.0:514"), "{stdout}");
     assert!(stdout.contains("listen tcp://0.0.0.0:514"), "{stdout}");
+    assert!(stdout.contains("CEF events local4.{Emergency,Alert,Critical,Error,Warning,Notice,Info} → CommonSecurityLog in /subscriptions/"), "{stdout}");
+    assert!(
+        stdout.contains("ASA events local4.{*} → CommonSecurityLog"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -758,4 +776,155 @@ fn udp_loss_in_the_kernel_is_counted_exactly() {
         );
     }
     assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn collection_dcrs_filter_and_route_events() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/dcr");
+    let mut daemon = Daemon::start(&format!("\n[dcr]\npaths = [\"{}\"]\n", conf.display()));
+    let port = daemon.port.to_string();
+    let send = |priority: &str, message: &str| {
+        logger(&[
+            "-T",
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "--rfc3164",
+            "-t",
+            "dev",
+            "-p",
+            priority,
+            message,
+        ]);
+    };
+    send(
+        "local4.info",
+        "CEF:0|V|P|1|100|cef on local4|5|src=10.0.0.1",
+    );
+    send(
+        "local4.debug",
+        "CEF:0|V|P|1|101|cef debug on local4|5|src=10.0.0.1",
+    );
+    send(
+        "local4.info",
+        "%ASA-6-302013: Built outbound TCP connection 1",
+    );
+    send("local4.info", "plain on local4");
+    send("auth.notice", "plain on auth");
+    send("user.info", "plain on user: not selected");
+    send(
+        "local7.err",
+        "CEF:0|V|P|1|102|cef on local7: not selected|5|src=1",
+    );
+    let rows = daemon.rows(5);
+    std::thread::sleep(Duration::from_millis(300));
+    let rows = if rows.len() < 5 {
+        daemon.rows(5)
+    } else {
+        daemon.rows(rows.len())
+    };
+    let summary: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let row = &r["row"];
+            let text = row
+                .get("Activity")
+                .or(row.get("SyslogMessage"))
+                .or(row.get("Message"))
+                .unwrap();
+            (
+                r["table"].as_str().unwrap().to_owned(),
+                text.as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("CommonSecurityLog", "cef on local4"),
+        // Debug is below the CEF source's levels, but local4.* is selected for Syslog.
+        (
+            "Syslog",
+            "CEF:0|V|P|1|101|cef debug on local4|5|src=10.0.0.1",
+        ),
+        ("CommonSecurityLog", "Built outbound TCP connection 1"),
+        ("Syslog", "plain on local4"),
+        ("Syslog", "plain on auth"),
+    ]
+    .iter()
+    .map(|(t, m)| (t.to_string(), m.to_string()))
+    .collect();
+    assert_eq!(summary, expected);
+    assert_eq!(rows.len(), 5, "each event in exactly one table");
+    assert_eq!(daemon.metric("tern_filtered_total", ""), 2);
+    assert_eq!(daemon.stop(), 0);
+}
+
+#[test]
+fn invalid_dcrs_give_one_error_each_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let dcrs = dir.path().join("dcr");
+    std::fs::create_dir(&dcrs).unwrap();
+    std::fs::write(
+        dcrs.join("a-truncated.json"),
+        r#"{"properties": {"dataSources": "#,
+    )
+    .unwrap();
+    std::fs::write(
+        dcrs.join("b-facility.json"),
+        r#"{"properties": {"dataSources": {"syslog": [{"streams": ["Microsoft-Syslog"], "facilityNames": ["local9"], "logLevels": ["*"]}]}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dcrs.join("c-type.json"),
+        r#"{"properties": {"dataSources": {"syslog": [{"streams": ["Microsoft-Syslog"], "facilityNames": "auth", "logLevels": ["*"]}]}}}"#,
+    )
+    .unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n[dcr]\npaths = [\"{}\"]\n",
+            dcrs.display()
+        ),
+    )
+    .unwrap();
+    for command in ["check", "run"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args([command, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{stderr}");
+        assert!(
+            lines[0].contains("a-truncated.json: line 1, column")
+                && lines[0].contains("not valid JSON"),
+            "{stderr}"
+        );
+        assert!(lines[1].contains("b-facility.json: properties.dataSources.syslog[0].facilityNames[0]: unknown facility `local9`"), "{stderr}");
+        assert!(
+            lines[2].contains(
+                "c-type.json: properties.dataSources.syslog[0].facilityNames: expected an array"
+            ),
+            "{stderr}"
+        );
+    }
+    // A stream with no flow is found when compiling.
+    std::fs::remove_dir_all(&dcrs).unwrap();
+    std::fs::create_dir(&dcrs).unwrap();
+    std::fs::write(
+        dcrs.join("noflow.json"),
+        r#"{"properties": {"dataSources": {"syslog": [{"streams": ["Microsoft-Syslog"], "facilityNames": ["auth"], "logLevels": ["*"]}]}, "dataFlows": []}}"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("noflow.json: properties.dataSources.syslog[0].streams[0]: stream `Microsoft-Syslog` has no dataFlow"), "{stderr}");
 }

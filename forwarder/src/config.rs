@@ -64,7 +64,6 @@ struct RawListen {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by the DCR stage (issue 4)
 struct RawDcr {
     paths: Option<Vec<String>>,
     watch: Option<bool>,
@@ -212,9 +211,18 @@ pub enum Output {
     File(PathBuf),
 }
 
+/// `[dcr]`: where the DCR exports are and how to apply them.
+#[derive(Debug, Clone, Default)]
+pub struct DcrConfig {
+    pub paths: Vec<PathBuf>,
+    pub watch: bool,
+    pub duplicate_cef_to_syslog: bool,
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub dcr: DcrConfig,
     /// `CollectorHostName`.
     pub hostname: String,
     pub listen: Vec<Listen>,
@@ -262,6 +270,7 @@ impl Config {
             metrics_address: DEFAULT_METRICS_ADDRESS.parse().ok(),
             not_yet_active: Vec::new(),
             source: "built-in default".to_owned(),
+            dcr: DcrConfig::default(),
         }
     }
 
@@ -463,8 +472,16 @@ impl Config {
         };
 
         let mut not_yet_active = Vec::new();
-        if raw.dcr.is_some() {
-            not_yet_active.push("[dcr]");
+        let dcr = match &raw.dcr {
+            Some(d) => DcrConfig {
+                paths: d.paths.iter().flatten().map(PathBuf::from).collect(),
+                watch: d.watch.unwrap_or(false),
+                duplicate_cef_to_syslog: d.duplicate_cef_to_syslog.unwrap_or(false),
+            },
+            None => DcrConfig::default(),
+        };
+        if dcr.watch {
+            not_yet_active.push("[dcr] watch (live reload; restart Tern after changing DCRs)");
         }
         if raw.azure.is_some() {
             not_yet_active.push("[azure]");
@@ -489,6 +506,7 @@ impl Config {
             metrics_address,
             not_yet_active,
             source: file.to_owned(),
+            dcr,
         })
     }
 }
@@ -570,8 +588,15 @@ address = "127.0.0.1:9280"
         );
         assert_eq!(
             c.not_yet_active,
-            vec!["[dcr]", "[azure]", "[[destination]]", "[spool]"]
+            vec![
+                "[dcr] watch (live reload; restart Tern after changing DCRs)",
+                "[azure]",
+                "[[destination]]",
+                "[spool]"
+            ]
         );
+        assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
+        assert!(!c.dcr.duplicate_cef_to_syslog);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tern::config::{Config, system_hostname};
+use tern::dcr::routing::Routing;
 use tern::pipeline::now;
 use tern::tables::{Received, Table, write_row};
 use tern_parsers::{Format, Options, Timestamp, parse};
@@ -143,6 +144,17 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigErro
     }
 }
 
+/// Loads the DCRs of `[dcr] paths` and compiles the routing. Errors are printed one per line.
+fn load_routing(config: &Config) -> Result<Routing, ()> {
+    let compiled = tern::dcr::load::load_paths(&config.dcr.paths)
+        .and_then(|dcrs| Routing::compile(&dcrs, config.dcr.duplicate_cef_to_syslog));
+    compiled.map_err(|errors| {
+        for e in errors {
+            eprintln!("tern: dcr error: {e}");
+        }
+    })
+}
+
 fn check(path: &std::path::Path) -> ExitCode {
     let config = match Config::load(path) {
         Ok(c) => c,
@@ -150,6 +162,9 @@ fn check(path: &std::path::Path) -> ExitCode {
             eprintln!("tern: config error: {e}");
             return ExitCode::from(2);
         }
+    };
+    let Ok(routing) = load_routing(&config) else {
+        return ExitCode::from(2);
     };
     println!("{}: ok", config.source);
     println!("collector host name: {}", config.hostname);
@@ -177,9 +192,19 @@ fn check(path: &std::path::Path) -> ExitCode {
     for output in &config.outputs {
         println!("output {output:?}");
     }
+    for path in &config.dcr.paths {
+        println!("dcr path {}", path.display());
+    }
     println!(
-        "routing: no DCR support yet: every facility and severity is kept; CEF and Cisco ASA/FTD → CommonSecurityLog, everything else → Syslog"
+        "routing (duplicate_cef_to_syslog = {}):",
+        config.dcr.duplicate_cef_to_syslog
     );
+    for line in routing.describe() {
+        println!("  {line}");
+    }
+    for note in &routing.notes {
+        println!("note: {note}");
+    }
     for section in &config.not_yet_active {
         println!("note: {section} is accepted but not acted on by this version");
     }
@@ -197,6 +222,9 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
     for section in &config.not_yet_active {
         tracing::warn!("{section} is accepted but not acted on by this version");
     }
+    let Ok(routing) = load_routing(&config) else {
+        return ExitCode::from(2);
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -207,7 +235,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(tern::run::run(config)) {
+    match runtime.block_on(tern::run::run(config, routing)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tern: {e}");

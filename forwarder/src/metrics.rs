@@ -84,6 +84,7 @@ pub struct Metrics {
     registry: Registry,
     received: Family<ListenerLabel, Counter>,
     received_bytes: Family<ListenerLabel, Counter>,
+    filtered: Family<ListenerLabel, Counter>,
     parsed: Family<KindLabels, Counter>,
     dropped: Family<ReasonLabels, Counter>,
     anomalies: Family<ReasonLabels, Counter>,
@@ -104,6 +105,7 @@ pub struct Metrics {
 pub struct ListenerMetrics {
     pub received: Counter,
     pub received_bytes: Counter,
+    pub filtered: Counter,
     /// Indexed like [`KINDS`].
     pub parsed: [Counter; 4],
     /// Indexed like [`DropReason::ALL`].
@@ -157,6 +159,7 @@ impl Metrics {
         let m = Metrics {
             received: Family::default(),
             received_bytes: Family::default(),
+            filtered: Family::default(),
             parsed: Family::default(),
             dropped: Family::default(),
             anomalies: Family::default(),
@@ -183,6 +186,11 @@ impl Metrics {
             m.received_bytes.clone(),
         );
         registry.register("parsed", "Messages parsed, by body kind", m.parsed.clone());
+        registry.register(
+            "filtered",
+            "Messages no collection DCR selects (facility, level and kind), not forwarded",
+            m.filtered.clone(),
+        );
         registry.register(
             "dropped",
             "Messages not turned into rows, by reason",
@@ -260,6 +268,7 @@ impl Metrics {
         ListenerMetrics {
             received: self.received.get_or_create(&label).clone(),
             received_bytes: self.received_bytes.get_or_create(&label).clone(),
+            filtered: self.filtered.get_or_create(&label).clone(),
             parsed: KINDS.map(kind),
             dropped: DropReason::ALL.map(reason),
             body_errors: self.body_errors.get_or_create(&label).clone(),

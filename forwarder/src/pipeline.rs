@@ -10,9 +10,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use prometheus_client::metrics::counter::Counter;
-use tern_parsers::{Anomalies, Format, Options, ParseError, Timestamp, parse};
+use tern_parsers::{Anomalies, Body, Format, Options, ParseError, Timestamp, parse};
 use tokio::sync::mpsc;
 
+use crate::dcr::routing::{EventKind, Routing};
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_row};
 
@@ -45,6 +46,7 @@ pub fn now() -> Timestamp {
 #[derive(Clone)]
 pub struct Pipeline {
     pub collector_hostname: Arc<str>,
+    pub routing: Arc<Routing>,
     pub metrics: Arc<Metrics>,
     pub batches: mpsc::Sender<Batch>,
 }
@@ -52,6 +54,7 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
+    routing: Arc<Routing>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
     rows: [Counter; 2],
@@ -74,6 +77,7 @@ impl Shaper {
     pub fn new(pipeline: &Pipeline, format: Format, metrics: ListenerMetrics) -> Shaper {
         Shaper {
             format,
+            routing: Arc::clone(&pipeline.routing),
             collector_hostname: Arc::clone(&pipeline.collector_hostname),
             metrics,
             rows: [
@@ -120,28 +124,55 @@ impl Shaper {
                 }
             }
         }
-        let table = Table::for_event(&event);
+        // Route: which tables (in which workspaces) the collection DCRs send it to.
+        let kind = match event.body {
+            Body::Cef(_) => EventKind::Cef,
+            Body::CiscoAsa(_) => EventKind::Asa,
+            Body::Text | Body::Leef(_) => EventKind::Syslog,
+        };
+        let facility = event.pri.map(|p| p.facility.code());
+        let tables = match self.routing.lookup(facility, event.severity().code(), kind) {
+            None => [Some(Table::for_event(&event)), None],
+            Some(routes) if routes.is_empty() => {
+                self.metrics.filtered.inc();
+                return;
+            }
+            Some(routes) => {
+                let has = |table| {
+                    routes
+                        .ids()
+                        .any(|id| self.routing.route(id).is_some_and(|r| r.table == table))
+                };
+                [
+                    has(Table::CommonSecurityLog).then_some(Table::CommonSecurityLog),
+                    has(Table::Syslog).then_some(Table::Syslog),
+                ]
+            }
+        };
         let received = Received {
             time: received_at,
             sender,
             collector_hostname: &self.collector_hostname,
             default_offset_seconds: 0,
         };
-        let out = &mut self.batch.bytes;
-        out.extend_from_slice(b"{\"table\":\"");
-        out.extend_from_slice(table.name().as_bytes());
-        out.extend_from_slice(b"\",\"row\":");
-        let notes = write_row(table, &event, &received, out);
-        out.extend_from_slice(b"}\n");
-        self.batch.rows += 1;
-        if notes.mistyped_values > 0 {
-            self.metrics
-                .mistyped_values
-                .inc_by(u64::from(notes.mistyped_values));
-        }
-        let index = usize::from(table == Table::CommonSecurityLog);
-        if let Some(counter) = self.rows.get(index) {
-            counter.inc();
+        // One row per table; the upload stage sends each to the workspaces of its routes.
+        for table in tables.into_iter().flatten() {
+            let out = &mut self.batch.bytes;
+            out.extend_from_slice(b"{\"table\":\"");
+            out.extend_from_slice(table.name().as_bytes());
+            out.extend_from_slice(b"\",\"row\":");
+            let notes = write_row(table, &event, &received, out);
+            out.extend_from_slice(b"}\n");
+            self.batch.rows += 1;
+            if notes.mistyped_values > 0 {
+                self.metrics
+                    .mistyped_values
+                    .inc_by(u64::from(notes.mistyped_values));
+            }
+            let index = usize::from(table == Table::CommonSecurityLog);
+            if let Some(counter) = self.rows.get(index) {
+                counter.inc();
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::Config;
+use crate::dcr::routing::Routing;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 
@@ -29,7 +30,7 @@ fn raise_open_file_limit() {
 }
 
 /// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
     raise_open_file_limit();
     let metrics = Metrics::new();
     let _metrics_task = match config.metrics_address {
@@ -50,8 +51,15 @@ pub async fn run(config: Config) -> Result<(), String> {
     let reopen = Arc::new(Notify::new());
     let output_task = tokio::spawn(crate::output::run(writers, batches_rx, Arc::clone(&reopen)));
 
+    for line in routing.describe() {
+        tracing::info!(route = %line, "routing");
+    }
+    for note in &routing.notes {
+        tracing::warn!("{note}");
+    }
     let pipeline = Pipeline {
         collector_hostname: Arc::from(config.hostname.as_str()),
+        routing: Arc::new(routing),
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
     };
@@ -63,11 +71,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     // Only listener tasks hold senders now: when they end, the outputs drain and stop.
     drop(pipeline);
-    tracing::info!(
-        config = %config.source,
-        collector = %config.hostname,
-        "no DCR loaded: collecting every facility and severity (CEF and ASA to CommonSecurityLog, the rest to Syslog)"
-    );
+    tracing::info!(config = %config.source, collector = %config.hostname, "ready");
     metrics.set_ready(true);
 
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
