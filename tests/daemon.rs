@@ -928,3 +928,114 @@ fn invalid_dcrs_give_one_error_each_and_exit_2() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("noflow.json: properties.dataSources.syslog[0].streams[0]: stream `Microsoft-Syslog` has no dataFlow"), "{stderr}");
 }
+
+/// A collection DCR selecting `facilities` (all levels) into Syslog.
+fn syslog_dcr(facilities: &[&str]) -> String {
+    serde_json::json!({
+        "properties": {
+            "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": facilities, "logLevels": ["*"]}]},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"}]},
+            "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn dcr_reload_under_load_loses_and_duplicates_nothing() {
+    let dcr_dir = tempfile::tempdir().unwrap();
+    let dcr_file = dcr_dir.path().join("rules.json");
+    std::fs::write(&dcr_file, syslog_dcr(&["user"])).unwrap();
+    let mut daemon = Daemon::start(&format!(
+        "\n[dcr]\npaths = [\"{}\"]\nwatch = true\n",
+        dcr_dir.path().display()
+    ));
+    let port = daemon.port;
+    const PER: usize = 30_000;
+    // Two connections of `user` messages (always selected) and one of `daemon` messages
+    // (selected only after the reload), sent steadily while the DCR changes.
+    let senders: Vec<_> = [
+        (8u8, "user", 0usize),
+        (8, "user", PER),
+        (3 * 8, "daemon", 2 * PER),
+    ]
+    .into_iter()
+    .map(|(pri_base, _, first)| {
+        std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let mut batch = String::new();
+            for i in 0..PER {
+                batch.push_str(&format!(
+                    "<{}>Nov 21 10:00:00 h app: seq={}\n",
+                    pri_base + 6,
+                    first + i
+                ));
+                if i % 500 == 499 {
+                    stream.write_all(batch.as_bytes()).unwrap();
+                    batch.clear();
+                    std::thread::sleep(Duration::from_millis(8));
+                }
+            }
+            stream.write_all(batch.as_bytes()).unwrap();
+        })
+    })
+    .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    // Replace the file the way deployment tools do: write aside, rename over.
+    let staged = dcr_dir.path().join("rules.json.tmp");
+    std::fs::write(&staged, syslog_dcr(&["user", "daemon"])).unwrap();
+    std::fs::rename(&staged, &dcr_file).unwrap();
+    for s in senders {
+        s.join().unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while daemon.metric("tern_received_total", "tcp") < 3 * PER as u64 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        daemon.metric("tern_dcr_reloads_total", "result=\"ok\""),
+        1,
+        "{}",
+        daemon.stderr()
+    );
+    // A broken file afterwards: the reload fails, the routing in force stays.
+    std::fs::write(&staged, "{ not json").unwrap();
+    std::fs::rename(&staged, &dcr_file).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon.metric("tern_dcr_reloads_total", "result=\"failed\"") < 1 {
+        assert!(Instant::now() < deadline, "{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let filtered = daemon.metric("tern_filtered_total", "");
+    let rows_path = daemon.rows_path();
+    assert_eq!(daemon.stop(), 0, "still running after a failed reload");
+    let mut seen = vec![0u8; 3 * PER];
+    for line in std::fs::read_to_string(rows_path).unwrap().lines() {
+        let seq: usize = line
+            .rsplit("seq=")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        seen[seq] += 1;
+    }
+    assert!(seen.iter().all(|&n| n <= 1), "a message was written twice");
+    assert!(
+        seen[..2 * PER].iter().all(|&n| n == 1),
+        "a `user` message was lost"
+    );
+    let daemon_rows = seen[2 * PER..].iter().filter(|&&n| n == 1).count() as u64;
+    assert_eq!(
+        daemon_rows + filtered,
+        PER as u64,
+        "every `daemon` message is a row or counted as filtered"
+    );
+    assert!(
+        daemon_rows > 0 && filtered > 0,
+        "the reload happened mid-stream ({daemon_rows} rows, {filtered} filtered)"
+    );
+}

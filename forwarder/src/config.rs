@@ -480,9 +480,7 @@ impl Config {
             },
             None => DcrConfig::default(),
         };
-        if dcr.watch {
-            not_yet_active.push("[dcr] watch (live reload; restart Tern after changing DCRs)");
-        }
+
         if raw.azure.is_some() {
             not_yet_active.push("[azure]");
         }
@@ -588,15 +586,11 @@ address = "127.0.0.1:9280"
         );
         assert_eq!(
             c.not_yet_active,
-            vec![
-                "[dcr] watch (live reload; restart Tern after changing DCRs)",
-                "[azure]",
-                "[[destination]]",
-                "[spool]"
-            ]
+            vec!["[azure]", "[[destination]]", "[spool]"]
         );
         assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
         assert!(!c.dcr.duplicate_cef_to_syslog);
+        assert!(c.dcr.watch);
     }
 
     #[test]

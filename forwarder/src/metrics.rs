@@ -97,7 +97,13 @@ pub struct Metrics {
     rows: Family<TableLabel, Counter>,
     output_rows: Family<OutputLabel, Counter>,
     output_errors: Family<OutputLabel, Counter>,
+    dcr_reloads: Family<ResultLabel, Counter>,
     ready: AtomicBool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
 }
 
 /// Counters of one listener, resolved once.
@@ -172,6 +178,7 @@ impl Metrics {
             rows: Family::default(),
             output_rows: Family::default(),
             output_errors: Family::default(),
+            dcr_reloads: Family::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -242,6 +249,11 @@ impl Metrics {
             "Write errors, by output",
             m.output_errors.clone(),
         );
+        registry.register(
+            "dcr_reloads",
+            "DCR reloads, by result (a failed reload keeps the routing in force)",
+            m.dcr_reloads.clone(),
+        );
         Arc::new(Metrics { registry, ..m })
     }
 
@@ -298,6 +310,18 @@ impl Metrics {
             self.output_rows.get_or_create(&label).clone(),
             self.output_errors.get_or_create(&label).clone(),
         )
+    }
+
+    /// Counters of successful and failed DCR reloads.
+    pub fn dcr_reloads(&self) -> (Counter, Counter) {
+        let counter = |result: &str| {
+            self.dcr_reloads
+                .get_or_create(&ResultLabel {
+                    result: result.to_owned(),
+                })
+                .clone()
+        };
+        (counter("ok"), counter("failed"))
     }
 
     /// Marks the forwarder ready (listeners bound) for `/readyz`.

@@ -13,6 +13,8 @@ use prometheus_client::metrics::counter::Counter;
 use tern_parsers::{Anomalies, Body, Format, Options, ParseError, Timestamp, parse};
 use tokio::sync::mpsc;
 
+use arc_swap::ArcSwap;
+
 use crate::dcr::routing::{EventKind, Routing};
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_row};
@@ -46,7 +48,8 @@ pub fn now() -> Timestamp {
 #[derive(Clone)]
 pub struct Pipeline {
     pub collector_hostname: Arc<str>,
-    pub routing: Arc<Routing>,
+    /// The routing in force; swapped whole on reload, read once per message.
+    pub routing: Arc<ArcSwap<Routing>>,
     pub metrics: Arc<Metrics>,
     pub batches: mpsc::Sender<Batch>,
 }
@@ -54,7 +57,7 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
-    routing: Arc<Routing>,
+    routing: Arc<ArcSwap<Routing>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
     rows: [Counter; 2],
@@ -131,7 +134,10 @@ impl Shaper {
             Body::Text | Body::Leef(_) => EventKind::Syslog,
         };
         let facility = event.pri.map(|p| p.facility.code());
-        let tables = match self.routing.lookup(facility, event.severity().code(), kind) {
+        // One snapshot per message: a reload swaps the whole table between messages, never
+        // inside one, so no event is routed by half of each.
+        let routing = self.routing.load();
+        let tables = match routing.lookup(facility, event.severity().code(), kind) {
             None => [Some(Table::for_event(&event)), None],
             Some(routes) if routes.is_empty() => {
                 self.metrics.filtered.inc();
@@ -141,7 +147,7 @@ impl Shaper {
                 let has = |table| {
                     routes
                         .ids()
-                        .any(|id| self.routing.route(id).is_some_and(|r| r.table == table))
+                        .any(|id| routing.route(id).is_some_and(|r| r.table == table))
                 };
                 [
                     has(Table::CommonSecurityLog).then_some(Table::CommonSecurityLog),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -57,9 +58,19 @@ pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
     for note in &routing.notes {
         tracing::warn!("{note}");
     }
+    let routing = Arc::new(ArcSwap::from_pointee(routing));
+    let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
+    let _watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
+        tokio::spawn(crate::dcr::reload::watch(
+            config.dcr.clone(),
+            Arc::clone(&routing),
+            reloads_ok.clone(),
+            reloads_failed.clone(),
+        ))
+    });
     let pipeline = Pipeline {
         collector_hostname: Arc::from(config.hostname.as_str()),
-        routing: Arc::new(routing),
+        routing: Arc::clone(&routing),
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
     };
@@ -82,8 +93,11 @@ pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
-                tracing::info!("SIGHUP: reopening output files");
+                tracing::info!("SIGHUP: reopening output files and reloading DCRs");
                 reopen.notify_one();
+                if !config.dcr.paths.is_empty() {
+                    crate::dcr::reload::reload(&config.dcr, &routing, &reloads_ok, &reloads_failed).await;
+                }
             }
         }
     }

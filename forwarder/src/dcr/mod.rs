@@ -5,6 +5,7 @@
 //! pipeline asks the compiled [`routing::Routing`] per event.
 
 pub mod load;
+pub mod reload;
 pub mod routing;
 
 /// A problem in a DCR file, named by file and JSON path.

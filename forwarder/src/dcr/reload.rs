@@ -1,0 +1,117 @@
+//! Live reload of the DCR set: on a change under `[dcr] paths` (inotify) or SIGHUP, load and
+//! compile the DCRs again; if they are valid, swap the routing whole (listeners read one
+//! snapshot per message, so no event is dropped or routed twice by the swap); if not, keep the
+//! routing in force, log every error, and count the failure.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use futures_util::StreamExt;
+use inotify::{Inotify, WatchMask};
+use prometheus_client::metrics::counter::Counter;
+
+use super::routing::Routing;
+use crate::config::DcrConfig;
+
+/// Changes closer together than this are one reload (editors write in several steps).
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Reloads the DCRs into `routing`. Returns whether the new set was taken.
+pub async fn reload(
+    config: &DcrConfig,
+    routing: &ArcSwap<Routing>,
+    ok: &Counter,
+    failed: &Counter,
+) -> bool {
+    let paths = config.paths.clone();
+    let duplicate = config.duplicate_cef_to_syslog;
+    let compiled = tokio::task::spawn_blocking(move || {
+        super::load::load_paths(&paths).and_then(|dcrs| Routing::compile(&dcrs, duplicate))
+    })
+    .await;
+    match compiled {
+        Ok(Ok(new)) => {
+            for line in new.describe() {
+                tracing::info!(route = %line, "routing");
+            }
+            routing.store(Arc::new(new));
+            ok.inc();
+            tracing::info!("DCRs reloaded");
+            true
+        }
+        Ok(Err(errors)) => {
+            failed.inc();
+            for e in errors {
+                tracing::error!("dcr error: {e}");
+            }
+            tracing::error!("DCR reload failed: the routing in force is kept");
+            false
+        }
+        Err(e) => {
+            failed.inc();
+            tracing::error!(error = %e, "DCR reload failed: the routing in force is kept");
+            false
+        }
+    }
+}
+
+/// The folders to watch: each folder path, and the folder holding each file path (editors and
+/// deployment tools replace files by renaming, which a watch on the file itself would miss).
+fn watch_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            if p.is_dir() {
+                p.clone()
+            } else {
+                p.parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            }
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// Watches `[dcr] paths` and reloads on every settled change, until the task is dropped.
+pub async fn watch(
+    config: DcrConfig,
+    routing: Arc<ArcSwap<Routing>>,
+    ok: Counter,
+    failed: Counter,
+) {
+    let inotify = match Inotify::init() {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch DCR paths; reload with SIGHUP");
+            return;
+        }
+    };
+    let mask = WatchMask::CLOSE_WRITE
+        | WatchMask::MOVED_TO
+        | WatchMask::MOVED_FROM
+        | WatchMask::CREATE
+        | WatchMask::DELETE;
+    for dir in watch_dirs(&config.paths) {
+        if let Err(e) = inotify.watches().add(&dir, mask) {
+            tracing::error!(path = %dir.display(), error = %e, "cannot watch; reload with SIGHUP");
+        }
+    }
+    let Ok(mut events) = inotify.into_event_stream(vec![0u8; 4096]) else {
+        return;
+    };
+    while events.next().await.is_some() {
+        // Let a burst of changes settle, then reload once.
+        loop {
+            match tokio::time::timeout(SETTLE, events.next()).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return,
+                Err(_) => break,
+            }
+        }
+        reload(&config, &routing, &ok, &failed).await;
+    }
+}
