@@ -1039,3 +1039,36 @@ fn dcr_reload_under_load_loses_and_duplicates_nothing() {
         "the reload happened mid-stream ({daemon_rows} rows, {filtered} filtered)"
     );
 }
+
+#[test]
+fn the_scaffolded_ingestion_dcr_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["dcr", "scaffold", "--workspace", "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let dcrs = dir.path().join("dcr");
+    std::fs::create_dir(&dcrs).unwrap();
+    std::fs::write(dcrs.join("ingestion.json"), &output.stdout).unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n[dcr]\npaths = [\"{}\"]\n",
+            dcrs.display()
+        ),
+    )
+    .unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -40,6 +40,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Data Collection Rule helpers.
+    Dcr {
+        #[command(subcommand)]
+        command: DcrCommand,
+    },
     /// Read messages on stdin (one per line) and print the Sentinel row each would become, as
     /// JSON lines: `{"table": "Syslog", "row": {...}}` or `{"error": "...", "line": N}`.
     Parse {
@@ -55,6 +60,21 @@ enum Command {
         /// Sender address, as a listener would see it (fills `HostIP` when the header has none).
         #[arg(long)]
         sender: Option<std::net::IpAddr>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DcrCommand {
+    /// Print the ingestion DCR (an ARM template) that matches Tern's Syslog and
+    /// CommonSecurityLog columns; deploy it with `az deployment group create`.
+    Scaffold {
+        /// The Log Analytics workspace's ARM resource id.
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, default_value = "westeurope")]
+        location: String,
+        #[arg(long, default_value = "tern-ingestion")]
+        name: String,
     },
 }
 
@@ -259,6 +279,26 @@ fn main() -> ExitCode {
         None => run_daemon(None),
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(&config),
+        Some(Command::Dcr {
+            command:
+                DcrCommand::Scaffold {
+                    workspace,
+                    location,
+                    name,
+                },
+        }) => {
+            let template = tern::dcr::scaffold::template(&workspace, &location, &name);
+            match serde_json::to_string_pretty(&template) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tern: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some(Command::Parse {
             format,
             hostname,

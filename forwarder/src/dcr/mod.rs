@@ -7,6 +7,7 @@
 pub mod load;
 pub mod reload;
 pub mod routing;
+pub mod scaffold;
 
 /// A problem in a DCR file, named by file and JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -419,6 +419,48 @@ fn typed<'a>(kind: Kind, value: Cow<'a, str>, default_offset_seconds: i32) -> Op
     })
 }
 
+/// Columns written outside the key table, with their Log Analytics types.
+const HEADER_COLUMNS: &[(&str, &str)] = &[
+    ("TimeGenerated", "datetime"),
+    ("Computer", "string"),
+    ("CollectorHostName", "string"),
+    ("DeviceVendor", "string"),
+    ("DeviceProduct", "string"),
+    ("DeviceVersion", "string"),
+    ("DeviceEventClassID", "string"),
+    ("Activity", "string"),
+    ("LogSeverity", "string"),
+    ("OriginalLogSeverity", "string"),
+    ("ExternalID", "int"),
+    ("DeviceCustomNumber1", "int"),
+    ("DeviceCustomNumber2", "int"),
+    ("DeviceCustomNumber3", "int"),
+    ("RemoteIP", "string"),
+    ("RemotePort", "string"),
+    ("AdditionalExtensions", "string"),
+];
+
+/// Every column this module can write, with its Log Analytics type, in a stable order.
+pub fn columns() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&str, &str)> = HEADER_COLUMNS.to_vec();
+    for (name, kind) in COLUMNS {
+        if all.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        all.push((
+            name,
+            match kind {
+                Str => "string",
+                Int => "int",
+                Long => "long",
+                Real => "real",
+                Datetime => "datetime",
+            },
+        ));
+    }
+    all
+}
+
 /// Writes the row for a CEF record or an ASA message; other bodies get a header-only row.
 pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
     let mut row = JsonObject::begin(out);

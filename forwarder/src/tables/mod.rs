@@ -27,6 +27,14 @@ impl Table {
         }
     }
 
+    /// Every column Tern writes into this table, with its Log Analytics type.
+    pub fn columns(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Table::Syslog => syslog::COLUMNS.to_vec(),
+            Table::CommonSecurityLog => common_security_log::columns(),
+        }
+    }
+
     /// The table an event belongs to by its kind: CEF and Cisco ASA/FTD go to
     /// CommonSecurityLog, everything else (LEEF included, as AMA does) to Syslog.
     pub fn for_event(event: &Event<'_>) -> Table {

@@ -9,6 +9,21 @@ use super::json::JsonObject;
 use super::{Received, ShapeNotes, computer, host_ip};
 use tern_parsers::Event;
 
+/// Every column this module can write, with its Log Analytics type.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("TimeGenerated", "datetime"),
+    ("EventTime", "datetime"),
+    ("Computer", "string"),
+    ("HostName", "string"),
+    ("HostIP", "string"),
+    ("Facility", "string"),
+    ("SeverityLevel", "string"),
+    ("ProcessName", "string"),
+    ("ProcessID", "int"),
+    ("SyslogMessage", "string"),
+    ("CollectorHostName", "string"),
+];
+
 pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
     let mut row = JsonObject::begin(out);

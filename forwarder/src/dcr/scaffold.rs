@@ -1,0 +1,103 @@
+//! `tern dcr scaffold`: the ingestion DCR (an ARM template) that matches Tern's columns, so
+//! users deploy it instead of writing stream declarations by hand.
+
+use serde_json::{Value, json};
+
+use crate::tables::Table;
+
+/// Input stream names Tern posts to.
+pub const SYSLOG_STREAM: &str = "Custom-TernSyslog";
+pub const CEF_STREAM: &str = "Custom-TernCEF";
+
+fn declaration(table: Table) -> Value {
+    let columns: Vec<Value> = table
+        .columns()
+        .into_iter()
+        .map(|(name, kind)| json!({"name": name, "type": kind}))
+        .collect();
+    json!({ "columns": columns })
+}
+
+/// The ARM template for a Direct ingestion DCR writing Syslog and CommonSecurityLog into
+/// `workspace` (an ARM resource id).
+pub fn template(workspace: &str, location: &str, name: &str) -> Value {
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [{
+            "type": "Microsoft.Insights/dataCollectionRules",
+            "apiVersion": "2023-03-11",
+            "name": name,
+            "location": location,
+            "kind": "Direct",
+            "properties": {
+                "description": "Tern: Syslog and CommonSecurityLog through the Logs Ingestion API",
+                "streamDeclarations": {
+                    SYSLOG_STREAM: declaration(Table::Syslog),
+                    CEF_STREAM: declaration(Table::CommonSecurityLog),
+                },
+                "destinations": {"logAnalytics": [{"name": "workspace", "workspaceResourceId": workspace}]},
+                "dataFlows": [
+                    {"streams": [SYSLOG_STREAM], "destinations": ["workspace"], "transformKql": "source", "outputStream": "Microsoft-Syslog"},
+                    {"streams": [CEF_STREAM], "destinations": ["workspace"], "transformKql": "source", "outputStream": "Microsoft-CommonSecurityLog"},
+                ]
+            }
+        }],
+        "outputs": {
+            "immutableId": {"type": "string", "value": format!("[reference(resourceId('Microsoft.Insights/dataCollectionRules', '{name}')).immutableId]")},
+            "logsIngestionEndpoint": {"type": "string", "value": format!("[reference(resourceId('Microsoft.Insights/dataCollectionRules', '{name}')).endpoints.logsIngestion]")}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dcr::load::load_str;
+
+    #[test]
+    fn scaffold_loads_and_declares_every_column_tern_writes() {
+        let text = template("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w", "westeurope", "tern")
+            .to_string();
+        let dcrs = load_str("scaffold.json", &text).unwrap();
+        assert_eq!(dcrs.len(), 1);
+        let dcr = &dcrs[0];
+        assert_eq!(dcr.declared_streams.len(), 2);
+        assert_eq!(dcr.flows.len(), 2);
+        assert_eq!(
+            dcr.flows[1].output_stream.as_deref(),
+            Some("Microsoft-CommonSecurityLog")
+        );
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let cef_columns =
+            value["resources"][0]["properties"]["streamDeclarations"][CEF_STREAM]["columns"]
+                .as_array()
+                .unwrap();
+        assert_eq!(cef_columns.len(), Table::CommonSecurityLog.columns().len());
+        assert!(
+            cef_columns
+                .iter()
+                .any(|c| c["name"] == "SourcePort" && c["type"] == "int")
+        );
+        assert!(
+            cef_columns
+                .iter()
+                .any(|c| c["name"] == "ReceivedBytes" && c["type"] == "long")
+        );
+        assert!(
+            cef_columns
+                .iter()
+                .any(|c| c["name"] == "StartTime" && c["type"] == "datetime")
+        );
+        assert!(
+            cef_columns
+                .iter()
+                .any(|c| c["name"] == "DeviceCustomFloatingPoint1" && c["type"] == "real")
+        );
+        let names: std::collections::BTreeSet<_> = cef_columns
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), cef_columns.len(), "no column declared twice");
+    }
+}
