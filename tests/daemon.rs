@@ -943,74 +943,99 @@ fn syslog_dcr(facilities: &[&str]) -> String {
 
 #[test]
 fn dcr_reload_under_load_loses_and_duplicates_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
     let dcr_dir = tempfile::tempdir().unwrap();
     let dcr_file = dcr_dir.path().join("rules.json");
     std::fs::write(&dcr_file, syslog_dcr(&["user"])).unwrap();
+    let port2 = free_port();
     let mut daemon = Daemon::start(&format!(
-        "\n[dcr]\npaths = [\"{}\"]\nwatch = true\n",
+        "\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port2}\"\n\n[dcr]\npaths = [\"{}\"]\nwatch = true\n",
         dcr_dir.path().display()
     ));
     let port = daemon.port;
-    const PER: usize = 30_000;
-    // Two connections of `user` messages (always selected) and one of `daemon` messages
-    // (selected only after the reload), sent steadily while the DCR changes.
-    let senders: Vec<_> = [
-        (8u8, "user", 0usize),
-        (8, "user", PER),
-        (3 * 8, "daemon", 2 * PER),
-    ]
-    .into_iter()
-    .map(|(pri_base, _, first)| {
-        std::thread::spawn(move || {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            let mut batch = String::new();
-            for i in 0..PER {
-                batch.push_str(&format!(
-                    "<{}>Nov 21 10:00:00 h app: seq={}\n",
-                    pri_base + 6,
-                    first + i
-                ));
-                if i % 500 == 499 {
+    // Two connections stream `user` messages (selected before and after) throughout the reload.
+    const BASE: usize = 1_000_000;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let streams: Vec<_> = (0..2)
+        .map(|c| {
+            let (stop, sent) = (Arc::clone(&stop), Arc::clone(&sent));
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut batch = String::new();
+                    for _ in 0..200 {
+                        batch.push_str(&format!(
+                            "<14>Nov 21 10:00:00 h app: seq={}\n",
+                            BASE + c * BASE + i
+                        ));
+                        i += 1;
+                    }
                     stream.write_all(batch.as_bytes()).unwrap();
-                    batch.clear();
-                    std::thread::sleep(Duration::from_millis(8));
+                    sent.fetch_add(200, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(2));
                 }
-            }
-            stream.write_all(batch.as_bytes()).unwrap();
+                i
+            })
         })
-    })
-    .collect();
-    std::thread::sleep(Duration::from_millis(150));
+        .collect();
+    // `daemon` messages on their own listener: the first half before the reload (filtered),
+    // the second after it (collected).
+    const HALF: usize = 5_000;
+    let listener2 = format!("tcp://127.0.0.1:{port2}");
+    let mut daemon_stream = TcpStream::connect(("127.0.0.1", port2)).unwrap();
+    let send_daemon = |stream: &mut TcpStream, from: usize| {
+        let text: String = (from..from + HALF)
+            .map(|i| format!("<30>Nov 21 10:00:00 h app: seq={i}\n"))
+            .collect();
+        stream.write_all(text.as_bytes()).unwrap();
+    };
+    send_daemon(&mut daemon_stream, 0);
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}: {}",
+                daemon.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait("the first half", &|| {
+        daemon.metric("tern_received_total", &listener2) == HALF as u64
+    });
     // Replace the file the way deployment tools do: write aside, rename over.
     let staged = dcr_dir.path().join("rules.json.tmp");
     std::fs::write(&staged, syslog_dcr(&["user", "daemon"])).unwrap();
     std::fs::rename(&staged, &dcr_file).unwrap();
-    for s in senders {
-        s.join().unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while daemon.metric("tern_received_total", "tcp") < 3 * PER as u64 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(
-        daemon.metric("tern_dcr_reloads_total", "result=\"ok\""),
-        1,
-        "{}",
-        daemon.stderr()
-    );
+    wait("the reload", &|| {
+        daemon.metric("tern_dcr_reloads_total", "result=\"ok\"") == 1
+    });
+    send_daemon(&mut daemon_stream, HALF);
+    wait("the second half", &|| {
+        daemon.metric("tern_received_total", &listener2) == 2 * HALF as u64
+    });
+    stop.store(true, Ordering::Relaxed);
+    let per_connection: Vec<usize> = streams.into_iter().map(|t| t.join().unwrap()).collect();
+    let user_total = sent.load(Ordering::Relaxed);
+    wait("every user message", &|| {
+        daemon.metric("tern_received_total", &format!("tcp://127.0.0.1:{port}\""))
+            == user_total as u64
+    });
     // A broken file afterwards: the reload fails, the routing in force stays.
     std::fs::write(&staged, "{ not json").unwrap();
     std::fs::rename(&staged, &dcr_file).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while daemon.metric("tern_dcr_reloads_total", "result=\"failed\"") < 1 {
-        assert!(Instant::now() < deadline, "{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait("the failed reload", &|| {
+        daemon.metric("tern_dcr_reloads_total", "result=\"failed\"") == 1
+    });
     let filtered = daemon.metric("tern_filtered_total", "");
     let rows_path = daemon.rows_path();
     assert_eq!(daemon.stop(), 0, "still running after a failed reload");
-    let mut seen = vec![0u8; 3 * PER];
+    let mut counts = std::collections::HashMap::new();
     for line in std::fs::read_to_string(rows_path).unwrap().lines() {
         let seq: usize = line
             .rsplit("seq=")
@@ -1021,23 +1046,31 @@ fn dcr_reload_under_load_loses_and_duplicates_nothing() {
             .unwrap()
             .parse()
             .unwrap();
-        seen[seq] += 1;
+        *counts.entry(seq).or_insert(0u32) += 1;
     }
-    assert!(seen.iter().all(|&n| n <= 1), "a message was written twice");
     assert!(
-        seen[..2 * PER].iter().all(|&n| n == 1),
-        "a `user` message was lost"
+        counts.values().all(|&n| n == 1),
+        "a message was written twice"
     );
-    let daemon_rows = seen[2 * PER..].iter().filter(|&&n| n == 1).count() as u64;
+    for (c, &n) in per_connection.iter().enumerate() {
+        for i in 0..n {
+            assert!(
+                counts.contains_key(&(BASE + c * BASE + i)),
+                "user message {c}/{i} lost"
+            );
+        }
+    }
+    assert!(user_total > 0);
     assert_eq!(
-        daemon_rows + filtered,
-        PER as u64,
-        "every `daemon` message is a row or counted as filtered"
+        filtered, HALF as u64,
+        "the first half of the daemon messages was filtered"
     );
+    assert!((0..HALF).all(|i| !counts.contains_key(&i)));
     assert!(
-        daemon_rows > 0 && filtered > 0,
-        "the reload happened mid-stream ({daemon_rows} rows, {filtered} filtered)"
+        (HALF..2 * HALF).all(|i| counts.contains_key(&i)),
+        "the second half was collected"
     );
+    assert_eq!(counts.len(), user_total + HALF);
 }
 
 #[test]

@@ -319,3 +319,104 @@ fn facility_severity_kind_matrix_matches_the_reference() {
         assert_eq!(checked, 25 * 8 * 3);
     }
 }
+
+mod binding {
+    use super::*;
+    use tern::dcr::binding::{bind, targets_from};
+
+    fn ingestion(workspace: &str, syslog_columns: Value) -> Value {
+        json!({
+            "name": "ingest", "kind": "Direct",
+            "properties": {
+                "immutableId": "dcr-1",
+                "endpoints": {"logsIngestion": "https://x.westeurope-1.ingest.monitor.azure.com"},
+                "streamDeclarations": {"Custom-TernSyslog": {"columns": syslog_columns}},
+                "destinations": {"logAnalytics": [{"name": "ws", "workspaceResourceId": workspace}]},
+                "dataFlows": [{"streams": ["Custom-TernSyslog"], "destinations": ["ws"], "transformKql": "source", "outputStream": "Microsoft-Syslog"}]
+            }
+        })
+    }
+
+    fn load_all(values: &[Value]) -> Vec<tern::dcr::load::Dcr> {
+        values
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| load_str(&format!("d{i}.json"), &v.to_string()).unwrap())
+            .collect()
+    }
+
+    fn tern_syslog_columns() -> Value {
+        Value::Array(
+            Table::Syslog
+                .columns()
+                .into_iter()
+                .map(|(n, t)| json!({"name": n, "type": t}))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn routes_bind_by_table_and_workspace() {
+        let dcrs = load_all(&[
+            dcr("c", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]),
+            ingestion(&WS1.to_uppercase(), tern_syslog_columns()),
+        ]);
+        let routing = Routing::compile(&dcrs, false).unwrap();
+        let (targets, errors, notes) = targets_from(&dcrs);
+        assert!(
+            errors.is_empty() && notes.is_empty(),
+            "{errors:?} {notes:?}"
+        );
+        let bindings = bind(&routing, targets).unwrap();
+        assert_eq!(bindings.by_route, vec![vec![0]]);
+        assert_eq!(bindings.targets[0].stream, "Custom-TernSyslog");
+        assert_eq!(
+            bindings.targets[0].endpoint.as_deref(),
+            Some("https://x.westeurope-1.ingest.monitor.azure.com")
+        );
+    }
+
+    #[test]
+    fn a_route_without_target_is_an_error_when_targets_exist() {
+        let dcrs = load_all(&[
+            dcr("c", WS2, &[("Microsoft-Syslog", &["auth"], &["*"])]),
+            ingestion(WS1, tern_syslog_columns()),
+        ]);
+        let routing = Routing::compile(&dcrs, false).unwrap();
+        let (targets, _, _) = targets_from(&dcrs);
+        let errors = bind(&routing, targets).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].to_string().contains(&format!("Syslog in {WS2}")),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn declared_types_must_match_and_missing_columns_are_reported() {
+        let columns = json!([
+            {"name": "TimeGenerated", "type": "datetime"},
+            {"name": "ProcessID", "type": "string"},
+            {"name": "SyslogMessage", "type": "string"}
+        ]);
+        let dcrs = load_all(&[ingestion(WS1, columns)]);
+        let (_, errors, notes) = targets_from(&dcrs);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].path,
+            "properties.streamDeclarations.Custom-TernSyslog.columns[1].type"
+        );
+        assert!(
+            errors[0]
+                .message
+                .contains("`ProcessID` is declared `string` but Tern writes it as `int`")
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("does not declare 8 column(s)"),
+            "{}",
+            notes[0]
+        );
+    }
+}

@@ -102,12 +102,14 @@ struct RawAzureUpload {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct RawDestination {
     name: String,
-    endpoint: String,
+    endpoint: Spanned<String>,
     dcr_immutable_id: String,
-    streams: toml::Table,
+    streams: Spanned<toml::Table>,
+    /// The workspace (ARM resource id) this destination writes; without it, the destination
+    /// takes its tables' routes from every workspace.
+    workspace: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +213,17 @@ pub enum Output {
     File(PathBuf),
 }
 
+/// An inline `[[destination]]`: an ingestion target given in the config, not by a DCR file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub name: String,
+    pub endpoint: String,
+    pub dcr_immutable_id: String,
+    /// (table name, `Custom-*` stream).
+    pub streams: Vec<(String, String)>,
+    pub workspace: Option<String>,
+}
+
 /// `[dcr]`: where the DCR exports are and how to apply them.
 #[derive(Debug, Clone, Default)]
 pub struct DcrConfig {
@@ -223,6 +236,7 @@ pub struct DcrConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub dcr: DcrConfig,
+    pub destinations: Vec<Destination>,
     /// `CollectorHostName`.
     pub hostname: String,
     pub listen: Vec<Listen>,
@@ -271,6 +285,7 @@ impl Config {
             not_yet_active: Vec::new(),
             source: "built-in default".to_owned(),
             dcr: DcrConfig::default(),
+            destinations: Vec::new(),
         }
     }
 
@@ -484,8 +499,46 @@ impl Config {
         if raw.azure.is_some() {
             not_yet_active.push("[azure]");
         }
-        if !raw.destination.is_empty() {
-            not_yet_active.push("[[destination]]");
+        let mut destinations = Vec::new();
+        for (i, d) in raw.destination.iter().enumerate() {
+            let endpoint = d.endpoint.get_ref();
+            if !endpoint_allowed(endpoint) {
+                return Err(at(
+                    d.endpoint.span(),
+                    format!(
+                        "destination[{i}].endpoint: `{endpoint}` must be https:// (plain http:// only \
+                         on a loopback address, for tests)"
+                    ),
+                ));
+            }
+            let mut streams = Vec::new();
+            for (table, stream) in d.streams.get_ref() {
+                let stream = stream.as_str().filter(|s| s.starts_with("Custom-"));
+                match (table.as_str(), stream) {
+                    ("Syslog" | "CommonSecurityLog", Some(stream)) => {
+                        streams.push((table.clone(), stream.to_owned()));
+                    }
+                    _ => {
+                        return Err(at(
+                            d.streams.span(),
+                            format!(
+                                "destination[{i}].streams: `{table}` must be Syslog or \
+                                 CommonSecurityLog, mapped to a `Custom-*` stream name"
+                            ),
+                        ));
+                    }
+                }
+            }
+            destinations.push(Destination {
+                name: d.name.clone(),
+                endpoint: endpoint.clone(),
+                dcr_immutable_id: d.dcr_immutable_id.clone(),
+                streams,
+                workspace: d.workspace.clone(),
+            });
+        }
+        if !destinations.is_empty() {
+            not_yet_active.push("[[destination]] uploads (routes are bound and checked)");
         }
         if raw.spool.is_some() {
             not_yet_active.push("[spool]");
@@ -505,8 +558,27 @@ impl Config {
             not_yet_active,
             source: file.to_owned(),
             dcr,
+            destinations,
         })
     }
+}
+
+/// `https://`, or `http://` on a loopback address (DESIGN.md: tests only).
+fn endpoint_allowed(endpoint: &str) -> bool {
+    if endpoint.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = endpoint.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The 1-based line of a byte offset.
@@ -586,7 +658,11 @@ address = "127.0.0.1:9280"
         );
         assert_eq!(
             c.not_yet_active,
-            vec!["[azure]", "[[destination]]", "[spool]"]
+            vec![
+                "[azure]",
+                "[[destination]] uploads (routes are bound and checked)",
+                "[spool]"
+            ]
         );
         assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
         assert!(!c.dcr.duplicate_cef_to_syslog);

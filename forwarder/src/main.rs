@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tern::config::{Config, system_hostname};
-use tern::dcr::routing::Routing;
+use tern::dcr::Compiled;
 use tern::pipeline::now;
 use tern::tables::{Received, Table, write_row};
 use tern_parsers::{Format, Options, Timestamp, parse};
@@ -164,11 +164,9 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigErro
     }
 }
 
-/// Loads the DCRs of `[dcr] paths` and compiles the routing. Errors are printed one per line.
-fn load_routing(config: &Config) -> Result<Routing, ()> {
-    let compiled = tern::dcr::load::load_paths(&config.dcr.paths)
-        .and_then(|dcrs| Routing::compile(&dcrs, config.dcr.duplicate_cef_to_syslog));
-    compiled.map_err(|errors| {
+/// Loads, compiles and binds the DCRs; errors are printed one per line.
+fn load_routing(config: &Config) -> Result<Compiled, ()> {
+    tern::dcr::compile(&config.dcr, &config.destinations).map_err(|errors| {
         for e in errors {
             eprintln!("tern: dcr error: {e}");
         }
@@ -183,7 +181,7 @@ fn check(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Ok(routing) = load_routing(&config) else {
+    let Ok(Compiled { routing, bindings }) = load_routing(&config) else {
         return ExitCode::from(2);
     };
     println!("{}: ok", config.source);
@@ -222,7 +220,13 @@ fn check(path: &std::path::Path) -> ExitCode {
     for line in routing.describe() {
         println!("  {line}");
     }
-    for note in &routing.notes {
+    if !bindings.targets.is_empty() {
+        println!("upload targets:");
+        for line in bindings.describe(&routing) {
+            println!("  {line}");
+        }
+    }
+    for note in routing.notes.iter().chain(&bindings.notes) {
         println!("note: {note}");
     }
     for section in &config.not_yet_active {
@@ -242,7 +246,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
     for section in &config.not_yet_active {
         tracing::warn!("{section} is accepted but not acted on by this version");
     }
-    let Ok(routing) = load_routing(&config) else {
+    let Ok(compiled) = load_routing(&config) else {
         return ExitCode::from(2);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -255,7 +259,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(tern::run::run(config, routing)) {
+    match runtime.block_on(tern::run::run(config, compiled)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tern: {e}");

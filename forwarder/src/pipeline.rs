@@ -15,9 +15,11 @@ use tokio::sync::mpsc;
 
 use arc_swap::ArcSwap;
 
-use crate::dcr::routing::{EventKind, Routing};
+use crate::dcr::Compiled;
+use crate::dcr::binding::Target;
+use crate::dcr::routing::EventKind;
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
-use crate::tables::{Received, Table, write_row};
+use crate::tables::{Received, Table, write_declared_row};
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -49,7 +51,7 @@ pub fn now() -> Timestamp {
 pub struct Pipeline {
     pub collector_hostname: Arc<str>,
     /// The routing in force; swapped whole on reload, read once per message.
-    pub routing: Arc<ArcSwap<Routing>>,
+    pub routing: Arc<ArcSwap<Compiled>>,
     pub metrics: Arc<Metrics>,
     pub batches: mpsc::Sender<Batch>,
 }
@@ -57,7 +59,7 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
-    routing: Arc<ArcSwap<Routing>>,
+    routing: Arc<ArcSwap<Compiled>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
     rows: [Counter; 2],
@@ -136,49 +138,103 @@ impl Shaper {
         let facility = event.pri.map(|p| p.facility.code());
         // One snapshot per message: a reload swaps the whole table between messages, never
         // inside one, so no event is routed by half of each.
-        let routing = self.routing.load();
-        let tables = match routing.lookup(facility, event.severity().code(), kind) {
-            None => [Some(Table::for_event(&event)), None],
-            Some(routes) if routes.is_empty() => {
-                self.metrics.filtered.inc();
-                return;
-            }
-            Some(routes) => {
-                let has = |table| {
-                    routes
-                        .ids()
-                        .any(|id| routing.route(id).is_some_and(|r| r.table == table))
-                };
-                [
-                    has(Table::CommonSecurityLog).then_some(Table::CommonSecurityLog),
-                    has(Table::Syslog).then_some(Table::Syslog),
-                ]
-            }
-        };
+        let compiled = self.routing.load();
+        let (routing, bindings) = (&compiled.routing, &compiled.bindings);
+        let routes = routing.lookup(facility, event.severity().code(), kind);
+        if routes.is_some_and(|r| r.is_empty()) {
+            self.metrics.filtered.inc();
+            return;
+        }
+        let collector = Arc::clone(&self.collector_hostname);
         let received = Received {
             time: received_at,
             sender,
-            collector_hostname: &self.collector_hostname,
+            collector_hostname: &collector,
             default_offset_seconds: 0,
         };
-        // One row per table; the upload stage sends each to the workspaces of its routes.
-        for table in tables.into_iter().flatten() {
-            let out = &mut self.batch.bytes;
-            out.extend_from_slice(b"{\"table\":\"");
-            out.extend_from_slice(table.name().as_bytes());
-            out.extend_from_slice(b"\",\"row\":");
-            let notes = write_row(table, &event, &received, out);
-            out.extend_from_slice(b"}\n");
-            self.batch.rows += 1;
-            if notes.mistyped_values > 0 {
-                self.metrics
-                    .mistyped_values
-                    .inc_by(u64::from(notes.mistyped_values));
+        if bindings.targets.is_empty() {
+            // No upload target: one row per table the routes name (or by kind, with no DCR).
+            let tables = match routes {
+                None => [Some(Table::for_event(&event)), None],
+                Some(routes) => {
+                    let has = |table| {
+                        routes
+                            .ids()
+                            .any(|id| routing.route(id).is_some_and(|r| r.table == table))
+                    };
+                    [
+                        has(Table::CommonSecurityLog).then_some(Table::CommonSecurityLog),
+                        has(Table::Syslog).then_some(Table::Syslog),
+                    ]
+                }
+            };
+            for table in tables.into_iter().flatten() {
+                self.append_row(table, None, &event, &received);
             }
-            let index = usize::from(table == Table::CommonSecurityLog);
-            if let Some(counter) = self.rows.get(index) {
-                counter.inc();
+            return;
+        }
+        // Upload targets: one row per target, with exactly its declared columns. Without
+        // collection DCRs, every target of the event's table takes it.
+        let mut targets: u64 = 0;
+        match routes {
+            None => {
+                let table = Table::for_event(&event);
+                for (id, target) in bindings.targets.iter().enumerate().take(64) {
+                    if target.table == table {
+                        targets |= 1 << id;
+                    }
+                }
             }
+            Some(routes) => {
+                for route in routes.ids() {
+                    for &id in bindings.by_route.get(route).into_iter().flatten() {
+                        if id < 64 {
+                            targets |= 1 << id;
+                        }
+                    }
+                }
+            }
+        }
+        for id in (0..64).filter(|id| targets & (1u64 << id) != 0) {
+            if let Some(target) = bindings.targets.get(id) {
+                self.append_row(target.table, Some(target), &event, &received);
+            }
+        }
+    }
+
+    /// Appends one output line: `{"table":…,"row":{…}}`, with `"stream"` and `"workspace"`
+    /// when the row is for an upload target (its declared columns only).
+    fn append_row(
+        &mut self,
+        table: Table,
+        target: Option<&Target>,
+        event: &tern_parsers::Event<'_>,
+        received: &Received<'_>,
+    ) {
+        let out = &mut self.batch.bytes;
+        out.extend_from_slice(b"{\"table\":\"");
+        out.extend_from_slice(table.name().as_bytes());
+        if let Some(target) = target {
+            out.extend_from_slice(b"\",\"stream\":\"");
+            crate::tables::json::escape_str_into(&target.stream, out);
+            if let Some(workspace) = &target.workspace {
+                out.extend_from_slice(b"\",\"workspace\":\"");
+                crate::tables::json::escape_str_into(workspace, out);
+            }
+        }
+        out.extend_from_slice(b"\",\"row\":");
+        let declared = target.and_then(|t| t.columns.as_deref());
+        let notes = write_declared_row(table, event, received, declared, out);
+        out.extend_from_slice(b"}\n");
+        self.batch.rows += 1;
+        if notes.mistyped_values > 0 {
+            self.metrics
+                .mistyped_values
+                .inc_by(u64::from(notes.mistyped_values));
+        }
+        let index = usize::from(table == Table::CommonSecurityLog);
+        if let Some(counter) = self.rows.get(index) {
+            counter.inc();
         }
     }
 

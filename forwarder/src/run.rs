@@ -9,7 +9,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::Config;
-use crate::dcr::routing::Routing;
+use crate::dcr::Compiled;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 
@@ -31,7 +31,7 @@ fn raise_open_file_limit() {
 }
 
 /// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
-pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
+pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     raise_open_file_limit();
     let metrics = Metrics::new();
     let _metrics_task = match config.metrics_address {
@@ -52,17 +52,23 @@ pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
     let reopen = Arc::new(Notify::new());
     let output_task = tokio::spawn(crate::output::run(writers, batches_rx, Arc::clone(&reopen)));
 
-    for line in routing.describe() {
+    for line in compiled.routing.describe() {
         tracing::info!(route = %line, "routing");
     }
-    for note in &routing.notes {
+    for note in compiled
+        .routing
+        .notes
+        .iter()
+        .chain(&compiled.bindings.notes)
+    {
         tracing::warn!("{note}");
     }
-    let routing = Arc::new(ArcSwap::from_pointee(routing));
+    let routing = Arc::new(ArcSwap::from_pointee(compiled));
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
     let _watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
         tokio::spawn(crate::dcr::reload::watch(
             config.dcr.clone(),
+            config.destinations.clone(),
             Arc::clone(&routing),
             reloads_ok.clone(),
             reloads_failed.clone(),
@@ -96,7 +102,7 @@ pub async fn run(config: Config, routing: Routing) -> Result<(), String> {
                 tracing::info!("SIGHUP: reopening output files and reloading DCRs");
                 reopen.notify_one();
                 if !config.dcr.paths.is_empty() {
-                    crate::dcr::reload::reload(&config.dcr, &routing, &reloads_ok, &reloads_failed).await;
+                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &routing, &reloads_ok, &reloads_failed).await;
                 }
             }
         }

@@ -66,8 +66,28 @@ pub struct Dcr {
     pub flows: Vec<Flow>,
     pub immutable_id: Option<String>,
     pub logs_ingestion_endpoint: Option<String>,
-    /// Names of `streamDeclarations` (ingestion DCRs).
-    pub declared_streams: Vec<String>,
+    /// `streamDeclarations` (ingestion DCRs).
+    pub declared_streams: Vec<StreamDeclaration>,
+}
+
+/// Column types a stream declaration may use.
+pub const COLUMN_TYPES: [&str; 7] = [
+    "string", "int", "long", "real", "boolean", "datetime", "dynamic",
+];
+
+/// One `streamDeclarations` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamDeclaration {
+    pub name: String,
+    pub columns: Vec<DeclaredColumn>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredColumn {
+    pub name: String,
+    pub kind: String,
+    pub path: String,
 }
 
 impl Dcr {
@@ -333,16 +353,37 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
             });
         }
     }
-    let declared_streams = match props.get("streamDeclarations") {
-        Some(d) => d
+    let mut declared_streams = Vec::new();
+    if let Some(d) = props.get("streamDeclarations") {
+        let streams = d
             .value
             .as_object()
-            .ok_or_else(|| d.error("expected an object"))?
-            .keys()
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
+            .ok_or_else(|| d.error("expected an object"))?;
+        for (name, declaration) in streams {
+            let declaration = d.child(name, declaration);
+            let mut columns = Vec::new();
+            for column in declaration.required("columns")?.array()? {
+                let kind = column.required("type")?.str()?;
+                let kind = kind.to_ascii_lowercase();
+                if !COLUMN_TYPES.contains(&kind.as_str()) {
+                    return Err(column.child("type", column.value).error(format!(
+                        "unknown column type `{kind}` (use {})",
+                        COLUMN_TYPES.join(", ")
+                    )));
+                }
+                columns.push(DeclaredColumn {
+                    name: column.required("name")?.str()?.to_owned(),
+                    kind,
+                    path: column.path.clone(),
+                });
+            }
+            declared_streams.push(StreamDeclaration {
+                name: name.clone(),
+                columns,
+                path: declaration.path.clone(),
+            });
+        }
+    }
     let logs_ingestion_endpoint = match props.get("endpoints") {
         Some(e) => e.optional_str("logsIngestion")?,
         None => None,

@@ -4,6 +4,7 @@
 //! rules into an O(1) routing table ([`routing`]). Never reads sockets or writes rows; the
 //! pipeline asks the compiled [`routing::Routing`] per event.
 
+pub mod binding;
 pub mod load;
 pub mod reload;
 pub mod routing;
@@ -17,4 +18,40 @@ pub struct DcrError {
     /// JSON path such as `properties.dataSources.syslog[0].facilityNames[2]`, or `(file)`.
     pub path: String,
     pub message: String,
+}
+
+/// The DCR set compiled for the pipeline: what to keep and route, and where each route is
+/// posted. Swapped whole on reload.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub routing: routing::Routing,
+    pub bindings: binding::Bindings,
+}
+
+impl Compiled {
+    /// Everything kept, nothing bound: no DCR and no destination.
+    pub fn keep_all() -> Compiled {
+        Compiled {
+            routing: routing::Routing::keep_all(),
+            bindings: binding::Bindings::default(),
+        }
+    }
+}
+
+/// Loads the DCRs of `[dcr] paths`, compiles the routing and binds it to the ingestion targets
+/// (DCRs and inline `[[destination]]`s). Every problem found is returned.
+pub fn compile(
+    config: &crate::config::DcrConfig,
+    destinations: &[crate::config::Destination],
+) -> Result<Compiled, Vec<DcrError>> {
+    let dcrs = load::load_paths(&config.paths)?;
+    let routing = routing::Routing::compile(&dcrs, config.duplicate_cef_to_syslog)?;
+    let (mut targets, errors, notes) = binding::targets_from(&dcrs);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    targets.extend(binding::targets_from_config(destinations));
+    let mut bindings = binding::bind(&routing, targets)?;
+    bindings.notes.extend(notes);
+    Ok(Compiled { routing, bindings })
 }

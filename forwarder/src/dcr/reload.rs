@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
 use prometheus_client::metrics::counter::Counter;
 
-use super::routing::Routing;
-use crate::config::DcrConfig;
+use super::Compiled;
+use crate::config::{DcrConfig, Destination};
 
 /// Changes closer together than this are one reload (editors write in several steps).
 const SETTLE: Duration = Duration::from_millis(300);
@@ -21,19 +21,18 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// Reloads the DCRs into `routing`. Returns whether the new set was taken.
 pub async fn reload(
     config: &DcrConfig,
-    routing: &ArcSwap<Routing>,
+    destinations: &[Destination],
+    routing: &ArcSwap<Compiled>,
     ok: &Counter,
     failed: &Counter,
 ) -> bool {
-    let paths = config.paths.clone();
-    let duplicate = config.duplicate_cef_to_syslog;
-    let compiled = tokio::task::spawn_blocking(move || {
-        super::load::load_paths(&paths).and_then(|dcrs| Routing::compile(&dcrs, duplicate))
-    })
-    .await;
+    let config = config.clone();
+    let destinations = destinations.to_vec();
+    let compiled =
+        tokio::task::spawn_blocking(move || super::compile(&config, &destinations)).await;
     match compiled {
         Ok(Ok(new)) => {
-            for line in new.describe() {
+            for line in new.routing.describe() {
                 tracing::info!(route = %line, "routing");
             }
             routing.store(Arc::new(new));
@@ -79,7 +78,8 @@ fn watch_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// Watches `[dcr] paths` and reloads on every settled change, until the task is dropped.
 pub async fn watch(
     config: DcrConfig,
-    routing: Arc<ArcSwap<Routing>>,
+    destinations: Vec<Destination>,
+    routing: Arc<ArcSwap<Compiled>>,
     ok: Counter,
     failed: Counter,
 ) {
@@ -112,6 +112,6 @@ pub async fn watch(
                 Err(_) => break,
             }
         }
-        reload(&config, &routing, &ok, &failed).await;
+        reload(&config, &destinations, &routing, &ok, &failed).await;
     }
 }

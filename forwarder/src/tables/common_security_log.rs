@@ -462,8 +462,13 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Writes the row for a CEF record or an ASA message; other bodies get a header-only row.
-pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
-    let mut row = JsonObject::begin(out);
+pub fn write(
+    event: &Event<'_>,
+    received: &Received<'_>,
+    declared: Option<&[String]>,
+    out: &mut Vec<u8>,
+) -> ShapeNotes {
+    let mut row = JsonObject::begin_declared(out, declared);
     row.datetime("TimeGenerated", &received.time, 0);
     if let Some(computer) = computer(event, received) {
         computer.write(&mut row, "Computer");
@@ -621,7 +626,9 @@ fn write_additional_extensions(cef: &Cef<'_>, values: &Landed<'_>, row: &mut Jso
     if extra.peek().is_none() && prefix.is_none() {
         return;
     }
-    let out = row.raw("AdditionalExtensions");
+    let Some(out) = row.raw("AdditionalExtensions") else {
+        return;
+    };
     out.push(b'"');
     let mut first = true;
     if let Some(text) = prefix {

@@ -12,6 +12,8 @@ use tern_parsers::Timestamp;
 pub struct JsonObject<'b> {
     out: &'b mut Vec<u8>,
     first: bool,
+    /// When set, only these columns are written (a target's declared columns).
+    declared: Option<&'b [String]>,
 }
 
 /// Adapts a byte buffer to `fmt::Write` for numbers and timestamps.
@@ -65,11 +67,29 @@ pub fn escape_bytes_into(bytes: &[u8], out: &mut Vec<u8>) {
 
 impl<'b> JsonObject<'b> {
     pub fn begin(out: &'b mut Vec<u8>) -> JsonObject<'b> {
-        out.push(b'{');
-        JsonObject { out, first: true }
+        JsonObject::begin_declared(out, None)
     }
 
-    fn key(&mut self, name: &str) {
+    /// An object that writes only the `declared` columns (all when `None`).
+    pub fn begin_declared(out: &'b mut Vec<u8>, declared: Option<&'b [String]>) -> JsonObject<'b> {
+        out.push(b'{');
+        JsonObject {
+            out,
+            first: true,
+            declared,
+        }
+    }
+
+    /// Whether `name` is written (declared, or no declaration applies).
+    pub fn keeps(&self, name: &str) -> bool {
+        self.declared.is_none_or(|d| d.iter().any(|c| c == name))
+    }
+
+    /// Writes the key unless the column is not declared; returns whether it did.
+    fn key(&mut self, name: &str) -> bool {
+        if !self.keeps(name) {
+            return false;
+        }
         if !self.first {
             self.out.push(b',');
         }
@@ -77,17 +97,22 @@ impl<'b> JsonObject<'b> {
         self.out.push(b'"');
         escape_str_into(name, self.out);
         self.out.extend_from_slice(b"\":");
+        true
     }
 
     pub fn string(&mut self, name: &str, value: &str) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         self.out.push(b'"');
         escape_str_into(value, self.out);
         self.out.push(b'"');
     }
 
     pub fn bytes(&mut self, name: &str, value: &[u8]) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         self.out.push(b'"');
         escape_bytes_into(value, self.out);
         self.out.push(b'"');
@@ -95,35 +120,46 @@ impl<'b> JsonObject<'b> {
 
     /// A value whose `Display` form needs no JSON escaping (addresses, numbers), as a string.
     pub fn plain(&mut self, name: &str, value: &dyn core::fmt::Display) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         self.out.push(b'"');
         let _ = write!(Bytes(self.out), "{value}");
         self.out.push(b'"');
     }
 
     pub fn int(&mut self, name: &str, value: i64) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         let _ = write!(Bytes(self.out), "{value}");
     }
 
     /// A finite float (the caller has checked); written so that JSON readers get it back.
     pub fn real(&mut self, name: &str, value: f64) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         let _ = write!(Bytes(self.out), "{value:?}");
     }
 
     /// RFC 3339 UTC, as Log Analytics `datetime` columns take it.
     pub fn datetime(&mut self, name: &str, value: &Timestamp, default_offset_seconds: i32) {
-        self.key(name);
+        if !self.key(name) {
+            return;
+        }
         self.out.push(b'"');
         let _ = value.write_rfc3339_utc(default_offset_seconds, &mut Bytes(self.out));
         self.out.push(b'"');
     }
 
-    /// A value that is already JSON (an object written by a nested `JsonObject`).
-    pub fn raw(&mut self, name: &str) -> &mut Vec<u8> {
-        self.key(name);
-        self.out
+    /// The buffer, positioned for a value the caller writes itself (already JSON); `None` when
+    /// the column is not declared.
+    pub fn raw(&mut self, name: &str) -> Option<&mut Vec<u8>> {
+        if !self.key(name) {
+            return None;
+        }
+        Some(self.out)
     }
 
     pub fn end(self) {

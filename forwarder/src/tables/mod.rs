@@ -75,9 +75,21 @@ pub fn write_row(
     received: &Received<'_>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
+    write_declared_row(table, event, received, None, out)
+}
+
+/// Like [`write_row`], writing only the `declared` columns (a target's stream declaration):
+/// exactly what the target takes, nothing Azure would drop.
+pub fn write_declared_row(
+    table: Table,
+    event: &Event<'_>,
+    received: &Received<'_>,
+    declared: Option<&[String]>,
+    out: &mut Vec<u8>,
+) -> ShapeNotes {
     match table {
-        Table::Syslog => syslog::write(event, received, out),
-        Table::CommonSecurityLog => common_security_log::write(event, received, out),
+        Table::Syslog => syslog::write(event, received, declared, out),
+        Table::CommonSecurityLog => common_security_log::write(event, received, declared, out),
     }
 }
 

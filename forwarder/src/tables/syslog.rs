@@ -24,9 +24,14 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("CollectorHostName", "string"),
 ];
 
-pub fn write(event: &Event<'_>, received: &Received<'_>, out: &mut Vec<u8>) -> ShapeNotes {
+pub fn write(
+    event: &Event<'_>,
+    received: &Received<'_>,
+    declared: Option<&[String]>,
+    out: &mut Vec<u8>,
+) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
-    let mut row = JsonObject::begin(out);
+    let mut row = JsonObject::begin_declared(out, declared);
     row.datetime("TimeGenerated", &received.time, 0);
     // A line without a timestamp happened when it arrived.
     let event_time = event.timestamp.unwrap_or(received.time);

@@ -1,0 +1,266 @@
+//! Binding routes to upload targets: ingestion DCRs (`streamDeclarations` of `Custom-*`
+//! streams whose dataFlows have `outputStream` `Microsoft-Syslog` or
+//! `Microsoft-CommonSecurityLog`) and inline `[[destination]]`s, matched to each route by table
+//! and workspace.
+//!
+//! Owns: finding the targets, checking that every route has one, and checking each target's
+//! declared columns against the columns and types Tern writes. A declared type that differs
+//! from Tern's is an error (Azure would accept the request and drop the data); a Tern column the
+//! declaration lacks is reported once, as data that would be dropped.
+
+use super::DcrError;
+use super::load::Dcr;
+use super::routing::Routing;
+use crate::tables::Table;
+
+/// Where the rows of one (table, workspace) are posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Where it was defined: `file: path` or `[[destination]] name`.
+    pub origin: String,
+    pub endpoint: Option<String>,
+    pub immutable_id: Option<String>,
+    pub stream: String,
+    pub table: Table,
+    /// `None`: an inline destination that names no workspace; it takes its table from every
+    /// workspace's routes.
+    pub workspace: Option<String>,
+    /// Declared columns; `None` for an inline destination (Tern's own columns assumed, as
+    /// `tern dcr scaffold` declares them).
+    pub columns: Option<Vec<String>>,
+}
+
+impl Target {
+    /// Whether a Tern column of this target's table is declared (kept in its rows).
+    pub fn declares(&self, column: &str) -> bool {
+        self.columns
+            .as_ref()
+            .is_none_or(|columns| columns.iter().any(|c| c == column))
+    }
+}
+
+/// Routes bound to targets.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    pub targets: Vec<Target>,
+    /// Target ids per route id (or per table when everything is kept).
+    pub by_route: Vec<Vec<usize>>,
+    pub notes: Vec<String>,
+}
+
+fn output_table(stream: &str) -> Option<Table> {
+    if stream.eq_ignore_ascii_case("Microsoft-Syslog") {
+        Some(Table::Syslog)
+    } else if stream.eq_ignore_ascii_case("Microsoft-CommonSecurityLog") {
+        Some(Table::CommonSecurityLog)
+    } else {
+        None
+    }
+}
+
+/// The targets the ingestion DCRs among `dcrs` define, with their declared columns checked.
+pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
+    let mut targets = Vec::new();
+    let mut errors = Vec::new();
+    let mut notes = Vec::new();
+    for dcr in dcrs {
+        for flow in &dcr.flows {
+            let Some(table) = flow.output_stream.as_deref().and_then(output_table) else {
+                continue;
+            };
+            for stream in &flow.streams {
+                let Some(declaration) = dcr.declared_streams.iter().find(|d| d.name == *stream)
+                else {
+                    continue;
+                };
+                let tern_columns = table.columns();
+                for column in &declaration.columns {
+                    if let Some((_, kind)) =
+                        tern_columns.iter().find(|(name, _)| *name == column.name)
+                    {
+                        if !column.kind.eq_ignore_ascii_case(kind) {
+                            errors.push(DcrError {
+                                file: dcr.file.clone(),
+                                path: format!("{}.type", column.path),
+                                message: format!(
+                                    "`{}` is declared `{}` but Tern writes it as `{kind}` in {}: \
+                                     Azure would accept the rows and drop the data",
+                                    column.name,
+                                    column.kind,
+                                    table.name()
+                                ),
+                            });
+                        }
+                    }
+                }
+                let missing: Vec<&str> = tern_columns
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .filter(|name| !declaration.columns.iter().any(|c| c.name == *name))
+                    .collect();
+                if !missing.is_empty() {
+                    let shown: Vec<&str> = missing.iter().take(8).copied().collect();
+                    let more = missing.len().saturating_sub(shown.len());
+                    notes.push(format!(
+                        "{}: {}: {} does not declare {} column(s) Tern writes to {}; their values \
+                         would be dropped: {}{} (`tern dcr scaffold` declares them all)",
+                        dcr.file,
+                        declaration.path,
+                        stream,
+                        missing.len(),
+                        table.name(),
+                        shown.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
+                for alias in &flow.destinations {
+                    let workspace = dcr
+                        .workspaces
+                        .iter()
+                        .find(|w| w.name == *alias)
+                        .map(|w| w.workspace_resource_id.clone());
+                    if workspace.is_none() {
+                        errors.push(DcrError {
+                            file: dcr.file.clone(),
+                            path: flow.path.clone(),
+                            message: format!(
+                                "destination `{alias}` is not in destinations.logAnalytics"
+                            ),
+                        });
+                        continue;
+                    }
+                    if dcr.logs_ingestion_endpoint.is_none() {
+                        notes.push(format!(
+                            "{}: {}: no endpoints.logsIngestion (a DCE is used?): give the endpoint \
+                             in a [[destination]] for stream {stream}",
+                            dcr.file, dcr.base
+                        ));
+                    }
+                    targets.push(Target {
+                        origin: format!("{}: {}", dcr.file, flow.path),
+                        endpoint: dcr.logs_ingestion_endpoint.clone(),
+                        immutable_id: dcr.immutable_id.clone(),
+                        stream: stream.clone(),
+                        table,
+                        workspace,
+                        columns: Some(declaration.columns.iter().map(|c| c.name.clone()).collect()),
+                    });
+                }
+            }
+        }
+    }
+    (targets, errors, notes)
+}
+
+/// The targets of inline `[[destination]]`s.
+pub fn targets_from_config(destinations: &[crate::config::Destination]) -> Vec<Target> {
+    destinations
+        .iter()
+        .flat_map(|d| {
+            d.streams.iter().filter_map(move |(table, stream)| {
+                let table = match table.as_str() {
+                    "Syslog" => Table::Syslog,
+                    "CommonSecurityLog" => Table::CommonSecurityLog,
+                    _ => return None,
+                };
+                Some(Target {
+                    origin: format!("[[destination]] {}", d.name),
+                    endpoint: Some(d.endpoint.clone()),
+                    immutable_id: Some(d.dcr_immutable_id.clone()),
+                    stream: stream.clone(),
+                    table,
+                    workspace: d.workspace.clone(),
+                    columns: None,
+                })
+            })
+        })
+        .collect()
+}
+
+/// Binds every route of `routing` to its targets. With no target at all, rows stay local
+/// (a note); with targets, a route no target takes is an error.
+pub fn bind(routing: &Routing, targets: Vec<Target>) -> Result<Bindings, Vec<DcrError>> {
+    let mut notes = Vec::new();
+    if targets.is_empty() {
+        notes.push(
+            "no ingestion DCR or [[destination]]: rows go to the local outputs only".to_owned(),
+        );
+        return Ok(Bindings {
+            targets,
+            by_route: Vec::new(),
+            notes,
+        });
+    }
+    let mut errors = Vec::new();
+    let mut by_route = Vec::new();
+    for route in routing.routes() {
+        let bound: Vec<usize> = targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.table == route.table
+                    && t.workspace
+                        .as_ref()
+                        .is_none_or(|w| w.eq_ignore_ascii_case(&route.workspace))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if bound.is_empty() {
+            errors.push(DcrError {
+                file: "(collection DCRs)".to_owned(),
+                path: format!("{} in {}", route.table.name(), route.workspace),
+                message:
+                    "no ingestion DCR or [[destination]] writes this table into this workspace: \
+                          its events would be collected and never sent"
+                        .to_owned(),
+            });
+        }
+        by_route.push(bound);
+    }
+    if errors.is_empty() {
+        Ok(Bindings {
+            targets,
+            by_route,
+            notes,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+impl Bindings {
+    /// For `tern check`: each target and the routes bound to it.
+    pub fn describe(&self, routing: &Routing) -> Vec<String> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(|(id, t)| {
+                let routes: Vec<String> = self
+                    .by_route
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ids)| ids.contains(&id))
+                    .filter_map(|(r, _)| routing.route(r))
+                    .map(|r| format!("{} in {}", r.table.name(), r.workspace))
+                    .collect();
+                format!(
+                    "{} → {} stream {} (DCR {}, endpoint {}){}",
+                    t.table.name(),
+                    t.workspace.as_deref().unwrap_or("any workspace"),
+                    t.stream,
+                    t.immutable_id.as_deref().unwrap_or("?"),
+                    t.endpoint.as_deref().unwrap_or("?"),
+                    if routing.keeps_everything() || !routes.is_empty() {
+                        String::new()
+                    } else {
+                        " — no route uses it".to_owned()
+                    }
+                )
+            })
+            .collect()
+    }
+}
