@@ -420,3 +420,23 @@ mod binding {
         );
     }
 }
+
+#[test]
+fn multi_homing_is_reported() {
+    let routing = compile(
+        &[
+            dcr("a", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]),
+            dcr("b", WS2, &[("Microsoft-Syslog", &["auth"], &["*"])]),
+        ],
+        false,
+    );
+    assert_eq!(routes(&routing, Some(4), 6, EventKind::Syslog).len(), 2);
+    assert!(
+        routing
+            .notes
+            .iter()
+            .any(|n| n.contains("Syslog goes to 2 workspaces (multi-homing")),
+        "{:?}",
+        routing.notes
+    );
+}
