@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2};
+use memchr::memchr2;
 
 use crate::text::{Source, trim_end_whitespace};
 
@@ -52,24 +52,7 @@ impl std::error::Error for CefError {}
 
 /// Unescapes a header field (`\|` and `\\`; other backslashes are kept).
 fn unescape_header<'a>(source: &Source<'a>, raw: &'a [u8]) -> Cow<'a, str> {
-    if memchr(b'\\', raw).is_none() {
-        return source.cow_of(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        match (b, raw.get(i + 1)) {
-            (b'\\', Some(&next @ (b'|' | b'\\'))) => {
-                out.push(next);
-                i += 2;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    crate::text::owned_text(out)
+    crate::text::unescape(source, raw, |b| matches!(b, b'|' | b'\\').then_some(b))
 }
 
 /// Splits off the next header field, ending at an unescaped `|`.
@@ -210,32 +193,12 @@ pub fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
 }
 
 fn unescape_value_in<'a>(source: &Source<'a>, raw: &'a [u8]) -> Cow<'a, str> {
-    if memchr(b'\\', raw).is_none() {
-        return source.cow_of(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        let decoded = match (b, raw.get(i + 1)) {
-            (b'\\', Some(b'=')) => Some(b'='),
-            (b'\\', Some(b'\\')) => Some(b'\\'),
-            (b'\\', Some(b'n')) => Some(b'\n'),
-            (b'\\', Some(b'r')) => Some(b'\r'),
-            (b'\\', Some(b'|')) => Some(b'|'),
-            _ => None,
-        };
-        match decoded {
-            Some(d) => {
-                out.push(d);
-                i += 2;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    crate::text::owned_text(out)
+    crate::text::unescape(source, raw, |b| match b {
+        b'=' | b'\\' | b'|' => Some(b),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        _ => None,
+    })
 }
 
 /// Escapes a value for rendering a CEF extension (the inverse of [`unescape_value`]).

@@ -108,21 +108,9 @@ impl Delimiter {
 }
 
 fn unescape_header(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.windows(2).any(|w| w == b"\\|") {
-        return utf8_cow(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        if b == b'\\' && raw.get(i + 1) == Some(&b'|') {
-            out.push(b'|');
-            i += 2;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    crate::text::owned_text(out)
+    crate::text::unescape(&crate::text::Source::new(raw), raw, |b| {
+        (b == b'|').then_some(b)
+    })
 }
 
 fn header_field(input: &[u8]) -> Option<(&[u8], &[u8])> {

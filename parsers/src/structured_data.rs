@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::text::{Source, utf8_cow};
+use crate::text::Source;
 
 /// The STRUCTURED-DATA of one message: `-` (empty) or one or more validated SD-ELEMENTs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -218,24 +218,9 @@ impl<'a> Iterator for SdParams<'a> {
 
 /// Unescapes `\"`, `\\` and `\]`; any other backslash is kept (RFC 5424 §6.3.3).
 pub fn unescape_param(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.contains(&b'\\') {
-        return utf8_cow(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        match (b, raw.get(i + 1)) {
-            (b'\\', Some(&next @ (b'"' | b'\\' | b']'))) => {
-                out.push(next);
-                i += 2;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    crate::text::owned_text(out)
+    crate::text::unescape(&Source::new(raw), raw, |b| {
+        matches!(b, b'"' | b'\\' | b']').then_some(b)
+    })
 }
 
 /// Escapes a param value for rendering (the inverse of [`unescape_param`]).

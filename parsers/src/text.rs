@@ -96,3 +96,36 @@ impl<'a> Source<'a> {
         }
     }
 }
+
+/// Copies `raw` with backslash escapes decoded by `decode` (the byte after a backslash → the
+/// byte it stands for, or `None` to keep both as written). Each format has its own escapes;
+/// the walk is the same. Borrowed (through `source`) when there is no backslash at all.
+pub fn unescape<'a>(
+    source: &Source<'a>,
+    raw: &'a [u8],
+    decode: impl Fn(u8) -> Option<u8>,
+) -> Cow<'a, str> {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return source.cow_of(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match raw
+            .get(i + 1)
+            .copied()
+            .filter(|_| b == b'\\')
+            .and_then(&decode)
+        {
+            Some(decoded) => {
+                out.push(decoded);
+                i += 2;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    owned_text(out)
+}

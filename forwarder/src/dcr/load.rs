@@ -97,17 +97,6 @@ impl Dcr {
     }
 }
 
-const LEVELS: [&str; 8] = [
-    "Emergency",
-    "Alert",
-    "Critical",
-    "Error",
-    "Warning",
-    "Notice",
-    "Info",
-    "Debug",
-];
-
 fn facility_name(name: &str) -> Option<FacilityName> {
     if name == "*" {
         return Some(FacilityName::All);
@@ -423,9 +412,10 @@ fn read_syslog_source(source: &At<'_>) -> Result<SyslogSource, DcrError> {
             levels = 0xff;
             continue;
         }
-        let index = LEVELS
+        // The DCR enum's names, as the parsers' Severity spells them.
+        let index = tern_parsers::Severity::ALL
             .iter()
-            .position(|level| level.eq_ignore_ascii_case(name))
+            .position(|level| level.dcr_name().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 l.error(format!(
                     "unknown level `{name}` (use Debug, Info, Notice, Warning, Error, Critical, \
