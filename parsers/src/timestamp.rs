@@ -326,13 +326,31 @@ impl BsdTimestamp {
             return at(year);
         }
         const SLACK_SECONDS: i64 = 31 * 86_400;
-        let limit = reference.unix_seconds(0) + SLACK_SECONDS;
         let year = reference.year;
-        [year + 1, year, year - 1]
-            .into_iter()
-            .filter_map(|y| Some((y, at(y)?)))
-            .find(|(_, ts)| ts.unix_seconds(0) <= limit)
-            .and_then(|(y, _)| at(y))
+        let within_slack =
+            |ts: &Timestamp| ts.unix_seconds(0) <= reference.unix_seconds(0) + SLACK_SECONDS;
+        // Candidates from the most recent: next year (only a January line near New Year can be
+        // within the slack), this year, last year. Comparing fields first keeps the common
+        // case (a line from the past few seconds) free of date arithmetic.
+        if self.month == 1 && reference.month == 12 {
+            if let Some(ts) = at(year + 1).filter(within_slack) {
+                return Some(ts);
+            }
+        }
+        let line = (self.month, self.day, self.hour, self.minute, self.second);
+        let now = (
+            reference.month,
+            reference.day,
+            reference.hour,
+            reference.minute,
+            reference.second,
+        );
+        if let Some(ts) = at(year) {
+            if line <= now || within_slack(&ts) {
+                return Some(ts);
+            }
+        }
+        at(year - 1)
     }
 }
 
