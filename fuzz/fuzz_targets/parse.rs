@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
             Body::Leef(leef) => {
                 let _ = leef.attributes.iter().count();
             }
-            Body::CiscoAsa(_) | Body::Text => {}
+            Body::CiscoAsa(asa) => {
+                let _ = tern_parsers::vendor::cisco_asa::fields(asa);
+            }
+            Body::Text => {}
         }
     }
 });

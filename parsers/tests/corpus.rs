@@ -114,6 +114,10 @@ fn every_corpus_line_parses_and_each_folder_has_its_kind() {
                     continue;
                 }
             };
+            // Vendor field extraction runs on every ASA-family message too.
+            if let Body::CiscoAsa(asa) = &event.body {
+                let _ = tern_parsers::vendor::cisco_asa::fields(asa);
+            }
             let ok = match folder.as_str() {
                 // A truncated record is still recognised: it is reported as a broken CEF/LEEF.
                 "cef" => {

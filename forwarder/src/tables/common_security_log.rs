@@ -502,6 +502,8 @@ const ASA_LEVELS: [&str; 8] = [
 ];
 
 fn write_asa(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
+    use tern_parsers::vendor::cisco_asa::{Direction, Endpoint, fields};
+
     row.string("DeviceVendor", "Cisco");
     row.string("DeviceProduct", asa.product.name());
     row.string("DeviceEventClassID", asa.message_id);
@@ -510,6 +512,47 @@ fn write_asa(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
         row.string("OriginalLogSeverity", name);
     }
     row.bytes("Message", asa.text);
+    let fields = fields(asa);
+    if let Some(action) = fields.action {
+        row.string("DeviceAction", action);
+    }
+    if let Some(protocol) = fields.protocol {
+        row.string("Protocol", protocol);
+    }
+    if let Some(direction) = fields.direction {
+        let direction = match direction {
+            Direction::Inbound => "Inbound",
+            Direction::Outbound => "Outbound",
+        };
+        row.string("CommunicationDirection", direction);
+    }
+    let mut end = |end: Option<Endpoint<'_>>, ip: &str, port: &str, interface: &str| {
+        let Some(end) = end else { return };
+        row.string(ip, end.address);
+        // A service name (`ssh`) in place of a number stays in Message only.
+        if let Some(number) = end.port.and_then(|p| p.parse::<i32>().ok()) {
+            row.int(port, i64::from(number));
+        }
+        if let Some(name) = end.interface {
+            row.string(interface, name);
+        }
+    };
+    end(
+        fields.source,
+        "SourceIP",
+        "SourcePort",
+        "DeviceInboundInterface",
+    );
+    end(
+        fields.destination,
+        "DestinationIP",
+        "DestinationPort",
+        "DeviceOutboundInterface",
+    );
+    // The ACL name in DeviceCustomString2, as Sentinel's ASA parsing does (§4.4).
+    if let Some(acl) = fields.acl {
+        row.string("DeviceCustomString2", acl);
+    }
 }
 
 fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -> ShapeNotes {
