@@ -11,3 +11,4 @@ pub mod output;
 pub mod pipeline;
 pub mod run;
 pub mod tables;
+pub mod upload;

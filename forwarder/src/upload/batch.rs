@@ -1,0 +1,225 @@
+//! Batches: rows of one (target, stream) appended into a JSON array until the next row would
+//! push the uncompressed body over the limit (1,000,000 bytes by default: the API counts 1 MB
+//! before and after compression, and the .NET SDK cuts at 1,000,000), then closed and
+//! gzip-compressed once.
+//!
+//! A row that alone exceeds the limit is never sent whole and never dropped: its longest text
+//! column among `SyslogMessage`, `Message`, `AdditionalExtensions` (then any other) is cut to
+//! fit, and the cut is counted.
+
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+
+/// The largest uncompressed body the API accepts, and the default limit.
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+
+/// Columns cut first when a single row is too large, in this order.
+const TRUNCATE_FIRST: [&str; 3] = ["SyslogMessage", "Message", "AdditionalExtensions"];
+
+/// A closed batch: the gzip body of a JSON array of rows, ready to post (or to spool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedBatch {
+    /// gzip-compressed JSON array.
+    pub body: Vec<u8>,
+    pub rows: u64,
+    /// Size of the JSON array before compression (always ≤ the limit).
+    pub uncompressed_bytes: usize,
+}
+
+/// Rows being collected for one target.
+#[derive(Debug)]
+pub struct Batcher {
+    max_bytes: usize,
+    level: Compression,
+    json: Vec<u8>,
+    rows: u64,
+    /// Rows cut to fit, since the batcher was made.
+    pub truncated_rows: u64,
+}
+
+impl Batcher {
+    /// `max_bytes` is capped at [`MAX_BODY_BYTES`]; `gzip_level` 0–9.
+    pub fn new(max_bytes: usize, gzip_level: u32) -> Batcher {
+        let max_bytes = max_bytes.clamp(1024, MAX_BODY_BYTES);
+        Batcher {
+            max_bytes,
+            level: Compression::new(gzip_level.min(9)),
+            json: Vec::with_capacity(max_bytes),
+            rows: 0,
+            truncated_rows: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row (a JSON object). Returns the batch closed to make room, if any.
+    pub fn push(&mut self, row: &[u8]) -> std::io::Result<Option<ClosedBatch>> {
+        // `[` + row + `]` must fit on its own.
+        let fitted;
+        let row = if row.len() + 2 > self.max_bytes {
+            fitted = fit_row(row, self.max_bytes - 2);
+            self.truncated_rows += 1;
+            &fitted[..]
+        } else {
+            row
+        };
+        let mut closed = None;
+        // `,` + row + `]`
+        if self.rows > 0 && self.json.len() + 1 + row.len() + 1 > self.max_bytes {
+            closed = self.close()?;
+        }
+        self.json.push(if self.rows == 0 { b'[' } else { b',' });
+        self.json.extend_from_slice(row);
+        self.rows += 1;
+        Ok(closed)
+    }
+
+    /// Closes and compresses what is held (`None` when empty).
+    pub fn close(&mut self) -> std::io::Result<Option<ClosedBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        self.json.push(b']');
+        let mut encoder = GzEncoder::new(Vec::with_capacity(self.json.len() / 4), self.level);
+        encoder.write_all(&self.json)?;
+        let body = encoder.finish()?;
+        let batch = ClosedBatch {
+            body,
+            rows: self.rows,
+            uncompressed_bytes: self.json.len(),
+        };
+        self.json.clear();
+        self.rows = 0;
+        Ok(Some(batch))
+    }
+}
+
+/// Cuts text columns of a too-large row until it fits in `limit` bytes. The slow path: it
+/// parses and re-serialises the row.
+fn fit_row(row: &[u8], limit: usize) -> Vec<u8> {
+    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(row) else {
+        // Not an object (cannot happen for rows Tern writes): send an empty object rather
+        // than an oversized body.
+        return b"{}".to_vec();
+    };
+    let mut order: Vec<String> = TRUNCATE_FIRST.iter().map(|s| (*s).to_owned()).collect();
+    let mut others: Vec<(usize, String)> = map
+        .iter()
+        .filter(|(k, v)| v.is_string() && !TRUNCATE_FIRST.contains(&k.as_str()))
+        .map(|(k, v)| (v.as_str().map_or(0, str::len), k.clone()))
+        .collect();
+    others.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+    order.extend(others.into_iter().map(|(_, k)| k));
+    for column in order {
+        let size = serde_json::to_vec(&map).map_or(usize::MAX, |v| v.len());
+        if size <= limit {
+            break;
+        }
+        let Some(Value::String(text)) = map.get_mut(&column) else {
+            continue;
+        };
+        let excess = size - limit;
+        // Cut a little more than the excess (escaping can make the JSON longer than the text),
+        // on a character boundary, and mark the cut.
+        let marker = "…[truncated by Tern]";
+        let mut keep = text.len().saturating_sub(excess + marker.len() + 16);
+        while keep > 0 && !text.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        text.truncate(keep);
+        text.push_str(marker);
+    }
+    let out = serde_json::to_vec(&map).unwrap_or_else(|_| b"{}".to_vec());
+    if out.len() <= limit {
+        out
+    } else {
+        b"{}".to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn gunzip(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn row(n: usize, size: usize) -> Vec<u8> {
+        format!(
+            r#"{{"TimeGenerated":"2026-11-21T10:00:00Z","SyslogMessage":"{n}-{}"}}"#,
+            "x".repeat(size)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn batches_never_exceed_the_limit_and_keep_every_row_in_order() {
+        let mut batcher = Batcher::new(10_000, 3);
+        let mut closed = Vec::new();
+        for n in 0..1000 {
+            if let Some(b) = batcher.push(&row(n, n % 300)).unwrap() {
+                closed.push(b);
+            }
+        }
+        closed.extend(batcher.close().unwrap());
+        let mut seen = Vec::new();
+        for batch in &closed {
+            let json = gunzip(&batch.body);
+            assert_eq!(json.len(), batch.uncompressed_bytes);
+            assert!(json.len() <= 10_000, "{}", json.len());
+            let rows: Vec<Value> = serde_json::from_slice(&json).unwrap();
+            assert_eq!(rows.len() as u64, batch.rows);
+            for r in rows {
+                let text = r["SyslogMessage"].as_str().unwrap().to_owned();
+                seen.push(text.split('-').next().unwrap().parse::<usize>().unwrap());
+            }
+        }
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        assert!(closed.len() > 5);
+    }
+
+    #[test]
+    fn a_row_over_the_limit_is_cut_to_fit_not_dropped() {
+        let mut batcher = Batcher::new(2_000, 1);
+        assert!(batcher.push(&row(1, 5_000)).unwrap().is_none());
+        let batch = batcher.close().unwrap().unwrap();
+        let rows: Vec<Value> = serde_json::from_slice(&gunzip(&batch.body)).unwrap();
+        assert_eq!(rows.len(), 1);
+        let text = rows[0]["SyslogMessage"].as_str().unwrap();
+        assert!(text.starts_with("1-xxx") && text.ends_with("…[truncated by Tern]"));
+        assert!(batch.uncompressed_bytes <= 2_000);
+        assert_eq!(rows[0]["TimeGenerated"], "2026-11-21T10:00:00Z");
+        assert_eq!(batcher.truncated_rows, 1);
+    }
+
+    #[test]
+    fn the_limit_is_exact() {
+        let base = row(7, 0).len();
+        let fits = row(7, 1024 - 2 - base);
+        assert_eq!(fits.len(), 1022);
+        let mut batcher = Batcher::new(1024, 1);
+        assert!(batcher.push(&fits).unwrap().is_none());
+        assert_eq!(batcher.close().unwrap().unwrap().uncompressed_bytes, 1024);
+        assert_eq!(batcher.truncated_rows, 0);
+        // One byte more must be cut.
+        assert!(batcher.push(&row(7, 1024 - 1 - base)).unwrap().is_none());
+        assert!(batcher.close().unwrap().unwrap().uncompressed_bytes <= 1024);
+        assert_eq!(batcher.truncated_rows, 1);
+        // Two rows: `[` 500 `,` 522 `]` is 1025, so the first closes alone.
+        let (a, b) = (row(1, 500 - base), row(2, 522 - base));
+        assert!(batcher.push(&a).unwrap().is_none());
+        let first = batcher.push(&b).unwrap().unwrap();
+        assert_eq!((first.rows, first.uncompressed_bytes), (1, 502));
+    }
+}
