@@ -1,5 +1,5 @@
 //! The daemon: wires listeners, the pipeline, outputs and metrics together, and handles
-//! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files).
+//! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files and reload the DCRs).
 
 use std::sync::Arc;
 use std::time::Duration;
