@@ -1,0 +1,488 @@
+//! An in-process mock of Azure for Tern's tests: the Logs Ingestion API and the Entra ID
+//! client-credentials token endpoint, enforcing the real contract (`reference/azure.md` §1.8).
+//!
+//! Ingestion: `POST /dataCollectionRules/{immutableId}/streams/{stream}?api-version=2023-01-01`.
+//! - unknown DCR or stream: 404; no `api-version`: 400;
+//! - no bearer token: 401; a token it did not issue, or an expired one: 401; a token for
+//!   another client: 403 `OperationFailed`;
+//! - `Content-Type` other than `application/json`: 415 (the service answers 400/415);
+//! - wire body or (after `Content-Encoding: gzip`) decompressed body over 1,000,000 bytes: 413;
+//! - a body that is not a JSON array of objects each with a parseable `TimeGenerated`: 400
+//!   (the real service accepts a bare object with 204 and then drops it; the mock rejects it so
+//!   that tests catch the bug);
+//! - otherwise 204, and every row is recorded.
+//!
+//! Faults are injected ahead of time ([`Fault`]) and served in order, one per request.
+//!
+//! Tokens: `POST /{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`,
+//! `client_id`, `client_secret` and `scope` (form-encoded) gives
+//! `{"access_token","token_type":"Bearer","expires_in"}`.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+
+/// The largest body the service takes, compressed or not.
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+
+/// A planned answer to the next ingestion request, instead of the normal one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status (e.g. 429, 503) and an optional `Retry-After` in seconds;
+    /// the rows are not recorded.
+    Status {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// Close the connection without answering.
+    Reset,
+}
+
+/// What the mock saw of one ingestion request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub status: u16,
+    pub wire_bytes: usize,
+    pub uncompressed_bytes: usize,
+    pub gzip: bool,
+    pub rows: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// (immutable id, stream) → accepted rows.
+    streams: HashMap<(String, String), Vec<Value>>,
+    /// Client credentials it accepts: client id → secret.
+    clients: HashMap<String, String>,
+    /// Issued tokens: token → (client id, expiry).
+    tokens: HashMap<String, (String, Instant)>,
+    /// The client allowed to ingest (others get 403); `None`: any client with a token.
+    allowed_client: Option<String>,
+    token_lifetime: Duration,
+    faults: VecDeque<Fault>,
+    seen: Vec<Seen>,
+    issued: u64,
+}
+
+/// A running mock; stops when dropped.
+pub struct MockAzure {
+    pub address: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockAzure {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let mut r = response(status, body);
+    if let Ok(v) = hyper::header::HeaderValue::from_str(code) {
+        r.headers_mut().insert("x-ms-error-code", v);
+    }
+    r
+}
+
+impl MockAzure {
+    /// Starts on 127.0.0.1 with a random port, accepting `streams` as (immutable id, stream).
+    pub async fn start(streams: &[(&str, &str)]) -> std::io::Result<MockAzure> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State {
+            token_lifetime: Duration::from_secs(3600),
+            ..State::default()
+        }));
+        if let Ok(mut s) = state.lock() {
+            for (dcr, stream) in streams {
+                s.streams
+                    .insert(((*dcr).to_owned(), (*stream).to_owned()), Vec::new());
+            }
+        }
+        let shared = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: Request<hyper::body::Incoming>| {
+                            let state = Arc::clone(&state);
+                            async move { handle(request, &state).await }
+                        },
+                    );
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        Ok(MockAzure {
+            address,
+            state,
+            task,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        // A poisoned lock means a handler panicked: the test has failed anyway.
+        match self.state.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Accepts client credentials; the first client registered is the one allowed to ingest.
+    pub fn add_client(&self, client_id: &str, secret: &str) {
+        self.with(|s| {
+            s.clients.insert(client_id.to_owned(), secret.to_owned());
+            s.allowed_client.get_or_insert_with(|| client_id.to_owned());
+        });
+    }
+
+    /// Lifetime of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.with(|s| s.token_lifetime = lifetime);
+    }
+
+    /// Expires every token issued so far.
+    pub fn expire_tokens(&self) {
+        self.with(|s| {
+            let now = Instant::now();
+            for (_, expiry) in s.tokens.values_mut() {
+                *expiry = now;
+            }
+        });
+    }
+
+    /// Plans answers for the next requests, in order.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.faults.extend(faults));
+    }
+
+    /// Rows accepted for a stream, in arrival order.
+    pub fn rows(&self, dcr: &str, stream: &str) -> Vec<Value> {
+        self.with(|s| {
+            s.streams
+                .get(&(dcr.to_owned(), stream.to_owned()))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    /// Every ingestion request seen, in order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.with(|s| s.seen.clone())
+    }
+}
+
+/// Answers one request; `Err` closes the connection without an answer (an injected reset).
+async fn handle(
+    request: Request<hyper::body::Incoming>,
+    state: &Mutex<State>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let headers = request.headers().clone();
+    let body = match request.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(response(StatusCode::BAD_REQUEST, "unreadable body")),
+    };
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut state = match state.lock() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    Ok(match parts.as_slice() {
+        [_tenant, "oauth2", "v2.0", "token"] => token(&mut state, &body),
+        ["dataCollectionRules", dcr, "streams", stream] => {
+            match ingest(&mut state, dcr, stream, &query, &headers, &body) {
+                Some(reply) => reply,
+                None => return Err(std::io::Error::other("injected connection reset")),
+            }
+        }
+        _ => response(StatusCode::NOT_FOUND, "no such endpoint"),
+    })
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` and `%XX`).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn token(state: &mut State, body: &[u8]) -> Response<Full<Bytes>> {
+    let f = form(body);
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "client_credentials" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials",
+        );
+    }
+    if !field("scope").ends_with("/.default") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "scope must end with /.default",
+        );
+    }
+    let client = field("client_id");
+    if state
+        .clients
+        .get(client)
+        .is_none_or(|secret| secret != field("client_secret"))
+    {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret provided.",
+        );
+    }
+    state.issued += 1;
+    let token = format!("mock-token-{}", state.issued);
+    let lifetime = state.token_lifetime;
+    state.tokens.insert(
+        token.clone(),
+        (client.to_owned(), Instant::now() + lifetime),
+    );
+    let body = serde_json::json!({"token_type": "Bearer", "expires_in": lifetime.as_secs(), "access_token": token});
+    response(StatusCode::OK, body.to_string())
+}
+
+fn ingest(
+    state: &mut State,
+    dcr: &str,
+    stream: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> Option<Response<Full<Bytes>>> {
+    let gzip = headers
+        .get(hyper::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let mut seen = Seen {
+        status: 0,
+        wire_bytes: body.len(),
+        uncompressed_bytes: body.len(),
+        gzip,
+        rows: 0,
+    };
+    let reply = ingest_checked(state, dcr, stream, query, headers, body, &mut seen);
+    seen.status = reply.as_ref().map_or(0, |r| r.status().as_u16());
+    state.seen.push(seen);
+    reply
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_checked(
+    state: &mut State,
+    dcr: &str,
+    stream: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+    seen: &mut Seen,
+) -> Option<Response<Full<Bytes>>> {
+    let fail = |status, code, message: &str| Some(error(status, code, message));
+    if !query.split('&').any(|p| p == "api-version=2023-01-01") {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "InvalidApiVersion",
+            "api-version=2023-01-01 is required",
+        );
+    }
+    let key = (dcr.to_owned(), stream.to_owned());
+    if !state.streams.contains_key(&key) {
+        return fail(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "unknown DCR immutable id or stream",
+        );
+    }
+    let token = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "no bearer token",
+        );
+    };
+    match state.tokens.get(token) {
+        None => {
+            return fail(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "unknown token",
+            );
+        }
+        Some((_, expiry)) if *expiry <= Instant::now() => {
+            return fail(
+                StatusCode::UNAUTHORIZED,
+                "ExpiredAuthenticationToken",
+                "the token has expired",
+            );
+        }
+        Some((client, _)) if state.allowed_client.as_ref().is_some_and(|a| a != client) => {
+            let message = format!(
+                "The authentication token provided does not have access to ingest data for the \
+                 data collection rule with immutable Id '{dcr}'."
+            );
+            return fail(StatusCode::FORBIDDEN, "OperationFailed", &message);
+        }
+        Some(_) => {}
+    }
+    let json_type = headers
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_type {
+        return fail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "Content-Type must be application/json",
+        );
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ContentLengthLimitExceeded",
+            "body over 1 MB",
+        );
+    }
+    let json = if seen.gzip {
+        let mut out = Vec::new();
+        // One byte past the limit shows an oversized body without inflating all of it.
+        let mut decoder = flate2::read::GzDecoder::new(body).take(MAX_BODY_BYTES as u64 + 1);
+        if decoder.read_to_end(&mut out).is_err() {
+            return fail(StatusCode::BAD_REQUEST, "InvalidContent", "not gzip");
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    seen.uncompressed_bytes = json.len();
+    if json.len() > MAX_BODY_BYTES {
+        return fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ContentLengthLimitExceeded",
+            "uncompressed body over 1 MB",
+        );
+    }
+    if let Some(fault) = state.faults.pop_front() {
+        return match fault {
+            Fault::Status {
+                status,
+                retry_after,
+            } => {
+                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let mut r = error(code, "Injected", "injected fault");
+                if let Some(seconds) = retry_after {
+                    if let Ok(v) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
+                        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+                    }
+                }
+                Some(r)
+            }
+            Fault::Reset => None,
+        };
+    }
+    let rows = match serde_json::from_slice::<Value>(&json) {
+        Ok(Value::Array(rows)) => rows,
+        Ok(_) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "InvalidContent",
+                "the body must be a JSON array",
+            );
+        }
+        Err(e) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "InvalidContent",
+                &format!("malformed JSON: {e}"),
+            );
+        }
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let time = row.get("TimeGenerated").and_then(Value::as_str);
+        if !row.is_object() || time.is_none_or(|t| !plausible_time(t)) {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "InvalidContent",
+                &format!("row {i} has no valid TimeGenerated"),
+            );
+        }
+    }
+    seen.rows = rows.len();
+    if let Some(stored) = state.streams.get_mut(&key) {
+        stored.extend(rows);
+    }
+    Some(response(StatusCode::NO_CONTENT, Bytes::new()))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS…Z`, as Tern writes it.
+fn plausible_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 20
+        && b.iter().take(4).all(u8::is_ascii_digit)
+        && b.get(4) == Some(&b'-')
+        && b.get(10) == Some(&b'T')
+        && text.ends_with('Z')
+}
