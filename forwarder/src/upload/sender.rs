@@ -1,0 +1,251 @@
+//! Posting closed batches to one ingestion target, with the response rules of
+//! `reference/azure.md` §1.5:
+//! - 204: delivered;
+//! - 429, 500, 502, 503, 504: wait for `Retry-After` (seconds or an HTTP date) or a jittered
+//!   exponential backoff, and retry, without a limit on attempts: the batch is held, not
+//!   dropped;
+//! - 401: drop the cached token and retry;
+//! - 403 (no "Monitoring Metrics Publisher" role yet) and 404 (wrong DCR id or stream): a
+//!   configuration problem; logged, retried with long backoff, held;
+//! - 400 and 413: split the batch in halves down to the offending row, which is quarantined in
+//!   the dead-letter file with its reason, while the rest is delivered;
+//! - network errors and timeouts: retried with backoff.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::auth::TokenCache;
+use super::batch::ClosedBatch;
+
+/// Backoff bounds (tests shorten them).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    /// For 403/404, which only an operator fixes.
+    pub configuration_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+            configuration_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What became of a batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub rows: u64,
+    /// Rows the service rejected on their own (400/413), written to the dead-letter file.
+    pub quarantined: u64,
+    /// Requests that had to be repeated.
+    pub retries: u64,
+}
+
+/// Posts batches to one (endpoint, DCR, stream).
+pub struct Sender {
+    http: reqwest::Client,
+    tokens: Arc<TokenCache>,
+    url: String,
+    dead_letter: PathBuf,
+    policy: RetryPolicy,
+}
+
+enum Answer {
+    Done,
+    Wait(Duration),
+    Unauthorized,
+    Configuration(u16, String),
+    Split(u16, String),
+}
+
+/// Reads `Retry-After`: seconds, or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// A pseudo-random factor in [0.5, 1.0) for jitter, from the clock: good enough to spread
+/// retries of many senders apart, and no dependency for it.
+fn jitter() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    0.5 + f64::from(nanos % 1000) / 2000.0
+}
+
+impl Sender {
+    pub fn new(
+        http: reqwest::Client,
+        tokens: Arc<TokenCache>,
+        endpoint: &str,
+        immutable_id: &str,
+        stream: &str,
+        dead_letter: PathBuf,
+        policy: RetryPolicy,
+    ) -> Sender {
+        Sender {
+            http,
+            tokens,
+            url: format!(
+                "{}/dataCollectionRules/{immutable_id}/streams/{stream}?api-version=2023-01-01",
+                endpoint.trim_end_matches('/')
+            ),
+            dead_letter,
+            policy,
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.policy.base.saturating_mul(1u32 << attempt.min(16));
+        exp.min(self.policy.cap).mul_f64(jitter())
+    }
+
+    async fn post(&self, body: &[u8]) -> Result<Answer, String> {
+        let token = self
+            .tokens
+            .token(&self.http)
+            .await
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header("x-ms-client-request-id", request_id())
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let wait = retry_after(response.headers());
+        let text = response.text().await.unwrap_or_default();
+        Ok(match status {
+            200..=299 => Answer::Done,
+            401 => Answer::Unauthorized,
+            403 | 404 => Answer::Configuration(status, text),
+            400 | 413 => Answer::Split(status, text),
+            _ => Answer::Wait(wait.unwrap_or_default()),
+        })
+    }
+
+    /// Delivers one batch, holding it through every transient failure.
+    pub async fn deliver(&self, batch: &ClosedBatch) -> Delivered {
+        let mut delivered = Delivered::default();
+        let mut pending = vec![(batch.body.clone(), batch.rows)];
+        while let Some((body, rows)) = pending.pop() {
+            let mut attempt = 0u32;
+            loop {
+                match self.post(&body).await {
+                    Ok(Answer::Done) => {
+                        delivered.rows += rows;
+                        break;
+                    }
+                    Ok(Answer::Split(status, detail)) => {
+                        match split(&body) {
+                            Some((first, second)) => {
+                                // Second pushed first so the halves go out in order.
+                                pending.push(second);
+                                pending.push(first);
+                            }
+                            None => {
+                                self.quarantine(&body, status, &detail);
+                                delivered.quarantined += rows;
+                            }
+                        }
+                        break;
+                    }
+                    Ok(Answer::Unauthorized) => {
+                        self.tokens.invalidate().await;
+                        delivered.retries += 1;
+                        if attempt > 0 {
+                            tokio::time::sleep(self.backoff(attempt)).await;
+                        }
+                    }
+                    Ok(Answer::Configuration(status, detail)) => {
+                        tracing::error!(url = %self.url, status, %detail, "the service refused the target (role assignment or DCR/stream name?); holding the batch");
+                        delivered.retries += 1;
+                        tokio::time::sleep(self.policy.configuration_wait).await;
+                    }
+                    Ok(Answer::Wait(after)) => {
+                        delivered.retries += 1;
+                        let wait = if after.is_zero() {
+                            self.backoff(attempt)
+                        } else {
+                            after
+                        };
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(error) => {
+                        crate::warn_limited!(url = %self.url, %error, "upload failed; retrying");
+                        delivered.retries += 1;
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                    }
+                }
+                attempt = attempt.saturating_add(1);
+            }
+        }
+        delivered
+    }
+
+    fn quarantine(&self, body: &[u8], status: u16, detail: &str) {
+        let rows = gunzip(body).unwrap_or_default();
+        let line = serde_json::json!({
+            "url": self.url,
+            "status": status,
+            "reason": detail,
+            "rows": serde_json::from_slice::<serde_json::Value>(&rows).unwrap_or(serde_json::Value::Null),
+        });
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.dead_letter)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            tracing::error!(path = %self.dead_letter.display(), error = %e, "cannot write the dead-letter file; the rejected row is in this log line: {line}");
+        }
+    }
+}
+
+fn request_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("tern-{nanos:x}")
+}
+
+fn gunzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
+}
+
+/// Splits a gzip JSON-array body into two gzip bodies of half the rows each (`None` for one
+/// row). The slow path: only after a 400/413.
+fn split(body: &[u8]) -> Option<((Vec<u8>, u64), (Vec<u8>, u64))> {
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&gunzip(body)?).ok()?;
+    if rows.len() < 2 {
+        return None;
+    }
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let pack = |part: &[serde_json::Value]| -> Option<(Vec<u8>, u64)> {
+        let json = serde_json::to_vec(part).ok()?;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&json).ok()?;
+        Some((e.finish().ok()?, part.len() as u64))
+    };
+    Some((pack(a)?, pack(b)?))
+}
