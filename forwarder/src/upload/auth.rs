@@ -155,10 +155,12 @@ impl TokenCache {
             let detail = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| {
-                    v["error_description"]
-                        .as_str()
-                        .or(v["error"]["message"].as_str())
-                        .map(str::to_owned)
+                    let description = v.get("error_description").and_then(|d| d.as_str());
+                    let message = v
+                        .get("error")
+                        .and_then(|e| e.get("message"))
+                        .and_then(|m| m.as_str());
+                    description.or(message).map(str::to_owned)
                 })
                 .unwrap_or_else(|| text.chars().take(200).collect());
             return Err(AuthError::Rejected {
@@ -169,13 +171,18 @@ impl TokenCache {
         }
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| AuthError::Malformed { url: url.clone() })?;
-        let token = value["access_token"]
-            .as_str()
+        let token = value
+            .get("access_token")
+            .and_then(|t| t.as_str())
             .ok_or(AuthError::Malformed { url })?
             .to_owned();
-        let lifetime = value["expires_in"]
-            .as_u64()
-            .or_else(|| value["expires_in"].as_str().and_then(|s| s.parse().ok()))
+        // Entra sends a number; older endpoints (and IMDS) send a string.
+        let lifetime = value
+            .get("expires_in")
+            .and_then(|e| {
+                e.as_u64()
+                    .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+            })
             .unwrap_or(3600);
         Ok((token, Instant::now() + Duration::from_secs(lifetime)))
     }

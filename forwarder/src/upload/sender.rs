@@ -235,7 +235,9 @@ fn gunzip(body: &[u8]) -> Option<Vec<u8>> {
 
 /// Splits a gzip JSON-array body into two gzip bodies of half the rows each (`None` for one
 /// row). The slow path: only after a 400/413.
-fn split(body: &[u8]) -> Option<((Vec<u8>, u64), (Vec<u8>, u64))> {
+type Part = (Vec<u8>, u64);
+
+fn split(body: &[u8]) -> Option<(Part, Part)> {
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&gunzip(body)?).ok()?;
     if rows.len() < 2 {
         return None;
