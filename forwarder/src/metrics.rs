@@ -215,7 +215,8 @@ impl Metrics {
         );
         registry.register(
             "mistyped_values",
-            "CEF values that did not fit their column (kept in AdditionalExtensions)",
+            "Values that did not fit their column's type: CEF values (kept in \
+             AdditionalExtensions) and non-numeric PROCIDs (ProcessID left empty)",
             m.mistyped_values.clone(),
         );
         registry.register(

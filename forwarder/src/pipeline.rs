@@ -227,10 +227,11 @@ impl Shaper {
         let notes = write_declared_row(table, event, received, declared, out);
         out.extend_from_slice(b"}\n");
         self.batch.rows += 1;
-        if notes.mistyped_values > 0 {
-            self.metrics
-                .mistyped_values
-                .inc_by(u64::from(notes.mistyped_values));
+        // Values that did not fit their column's type: CEF values (kept in
+        // AdditionalExtensions) and a PROCID that is not a number (ProcessID left empty).
+        let mistyped = u64::from(notes.mistyped_values) + u64::from(notes.non_numeric_pid);
+        if mistyped > 0 {
+            self.metrics.mistyped_values.inc_by(mistyped);
         }
         let index = usize::from(table == Table::CommonSecurityLog);
         if let Some(counter) = self.rows.get(index) {
