@@ -161,3 +161,71 @@ async fn a_poison_row_is_quarantined_and_the_rest_delivered() {
     assert_eq!(entry["rows"][0]["SyslogMessage"], "seq=999999 no time");
     assert!(entry["reason"].as_str().unwrap().contains("TimeGenerated"));
 }
+
+/// `tern doctor` against the mock: a good setup, a wrong stream, a wrong secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_token_endpoint_and_stream() {
+    let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |stream: &'static str, secret: &'static str| {
+        let dir = dir.path().to_owned();
+        let url = mock.url();
+        tokio::task::spawn_blocking(move || {
+            std::fs::write(dir.join("secret"), secret).unwrap();
+            let config = format!(
+                r#"[[listen]]
+protocol = "udp"
+address = "127.0.0.1:1"
+
+[azure.auth]
+method = "client-secret"
+tenant_id = "tenant"
+client_id = "app"
+client_secret_file = "{secret}"
+authority_host = "{url}"
+
+[[destination]]
+name = "mock"
+endpoint = "{url}"
+dcr_immutable_id = "{DCR}"
+streams = {{ Syslog = "{stream}" }}
+"#,
+                secret = dir.join("secret").display()
+            );
+            std::fs::write(dir.join("tern.toml"), config).unwrap();
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+                .args(["doctor", "--config"])
+                .arg(dir.join("tern.toml"))
+                .output()
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8(output.stdout).unwrap(),
+            )
+        })
+    };
+    let (code, out) = run(STREAM, "right").await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("ok   token: client app in tenant tenant"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok   [[destination]] mock → Custom-TernSyslog"),
+        "{out}"
+    );
+    let (code, out) = run("Custom-Nope", "right").await.unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL [[destination]] mock → Custom-Nope")
+            && out.contains("404: wrong DCR immutable id, stream name"),
+        "{out}"
+    );
+    let (code, out) = run(STREAM, "wrong").await.unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL token") && out.contains("401") && !out.contains("wrong"),
+        "the secret is not printed: {out}"
+    );
+}

@@ -72,18 +72,17 @@ struct RawDcr {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by the upload stage (issue 5)
 struct RawAzure {
-    cloud: Option<String>,
+    cloud: Option<Spanned<String>>,
     auth: Option<RawAzureAuth>,
     upload: Option<RawAzureUpload>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code)] // certificate_file: read by the certificate credential (to come)
 struct RawAzureAuth {
-    method: Option<String>,
+    method: Spanned<String>,
     tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret_file: Option<String>,
@@ -93,7 +92,7 @@ struct RawAzureAuth {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code)] // proxy, ca_file: read by the upload client (to come)
 struct RawAzureUpload {
     concurrency: Option<usize>,
     proxy: Option<String>,
@@ -224,6 +223,15 @@ pub struct Destination {
     pub workspace: Option<String>,
 }
 
+/// `[azure]`: how to reach Azure.
+#[derive(Debug, Clone)]
+pub struct AzureConfig {
+    pub cloud: crate::upload::auth::Cloud,
+    /// `None` without an `[azure.auth]` section.
+    pub credential: Option<crate::upload::auth::ClientSecret>,
+    pub concurrency: usize,
+}
+
 /// `[dcr]`: where the DCR exports are and how to apply them.
 #[derive(Debug, Clone, Default)]
 pub struct DcrConfig {
@@ -235,6 +243,7 @@ pub struct DcrConfig {
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub azure: Option<AzureConfig>,
     pub dcr: DcrConfig,
     pub destinations: Vec<Destination>,
     /// `CollectorHostName`.
@@ -286,6 +295,7 @@ impl Config {
             source: "built-in default".to_owned(),
             dcr: DcrConfig::default(),
             destinations: Vec::new(),
+            azure: None,
         }
     }
 
@@ -496,9 +506,87 @@ impl Config {
             None => DcrConfig::default(),
         };
 
-        if raw.azure.is_some() {
-            not_yet_active.push("[azure]");
-        }
+        let azure = match &raw.azure {
+            None => None,
+            Some(a) => {
+                use crate::upload::auth::{ClientSecret, Cloud};
+                let cloud = match a.cloud.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+                    None | Some(("public", _)) => Cloud::Public,
+                    Some(("usgov", _)) => Cloud::UsGov,
+                    Some(("china", _)) => Cloud::China,
+                    Some((other, span)) => {
+                        return Err(at(
+                            span,
+                            format!(
+                                "azure.cloud: unknown cloud `{other}`: use public, usgov or china"
+                            ),
+                        ));
+                    }
+                };
+                let credential = match &a.auth {
+                    None => None,
+                    Some(auth) => {
+                        let method = auth.method.get_ref().as_str();
+                        match method {
+                            "client-secret" => {}
+                            "client-certificate" | "managed-identity" | "azure-arc"
+                            | "workload-identity" => {
+                                return Err(at(
+                                    auth.method.span(),
+                                    format!(
+                                        "azure.auth.method: `{method}` is not available in this version of Tern (client-secret is)"
+                                    ),
+                                ));
+                            }
+                            other => {
+                                return Err(at(
+                                    auth.method.span(),
+                                    format!(
+                                        "azure.auth.method: unknown method `{other}`: use client-secret, \
+                                         client-certificate, managed-identity, azure-arc or workload-identity"
+                                    ),
+                                ));
+                            }
+                        }
+                        let required = |value: &Option<String>, key: &str| {
+                            value.clone().ok_or_else(|| {
+                                at(
+                                    auth.method.span(),
+                                    format!("azure.auth: `{key}` is required for client-secret"),
+                                )
+                            })
+                        };
+                        let secret_file = required(&auth.client_secret_file, "client_secret_file")?;
+                        // The secret itself never appears in a message.
+                        let secret = std::fs::read_to_string(&secret_file)
+                            .map_err(|e| at(auth.method.span(), format!("azure.auth.client_secret_file: cannot read {secret_file}: {e}")))?
+                            .trim()
+                            .to_owned();
+                        Some(ClientSecret {
+                            authority_host: auth
+                                .authority_host
+                                .clone()
+                                .unwrap_or_else(|| cloud.authority_host().to_owned()),
+                            tenant_id: required(&auth.tenant_id, "tenant_id")?,
+                            client_id: required(&auth.client_id, "client_id")?,
+                            secret,
+                            scope: cloud.scope().to_owned(),
+                        })
+                    }
+                };
+                not_yet_active.push("[azure] uploads (tern doctor uses the credential)");
+                Some(AzureConfig {
+                    cloud,
+                    credential,
+                    concurrency: a
+                        .upload
+                        .as_ref()
+                        .and_then(|u| u.concurrency)
+                        .unwrap_or(4)
+                        .max(1),
+                })
+            }
+        };
         let mut destinations = Vec::new();
         for (i, d) in raw.destination.iter().enumerate() {
             let endpoint = d.endpoint.get_ref();
@@ -559,6 +647,7 @@ impl Config {
             source: file.to_owned(),
             dcr,
             destinations,
+            azure,
         })
     }
 }
@@ -645,7 +734,19 @@ when_full = "block"
 [metrics]
 address = "127.0.0.1:9280"
 "#;
-        let c = Config::parse("tern.toml", text).unwrap();
+        let secret =
+            std::env::temp_dir().join(format!("tern-config-test-secret-{}", std::process::id()));
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let text = text.replace("/etc/tern/client-secret", &secret.display().to_string());
+        let c = Config::parse("tern.toml", &text).unwrap();
+        let _ = std::fs::remove_file(&secret);
+        let credential = c.azure.as_ref().unwrap().credential.as_ref().unwrap();
+        assert_eq!(credential.secret, "s3cret");
+        assert_eq!(
+            credential.authority_host,
+            "https://login.microsoftonline.com"
+        );
+        assert_eq!(c.azure.as_ref().unwrap().concurrency, 4);
         assert_eq!(c.hostname, "fwd-01");
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.listen[1].framing, Framing::OctetCounting);
@@ -659,7 +760,7 @@ address = "127.0.0.1:9280"
         assert_eq!(
             c.not_yet_active,
             vec![
-                "[azure]",
+                "[azure] uploads (tern doctor uses the credential)",
                 "[[destination]] uploads (routes are bound and checked)",
                 "[spool]"
             ]

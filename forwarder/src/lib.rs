@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod dcr;
+pub mod doctor;
 pub mod listen;
 pub mod log_limit;
 pub mod metrics;

@@ -40,6 +40,12 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Check each upload target end to end (token, endpoint, a zero-row probe, clock) and say
+    /// what to fix; exit 1 if anything fails.
+    Doctor {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Data Collection Rule helpers.
     Dcr {
         #[command(subcommand)]
@@ -235,6 +241,43 @@ fn check(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn doctor(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tern: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(compiled) = load_routing(&config) else {
+        return ExitCode::from(2);
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tern: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let checks = runtime.block_on(tern::doctor::run(&config, &compiled));
+    for c in &checks {
+        println!(
+            "{} {}: {}",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.what,
+            c.detail
+        );
+    }
+    if checks.iter().all(|c| c.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn run_daemon(config: Option<PathBuf>) -> ExitCode {
     let config = match load_config(config) {
         Ok(c) => c,
@@ -283,6 +326,7 @@ fn main() -> ExitCode {
         None => run_daemon(None),
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(&config),
+        Some(Command::Doctor { config }) => doctor(&config),
         Some(Command::Dcr {
             command:
                 DcrCommand::Scaffold {

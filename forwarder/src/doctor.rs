@@ -1,0 +1,147 @@
+//! `tern doctor`: checks each upload target end to end and says, line by line, what works and
+//! what to fix: the target's endpoint and DCR id, token acquisition, a zero-row probe (an
+//! empty JSON array, which the service accepts without storing anything), and clock skew
+//! against the service's `Date` header.
+
+use std::time::{Duration, SystemTime};
+
+use crate::config::Config;
+use crate::dcr::Compiled;
+use crate::upload::auth::TokenCache;
+
+/// Clock skew beyond this is reported (tokens and TimeGenerated both depend on the clock).
+const SKEW_LIMIT: Duration = Duration::from_secs(120);
+
+/// One verdict line.
+pub struct Check {
+    pub ok: bool,
+    pub what: String,
+    pub detail: String,
+}
+
+fn check(ok: bool, what: impl Into<String>, detail: impl Into<String>) -> Check {
+    Check {
+        ok,
+        what: what.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Runs every check; the caller prints them.
+pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let targets = &compiled.bindings.targets;
+    if targets.is_empty() {
+        checks.push(check(
+            false,
+            "upload targets",
+            "none: add an ingestion DCR (`tern dcr scaffold`) to [dcr] paths or a [[destination]]",
+        ));
+        return checks;
+    }
+    let Some(credential) = config.azure.as_ref().and_then(|a| a.credential.clone()) else {
+        checks.push(check(
+            false,
+            "credential",
+            "no [azure.auth] section: nothing to get a token with",
+        ));
+        return checks;
+    };
+    let http = match crate::upload::http_client() {
+        Ok(h) => h,
+        Err(e) => {
+            checks.push(check(false, "HTTP client", e));
+            return checks;
+        }
+    };
+    let tokens = TokenCache::new(credential.clone());
+    let token = match tokens.token(&http).await {
+        Ok(t) => {
+            checks.push(check(
+                true,
+                "token",
+                format!(
+                    "client {} in tenant {}",
+                    credential.client_id, credential.tenant_id
+                ),
+            ));
+            t
+        }
+        Err(e) => {
+            checks.push(check(
+                false,
+                "token",
+                format!("{e} (check tenant_id, client_id and the secret file; a new secret can take minutes to work)"),
+            ));
+            return checks;
+        }
+    };
+    for target in targets {
+        let name = format!("{} → {}", target.origin, target.stream);
+        let (Some(endpoint), Some(immutable_id)) = (&target.endpoint, &target.immutable_id) else {
+            checks.push(check(
+                false,
+                name,
+                "no endpoint or DCR immutable id (a template before deployment, or a DCE): give them in a [[destination]]",
+            ));
+            continue;
+        };
+        let url = format!(
+            "{}/dataCollectionRules/{immutable_id}/streams/{}?api-version=2023-01-01",
+            endpoint.trim_end_matches('/'),
+            target.stream
+        );
+        let probe = http
+            .post(&url)
+            .bearer_auth(&token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body("[]")
+            .send()
+            .await;
+        match probe {
+            Err(e) => checks.push(check(
+                false,
+                name,
+                format!("{url}: cannot connect: {e} (DNS, firewall, proxy?)"),
+            )),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let skew = response
+                    .headers()
+                    .get(reqwest::header::DATE)
+                    .and_then(|d| d.to_str().ok())
+                    .and_then(|d| httpdate::parse_http_date(d).ok())
+                    .map(|server| match server.duration_since(SystemTime::now()) {
+                        Ok(ahead) => ahead,
+                        Err(behind) => behind.duration(),
+                    });
+                let verdict = match status {
+                    200..=299 => (true, "probe accepted".to_owned()),
+                    401 => (false, "401: the token was refused (wrong tenant or cloud?)".to_owned()),
+                    403 => (
+                        false,
+                        "403: the identity lacks \"Monitoring Metrics Publisher\" on the DCR (a new role assignment can take 30 minutes)".to_owned(),
+                    ),
+                    404 => (false, "404: wrong DCR immutable id, stream name or endpoint region".to_owned()),
+                    other => (false, format!("{other}: unexpected answer")),
+                };
+                checks.push(check(
+                    verdict.0,
+                    name.clone(),
+                    format!("{url}: {}", verdict.1),
+                ));
+                if let Some(skew) = skew.filter(|s| *s > SKEW_LIMIT) {
+                    checks.push(check(
+                        false,
+                        format!("{name} clock"),
+                        format!(
+                            "local clock differs from the service by {}s: fix NTP",
+                            skew.as_secs()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    checks
+}
