@@ -229,3 +229,148 @@ streams = {{ Syslog = "{stream}" }}
         "the secret is not printed: {out}"
     );
 }
+
+/// The daemon end to end: TCP syslog in, rows uploaded to two streams (Syslog and
+/// CommonSecurityLog) of the mock, every row exactly once, every request gzip and ≤ 1 MB,
+/// through a 429 and a 503 on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_uploads_every_row_once() {
+    const CEF_STREAM: &str = "Custom-TernCEF";
+    let mock = MockAzure::start(&[(DCR, STREAM), (DCR, CEF_STREAM)])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    mock.inject([
+        Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        },
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "right").unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = format!(
+        r#"hostname = "fwd-up"
+[[listen]]
+protocol = "tcp"
+address = "127.0.0.1:{port}"
+
+[[output]]
+kind = "file"
+path = "{rows}"
+
+[metrics]
+address = ""
+
+[azure.auth]
+method = "client-secret"
+tenant_id = "tenant"
+client_id = "app"
+client_secret_file = "{secret}"
+authority_host = "{url}"
+
+[azure.upload]
+dead_letter_path = "{dead}"
+
+[[destination]]
+name = "mock"
+endpoint = "{url}"
+dcr_immutable_id = "{DCR}"
+streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
+"#,
+        rows = dir.path().join("rows.jsonl").display(),
+        secret = dir.path().join("secret").display(),
+        dead = dir.path().join("dead.jsonl").display(),
+        url = mock.url(),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(dir.path().join("tern.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    const N: usize = 30_000;
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut stream = loop {
+            match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("tern did not start: {e}"),
+            }
+        };
+        let mut text = String::new();
+        for i in 0..N {
+            if i % 2 == 0 {
+                text.push_str(&format!(
+                    "<134>Nov 21 10:00:00 fw CEF:0|V|P|1|100|seq={i}|5|src=10.0.0.1 dpt=443\n"
+                ));
+            } else {
+                text.push_str(&format!("<14>Nov 21 10:00:00 host app: seq={i}\n"));
+            }
+        }
+        stream.write_all(text.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let have = mock.rows(DCR, STREAM).len() + mock.rows(DCR, CEF_STREAM).len();
+        if have >= N {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{have} of {N} rows arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    let mut seqs: Vec<usize> = mock
+        .rows(DCR, STREAM)
+        .iter()
+        .map(|r| {
+            r["SyslogMessage"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("seq=")
+                .parse()
+                .unwrap()
+        })
+        .chain(mock.rows(DCR, CEF_STREAM).iter().map(|r| {
+            r["Activity"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("seq=")
+                .parse()
+                .unwrap()
+        }))
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "every row exactly once");
+    let cef = mock.rows(DCR, CEF_STREAM);
+    assert_eq!(cef[0]["DestinationPort"], 443);
+    assert_eq!(cef[0]["CollectorHostName"], "fwd-up");
+    let seen = mock.seen();
+    assert!(seen.iter().any(|s| s.status == 429) && seen.iter().any(|s| s.status == 503));
+    assert!(
+        seen.iter()
+            .all(|s| s.gzip && s.uncompressed_bytes <= 1_000_000)
+    );
+}

@@ -95,6 +95,8 @@ struct RawAzureAuth {
 #[allow(dead_code)] // proxy, ca_file: read by the upload client (to come)
 struct RawAzureUpload {
     concurrency: Option<usize>,
+    /// Where rows the API refuses on their own (400/413) are kept, as JSON lines.
+    dead_letter_path: Option<String>,
     proxy: Option<String>,
     ca_file: Option<String>,
 }
@@ -230,6 +232,7 @@ pub struct AzureConfig {
     /// `None` without an `[azure.auth]` section.
     pub credential: Option<crate::upload::auth::ClientSecret>,
     pub concurrency: usize,
+    pub dead_letter: PathBuf,
 }
 
 /// `[dcr]`: where the DCR exports are and how to apply them.
@@ -258,6 +261,7 @@ pub struct Config {
 }
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
+pub const DEFAULT_DEAD_LETTER: &str = "/var/lib/tern/dead-letter.jsonl";
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:5514";
@@ -574,7 +578,7 @@ impl Config {
                         })
                     }
                 };
-                not_yet_active.push("[azure] uploads (tern doctor uses the credential)");
+
                 Some(AzureConfig {
                     cloud,
                     credential,
@@ -584,6 +588,11 @@ impl Config {
                         .and_then(|u| u.concurrency)
                         .unwrap_or(4)
                         .max(1),
+                    dead_letter: a
+                        .upload
+                        .as_ref()
+                        .and_then(|u| u.dead_letter_path.as_ref())
+                        .map_or_else(|| PathBuf::from(DEFAULT_DEAD_LETTER), PathBuf::from),
                 })
             }
         };
@@ -625,9 +634,7 @@ impl Config {
                 workspace: d.workspace.clone(),
             });
         }
-        if !destinations.is_empty() {
-            not_yet_active.push("[[destination]] uploads (routes are bound and checked)");
-        }
+
         if raw.spool.is_some() {
             not_yet_active.push("[spool]");
         }
@@ -757,14 +764,7 @@ address = "127.0.0.1:9280"
             c.outputs,
             vec![Output::File(PathBuf::from("/var/log/tern/rows.jsonl"))]
         );
-        assert_eq!(
-            c.not_yet_active,
-            vec![
-                "[azure] uploads (tern doctor uses the credential)",
-                "[[destination]] uploads (routes are bound and checked)",
-                "[spool]"
-            ]
-        );
+        assert_eq!(c.not_yet_active, vec!["[spool]"]);
         assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
         assert!(!c.dcr.duplicate_cef_to_syslog);
         assert!(c.dcr.watch);

@@ -57,15 +57,18 @@ pub enum DropReason {
     NotFormat,
     /// The sender is not in the listener's `allow` list.
     RejectedSender,
+    /// Rows for an upload target that appeared in a DCR reload; uploaders start with Tern.
+    NoUploader,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 5] = [
+    pub const ALL: [DropReason; 6] = [
         DropReason::Oversized,
         DropReason::Truncated,
         DropReason::Empty,
         DropReason::NotFormat,
         DropReason::RejectedSender,
+        DropReason::NoUploader,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +78,7 @@ impl DropReason {
             DropReason::Empty => "empty",
             DropReason::NotFormat => "not_format",
             DropReason::RejectedSender => "rejected_sender",
+            DropReason::NoUploader => "no_uploader",
         }
     }
 }
@@ -98,6 +102,9 @@ pub struct Metrics {
     output_rows: Family<OutputLabel, Counter>,
     output_errors: Family<OutputLabel, Counter>,
     dcr_reloads: Family<ResultLabel, Counter>,
+    upload_rows: Counter,
+    upload_quarantined: Counter,
+    upload_retries: Counter,
     ready: AtomicBool,
 }
 
@@ -115,7 +122,7 @@ pub struct ListenerMetrics {
     /// Indexed like [`KINDS`].
     pub parsed: [Counter; 4],
     /// Indexed like [`DropReason::ALL`].
-    pub dropped: [Counter; 5],
+    pub dropped: [Counter; 6],
     pub body_errors: Counter,
     pub mistyped_values: Counter,
     pub framing_resyncs: Counter,
@@ -179,6 +186,9 @@ impl Metrics {
             output_rows: Family::default(),
             output_errors: Family::default(),
             dcr_reloads: Family::default(),
+            upload_rows: Counter::default(),
+            upload_quarantined: Counter::default(),
+            upload_retries: Counter::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -251,6 +261,21 @@ impl Metrics {
             m.output_errors.clone(),
         );
         registry.register(
+            "upload_rows",
+            "Rows the Logs Ingestion API accepted (204)",
+            m.upload_rows.clone(),
+        );
+        registry.register(
+            "upload_quarantined_rows",
+            "Rows the API refused on their own (400/413), written to the dead-letter file",
+            m.upload_quarantined.clone(),
+        );
+        registry.register(
+            "upload_retries",
+            "Upload requests repeated (429, 5xx, 401, resets, timeouts)",
+            m.upload_retries.clone(),
+        );
+        registry.register(
             "dcr_reloads",
             "DCR reloads, by result (a failed reload keeps the routing in force)",
             m.dcr_reloads.clone(),
@@ -311,6 +336,15 @@ impl Metrics {
             self.output_rows.get_or_create(&label).clone(),
             self.output_errors.get_or_create(&label).clone(),
         )
+    }
+
+    /// Counters of the upload stage.
+    pub fn uploads(&self) -> crate::upload::stage::UploadMetrics {
+        crate::upload::stage::UploadMetrics {
+            rows: self.upload_rows.clone(),
+            quarantined: self.upload_quarantined.clone(),
+            retries: self.upload_retries.clone(),
+        }
     }
 
     /// Counters of successful and failed DCR reloads.

@@ -9,17 +9,17 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use prometheus_client::metrics::counter::Counter;
 use tern_parsers::{Anomalies, Body, Format, Options, ParseError, Timestamp, parse};
 use tokio::sync::mpsc;
-
-use arc_swap::ArcSwap;
 
 use crate::dcr::Compiled;
 use crate::dcr::binding::Target;
 use crate::dcr::routing::EventKind;
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_declared_row};
+use crate::upload::stage::{RowBatch, UploadChannels, target_key};
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -50,6 +50,8 @@ pub fn now() -> Timestamp {
 #[derive(Clone)]
 pub struct Pipeline {
     pub collector_hostname: Arc<str>,
+    /// Upload channels by target key (empty: no uploads; rows go to the local outputs only).
+    pub uploads: Arc<UploadChannels>,
     /// The routing in force; swapped whole on reload, read once per message.
     pub routing: Arc<ArcSwap<Compiled>>,
     pub metrics: Arc<Metrics>,
@@ -59,6 +61,9 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
+    uploads: Arc<UploadChannels>,
+    /// Rows waiting for the next flush, per upload target key.
+    pending_uploads: Vec<(String, RowBatch)>,
     routing: Arc<ArcSwap<Compiled>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
@@ -82,6 +87,8 @@ impl Shaper {
     pub fn new(pipeline: &Pipeline, format: Format, metrics: ListenerMetrics) -> Shaper {
         Shaper {
             format,
+            uploads: Arc::clone(&pipeline.uploads),
+            pending_uploads: Vec::new(),
             routing: Arc::clone(&pipeline.routing),
             collector_hostname: Arc::clone(&pipeline.collector_hostname),
             metrics,
@@ -224,7 +231,27 @@ impl Shaper {
         }
         out.extend_from_slice(b"\",\"row\":");
         let declared = target.and_then(|t| t.columns.as_deref());
+        let row_start = out.len();
         let notes = write_declared_row(table, event, received, declared, out);
+        let row = out.get(row_start..).unwrap_or_default();
+        // The same bytes go to the target's uploader: written once, copied once.
+        if let Some(key) = target
+            .filter(|_| !self.uploads.is_empty())
+            .and_then(target_key)
+        {
+            let pending = match self.pending_uploads.iter().position(|(k, _)| *k == key) {
+                Some(i) => self.pending_uploads.get_mut(i),
+                None => {
+                    self.pending_uploads.push((key, RowBatch::default()));
+                    self.pending_uploads.last_mut()
+                }
+            };
+            if let Some((_, batch)) = pending {
+                batch.rows.extend_from_slice(row);
+                batch.rows.push(b'\n');
+                batch.count += 1;
+            }
+        }
         out.extend_from_slice(b"}\n");
         self.batch.rows += 1;
         // Values that did not fit their column's type: CEF values (kept in
@@ -242,10 +269,28 @@ impl Shaper {
     /// Whether the batch is big enough to hand over now.
     pub fn batch_full(&self) -> bool {
         self.batch.bytes.len() >= BATCH_BYTES
+            || self
+                .pending_uploads
+                .iter()
+                .any(|(_, b)| b.rows.len() >= BATCH_BYTES)
     }
 
     /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
     pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
+        for (key, batch) in self.pending_uploads.iter_mut() {
+            if batch.count == 0 {
+                continue;
+            }
+            let batch = std::mem::take(batch);
+            match self.uploads.get(key.as_str()) {
+                Some(channel) => {
+                    if channel.send(batch).await.is_err() {
+                        return Err(OutputsClosed);
+                    }
+                }
+                None => self.metrics.drop(DropReason::NoUploader, batch.count),
+            }
+        }
         if self.batch.rows == 0 {
             return Ok(());
         }

@@ -63,6 +63,29 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     {
         tracing::warn!("{note}");
     }
+    // Uploads, when there is a credential and a target to post to.
+    let (uploads, upload_tasks) = match config
+        .azure
+        .as_ref()
+        .and_then(|a| Some((a, a.credential.clone()?)))
+    {
+        Some((azure, credential)) if !compiled.bindings.targets.is_empty() => {
+            crate::upload::stage::start(
+                &compiled.bindings.targets,
+                credential,
+                azure.concurrency,
+                &azure.dead_letter,
+                metrics.uploads(),
+            )?
+        }
+        _ => (std::collections::HashMap::new(), Vec::new()),
+    };
+    if !uploads.is_empty() {
+        tracing::info!(
+            targets = uploads.len(),
+            "uploading to Azure Monitor Logs Ingestion"
+        );
+    }
     let routing = Arc::new(ArcSwap::from_pointee(compiled));
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
     let _watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
@@ -76,6 +99,7 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     });
     let pipeline = Pipeline {
         collector_hostname: Arc::from(config.hostname.as_str()),
+        uploads: Arc::new(uploads),
         routing: Arc::clone(&routing),
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
@@ -120,6 +144,17 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
         tracing::warn!("listeners did not finish within {DRAIN_GRACE:?}; stopping anyway");
     }
     let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
+    let uploaded = tokio::time::timeout(DRAIN_GRACE, async {
+        for task in upload_tasks {
+            let _ = task.await;
+        }
+    })
+    .await;
+    if uploaded.is_err() {
+        tracing::warn!(
+            "uploads did not finish within {DRAIN_GRACE:?}; rows still held are lost (no spool yet)"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod batch;
 pub mod sender;
+pub mod stage;
 
 use std::time::Duration;
 
