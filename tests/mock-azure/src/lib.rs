@@ -69,6 +69,9 @@ struct State {
     faults: VecDeque<Fault>,
     seen: Vec<Seen>,
     issued: u64,
+    /// Fast mode (benchmarks): validate the array and count rows, keep nothing.
+    count_only: bool,
+    counted: u64,
 }
 
 /// A running mock; stops when dropped.
@@ -191,6 +194,17 @@ impl MockAzure {
                 .cloned()
                 .unwrap_or_default()
         })
+    }
+
+    /// Fast mode for benchmarks: bodies are still decompressed and parsed as a JSON array, but
+    /// rows are only counted ([`MockAzure::counted`]), not stored or checked one by one.
+    pub fn set_count_only(&self, on: bool) {
+        self.with(|s| s.count_only = on);
+    }
+
+    /// Rows accepted in fast mode.
+    pub fn counted(&self) -> u64 {
+        self.with(|s| s.counted)
     }
 
     /// Every ingestion request seen, in order.
@@ -441,6 +455,20 @@ fn ingest_checked(
                 Some(r)
             }
             Fault::Reset => None,
+        };
+    }
+    if state.count_only {
+        return match serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&json) {
+            Ok(rows) => {
+                seen.rows = rows.len();
+                state.counted += rows.len() as u64;
+                Some(response(StatusCode::NO_CONTENT, Bytes::new()))
+            }
+            Err(e) => fail(
+                StatusCode::BAD_REQUEST,
+                "InvalidContent",
+                &format!("not a JSON array: {e}"),
+            ),
         };
     }
     let rows = match serde_json::from_slice::<Value>(&json) {
