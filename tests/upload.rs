@@ -299,41 +299,54 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
         .spawn()
         .unwrap();
     const N: usize = 30_000;
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut stream = loop {
-            match std::net::TcpStream::connect(("127.0.0.1", port)) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
+    // Sends messages `range` on a new connection (CEF on even numbers, plain syslog on odd).
+    let send = |range: std::ops::Range<usize>| {
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut stream = loop {
+                match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    Ok(s) => break s,
+                    Err(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50))
+                    }
+                    Err(e) => panic!("tern did not start: {e}"),
                 }
-                Err(e) => panic!("tern did not start: {e}"),
+            };
+            let mut text = String::new();
+            for i in range {
+                if i % 2 == 0 {
+                    text.push_str(&format!(
+                        "<134>Nov 21 10:00:00 fw CEF:0|V|P|1|100|seq={i}|5|src=10.0.0.1 dpt=443\n"
+                    ));
+                } else {
+                    text.push_str(&format!("<14>Nov 21 10:00:00 host app: seq={i}\n"));
+                }
             }
-        };
-        let mut text = String::new();
-        for i in 0..N {
-            if i % 2 == 0 {
-                text.push_str(&format!(
-                    "<134>Nov 21 10:00:00 fw CEF:0|V|P|1|100|seq={i}|5|src=10.0.0.1 dpt=443\n"
-                ));
-            } else {
-                text.push_str(&format!("<14>Nov 21 10:00:00 host app: seq={i}\n"));
+            stream.write_all(text.as_bytes()).unwrap();
+        })
+    };
+    let arrived = |want: usize| {
+        let mock = &mock;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let have = mock.rows(DCR, STREAM).len() + mock.rows(DCR, CEF_STREAM).len();
+                if have >= want {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{have} of {want} rows arrived");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        stream.write_all(text.as_bytes()).unwrap();
-    })
-    .await
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let have = mock.rows(DCR, STREAM).len() + mock.rows(DCR, CEF_STREAM).len();
-        if have >= N {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{have} of {N} rows arrived");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    send(0..N / 2).await.unwrap();
+    arrived(N / 2).await;
+    // Mid-stream: every token expires, and the next request's connection is reset.
+    mock.expire_tokens();
+    mock.inject([Fault::Reset]);
+    send(N / 2..N).await.unwrap();
+    arrived(N).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -369,6 +382,11 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
     assert_eq!(cef[0]["CollectorHostName"], "fwd-up");
     let seen = mock.seen();
     assert!(seen.iter().any(|s| s.status == 429) && seen.iter().any(|s| s.status == 503));
+    assert!(
+        seen.iter().any(|s| s.status == 401),
+        "the expired token was refused, then replaced"
+    );
+    assert!(seen.iter().any(|s| s.status == 0), "the reset happened");
     assert!(
         seen.iter()
             .all(|s| s.gzip && s.uncompressed_bytes <= 1_000_000)
