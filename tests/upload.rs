@@ -392,3 +392,114 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
             .all(|s| s.gzip && s.uncompressed_bytes <= 1_000_000)
     );
 }
+
+/// Multi-homing: DCRs route `user` to two workspaces; each has its own destination; every
+/// event reaches both, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workspaces_each_get_every_row_once() {
+    let mock = MockAzure::start(&[(DCR, "Custom-WS1"), (DCR, "Custom-WS2")])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "right").unwrap();
+    let dcrs = dir.path().join("dcr");
+    std::fs::create_dir(&dcrs).unwrap();
+    for ws in ["ws1", "ws2"] {
+        let dcr = serde_json::json!({"properties": {
+            "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": ["user"], "logLevels": ["*"]}]},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": format!("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}")}]},
+            "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]
+        }});
+        std::fs::write(dcrs.join(format!("{ws}.json")), dcr.to_string()).unwrap();
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = mock.url();
+    let destinations: String = ["ws1", "ws2"]
+        .iter()
+        .map(|ws| {
+            format!(
+                "[[destination]]\nname = \"{ws}\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-{}\" }}\nworkspace = \"/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}\"\n\n",
+                ws.to_uppercase()
+            )
+        })
+        .collect();
+    let config = format!(
+        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"\"\n\n[dcr]\npaths = [\"{dcrs}\"]\n\n[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\nclient_secret_file = \"{secret}\"\nauthority_host = \"{url}\"\n\n{destinations}",
+        rows = dir.path().join("rows.jsonl").display(),
+        dcrs = dcrs.display(),
+        secret = dir.path().join("secret").display(),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(dir.path().join("tern.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    const N: usize = 2_000;
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut stream = loop {
+            match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("tern did not start: {e}"),
+            }
+        };
+        // `user` (selected) and `daemon` (not selected) alternate.
+        let text: String = (0..2 * N)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("<14>Nov 21 10:00:00 h app: seq={}\n", i / 2)
+                } else {
+                    format!("<30>Nov 21 10:00:00 h app: other={i}\n")
+                }
+            })
+            .collect();
+        stream.write_all(text.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mock.rows(DCR, "Custom-WS1").len() < N || mock.rows(DCR, "Custom-WS2").len() < N {
+        assert!(
+            Instant::now() < deadline,
+            "ws1 {} ws2 {}",
+            mock.rows(DCR, "Custom-WS1").len(),
+            mock.rows(DCR, "Custom-WS2").len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    for stream in ["Custom-WS1", "Custom-WS2"] {
+        let mut seqs: Vec<usize> = mock
+            .rows(DCR, stream)
+            .iter()
+            .map(|r| {
+                r["SyslogMessage"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("seq=")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
+    }
+}
