@@ -19,7 +19,7 @@ use crate::dcr::binding::Target;
 use crate::dcr::routing::EventKind;
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_declared_row};
-use crate::upload::stage::{RowBatch, UploadChannels, target_key};
+use crate::upload::stage::{RowBatch, UploadChannels};
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -61,15 +61,23 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
-    uploads: Arc<UploadChannels>,
-    /// Rows waiting for the next flush, per upload target key.
-    pending_uploads: Vec<(String, RowBatch)>,
     routing: Arc<ArcSwap<Compiled>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
-    rows: [Counter; 2],
     batches: mpsc::Sender<Batch>,
+    /// Where rows are written; a field of its own so that writing borrows it while the
+    /// event's `Received` borrows the rest of the shaper.
+    sink: RowSink,
+}
+
+/// The rows a shaper has written and not yet handed on.
+struct RowSink {
     batch: Batch,
+    uploads: Arc<UploadChannels>,
+    /// Rows waiting for the next flush, per upload target key.
+    pending_uploads: Vec<(String, RowBatch)>,
+    rows: [Counter; 2],
+    mistyped_values: Counter,
 }
 
 const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
@@ -85,22 +93,26 @@ const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
 
 impl Shaper {
     pub fn new(pipeline: &Pipeline, format: Format, metrics: ListenerMetrics) -> Shaper {
-        Shaper {
-            format,
-            uploads: Arc::clone(&pipeline.uploads),
-            pending_uploads: Vec::new(),
-            routing: Arc::clone(&pipeline.routing),
-            collector_hostname: Arc::clone(&pipeline.collector_hostname),
-            metrics,
-            rows: [
-                pipeline.metrics.rows(Table::Syslog.name()),
-                pipeline.metrics.rows(Table::CommonSecurityLog.name()),
-            ],
-            batches: pipeline.batches.clone(),
+        let sink = RowSink {
             batch: Batch {
                 bytes: Vec::with_capacity(BATCH_BYTES + 8192),
                 rows: 0,
             },
+            uploads: Arc::clone(&pipeline.uploads),
+            pending_uploads: Vec::new(),
+            rows: [
+                pipeline.metrics.rows(Table::Syslog.name()),
+                pipeline.metrics.rows(Table::CommonSecurityLog.name()),
+            ],
+            mistyped_values: metrics.mistyped_values.clone(),
+        };
+        Shaper {
+            format,
+            routing: Arc::clone(&pipeline.routing),
+            collector_hostname: Arc::clone(&pipeline.collector_hostname),
+            metrics,
+            batches: pipeline.batches.clone(),
+            sink,
         }
     }
 
@@ -152,11 +164,10 @@ impl Shaper {
             self.metrics.filtered.inc();
             return;
         }
-        let collector = Arc::clone(&self.collector_hostname);
         let received = Received {
             time: received_at,
             sender,
-            collector_hostname: &collector,
+            collector_hostname: &self.collector_hostname,
             default_offset_seconds: 0,
         };
         if bindings.targets.is_empty() {
@@ -176,7 +187,7 @@ impl Shaper {
                 }
             };
             for table in tables.into_iter().flatten() {
-                self.append_row(table, None, &event, &received);
+                self.sink.append_row(table, None, &event, &received);
             }
             return;
         }
@@ -204,11 +215,53 @@ impl Shaper {
         }
         for id in (0..64).filter(|id| targets & (1u64 << id) != 0) {
             if let Some(target) = bindings.targets.get(id) {
-                self.append_row(target.table, Some(target), &event, &received);
+                self.sink
+                    .append_row(target.table, Some(target), &event, &received);
             }
         }
     }
 
+    /// Whether the batch is big enough to hand over now.
+    pub fn batch_full(&self) -> bool {
+        self.sink.batch.bytes.len() >= BATCH_BYTES
+            || self
+                .sink
+                .pending_uploads
+                .iter()
+                .any(|(_, b)| b.rows.len() >= BATCH_BYTES)
+    }
+
+    /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
+    pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
+        for (key, batch) in self.sink.pending_uploads.iter_mut() {
+            if batch.count == 0 {
+                continue;
+            }
+            let batch = std::mem::take(batch);
+            match self.sink.uploads.get(key.as_str()) {
+                Some(channel) => {
+                    if channel.send(batch).await.is_err() {
+                        return Err(OutputsClosed);
+                    }
+                }
+                None => self.metrics.drop(DropReason::NoUploader, batch.count),
+            }
+        }
+        if self.sink.batch.rows == 0 {
+            return Ok(());
+        }
+        let batch = std::mem::replace(
+            &mut self.sink.batch,
+            Batch {
+                bytes: Vec::with_capacity(BATCH_BYTES + 8192),
+                rows: 0,
+            },
+        );
+        self.batches.send(batch).await.map_err(|_| OutputsClosed)
+    }
+}
+
+impl RowSink {
     /// Appends one output line: `{"table":…,"row":{…}}`, with `"stream"` and `"workspace"`
     /// when the row is for an upload target (its declared columns only).
     fn append_row(
@@ -237,12 +290,13 @@ impl Shaper {
         // The same bytes go to the target's uploader: written once, copied once.
         if let Some(key) = target
             .filter(|_| !self.uploads.is_empty())
-            .and_then(target_key)
+            .and_then(|t| t.key.as_deref())
         {
-            let pending = match self.pending_uploads.iter().position(|(k, _)| *k == key) {
+            let pending = match self.pending_uploads.iter().position(|(k, _)| k == key) {
                 Some(i) => self.pending_uploads.get_mut(i),
                 None => {
-                    self.pending_uploads.push((key, RowBatch::default()));
+                    self.pending_uploads
+                        .push((key.to_owned(), RowBatch::default()));
                     self.pending_uploads.last_mut()
                 }
             };
@@ -258,49 +312,11 @@ impl Shaper {
         // AdditionalExtensions) and a PROCID that is not a number (ProcessID left empty).
         let mistyped = u64::from(notes.mistyped_values) + u64::from(notes.non_numeric_pid);
         if mistyped > 0 {
-            self.metrics.mistyped_values.inc_by(mistyped);
+            self.mistyped_values.inc_by(mistyped);
         }
         let index = usize::from(table == Table::CommonSecurityLog);
         if let Some(counter) = self.rows.get(index) {
             counter.inc();
         }
-    }
-
-    /// Whether the batch is big enough to hand over now.
-    pub fn batch_full(&self) -> bool {
-        self.batch.bytes.len() >= BATCH_BYTES
-            || self
-                .pending_uploads
-                .iter()
-                .any(|(_, b)| b.rows.len() >= BATCH_BYTES)
-    }
-
-    /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
-    pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
-        for (key, batch) in self.pending_uploads.iter_mut() {
-            if batch.count == 0 {
-                continue;
-            }
-            let batch = std::mem::take(batch);
-            match self.uploads.get(key.as_str()) {
-                Some(channel) => {
-                    if channel.send(batch).await.is_err() {
-                        return Err(OutputsClosed);
-                    }
-                }
-                None => self.metrics.drop(DropReason::NoUploader, batch.count),
-            }
-        }
-        if self.batch.rows == 0 {
-            return Ok(());
-        }
-        let batch = std::mem::replace(
-            &mut self.batch,
-            Batch {
-                bytes: Vec::with_capacity(BATCH_BYTES + 8192),
-                rows: 0,
-            },
-        );
-        self.batches.send(batch).await.map_err(|_| OutputsClosed)
     }
 }

@@ -28,6 +28,22 @@ pub struct Target {
     /// Declared columns; `None` for an inline destination (Tern's own columns assumed, as
     /// `tern dcr scaffold` declares them).
     pub columns: Option<Vec<String>>,
+    /// The key its rows travel under to their uploader (the request URL without the query),
+    /// made once here rather than per row; `None` without an endpoint or DCR id.
+    pub key: Option<String>,
+}
+
+/// The uploader key of (endpoint, DCR immutable id, stream).
+pub fn upload_key(
+    endpoint: Option<&str>,
+    immutable_id: Option<&str>,
+    stream: &str,
+) -> Option<String> {
+    Some(format!(
+        "{}/dataCollectionRules/{}/streams/{stream}",
+        endpoint?.trim_end_matches('/'),
+        immutable_id?
+    ))
 }
 
 impl Target {
@@ -141,6 +157,11 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
                         ));
                     }
                     targets.push(Target {
+                        key: upload_key(
+                            dcr.logs_ingestion_endpoint.as_deref(),
+                            dcr.immutable_id.as_deref(),
+                            stream,
+                        ),
                         origin: format!("{}: {}", dcr.file, flow.path),
                         endpoint: dcr.logs_ingestion_endpoint.clone(),
                         immutable_id: dcr.immutable_id.clone(),
@@ -168,6 +189,7 @@ pub fn targets_from_config(destinations: &[crate::config::Destination]) -> Vec<T
                     _ => return None,
                 };
                 Some(Target {
+                    key: upload_key(Some(&d.endpoint), Some(&d.dcr_immutable_id), stream),
                     origin: format!("[[destination]] {}", d.name),
                     endpoint: Some(d.endpoint.clone()),
                     immutable_id: Some(d.dcr_immutable_id.clone()),

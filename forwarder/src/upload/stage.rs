@@ -32,16 +32,6 @@ const LINGER: Duration = Duration::from_secs(1);
 /// gzip level: fast levels cost a fraction of level 6 for nearly the same size on log rows.
 const GZIP_LEVEL: u32 = 3;
 
-/// The key a target's rows travel under: its request URL.
-pub fn target_key(target: &Target) -> Option<String> {
-    Some(format!(
-        "{}/dataCollectionRules/{}/streams/{}",
-        target.endpoint.as_deref()?.trim_end_matches('/'),
-        target.immutable_id.as_deref()?,
-        target.stream
-    ))
-}
-
 /// Counters of the upload stage.
 #[derive(Clone)]
 pub struct UploadMetrics {
@@ -50,11 +40,11 @@ pub struct UploadMetrics {
     pub retries: Counter,
 }
 
-/// Channels to the uploaders, by [`target_key`].
+/// Channels to the uploaders, by [`Target::key`].
 pub type UploadChannels = HashMap<String, mpsc::Sender<RowBatch>>;
 
 /// Starts an uploader per target that has an endpoint and DCR id. Returns the channels by
-/// [`target_key`] and the tasks.
+/// [`Target::key`] and the tasks.
 pub fn start(
     targets: &[Target],
     credential: ClientSecret,
@@ -67,7 +57,7 @@ pub fn start(
     let mut channels = HashMap::new();
     let mut tasks = Vec::new();
     for target in targets {
-        let Some(key) = target_key(target) else {
+        let Some(key) = target.key.clone() else {
             continue;
         };
         if channels.contains_key(&key) {
