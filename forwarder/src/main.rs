@@ -170,25 +170,39 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigErro
     }
 }
 
-/// Loads, compiles and binds the DCRs; errors are printed one per line.
-fn load_routing(config: &Config) -> Result<Compiled, ()> {
-    tern::dcr::compile(&config.dcr, &config.destinations).map_err(|errors| {
+/// Loads the configuration (see [`load_config`]) and compiles its DCRs. Every error is
+/// printed, one per line; `Err` is the exit code (2: configuration).
+fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), ExitCode> {
+    let config = load_config(path).map_err(|e| {
+        eprintln!("tern: config error: {e}");
+        ExitCode::from(2)
+    })?;
+    let compiled = tern::dcr::compile(&config.dcr, &config.destinations).map_err(|errors| {
         for e in errors {
             eprintln!("tern: dcr error: {e}");
         }
+        ExitCode::from(2)
+    })?;
+    Ok((config, compiled))
+}
+
+/// A tokio runtime, or the exit code of a runtime failure.
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("tern: cannot start: {e}");
+        ExitCode::from(1)
     })
 }
 
-fn check(path: &std::path::Path) -> ExitCode {
-    let config = match Config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tern: config error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let Ok(Compiled { routing, bindings }) = load_routing(&config) else {
-        return ExitCode::from(2);
+fn check(path: PathBuf) -> ExitCode {
+    let (config, Compiled { routing, bindings }) = match load_all(Some(path)) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     println!("{}: ok", config.source);
     println!("collector host name: {}", config.hostname);
@@ -241,27 +255,12 @@ fn check(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn doctor(path: &std::path::Path) -> ExitCode {
-    let config = match Config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tern: config error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let Ok(compiled) = load_routing(&config) else {
-        return ExitCode::from(2);
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tern: cannot start: {e}");
-            return ExitCode::from(1);
-        }
-    };
+fn doctor(path: PathBuf) -> ExitCode {
+    let ((config, compiled), runtime) =
+        match load_all(Some(path)).and_then(|l| Ok((l, runtime(false)?))) {
+            Ok(ready) => ready,
+            Err(code) => return code,
+        };
     let checks = runtime.block_on(tern::doctor::run(&config, &compiled));
     for c in &checks {
         println!(
@@ -278,30 +277,14 @@ fn doctor(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn run_daemon(config: Option<PathBuf>) -> ExitCode {
-    let config = match load_config(config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("tern: config error: {e}");
-            return ExitCode::from(2);
-        }
+fn run_daemon(path: Option<PathBuf>) -> ExitCode {
+    let ((config, compiled), runtime) = match load_all(path).and_then(|l| Ok((l, runtime(true)?))) {
+        Ok(ready) => ready,
+        Err(code) => return code,
     };
     for section in &config.not_yet_active {
         tracing::warn!("{section} is accepted but not acted on by this version");
     }
-    let Ok(compiled) = load_routing(&config) else {
-        return ExitCode::from(2);
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tern: cannot start: {e}");
-            return ExitCode::from(1);
-        }
-    };
     match runtime.block_on(tern::run::run(config, compiled)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -325,8 +308,8 @@ fn main() -> ExitCode {
     match cli.command {
         None => run_daemon(None),
         Some(Command::Run { config }) => run_daemon(config),
-        Some(Command::Check { config }) => check(&config),
-        Some(Command::Doctor { config }) => doctor(&config),
+        Some(Command::Check { config }) => check(config),
+        Some(Command::Doctor { config }) => doctor(config),
         Some(Command::Dcr {
             command:
                 DcrCommand::Scaffold {
