@@ -68,17 +68,60 @@ fn seqs(mock: &MockAzure) -> Vec<usize> {
     let mut s: Vec<usize> = mock
         .rows(DCR, STREAM)
         .iter()
-        .map(|r| {
-            r["SyslogMessage"].as_str().unwrap()[4..]
-                .split(' ')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
+        .map(|r| seq_of(&r["SyslogMessage"]))
         .collect();
     s.sort_unstable();
     s
+}
+
+/// The sequence number of a `seq=N` or `seq=N padding` message column.
+fn seq_of(column: &serde_json::Value) -> usize {
+    let text = column.as_str().unwrap();
+    let digits = text
+        .strip_prefix("seq=")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    digits.parse().unwrap()
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+fn free_tcp_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn spawn_tern(config: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Connects once the daemon listens, for up to 20 s.
+fn connect_when_ready(port: u16) -> std::net::TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => return stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("tern did not start: {e}"),
+        }
+    }
+}
+
+/// SIGTERM, then the exit status once the daemon has drained.
+async fn stop_tern(mut child: std::process::Child) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -252,10 +295,7 @@ async fn the_daemon_uploads_every_row_once() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), "right").unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_tcp_port();
     let config = format!(
         r#"hostname = "fwd-up"
 [[listen]]
@@ -291,28 +331,13 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
         url = mock.url(),
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["run", "--config"])
-        .arg(dir.path().join("tern.toml"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
     const N: usize = 30_000;
     // Sends messages `range` on a new connection (CEF on even numbers, plain syslog on odd).
     let send = |range: std::ops::Range<usize>| {
         tokio::task::spawn_blocking(move || {
             use std::io::Write;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let mut stream = loop {
-                match std::net::TcpStream::connect(("127.0.0.1", port)) {
-                    Ok(s) => break s,
-                    Err(_) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(50))
-                    }
-                    Err(e) => panic!("tern did not start: {e}"),
-                }
-            };
+            let mut stream = connect_when_ready(port);
             let mut text = String::new();
             for i in range {
                 if i % 2 == 0 {
@@ -348,32 +373,16 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
     send(N / 2..N).await.unwrap();
     arrived(N).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success());
+    assert!(stop_tern(child).await.success());
     let mut seqs: Vec<usize> = mock
         .rows(DCR, STREAM)
         .iter()
-        .map(|r| {
-            r["SyslogMessage"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("seq=")
-                .parse()
-                .unwrap()
-        })
-        .chain(mock.rows(DCR, CEF_STREAM).iter().map(|r| {
-            r["Activity"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("seq=")
-                .parse()
-                .unwrap()
-        }))
+        .map(|r| seq_of(&r["SyslogMessage"]))
+        .chain(
+            mock.rows(DCR, CEF_STREAM)
+                .iter()
+                .map(|r| seq_of(&r["Activity"])),
+        )
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "every row exactly once");
@@ -413,10 +422,7 @@ async fn two_workspaces_each_get_every_row_once() {
         }});
         std::fs::write(dcrs.join(format!("{ws}.json")), dcr.to_string()).unwrap();
     }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_tcp_port();
     let url = mock.url();
     let destinations: String = ["ws1", "ws2"]
         .iter()
@@ -434,26 +440,11 @@ async fn two_workspaces_each_get_every_row_once() {
         secret = dir.path().join("secret").display(),
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["run", "--config"])
-        .arg(dir.path().join("tern.toml"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
     const N: usize = 2_000;
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut stream = loop {
-            match std::net::TcpStream::connect(("127.0.0.1", port)) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Err(e) => panic!("tern did not start: {e}"),
-            }
-        };
+        let mut stream = connect_when_ready(port);
         // `user` (selected) and `daemon` (not selected) alternate.
         let text: String = (0..2 * N)
             .map(|i| {
@@ -479,25 +470,12 @@ async fn two_workspaces_each_get_every_row_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success());
+    assert!(stop_tern(child).await.success());
     for stream in ["Custom-WS1", "Custom-WS2"] {
         let mut seqs: Vec<usize> = mock
             .rows(DCR, stream)
             .iter()
-            .map(|r| {
-                r["SyslogMessage"]
-                    .as_str()
-                    .unwrap()
-                    .trim_start_matches("seq=")
-                    .parse()
-                    .unwrap()
-            })
+            .map(|r| seq_of(&r["SyslogMessage"]))
             .collect();
         seqs.sort_unstable();
         assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
