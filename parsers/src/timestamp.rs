@@ -53,6 +53,7 @@ fn civil_from_days(days: i64) -> (i32, u8, u8) {
     )
 }
 
+#[inline]
 fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -66,6 +67,7 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 impl Timestamp {
     /// Builds a validated timestamp (leap second 60 accepted, as RFC 3339 allows).
     #[allow(clippy::too_many_arguments)] // the fields of a civil date-time, in their usual order
+    #[inline] // built in registers: returned through memory it cost a store-forwarding stall
     pub fn new(
         year: i32,
         month: u8,
@@ -172,6 +174,7 @@ fn small(v: u32) -> u8 {
 }
 
 /// Reads `.ffffff` (any number of digits; nanosecond precision kept).
+#[inline]
 fn fraction(input: &[u8]) -> (u32, &[u8]) {
     let Some(after_dot) = input
         .strip_prefix(b".")
@@ -196,6 +199,7 @@ fn fraction(input: &[u8]) -> (u32, &[u8]) {
 }
 
 /// Reads a zone: `Z`, `±hh:mm`, `±hhmm` or `±hh`. `None` for an absent zone.
+#[inline]
 fn zone(input: &[u8]) -> (Option<i32>, &[u8]) {
     match input.first() {
         Some(b'Z' | b'z') => (Some(0), input.get(1..).unwrap_or_default()),
@@ -224,6 +228,7 @@ fn zone(input: &[u8]) -> (Option<i32>, &[u8]) {
 /// Strict in its digits and ranges, lenient where real senders deviate: a space or lowercase
 /// `t` between date and time (CipherTrust), `±hhmm` offsets, and no zone at all (ISO 8601 local
 /// time, as Linux file lines carry).
+#[inline]
 pub fn parse_rfc3339(input: &[u8]) -> Option<(Timestamp, &[u8])> {
     let (fields, rest) = rfc3339_fields(input)?;
     let (nanos, rest) = fraction(rest);
@@ -272,17 +277,21 @@ fn rfc3339_fields(input: &[u8]) -> Option<([u32; 6], &[u8])> {
     if !matches!(sep, b'T' | b't' | b' ') {
         return None;
     }
-    let digit = |b: u8| b.is_ascii_digit().then(|| u32::from(b - b'0'));
-    let pair = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
-    let year = pair(y0, y1)? * 100 + pair(y2, y3)?;
+    // Branch-free: subtract '0' from all twelve digits, reject once if any is not 0..=9.
+    let d =
+        [y0, y1, y2, y3, mo0, mo1, d0, d1, h0, h1, mi0, mi1, s0, s1].map(|b| b.wrapping_sub(b'0'));
+    if d.iter().fold(0u8, |bad, &v| bad | u8::from(v > 9)) != 0 {
+        return None;
+    }
+    let [y0, y1, y2, y3, mo0, mo1, d0, d1, h0, h1, mi0, mi1, s0, s1] = d.map(u32::from);
     Some((
         [
-            year,
-            pair(mo0, mo1)?,
-            pair(d0, d1)?,
-            pair(h0, h1)?,
-            pair(mi0, mi1)?,
-            pair(s0, s1)?,
+            y0 * 1000 + y1 * 100 + y2 * 10 + y3,
+            mo0 * 10 + mo1,
+            d0 * 10 + d1,
+            h0 * 10 + h1,
+            mi0 * 10 + mi1,
+            s0 * 10 + s1,
         ],
         input.get(19..)?,
     ))
