@@ -68,6 +68,9 @@ fn skip_zone_name(input: &[u8]) -> &[u8] {
 }
 
 /// A timestamp at the front: BSD (with Cisco's `*`/`.` clock markers) or ISO 8601.
+// Always inlined: its result returned through memory was a store-forwarding stall, a fifth of
+// the header parser's time.
+#[inline(always)]
 fn read_timestamp<'a>(
     input: &'a [u8],
     reference: &Timestamp,

@@ -318,6 +318,7 @@ impl BsdTimestamp {
     /// comparison uses UTC for both sides; the month of slack covers any zone difference.
     /// Returns `None` for a date that does not exist in that year (29 February of a common
     /// year).
+    #[inline(always)]
     pub fn resolve(&self, reference: &Timestamp) -> Option<Timestamp> {
         let at = |year: i32| {
             Timestamp::new(
@@ -363,25 +364,28 @@ impl BsdTimestamp {
     }
 }
 
+/// `Jan`…`Dec` in any case. The three letters are folded to lower case in one word and
+/// compared as integers (one comparison each instead of three).
+#[inline]
 fn month_from_name(name: &[u8]) -> Option<u8> {
-    let lower = [
-        name.first()?.to_ascii_lowercase(),
-        name.get(1)?.to_ascii_lowercase(),
-        name.get(2)?.to_ascii_lowercase(),
-    ];
-    Some(match &lower {
-        b"jan" => 1,
-        b"feb" => 2,
-        b"mar" => 3,
-        b"apr" => 4,
-        b"may" => 5,
-        b"jun" => 6,
-        b"jul" => 7,
-        b"aug" => 8,
-        b"sep" => 9,
-        b"oct" => 10,
-        b"nov" => 11,
-        b"dec" => 12,
+    let &[a, b, c] = name.first_chunk::<3>()?;
+    let key = u32::from_be_bytes([0, a, b, c]) | 0x0020_2020;
+    const fn k(name: &[u8; 3]) -> u32 {
+        u32::from_be_bytes([0, name[0], name[1], name[2]])
+    }
+    Some(match key {
+        x if x == k(b"jan") => 1,
+        x if x == k(b"feb") => 2,
+        x if x == k(b"mar") => 3,
+        x if x == k(b"apr") => 4,
+        x if x == k(b"may") => 5,
+        x if x == k(b"jun") => 6,
+        x if x == k(b"jul") => 7,
+        x if x == k(b"aug") => 8,
+        x if x == k(b"sep") => 9,
+        x if x == k(b"oct") => 10,
+        x if x == k(b"nov") => 11,
+        x if x == k(b"dec") => 12,
         _ => return None,
     })
 }
@@ -396,6 +400,7 @@ fn one_or_two_digits(input: &[u8]) -> Option<(u32, &[u8])> {
 /// a year before the time (Cisco `Nov 21 2026 10:00:00`), fractional seconds (`.123`) and a
 /// trailing colon (`10:00:00:` from Cisco's `logging timestamp`). The rest starts after the
 /// timestamp (and its colon, if any).
+#[inline]
 pub fn parse_bsd(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
     parse_bsd_fixed(input).or_else(|| parse_bsd_general(input))
 }
@@ -410,8 +415,10 @@ fn two_digits(tens: u8, ones: u8) -> Option<u8> {
     ones.is_ascii_digit().then(|| tens * 10 + (ones - b'0'))
 }
 
-/// The common case, `Mmm dd hh:mm:ss` at fixed positions, without any scanning.
-#[inline]
+/// The common case, `Mmm dd hh:mm:ss` at fixed positions, without any scanning. Always
+/// inlined, like [`BsdTimestamp::resolve`]: their results returned through memory cost a
+/// store-forwarding stall per message (a third of the RFC 3164 header parser's time).
+#[inline(always)]
 fn parse_bsd_fixed(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
     let &[
         m0,
