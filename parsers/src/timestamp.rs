@@ -370,24 +370,25 @@ impl BsdTimestamp {
 fn month_from_name(name: &[u8]) -> Option<u8> {
     let &[a, b, c] = name.first_chunk::<3>()?;
     let key = u32::from_be_bytes([0, a, b, c]) | 0x0020_2020;
-    const fn k(name: &[u8; 3]) -> u32 {
+    const fn word(name: &[u8; 3]) -> u32 {
         u32::from_be_bytes([0, name[0], name[1], name[2]])
     }
-    Some(match key {
-        x if x == k(b"jan") => 1,
-        x if x == k(b"feb") => 2,
-        x if x == k(b"mar") => 3,
-        x if x == k(b"apr") => 4,
-        x if x == k(b"may") => 5,
-        x if x == k(b"jun") => 6,
-        x if x == k(b"jul") => 7,
-        x if x == k(b"aug") => 8,
-        x if x == k(b"sep") => 9,
-        x if x == k(b"oct") => 10,
-        x if x == k(b"nov") => 11,
-        x if x == k(b"dec") => 12,
-        _ => return None,
-    })
+    const MONTHS: [u32; 12] = [
+        word(b"jan"),
+        word(b"feb"),
+        word(b"mar"),
+        word(b"apr"),
+        word(b"may"),
+        word(b"jun"),
+        word(b"jul"),
+        word(b"aug"),
+        word(b"sep"),
+        word(b"oct"),
+        word(b"nov"),
+        word(b"dec"),
+    ];
+    let index = MONTHS.iter().position(|&m| m == key)?;
+    u8::try_from(index + 1).ok()
 }
 
 /// Reads 1 or 2 digits.
