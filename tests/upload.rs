@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use tern::upload::auth::{ClientSecret, TokenCache};
 use tern::upload::batch::{Batcher, ClosedBatch};
-use tern::upload::sender::{RetryPolicy, Sender};
+use tern::upload::sender::Sender;
 use tern_mock_azure::{Fault, MockAzure};
+
+mod support;
 
 const DCR: &str = "dcr-00000000000000000000000000000001";
 const STREAM: &str = "Custom-TernSyslog";
@@ -30,18 +32,12 @@ async fn setup() -> (MockAzure, Sender, tempfile::TempDir) {
         scope: "https://monitor.azure.com/.default".into(),
     }));
     let dir = tempfile::tempdir().unwrap();
-    let sender = Sender::new(
-        tern::upload::http_client().unwrap(),
-        tokens,
+    let sender = support::fast_sender(
         &mock.url(),
+        tokens,
         DCR,
         STREAM,
         dir.path().join("dead-letter.jsonl"),
-        RetryPolicy {
-            base: Duration::from_millis(20),
-            cap: Duration::from_millis(200),
-            configuration_wait: Duration::from_millis(200),
-        },
     );
     (mock, sender, dir)
 }
@@ -251,7 +247,7 @@ streams = {{ Syslog = "{stream}" }}
     let (code, out) = run(STREAM, "right").await.unwrap();
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("ok   token: client app in tenant tenant"),
+        out.contains("ok   token: client secret of app app in tenant tenant"),
         "{out}"
     );
     assert!(

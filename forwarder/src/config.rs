@@ -80,7 +80,6 @@ struct RawAzure {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // certificate_file: read by the certificate credential (to come)
 struct RawAzureAuth {
     method: Spanned<String>,
     tenant_id: Option<String>,
@@ -88,6 +87,17 @@ struct RawAzureAuth {
     client_secret_file: Option<String>,
     certificate_file: Option<String>,
     authority_host: Option<String>,
+    /// managed-identity: a user-assigned identity by object id or ARM resource id
+    /// (`client_id` picks one by client id).
+    object_id: Option<String>,
+    resource_id: Option<String>,
+    /// managed-identity and azure-arc: the token endpoint (IMDS or HIMDS) when not the
+    /// platform's own (tests, unusual set-ups).
+    identity_endpoint: Option<String>,
+    /// azure-arc: the folder the challenge key files must be in.
+    arc_key_dir: Option<String>,
+    /// workload-identity: the projected service-account token.
+    federated_token_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,7 +240,7 @@ pub struct Destination {
 pub struct AzureConfig {
     pub cloud: crate::upload::auth::Cloud,
     /// `None` without an `[azure.auth]` section.
-    pub credential: Option<crate::upload::auth::ClientSecret>,
+    pub credential: Option<crate::upload::auth::Credential>,
     pub concurrency: usize,
     pub dead_letter: PathBuf,
 }
@@ -513,7 +523,7 @@ impl Config {
         let azure = match &raw.azure {
             None => None,
             Some(a) => {
-                use crate::upload::auth::{ClientSecret, Cloud};
+                use crate::upload::auth::Cloud;
                 let cloud = match a.cloud.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
                     None | Some(("public", _)) => Cloud::Public,
                     Some(("usgov", _)) => Cloud::UsGov,
@@ -529,54 +539,10 @@ impl Config {
                 };
                 let credential = match &a.auth {
                     None => None,
-                    Some(auth) => {
-                        let method = auth.method.get_ref().as_str();
-                        match method {
-                            "client-secret" => {}
-                            "client-certificate" | "managed-identity" | "azure-arc"
-                            | "workload-identity" => {
-                                return Err(at(
-                                    auth.method.span(),
-                                    format!(
-                                        "azure.auth.method: `{method}` is not available in this version of Tern (client-secret is)"
-                                    ),
-                                ));
-                            }
-                            other => {
-                                return Err(at(
-                                    auth.method.span(),
-                                    format!(
-                                        "azure.auth.method: unknown method `{other}`: use client-secret, \
-                                         client-certificate, managed-identity, azure-arc or workload-identity"
-                                    ),
-                                ));
-                            }
-                        }
-                        let required = |value: &Option<String>, key: &str| {
-                            value.clone().ok_or_else(|| {
-                                at(
-                                    auth.method.span(),
-                                    format!("azure.auth: `{key}` is required for client-secret"),
-                                )
-                            })
-                        };
-                        let secret_file = required(&auth.client_secret_file, "client_secret_file")?;
-                        // The secret itself never appears in a message.
-                        let secret = std::fs::read_to_string(&secret_file)
-                            .map_err(|e| at(auth.method.span(), format!("azure.auth.client_secret_file: cannot read {secret_file}: {e}")))?
-                            .trim()
-                            .to_owned();
-                        Some(ClientSecret {
-                            authority_host: auth
-                                .authority_host
-                                .clone()
-                                .unwrap_or_else(|| cloud.authority_host().to_owned()),
-                            tenant_id: required(&auth.tenant_id, "tenant_id")?,
-                            client_id: required(&auth.client_id, "client_id")?,
-                            secret,
-                            scope: cloud.scope().to_owned(),
-                        })
-                    }
+                    Some(auth) => Some(
+                        credential(auth, cloud, &|name| std::env::var(name).ok())
+                            .map_err(|message| at(auth.method.span(), message))?,
+                    ),
                 };
 
                 Some(AzureConfig {
@@ -656,6 +622,139 @@ impl Config {
             destinations,
             azure,
         })
+    }
+}
+
+/// The credential of `[azure.auth]`. `env` reads the environment variables the Azure SDKs
+/// honour (`AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+/// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST`, `IDENTITY_ENDPOINT`), which fill in
+/// what the file leaves out; the file wins when it gives both.
+fn credential(
+    auth: &RawAzureAuth,
+    cloud: crate::upload::auth::Cloud,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::upload::auth::Credential, String> {
+    use crate::upload::auth::{
+        AzureArc, CertificateSigner, ClientCertificate, ClientSecret, Credential, ManagedIdentity,
+        UserAssigned, WorkloadIdentity, managed_identity,
+    };
+    let method = auth.method.get_ref().as_str();
+    let either = |value: &Option<String>, variable: &str| value.clone().or_else(|| env(variable));
+    let required = |value: Option<String>, key: &str| {
+        value.ok_or_else(|| format!("azure.auth: `{key}` is required for {method}"))
+    };
+    let authority_host = either(&auth.authority_host, "AZURE_AUTHORITY_HOST")
+        .unwrap_or_else(|| cloud.authority_host().to_owned());
+    if !endpoint_allowed(&authority_host) {
+        return Err(format!(
+            "azure.auth.authority_host: `{authority_host}` must be https:// (or http:// on a loopback address, for tests)"
+        ));
+    }
+    let unused = |keys: &[(&str, bool)]| -> Result<(), String> {
+        match keys.iter().find(|(_, given)| *given) {
+            Some((key, _)) => Err(format!("azure.auth.{key}: not used by {method}")),
+            None => Ok(()),
+        }
+    };
+    let identity_keys = [
+        ("object_id", auth.object_id.is_some()),
+        ("resource_id", auth.resource_id.is_some()),
+        ("identity_endpoint", auth.identity_endpoint.is_some()),
+        ("arc_key_dir", auth.arc_key_dir.is_some()),
+    ];
+    match method {
+        "client-secret" => {
+            unused(&identity_keys)?;
+            // The secret itself never appears in a message.
+            let secret = match &auth.client_secret_file {
+                Some(file) => std::fs::read_to_string(file)
+                    .map_err(|e| format!("azure.auth.client_secret_file: cannot read {file}: {e}"))?
+                    .trim()
+                    .to_owned(),
+                None => env("AZURE_CLIENT_SECRET").ok_or(
+                    "azure.auth: `client_secret_file` (or the AZURE_CLIENT_SECRET environment variable) is required for client-secret",
+                )?,
+            };
+            Ok(Credential::ClientSecret(ClientSecret {
+                authority_host,
+                tenant_id: required(either(&auth.tenant_id, "AZURE_TENANT_ID"), "tenant_id")?,
+                client_id: required(either(&auth.client_id, "AZURE_CLIENT_ID"), "client_id")?,
+                secret,
+                scope: cloud.scope().to_owned(),
+            }))
+        }
+        "client-certificate" => {
+            unused(&identity_keys)?;
+            let file = required(auth.certificate_file.clone(), "certificate_file")?;
+            let signer = CertificateSigner::from_pem_file(std::path::Path::new(&file))
+                .map_err(|e| format!("azure.auth.certificate_file: {e}"))?;
+            Ok(Credential::ClientCertificate(ClientCertificate {
+                authority_host,
+                tenant_id: required(either(&auth.tenant_id, "AZURE_TENANT_ID"), "tenant_id")?,
+                client_id: required(either(&auth.client_id, "AZURE_CLIENT_ID"), "client_id")?,
+                scope: cloud.scope().to_owned(),
+                signer: std::sync::Arc::new(signer),
+            }))
+        }
+        "workload-identity" => {
+            unused(&identity_keys)?;
+            let token_file = required(
+                either(&auth.federated_token_file, "AZURE_FEDERATED_TOKEN_FILE"),
+                "federated_token_file",
+            )?;
+            Ok(Credential::WorkloadIdentity(WorkloadIdentity {
+                authority_host,
+                tenant_id: required(either(&auth.tenant_id, "AZURE_TENANT_ID"), "tenant_id")?,
+                client_id: required(either(&auth.client_id, "AZURE_CLIENT_ID"), "client_id")?,
+                scope: cloud.scope().to_owned(),
+                token_file: PathBuf::from(token_file),
+            }))
+        }
+        "managed-identity" => {
+            unused(&[("arc_key_dir", auth.arc_key_dir.is_some())])?;
+            let ids = [
+                auth.client_id.clone().map(UserAssigned::ClientId),
+                auth.object_id.clone().map(UserAssigned::ObjectId),
+                auth.resource_id.clone().map(UserAssigned::ResourceId),
+            ];
+            let mut given = ids.into_iter().flatten();
+            let user_assigned = given.next();
+            if given.next().is_some() {
+                return Err(
+                    "azure.auth: give one of client_id, object_id or resource_id for a user-assigned identity"
+                        .into(),
+                );
+            }
+            Ok(Credential::ManagedIdentity(ManagedIdentity {
+                endpoint: auth
+                    .identity_endpoint
+                    .clone()
+                    .unwrap_or_else(|| managed_identity::IMDS_ENDPOINT.to_owned()),
+                resource: cloud.resource().to_owned(),
+                user_assigned,
+            }))
+        }
+        "azure-arc" => {
+            unused(&[
+                ("client_id", auth.client_id.is_some()),
+                ("object_id", auth.object_id.is_some()),
+                ("resource_id", auth.resource_id.is_some()),
+            ])?;
+            Ok(Credential::AzureArc(AzureArc {
+                endpoint: either(&auth.identity_endpoint, "IDENTITY_ENDPOINT")
+                    .unwrap_or_else(|| managed_identity::ARC_ENDPOINT.to_owned()),
+                resource: cloud.resource().to_owned(),
+                key_dir: PathBuf::from(
+                    auth.arc_key_dir
+                        .as_deref()
+                        .unwrap_or(managed_identity::ARC_KEY_DIR),
+                ),
+            }))
+        }
+        other => Err(format!(
+            "azure.auth.method: unknown method `{other}`: use client-secret, client-certificate, \
+             managed-identity, azure-arc or workload-identity"
+        )),
     }
 }
 
@@ -747,7 +846,11 @@ address = "127.0.0.1:9280"
         let text = text.replace("/etc/tern/client-secret", &secret.display().to_string());
         let c = Config::parse("tern.toml", &text).unwrap();
         let _ = std::fs::remove_file(&secret);
-        let credential = c.azure.as_ref().unwrap().credential.as_ref().unwrap();
+        let Some(crate::upload::auth::Credential::ClientSecret(credential)) =
+            c.azure.as_ref().unwrap().credential.as_ref()
+        else {
+            panic!("not a client secret");
+        };
         assert_eq!(credential.secret, "s3cret");
         assert_eq!(
             credential.authority_host,
@@ -768,6 +871,123 @@ address = "127.0.0.1:9280"
         assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
         assert!(!c.dcr.duplicate_cef_to_syslog);
         assert!(c.dcr.watch);
+    }
+
+    /// `[azure.auth]` with `lines`, through [`credential`] with `vars` as the environment.
+    fn auth(lines: &str, vars: &[(&str, &str)]) -> Result<crate::upload::auth::Credential, String> {
+        let raw: RawAzureAuth = toml::from_str(lines).unwrap();
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        credential(&raw, crate::upload::auth::Cloud::UsGov, &env)
+    }
+
+    #[test]
+    fn every_credential_kind_is_configured_from_file_or_environment() {
+        use crate::upload::auth::{Credential, UserAssigned};
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/test-only-client-certificate.pem"
+        );
+        let Ok(Credential::ClientSecret(c)) = auth(
+            "method = \"client-secret\"\ntenant_id = \"t\"",
+            &[
+                ("AZURE_CLIENT_ID", "app"),
+                ("AZURE_CLIENT_SECRET", "from-env"),
+            ],
+        ) else {
+            panic!("client secret from the environment");
+        };
+        assert_eq!(
+            (c.client_id.as_str(), c.secret.as_str()),
+            ("app", "from-env")
+        );
+        assert_eq!(c.authority_host, "https://login.microsoftonline.us");
+        assert_eq!(c.scope, "https://monitor.azure.us/.default");
+
+        let Ok(Credential::ClientCertificate(c)) = auth(
+            &format!(
+                "method = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"app\"\ncertificate_file = \"{fixture}\""
+            ),
+            &[],
+        ) else {
+            panic!("client certificate");
+        };
+        assert_eq!(c.signer.thumbprint().len(), 43);
+
+        let Ok(Credential::WorkloadIdentity(c)) = auth(
+            "method = \"workload-identity\"",
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "app"),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "/var/run/secrets/azure/tokens/azure-identity-token",
+                ),
+                ("AZURE_AUTHORITY_HOST", "https://login.example/"),
+            ],
+        ) else {
+            panic!("workload identity");
+        };
+        assert_eq!(c.authority_host, "https://login.example/");
+        assert_eq!(
+            c.token_file,
+            PathBuf::from("/var/run/secrets/azure/tokens/azure-identity-token")
+        );
+
+        let Ok(Credential::ManagedIdentity(m)) =
+            auth("method = \"managed-identity\"\nobject_id = \"oid\"", &[])
+        else {
+            panic!("managed identity");
+        };
+        assert_eq!(m.user_assigned, Some(UserAssigned::ObjectId("oid".into())));
+        assert_eq!(m.resource, "https://monitor.azure.us");
+        assert_eq!(
+            m.endpoint,
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        );
+
+        let Ok(Credential::AzureArc(a)) = auth(
+            "method = \"azure-arc\"",
+            &[(
+                "IDENTITY_ENDPOINT",
+                "http://localhost:40342/metadata/identity/oauth2/token",
+            )],
+        ) else {
+            panic!("azure arc");
+        };
+        assert_eq!(a.key_dir, PathBuf::from("/var/opt/azcmagent/tokens"));
+    }
+
+    #[test]
+    fn credential_mistakes_are_named() {
+        let err = |lines: &str| auth(lines, &[]).err().unwrap_or_default();
+        assert_eq!(
+            err("method = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"c\""),
+            "azure.auth: `certificate_file` is required for client-certificate"
+        );
+        assert!(
+            err("method = \"client-certificate\"\ncertificate_file = \"/nonexistent.pem\"")
+                .starts_with("azure.auth.certificate_file: cannot read /nonexistent.pem")
+        );
+        assert_eq!(
+            err("method = \"managed-identity\"\nclient_id = \"a\"\nobject_id = \"b\""),
+            "azure.auth: give one of client_id, object_id or resource_id for a user-assigned identity"
+        );
+        assert_eq!(
+            err("method = \"azure-arc\"\nclient_id = \"a\""),
+            "azure.auth.client_id: not used by azure-arc"
+        );
+        assert!(
+            err("method = \"client-secret\"\nauthority_host = \"http://login.example\"")
+                .contains("must be https://")
+        );
+        assert!(
+            err("method = \"password\"")
+                .starts_with("azure.auth.method: unknown method `password`")
+        );
     }
 
     #[test]

@@ -57,21 +57,14 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
     let tokens = TokenCache::new(credential.clone());
     let token = match tokens.token(&http).await {
         Ok(t) => {
-            checks.push(check(
-                true,
-                "token",
-                format!(
-                    "client {} in tenant {}",
-                    credential.client_id, credential.tenant_id
-                ),
-            ));
+            checks.push(check(true, "token", credential.describe()));
             t
         }
         Err(e) => {
             checks.push(check(
                 false,
                 "token",
-                format!("{e} (check tenant_id, client_id and the secret file; a new secret can take minutes to work)"),
+                format!("{e} ({}; {})", credential.describe(), credential.hint()),
             ));
             return checks;
         }

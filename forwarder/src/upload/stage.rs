@@ -15,7 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::auth::{ClientSecret, TokenCache};
+use super::auth::{Credential, TokenCache};
 use super::batch::{Batcher, ClosedBatch, MAX_BODY_BYTES};
 use super::sender::{RetryPolicy, Sender};
 use crate::dcr::binding::Target;
@@ -47,7 +47,7 @@ pub type UploadChannels = HashMap<String, mpsc::Sender<RowBatch>>;
 /// [`Target::key`] and the tasks.
 pub fn start(
     targets: &[Target],
-    credential: ClientSecret,
+    credential: Credential,
     concurrency: usize,
     dead_letter: &Path,
     metrics: UploadMetrics,

@@ -14,9 +14,17 @@
 //!
 //! Faults are injected ahead of time ([`Fault`]) and served in order, one per request.
 //!
-//! Tokens: `POST /{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`,
-//! `client_id`, `client_secret` and `scope` (form-encoded) gives
-//! `{"access_token","token_type":"Bearer","expires_in"}`.
+//! Faults can also last a while ([`MockAzure::outage`]: every ingestion request answered
+//! with a status for a time).
+//!
+//! Tokens ([`identity`]): `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
+//! secret, a certificate's signed assertion or a federated token) and
+//! `GET /metadata/identity/oauth2/token` (IMDS, or Arc's HIMDS challenge).
+//!
+//! It can also stand in for an HTTP proxy: requests in absolute form are served the same way,
+//! and their `Proxy-Authorization` headers are recorded ([`MockAzure::proxy_authorizations`]).
+
+mod identity;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
@@ -56,7 +64,7 @@ pub struct Seen {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     /// (immutable id, stream) → accepted rows.
     streams: HashMap<(String, String), Vec<Value>>,
     /// Client credentials it accepts: client id → secret.
@@ -72,6 +80,16 @@ struct State {
     /// Fast mode (benchmarks): validate the array and count rows, keep nothing.
     count_only: bool,
     counted: u64,
+    /// Certificate clients: client id → thumbprint and public key.
+    certificates: HashMap<String, identity::CertificateClient>,
+    /// Workload identity: client id → the federated token currently valid.
+    federated: HashMap<String, String>,
+    identities: identity::ManagedIdentities,
+    /// Until when every ingestion request gets this status (and `Retry-After`).
+    outage: Option<(Instant, u16, Option<u32>)>,
+    /// The base URL, for the audience of client assertions.
+    base_url: String,
+    proxy_authorizations: Vec<String>,
 }
 
 /// A running mock; stops when dropped.
@@ -87,13 +105,13 @@ impl Drop for MockAzure {
     }
 }
 
-fn response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+pub(crate) fn response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     r
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
     let mut r = response(status, body);
     if let Ok(v) = hyper::header::HeaderValue::from_str(code) {
@@ -109,6 +127,7 @@ impl MockAzure {
         let address = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             token_lifetime: Duration::from_secs(3600),
+            base_url: format!("http://{address}"),
             ..State::default()
         }));
         if let Ok(mut s) = state.lock() {
@@ -164,6 +183,87 @@ impl MockAzure {
             s.clients.insert(client_id.to_owned(), secret.to_owned());
             s.allowed_client.get_or_insert_with(|| client_id.to_owned());
         });
+    }
+
+    /// Accepts a client that authenticates with the certificate in `certificate_pem` (the
+    /// first CERTIFICATE block), whose RSA public key is `rsa_public_key_pem` (PKCS#1, `RSA
+    /// PUBLIC KEY`). The first client registered is the one allowed to ingest.
+    pub fn add_certificate_client(
+        &self,
+        client_id: &str,
+        certificate_pem: &str,
+        rsa_public_key_pem: &str,
+    ) {
+        let certificate = identity::pem_blocks(certificate_pem, "CERTIFICATE");
+        let public_key = identity::pem_blocks(rsa_public_key_pem, "RSA PUBLIC KEY");
+        let (Some(certificate), Some(public_key)) = (certificate.first(), public_key.first())
+        else {
+            return;
+        };
+        let client = identity::CertificateClient {
+            x5t_s256: identity::thumbprint(certificate),
+            public_key: public_key.clone(),
+        };
+        self.with(|s| {
+            s.certificates.insert(client_id.to_owned(), client);
+            s.allowed_client.get_or_insert_with(|| client_id.to_owned());
+        });
+    }
+
+    /// Workload identity: `token` is the federated token now valid for `client_id` (call again
+    /// to rotate it; the old one is refused from then on).
+    pub fn set_federated_token(&self, client_id: &str, token: &str) {
+        self.with(|s| {
+            s.federated.insert(client_id.to_owned(), token.to_owned());
+            s.allowed_client.get_or_insert_with(|| client_id.to_owned());
+        });
+    }
+
+    /// IMDS: the VM has a system-assigned identity with this client id.
+    pub fn set_system_identity(&self, client_id: &str) {
+        self.with(|s| {
+            s.identities.system = Some(client_id.to_owned());
+            s.allowed_client.get_or_insert_with(|| client_id.to_owned());
+        });
+    }
+
+    /// IMDS: a user-assigned identity, selectable by any of `selectors` (client id, object
+    /// id, resource id), with this client id.
+    pub fn add_user_assigned_identity(&self, client_id: &str, selectors: &[&str]) {
+        self.with(|s| {
+            for selector in selectors {
+                s.identities
+                    .user_assigned
+                    .insert((*selector).to_owned(), client_id.to_owned());
+            }
+            s.allowed_client.get_or_insert_with(|| client_id.to_owned());
+        });
+    }
+
+    /// Turns the identity endpoint into Azure Arc's HIMDS: a challenge whose key file is
+    /// written into `key_dir`. The Arc identity (`arc-system-identity`) may ingest.
+    pub fn enable_arc(&self, key_dir: &std::path::Path) {
+        self.with(|s| {
+            s.identities.arc_key_dir = Some(key_dir.to_path_buf());
+            s.allowed_client
+                .get_or_insert_with(|| "arc-system-identity".to_owned());
+        });
+    }
+
+    /// How many Arc challenges were issued.
+    pub fn arc_challenges(&self) -> u64 {
+        self.with(|s| s.identities.arc_challenges)
+    }
+
+    /// Every ingestion request for `duration` from now is answered with `status` (and
+    /// `Retry-After: retry_after` seconds if given), the rows not recorded.
+    pub fn outage(&self, status: u16, duration: Duration, retry_after: Option<u32>) {
+        self.with(|s| s.outage = Some((Instant::now() + duration, status, retry_after)));
+    }
+
+    /// The `Proxy-Authorization` headers of requests that came through as a proxy.
+    pub fn proxy_authorizations(&self) -> Vec<String> {
+        self.with(|s| s.proxy_authorizations.clone())
     }
 
     /// Lifetime of tokens issued from now on.
@@ -230,8 +330,20 @@ async fn handle(
         Ok(s) => s,
         Err(poisoned) => poisoned.into_inner(),
     };
+    if let Some(auth) = headers
+        .get(hyper::header::PROXY_AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        state.proxy_authorizations.push(auth.to_owned());
+    }
     Ok(match parts.as_slice() {
-        [_tenant, "oauth2", "v2.0", "token"] => token(&mut state, &body),
+        [_tenant, "oauth2", "v2.0", "token"] => {
+            let token_url = format!("{}{path}", state.base_url);
+            identity::entra_token(&mut state, &token_url, &form(&body))
+        }
+        ["metadata", "identity", "oauth2", "token"] => {
+            identity::identity_token(&mut state, &form(query.as_bytes()), &headers)
+        }
         ["dataCollectionRules", dcr, "streams", stream] => {
             match ingest(&mut state, dcr, stream, &query, &headers, &body) {
                 Some(reply) => reply,
@@ -275,46 +387,6 @@ fn decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn token(state: &mut State, body: &[u8]) -> Response<Full<Bytes>> {
-    let f = form(body);
-    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
-    if field("grant_type") != "client_credentials" {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only client_credentials",
-        );
-    }
-    if !field("scope").ends_with("/.default") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "scope must end with /.default",
-        );
-    }
-    let client = field("client_id");
-    if state
-        .clients
-        .get(client)
-        .is_none_or(|secret| secret != field("client_secret"))
-    {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "AADSTS7000215: Invalid client secret provided.",
-        );
-    }
-    state.issued += 1;
-    let token = format!("mock-token-{}", state.issued);
-    let lifetime = state.token_lifetime;
-    state.tokens.insert(
-        token.clone(),
-        (client.to_owned(), Instant::now() + lifetime),
-    );
-    let body = serde_json::json!({"token_type": "Bearer", "expires_in": lifetime.as_secs(), "access_token": token});
-    response(StatusCode::OK, body.to_string())
 }
 
 fn ingest(
@@ -439,21 +511,18 @@ fn ingest_checked(
             "uncompressed body over 1 MB",
         );
     }
+    if let Some((until, status, retry_after)) = state.outage {
+        if Instant::now() < until {
+            return Some(fault_response(status, retry_after));
+        }
+        state.outage = None;
+    }
     if let Some(fault) = state.faults.pop_front() {
         return match fault {
             Fault::Status {
                 status,
                 retry_after,
-            } => {
-                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-                let mut r = error(code, "Injected", "injected fault");
-                if let Some(seconds) = retry_after {
-                    if let Ok(v) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
-                        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
-                    }
-                }
-                Some(r)
-            }
+            } => Some(fault_response(status, retry_after)),
             Fault::Reset => None,
         };
     }
@@ -503,6 +572,18 @@ fn ingest_checked(
         stored.extend(rows);
     }
     Some(response(StatusCode::NO_CONTENT, Bytes::new()))
+}
+
+/// An injected error answer, with `Retry-After` in seconds if given.
+fn fault_response(status: u16, retry_after: Option<u32>) -> Response<Full<Bytes>> {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut r = error(code, "Injected", "injected fault");
+    if let Some(seconds) = retry_after {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
+            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+        }
+    }
+    r
 }
 
 /// `YYYY-MM-DDTHH:MM:SS…Z`, as Tern writes it.

@@ -1,0 +1,345 @@
+//! Entra ID tokens for the Logs Ingestion API (`reference/azure.md` §1.2, §6).
+//!
+//! Owns: the credential kinds, and getting a token and caching it until shortly before it
+//! expires, shared by every request of a credential. One module per flow:
+//! - [`entra`]: the OAuth 2.0 client-credentials grant against Entra ID, with a secret, a
+//!   certificate's signed assertion ([`certificate`]) or a federated token file (workload
+//!   identity);
+//! - [`managed_identity`]: the Azure VM's IMDS and an Arc-enabled server's HIMDS.
+//!
+//! Secrets (client secrets, private keys, federated tokens, Arc challenge keys) never appear
+//! in logs, `Debug` output or error messages.
+
+pub mod certificate;
+mod entra;
+pub mod managed_identity;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+pub use certificate::CertificateSigner;
+pub use managed_identity::{AzureArc, ManagedIdentity, UserAssigned};
+
+/// Refresh this long before the token expires (clock skew, long batches in flight).
+const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+
+/// Which cloud: decides the token audience (scope) and the default authority host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Public,
+    UsGov,
+    China,
+}
+
+impl Cloud {
+    /// The scope of the client-credentials flows.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Cloud::Public => "https://monitor.azure.com/.default",
+            Cloud::UsGov => "https://monitor.azure.us/.default",
+            Cloud::China => "https://monitor.azure.cn/.default",
+        }
+    }
+
+    /// The `resource` of the managed-identity flows: the scope without `/.default`.
+    pub fn resource(self) -> &'static str {
+        self.scope().trim_end_matches("/.default")
+    }
+
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Cloud::Public => "https://login.microsoftonline.com",
+            Cloud::UsGov => "https://login.microsoftonline.us",
+            Cloud::China => "https://login.chinacloudapi.cn",
+        }
+    }
+}
+
+/// Client credentials with a secret.
+#[derive(Clone)]
+pub struct ClientSecret {
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub secret: String,
+    pub scope: String,
+}
+
+impl std::fmt::Debug for ClientSecret {
+    // The secret stays out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSecret")
+            .field("authority_host", &self.authority_host)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Client credentials with a certificate: a JWT assertion signed with its private key.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub signer: Arc<CertificateSigner>,
+}
+
+/// Workload identity federation: the client-credentials flow with the token in
+/// `token_file` (a Kubernetes projected service-account token, rotated by the kubelet, so it
+/// is read again for every token request) as the assertion.
+#[derive(Debug, Clone)]
+pub struct WorkloadIdentity {
+    pub authority_host: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub token_file: PathBuf,
+}
+
+/// Every way Tern can get a token.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    ClientSecret(ClientSecret),
+    ClientCertificate(ClientCertificate),
+    WorkloadIdentity(WorkloadIdentity),
+    ManagedIdentity(ManagedIdentity),
+    AzureArc(AzureArc),
+}
+
+impl From<ClientSecret> for Credential {
+    fn from(c: ClientSecret) -> Credential {
+        Credential::ClientSecret(c)
+    }
+}
+
+impl Credential {
+    /// Who asks, for `tern doctor` and logs: never a secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Credential::ClientSecret(c) => format!(
+                "client secret of app {} in tenant {}",
+                c.client_id, c.tenant_id
+            ),
+            Credential::ClientCertificate(c) => format!(
+                "certificate {} of app {} in tenant {}",
+                c.signer.thumbprint(),
+                c.client_id,
+                c.tenant_id
+            ),
+            Credential::WorkloadIdentity(c) => format!(
+                "workload identity of app {} in tenant {} (token file {})",
+                c.client_id,
+                c.tenant_id,
+                c.token_file.display()
+            ),
+            Credential::ManagedIdentity(m) => m.describe(),
+            Credential::AzureArc(a) => format!("Azure Arc managed identity via {}", a.endpoint),
+        }
+    }
+
+    /// What to check when getting a token fails.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Credential::ClientSecret(_) => {
+                "check tenant_id, client_id and the secret; a new secret can take minutes to work"
+            }
+            Credential::ClientCertificate(_) => {
+                "check tenant_id, client_id and that this certificate is uploaded to the app registration"
+            }
+            Credential::WorkloadIdentity(_) => {
+                "check the federated credential (issuer, subject, audience api://AzureADTokenExchange) on the app and the token file"
+            }
+            Credential::ManagedIdentity(_) => {
+                "is this an Azure VM with the identity assigned (and client_id right for a user-assigned one)?"
+            }
+            Credential::AzureArc(_) => {
+                "is the Arc agent (himds) running, and is Tern in the himds group to read its key files?"
+            }
+        }
+    }
+}
+
+/// Why a token could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("token request to {url} failed: {source}")]
+    Request { url: String, source: reqwest::Error },
+    #[error("token request to {url} answered {status}: {detail}")]
+    Rejected {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("token response from {url} has no access_token")]
+    Malformed { url: String },
+    #[error("cannot read {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("cannot sign the client assertion: {0}")]
+    Signing(String),
+    #[error("Azure Arc challenge from {url}: {reason}")]
+    Challenge { url: String, reason: String },
+}
+
+/// A token cached until shortly before expiry.
+pub struct TokenCache {
+    credential: Credential,
+    /// For IMDS and HIMDS, which must not go through a proxy (`reference/azure.md` §6.3).
+    direct: Option<reqwest::Client>,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl TokenCache {
+    pub fn new(credential: impl Into<Credential>) -> TokenCache {
+        TokenCache {
+            credential: credential.into(),
+            direct: managed_identity::direct_client(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// A valid token, from the cache or freshly requested. `http` carries the Entra ID
+    /// requests (through the configured proxy); IMDS and HIMDS are asked directly.
+    pub async fn token(&self, http: &reqwest::Client) -> Result<String, AuthError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, expires)) = cached.as_ref() {
+            if Instant::now() + REFRESH_AHEAD < *expires {
+                return Ok(token.clone());
+            }
+        }
+        let fresh = match &self.credential {
+            Credential::ClientSecret(c) => entra::with_secret(http, c).await?,
+            Credential::ClientCertificate(c) => entra::with_certificate(http, c).await?,
+            Credential::WorkloadIdentity(c) => entra::with_federated_token(http, c).await?,
+            Credential::ManagedIdentity(m) => m.token(self.direct.as_ref().unwrap_or(http)).await?,
+            Credential::AzureArc(a) => a.token(self.direct.as_ref().unwrap_or(http)).await?,
+        };
+        let token = fresh.access_token.clone();
+        *cached = Some((fresh.access_token, fresh.expires_at));
+        Ok(token)
+    }
+
+    /// Drops the cached token (after a 401), so the next call requests a new one.
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+}
+
+/// A token and when it expires.
+pub(crate) struct Token {
+    pub access_token: String,
+    pub expires_at: Instant,
+}
+
+/// Reads a token endpoint's answer: Entra ID (`expires_in` a number), IMDS and HIMDS (the
+/// same fields as strings, plus `expires_on` in epoch seconds).
+pub(crate) async fn read_token_response(
+    url: &str,
+    response: reqwest::Response,
+) -> Result<Token, AuthError> {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    if status != 200 {
+        return Err(AuthError::Rejected {
+            url: url.to_owned(),
+            status,
+            detail: error_detail(&text),
+        });
+    }
+    let malformed = || AuthError::Malformed {
+        url: url.to_owned(),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| malformed())?;
+    let access_token = value
+        .get("access_token")
+        .and_then(|t| t.as_str())
+        .ok_or_else(malformed)?
+        .to_owned();
+    let number = |key: &str| {
+        value.get(key).and_then(|e| {
+            e.as_u64()
+                .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    let lifetime = match (number("expires_in"), number("expires_on")) {
+        (Some(seconds), _) => seconds,
+        (None, Some(epoch)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            epoch.saturating_sub(now)
+        }
+        (None, None) => 3600,
+    };
+    Ok(Token {
+        access_token,
+        expires_at: Instant::now() + Duration::from_secs(lifetime),
+    })
+}
+
+/// The useful part of an error answer: Entra's `error_description` (AADSTS code and text),
+/// IMDS's `error_description`, or the start of the body.
+fn error_detail(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            let description = v.get("error_description").and_then(|d| d.as_str());
+            let message = v
+                .get("error")
+                .and_then(|e| e.get("message"))
+                .and_then(|m| m.as_str());
+            description.or(message).map(str::to_owned)
+        })
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+/// Form-encodes one value (`application/x-www-form-urlencoded`), so secrets with `@`, `:`,
+/// `&` or `+` arrive intact.
+pub(crate) fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_form_encoded_and_never_printed() {
+        assert_eq!(
+            form_encode("p@ss:w/rd&x+y z"),
+            "p%40ss%3Aw%2Frd%26x%2By%20z"
+        );
+        let c = ClientSecret {
+            authority_host: "h".into(),
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            secret: "hunter2".into(),
+            scope: Cloud::Public.scope().into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!Credential::from(c).describe().contains("hunter2"));
+        assert_eq!(Cloud::UsGov.scope(), "https://monitor.azure.us/.default");
+        assert_eq!(Cloud::China.resource(), "https://monitor.azure.cn");
+        assert_eq!(
+            Cloud::China.authority_host(),
+            "https://login.chinacloudapi.cn"
+        );
+    }
+}
