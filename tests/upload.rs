@@ -140,6 +140,108 @@ async fn every_row_arrives_once_in_gzip_bodies_under_the_limit() {
 }
 
 #[tokio::test]
+async fn tokens_and_uploads_go_through_the_proxy_with_decoded_credentials() {
+    // The mock stands in for the proxy too: requests arrive in absolute form with
+    // Proxy-Authorization. The endpoint and authority given to Tern are an address nothing
+    // listens on, so only a proxied request can succeed.
+    let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
+    mock.add_client("app", "secret");
+    let nowhere = "http://127.0.0.2:9";
+    let proxy =
+        tern::upload::ProxyConfig::parse(&format!("http://tern:p%40ss%3Aw0rd@{}", mock.address))
+            .unwrap();
+    let http = tern::upload::http_client_with(&tern::upload::HttpOptions {
+        proxy: Some(proxy),
+        ca_file: None,
+    })
+    .unwrap();
+    let tokens = Arc::new(TokenCache::new(ClientSecret {
+        authority_host: nowhere.into(),
+        tenant_id: "tenant".into(),
+        client_id: "app".into(),
+        secret: "secret".into(),
+        scope: "https://monitor.azure.com/.default".into(),
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let sender = support::fast_sender_with(
+        http,
+        nowhere,
+        tokens,
+        DCR,
+        STREAM,
+        dir.path().join("dead-letter.jsonl"),
+    );
+    let all = batches((0..500).map(row));
+    for b in &all {
+        let delivered = tokio::time::timeout(Duration::from_secs(20), sender.deliver(b))
+            .await
+            .expect("delivered through the proxy");
+        assert_eq!(delivered.rows, b.rows);
+    }
+    assert_eq!(seqs(&mock), (0..500).collect::<Vec<_>>());
+    let expected = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "tern:p@ss:w0rd")
+    );
+    let seen = mock.proxy_authorizations();
+    // One token request and one request per batch, each with the decoded credentials.
+    assert_eq!(seen.len(), 1 + all.len());
+    assert!(seen.iter().all(|h| *h == expected), "{seen:?}");
+}
+
+#[tokio::test]
+async fn https_with_a_private_ca_needs_ca_file() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap();
+    let mock = MockAzure::start_tls(
+        &[(DCR, STREAM)],
+        &read("test-only-server.pem"),
+        &read("test-only-server.key.pem"),
+    )
+    .await
+    .unwrap();
+    assert!(mock.url().starts_with("https://127.0.0.1:"));
+    mock.add_client("app", "secret");
+    let tokens = || {
+        Arc::new(TokenCache::new(ClientSecret {
+            authority_host: mock.url(),
+            tenant_id: "tenant".into(),
+            client_id: "app".into(),
+            secret: "secret".into(),
+            scope: "https://monitor.azure.com/.default".into(),
+        }))
+    };
+    // The system's roots do not include the test CA: the handshake fails.
+    let err = tokens()
+        .token(&tern::upload::http_client().unwrap())
+        .await
+        .unwrap_err();
+    let chain = format!("{:?}", std::error::Error::source(&err));
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+
+    let http = tern::upload::http_client_with(&tern::upload::HttpOptions {
+        proxy: None,
+        ca_file: Some(fixtures.join("test-only-ca.pem")),
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sender = support::fast_sender_with(
+        http,
+        &mock.url(),
+        tokens(),
+        DCR,
+        STREAM,
+        dir.path().join("dead-letter.jsonl"),
+    );
+    for b in &batches((0..300).map(row)) {
+        tokio::time::timeout(Duration::from_secs(20), sender.deliver(b))
+            .await
+            .expect("delivered over TLS");
+    }
+    assert_eq!(seqs(&mock), (0..300).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn retry_after_503_and_resets_are_waited_out() {
     let (mock, sender, _dir) = setup().await;
     mock.inject([

@@ -102,13 +102,12 @@ struct RawAzureAuth {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // proxy, ca_file: read by the upload client (to come)
 struct RawAzureUpload {
     concurrency: Option<usize>,
     /// Where rows the API refuses on their own (400/413) are kept, as JSON lines.
     dead_letter_path: Option<String>,
-    proxy: Option<String>,
-    ca_file: Option<String>,
+    proxy: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +242,8 @@ pub struct AzureConfig {
     pub credential: Option<crate::upload::auth::Credential>,
     pub concurrency: usize,
     pub dead_letter: PathBuf,
+    /// Proxy (from `proxy` or `HTTPS_PROXY`) and extra trust roots.
+    pub http: crate::upload::HttpOptions,
 }
 
 /// `[dcr]`: where the DCR exports are and how to apply them.
@@ -559,6 +560,8 @@ impl Config {
                         .as_ref()
                         .and_then(|u| u.dead_letter_path.as_ref())
                         .map_or_else(|| PathBuf::from(DEFAULT_DEAD_LETTER), PathBuf::from),
+                    http: http_options(a.upload.as_ref(), &|name| std::env::var(name).ok())
+                        .map_err(|(span, message)| at(span, message))?,
                 })
             }
         };
@@ -756,6 +759,42 @@ fn credential(
              managed-identity, azure-arc or workload-identity"
         )),
     }
+}
+
+/// `[azure.upload]`'s proxy (or the environment's) and `ca_file`.
+/// Errors carry the span of the key (empty for a bad proxy variable in the environment).
+fn http_options(
+    upload: Option<&RawAzureUpload>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::upload::HttpOptions, (std::ops::Range<usize>, String)> {
+    use crate::upload::ProxyConfig;
+    let proxy = match upload.and_then(|u| u.proxy.as_ref()) {
+        Some(text) => Some(
+            ProxyConfig::parse(text.get_ref())
+                .map_err(|e| (text.span(), format!("azure.upload.proxy: {e}")))?,
+        ),
+        None => match ProxyConfig::from_env(env) {
+            Some((variable, text)) => Some(
+                ProxyConfig::parse(&text)
+                    .map_err(|e| (0..0, format!("the {variable} environment variable: {e}")))?,
+            ),
+            None => None,
+        },
+    };
+    let ca_file = match upload.and_then(|u| u.ca_file.as_ref()) {
+        Some(path) if !std::path::Path::new(path.get_ref()).is_file() => {
+            return Err((
+                path.span(),
+                format!(
+                    "azure.upload.ca_file: {} is not a readable file",
+                    path.get_ref()
+                ),
+            ));
+        }
+        Some(path) => Some(PathBuf::from(path.get_ref())),
+        None => None,
+    };
+    Ok(crate::upload::HttpOptions { proxy, ca_file })
 }
 
 /// `https://`, or `http://` on a loopback address (DESIGN.md: tests only).

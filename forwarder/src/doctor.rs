@@ -47,7 +47,19 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
         ));
         return checks;
     };
-    let http = match crate::upload::http_client() {
+    let options = config
+        .azure
+        .as_ref()
+        .map(|a| a.http.clone())
+        .unwrap_or_default();
+    if let Some(proxy) = &options.proxy {
+        checks.push(check(
+            true,
+            "proxy",
+            format!("uploads and Entra ID through {}", proxy.url),
+        ));
+    }
+    let http = match crate::upload::http_client_with(&options) {
         Ok(h) => h,
         Err(e) => {
             checks.push(check(false, "HTTP client", e));

@@ -75,6 +75,7 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
                 credential,
                 azure.concurrency,
                 &azure.dead_letter,
+                &azure.http,
                 metrics.uploads(),
             )?
         }

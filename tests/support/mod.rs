@@ -1,4 +1,5 @@
 //! Helpers shared by the upload and credential tests.
+#![allow(dead_code)] // each test crate uses its own part
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,8 +17,21 @@ pub fn fast_sender(
     stream: &str,
     dead_letter: PathBuf,
 ) -> Sender {
+    let http = tern::upload::http_client().unwrap_or_else(|e| panic!("{e}"));
+    fast_sender_with(http, url, tokens, dcr, stream, dead_letter)
+}
+
+/// [`fast_sender`] with a given HTTP client (a proxy, extra roots).
+pub fn fast_sender_with(
+    http: reqwest::Client,
+    url: &str,
+    tokens: Arc<TokenCache>,
+    dcr: &str,
+    stream: &str,
+    dead_letter: PathBuf,
+) -> Sender {
     Sender::new(
-        tern::upload::http_client().unwrap_or_else(|e| panic!("{e}")),
+        http,
         tokens,
         url,
         dcr,

@@ -50,9 +50,10 @@ pub fn start(
     credential: Credential,
     concurrency: usize,
     dead_letter: &Path,
+    http_options: &super::HttpOptions,
     metrics: UploadMetrics,
 ) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
-    let http = super::http_client()?;
+    let http = super::http_client_with(http_options)?;
     let tokens = Arc::new(TokenCache::new(credential));
     let mut channels = HashMap::new();
     let mut tasks = Vec::new();

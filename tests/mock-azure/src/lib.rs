@@ -123,11 +123,44 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response<F
 impl MockAzure {
     /// Starts on 127.0.0.1 with a random port, accepting `streams` as (immutable id, stream).
     pub async fn start(streams: &[(&str, &str)]) -> std::io::Result<MockAzure> {
+        Self::start_with(streams, None).await
+    }
+
+    /// [`MockAzure::start`] serving HTTPS with this certificate chain and key (PEM), as the
+    /// real endpoints do (TLS 1.2 and 1.3).
+    pub async fn start_tls(
+        streams: &[(&str, &str)],
+        certificate_chain_pem: &[u8],
+        key_pem: &[u8],
+    ) -> std::io::Result<MockAzure> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(certificate_chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(std::io::Error::other)?;
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        Self::start_with(streams, Some(acceptor)).await
+    }
+
+    async fn start_with(
+        streams: &[(&str, &str)],
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<MockAzure> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let state = Arc::new(Mutex::new(State {
             token_lifetime: Duration::from_secs(3600),
-            base_url: format!("http://{address}"),
+            base_url: format!("{scheme}://{address}"),
             ..State::default()
         }));
         if let Ok(mut s) = state.lock() {
@@ -143,17 +176,17 @@ impl MockAzure {
                     continue;
                 };
                 let state = Arc::clone(&shared);
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |request: Request<hyper::body::Incoming>| {
-                            let state = Arc::clone(&state);
-                            async move { handle(request, &state).await }
-                        },
-                    );
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
+                    match tls {
+                        None => serve(stream, state).await,
+                        Some(acceptor) => {
+                            // A failed handshake (an untrusting client) just ends here.
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve(stream, state).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -164,9 +197,9 @@ impl MockAzure {
         })
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:PORT`.
+    /// The base URL, e.g. `http://127.0.0.1:PORT` (`https://` when started with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        self.with(|s| s.base_url.clone())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -311,6 +344,21 @@ impl MockAzure {
     pub fn seen(&self) -> Vec<Seen> {
         self.with(|s| s.seen.clone())
     }
+}
+
+/// Serves HTTP/1.1 on one connection.
+async fn serve<IO>(io: IO, state: Arc<Mutex<State>>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let state = Arc::clone(&state);
+        async move { handle(request, &state).await }
+    });
+    let io = hyper_util::rt::TokioIo::new(io);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .await;
 }
 
 /// Answers one request; `Err` closes the connection without an answer (an injected reset).
