@@ -9,7 +9,7 @@
 )]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,21 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A port free for both TCP and UDP on 127.0.0.1 right now, and never handed out twice in this
-/// process (tests run in parallel: two could otherwise get the same free port before either
-/// binds it).
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        let mut given = GIVEN.lock().unwrap();
-        if !given.contains(&port) && UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            given.push(port);
-            return port;
-        }
-    }
-}
+mod support;
+
+use support::{free_port, logger, rsyslogd};
 
 struct Daemon {
     child: Child,
@@ -101,28 +89,15 @@ address = "127.0.0.1:{metrics_port}"
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
     }
 
-    /// A minimal HTTP GET against the metrics endpoint: (status, body).
+    /// A GET against the metrics endpoint: (status, body).
     fn http(&self, path: &str) -> Option<(u16, String)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        let status = response.get(9..12)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n")?.1.to_owned();
-        Some((status, body))
+        support::http_get(self.metrics_port, path)
     }
 
     /// The sum of a metric over all its label sets matching `filter`.
     fn metric(&self, name: &str, filter: &str) -> u64 {
         let (_, body) = self.http("/metrics").unwrap();
-        body.lines()
-            .filter(|l| l.starts_with(name) && l.contains(filter))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as u64
+        support::metric_sum(&body, name, filter)
     }
 
     fn rows_path(&self) -> PathBuf {
@@ -174,14 +149,6 @@ fn this_host() -> String {
         .unwrap()
         .trim()
         .to_owned()
-}
-
-fn logger(args: &[&str]) {
-    let status = Command::new("logger")
-        .args(args)
-        .status()
-        .expect("logger (util-linux) is needed");
-    assert!(status.success());
 }
 
 #[test]
@@ -445,15 +412,6 @@ fn a_port_in_use_is_a_runtime_error_with_exit_1() {
         stderr.contains(&format!("tcp://127.0.0.1:{port}")) && stderr.contains("in use"),
         "{stderr}"
     );
-}
-
-fn rsyslogd() -> PathBuf {
-    for candidate in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
-        if Path::new(candidate).exists() {
-            return PathBuf::from(candidate);
-        }
-    }
-    panic!("rsyslogd is needed (Debian package rsyslog; .ci/run installs it)");
 }
 
 #[test]

@@ -82,10 +82,14 @@ fn seq_of(column: &serde_json::Value) -> usize {
     digits.parse().unwrap()
 }
 
-/// A TCP port free on 127.0.0.1 right now.
-fn free_tcp_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// The start of a daemon config: `hostname`, a TCP listener on `port`, rows to `rows`, and
+/// the metrics endpoint on `metrics` (empty: none).
+fn daemon_config(hostname: &str, port: u16, rows: &std::path::Path, metrics: &str) -> String {
+    format!(
+        "hostname = \"{hostname}\"\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
+         [[output]]\nkind = \"file\"\npath = \"{}\"\n\n[metrics]\naddress = \"{metrics}\"\n",
+        rows.display()
+    )
 }
 
 fn spawn_tern(config: &std::path::Path) -> std::process::Child {
@@ -393,19 +397,9 @@ async fn the_daemon_uploads_every_row_once() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), "right").unwrap();
-    let port = free_tcp_port();
+    let port = support::free_port();
     let config = format!(
-        r#"hostname = "fwd-up"
-[[listen]]
-protocol = "tcp"
-address = "127.0.0.1:{port}"
-
-[[output]]
-kind = "file"
-path = "{rows}"
-
-[metrics]
-address = ""
+        r#"{base}
 
 [azure.auth]
 method = "client-secret"
@@ -423,7 +417,7 @@ endpoint = "{url}"
 dcr_immutable_id = "{DCR}"
 streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
 "#,
-        rows = dir.path().join("rows.jsonl").display(),
+        base = daemon_config("fwd-up", port, &dir.path().join("rows.jsonl"), ""),
         secret = dir.path().join("secret").display(),
         dead = dir.path().join("dead.jsonl").display(),
         url = mock.url(),
@@ -520,7 +514,7 @@ async fn two_workspaces_each_get_every_row_once() {
         }});
         std::fs::write(dcrs.join(format!("{ws}.json")), dcr.to_string()).unwrap();
     }
-    let port = free_tcp_port();
+    let port = support::free_port();
     let url = mock.url();
     let destinations: String = ["ws1", "ws2"]
         .iter()
@@ -578,4 +572,278 @@ async fn two_workspaces_each_get_every_row_once() {
         seqs.sort_unstable();
         assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
     }
+}
+
+/// The acceptance run of issue 5: `logger` directly and through a real rsyslog relay → Tern →
+/// two workspaces (Syslog and CommonSecurityLog each), authenticated with a certificate,
+/// through a storm of 429s with `Retry-After` and then a minute of 503s. Every row arrives
+/// exactly once in each workspace with its columns, and Tern's counters equal what the mock
+/// received, request by request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_to_two_workspaces_through_429_storms_and_a_minute_of_503() {
+    let streams = [
+        "Custom-WS1-Syslog",
+        "Custom-WS1-CEF",
+        "Custom-WS2-Syslog",
+        "Custom-WS2-CEF",
+    ];
+    let mock = MockAzure::start(&streams.map(|s| (DCR, s))).await.unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let certificate = fixtures.join("test-only-client-certificate.pem");
+    mock.add_certificate_client(
+        "cert-app",
+        &std::fs::read_to_string(&certificate).unwrap(),
+        &std::fs::read_to_string(fixtures.join("test-only-client-certificate.rsa-public.pem"))
+            .unwrap(),
+    );
+    // The storm: the first 12 requests are refused with `Retry-After: 1`.
+    mock.inject((0..12).map(|_| Fault::Status {
+        status: 429,
+        retry_after: Some(1),
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let metrics_port = support::free_port();
+    let url = mock.url();
+    let destinations: String = ["WS1", "WS2"]
+        .iter()
+        .map(|ws| {
+            format!(
+                "[[destination]]\nname = \"{ws}\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\n\
+                 streams = {{ Syslog = \"Custom-{ws}-Syslog\", CommonSecurityLog = \"Custom-{ws}-CEF\" }}\n\n"
+            )
+        })
+        .collect();
+    let config = format!(
+        r#"{base}
+
+[azure.auth]
+method = "client-certificate"
+tenant_id = "tenant"
+client_id = "cert-app"
+certificate_file = "{certificate}"
+authority_host = "{url}"
+
+[azure.upload]
+dead_letter_path = "{dead}"
+
+{destinations}"#,
+        base = daemon_config(
+            "fwd-accept",
+            port,
+            &dir.path().join("rows.jsonl"),
+            &format!("127.0.0.1:{metrics_port}")
+        ),
+        certificate = certificate.display(),
+        dead = dir.path().join("dead.jsonl").display(),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    drop(connect_when_ready(port));
+
+    // A real relay: rsyslog takes TCP from logger and forwards octet-counted to Tern.
+    let relay_port = support::free_port();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay_config = relay_dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &relay_config,
+        format!(
+            r#"global(workDirectory="{work}")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="{relay_port}" ruleset="relay")
+ruleset(name="relay") {{
+  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp"
+         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+}}
+"#,
+            work = relay_dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut relay = std::process::Command::new(support::rsyslogd())
+        .args(["-n", "-f"])
+        .arg(&relay_config)
+        .arg("-i")
+        .arg(relay_dir.path().join("rsyslog.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(connect_when_ready(relay_port));
+
+    // Messages as files for `logger -f` (one message per line), half syslog, half CEF.
+    const PER_PART: usize = 400;
+    let write_part = |name: &str, range: std::ops::Range<usize>, cef: bool| {
+        let path = dir.path().join(name);
+        let text: String = range
+            .map(|i| {
+                if cef {
+                    format!("CEF:0|Vendor|Product|1.0|100|seq={i}|5|src=10.0.0.1 dst=10.0.0.2 dpt=443 act=allow\n")
+                } else {
+                    format!("seq={i} user admin logged in\n")
+                }
+            })
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Each `logger` call: (target port, priority, tag, file). Sequence numbers are unique
+    // across parts, so every row can be told apart.
+    let send = |port: u16, priority: &str, tag: &str, file: &std::path::Path| {
+        support::logger(&[
+            "-T",
+            "--octet-count",
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+            "-p",
+            priority,
+            "-t",
+            tag,
+            "-f",
+            file.to_str().unwrap(),
+        ]);
+    };
+    let parts = [
+        (
+            port,
+            "auth.notice",
+            "sshd",
+            write_part("a", 0..PER_PART, false),
+        ),
+        (
+            port,
+            "local4.info",
+            "fw",
+            write_part("b", PER_PART..2 * PER_PART, true),
+        ),
+        (
+            relay_port,
+            "auth.notice",
+            "sshd",
+            write_part("c", 2 * PER_PART..3 * PER_PART, false),
+        ),
+        (
+            relay_port,
+            "local4.info",
+            "fw",
+            write_part("d", 3 * PER_PART..4 * PER_PART, true),
+        ),
+    ];
+    let seqs_in = |stream: &str, column: &str| -> Vec<usize> {
+        let mut s: Vec<usize> = mock
+            .rows(DCR, stream)
+            .iter()
+            .map(|r| seq_of(&r[column]))
+            .collect();
+        s.sort_unstable();
+        s
+    };
+    let wait_for = |want: usize| {
+        let mock = &mock;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(150);
+            loop {
+                let have: usize = streams.iter().map(|s| mock.rows(DCR, s).len()).sum();
+                if have >= want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{have} of {want} rows arrived");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    for (port, priority, tag, file) in &parts[..2] {
+        send(*port, priority, tag, file);
+    }
+    wait_for(2 * 2 * PER_PART).await;
+    // A minute of 503s (with `Retry-After: 5`), while the relay's half is sent.
+    mock.outage(503, Duration::from_secs(60), Some(5));
+    let outage_started = Instant::now();
+    for (port, priority, tag, file) in &parts[2..] {
+        send(*port, priority, tag, file);
+    }
+    wait_for(2 * 4 * PER_PART).await;
+    assert!(outage_started.elapsed() >= Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, exposition) = support::http_get(metrics_port, "/metrics").unwrap();
+    let _ = relay.kill();
+    let _ = relay.wait();
+    assert!(stop_tern(child).await.success());
+
+    // Every row exactly once in each workspace, with its columns.
+    let syslog_seqs: Vec<usize> = (0..PER_PART).chain(2 * PER_PART..3 * PER_PART).collect();
+    let cef_seqs: Vec<usize> = (PER_PART..2 * PER_PART)
+        .chain(3 * PER_PART..4 * PER_PART)
+        .collect();
+    for ws in ["WS1", "WS2"] {
+        let syslog_stream = format!("Custom-{ws}-Syslog");
+        let cef_stream = format!("Custom-{ws}-CEF");
+        assert_eq!(
+            seqs_in(&syslog_stream, "SyslogMessage"),
+            syslog_seqs,
+            "{ws} Syslog"
+        );
+        assert_eq!(seqs_in(&cef_stream, "Activity"), cef_seqs, "{ws} CEF");
+        let syslog = mock.rows(DCR, &syslog_stream);
+        let relayed = syslog
+            .iter()
+            .find(|r| seq_of(&r["SyslogMessage"]) == 2 * PER_PART)
+            .unwrap();
+        assert_eq!(relayed["Facility"], "auth");
+        assert_eq!(relayed["SeverityLevel"], "notice");
+        assert_eq!(relayed["ProcessName"], "sshd");
+        assert_eq!(
+            relayed["SyslogMessage"],
+            format!("seq={} user admin logged in", 2 * PER_PART)
+        );
+        let cef = mock.rows(DCR, &cef_stream);
+        let row = &cef[0];
+        assert_eq!(row["DeviceVendor"], "Vendor");
+        assert_eq!(row["SourceIP"], "10.0.0.1");
+        assert_eq!(row["DestinationPort"], 443);
+        assert_eq!(row["DeviceAction"], "allow");
+        assert_eq!(row["CollectorHostName"], "fwd-accept");
+    }
+
+    // The counters equal what the mock saw.
+    let seen = mock.seen();
+    let seen_with = |status: u16| seen.iter().filter(|s| s.status == status).count() as u64;
+    let metric = |name: &str, filter: &str| support::metric_sum(&exposition, name, filter);
+    let accepted_rows: usize = streams.iter().map(|s| mock.rows(DCR, s).len()).sum();
+    assert_eq!(accepted_rows, 2 * 4 * PER_PART);
+    assert_eq!(metric("tern_upload_rows_total", ""), accepted_rows as u64);
+    assert_eq!(seen_with(429), 12);
+    assert!(seen_with(503) >= 4, "{} requests got 503", seen_with(503));
+    for status in [204, 429, 503] {
+        assert_eq!(
+            metric(
+                "tern_upload_requests_total",
+                &format!("status=\"{status}\"")
+            ),
+            seen_with(status),
+            "requests answered {status}"
+        );
+    }
+    assert_eq!(
+        metric("tern_upload_requests_total", ""),
+        seen.len() as u64,
+        "every request the mock saw is counted once"
+    );
+    let accepted_bytes: usize = seen
+        .iter()
+        .filter(|s| s.status == 204)
+        .map(|s| s.wire_bytes)
+        .sum();
+    assert_eq!(metric("tern_upload_bytes_total", ""), accepted_bytes as u64);
+    assert_eq!(
+        metric("tern_upload_retries_total", ""),
+        seen_with(429) + seen_with(503)
+    );
+    assert_eq!(metric("tern_upload_quarantined_rows_total", ""), 0);
+    assert!(
+        seen.iter()
+            .all(|s| s.gzip && s.uncompressed_bytes <= 1_000_000)
+    );
 }

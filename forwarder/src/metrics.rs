@@ -105,6 +105,7 @@ pub struct Metrics {
     upload_rows: Counter,
     upload_quarantined: Counter,
     upload_retries: Counter,
+    upload_requests: crate::upload::sender::RequestMetrics,
     ready: AtomicBool,
 }
 
@@ -189,6 +190,7 @@ impl Metrics {
             upload_rows: Counter::default(),
             upload_quarantined: Counter::default(),
             upload_retries: Counter::default(),
+            upload_requests: crate::upload::sender::RequestMetrics::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -276,6 +278,21 @@ impl Metrics {
             m.upload_retries.clone(),
         );
         registry.register(
+            "upload_requests",
+            "Logs Ingestion requests, by HTTP status (`error`: no answer; `token_error`: no token)",
+            m.upload_requests.by_status.clone(),
+        );
+        registry.register(
+            "upload_bytes",
+            "Request bytes (gzip, as sent) the Logs Ingestion API accepted",
+            m.upload_requests.accepted_bytes.clone(),
+        );
+        registry.register(
+            "upload_request_duration_seconds",
+            "Time from sending a Logs Ingestion request to its answer",
+            m.upload_requests.latency.clone(),
+        );
+        registry.register(
             "dcr_reloads",
             "DCR reloads, by result (a failed reload keeps the routing in force)",
             m.dcr_reloads.clone(),
@@ -344,6 +361,7 @@ impl Metrics {
             rows: self.upload_rows.clone(),
             quarantined: self.upload_quarantined.clone(),
             retries: self.upload_retries.clone(),
+            requests: self.upload_requests.clone(),
         }
     }
 

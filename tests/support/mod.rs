@@ -1,7 +1,10 @@
 //! Helpers shared by the upload and credential tests.
 #![allow(dead_code)] // each test crate uses its own part
 
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,4 +46,62 @@ pub fn fast_sender_with(
             configuration_wait: Duration::from_millis(200),
         },
     )
+}
+
+/// A port free for both TCP and UDP on 127.0.0.1 right now, and never handed out twice in this
+/// process (tests run in parallel: two could otherwise get the same free port before either
+/// binds it).
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = tcp.local_addr().map_or(0, |a| a.port());
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if port != 0 && !given.contains(&port) && UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+/// A minimal HTTP GET on 127.0.0.1:`port`: (status, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// The sum of a Prometheus metric in `exposition` over its label sets matching `filter`.
+pub fn metric_sum(exposition: &str, name: &str, filter: &str) -> u64 {
+    exposition
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Runs util-linux `logger` with `args`.
+pub fn logger(args: &[&str]) {
+    let status = Command::new("logger")
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("logger (util-linux) is needed: {e}"));
+    assert!(status.success());
+}
+
+pub fn rsyslogd() -> PathBuf {
+    for candidate in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
+        if Path::new(candidate).exists() {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("rsyslogd is needed (Debian package rsyslog; .ci/run installs it)");
 }

@@ -16,8 +16,51 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
 use super::auth::TokenCache;
 use super::batch::ClosedBatch;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    /// The HTTP status, `error` for a request that got no answer (reset, timeout), or
+    /// `token_error` when no token could be had.
+    pub status: String,
+}
+
+/// Per-request counters, shared by every sender of the daemon.
+#[derive(Clone)]
+pub struct RequestMetrics {
+    pub by_status: Family<StatusLabel, Counter>,
+    /// Wire (gzip) bytes of requests the service accepted.
+    pub accepted_bytes: Counter,
+    /// Seconds from sending a request to its answer.
+    pub latency: Histogram,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> RequestMetrics {
+        RequestMetrics {
+            by_status: Family::default(),
+            accepted_bytes: Counter::default(),
+            // 5 ms to about 40 s.
+            latency: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+        }
+    }
+}
+
+impl RequestMetrics {
+    fn count(&self, status: &str) {
+        self.by_status
+            .get_or_create(&StatusLabel {
+                status: status.to_owned(),
+            })
+            .inc();
+    }
+}
 
 /// Backoff bounds (tests shorten them).
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +98,7 @@ pub struct Sender {
     url: String,
     dead_letter: PathBuf,
     policy: RetryPolicy,
+    metrics: RequestMetrics,
 }
 
 enum Answer {
@@ -103,7 +147,14 @@ impl Sender {
             ),
             dead_letter,
             policy,
+            metrics: RequestMetrics::default(),
         }
+    }
+
+    /// Counts this sender's requests into `metrics` (the daemon's registry).
+    pub fn with_metrics(mut self, metrics: RequestMetrics) -> Sender {
+        self.metrics = metrics;
+        self
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -112,12 +163,15 @@ impl Sender {
     }
 
     async fn post(&self, body: &[u8]) -> Result<Answer, String> {
-        let token = self
-            .tokens
-            .token(&self.http)
-            .await
-            .map_err(|e| e.to_string())?;
-        let response = self
+        let token = match self.tokens.token(&self.http).await {
+            Ok(token) => token,
+            Err(e) => {
+                self.metrics.count("token_error");
+                return Err(e.to_string());
+            }
+        };
+        let started = std::time::Instant::now();
+        let sent = self
             .http
             .post(&self.url)
             .bearer_auth(token)
@@ -126,9 +180,22 @@ impl Sender {
             .header("x-ms-client-request-id", request_id())
             .body(body.to_vec())
             .send()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await;
+        self.metrics
+            .latency
+            .observe(started.elapsed().as_secs_f64());
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                self.metrics.count("error");
+                return Err(e.to_string());
+            }
+        };
         let status = response.status().as_u16();
+        self.metrics.count(&status.to_string());
+        if (200..300).contains(&status) {
+            self.metrics.accepted_bytes.inc_by(body.len() as u64);
+        }
         let wait = retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
         Ok(match status {

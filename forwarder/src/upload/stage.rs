@@ -38,6 +38,7 @@ pub struct UploadMetrics {
     pub rows: Counter,
     pub quarantined: Counter,
     pub retries: Counter,
+    pub requests: super::sender::RequestMetrics,
 }
 
 /// Channels to the uploaders, by [`Target::key`].
@@ -67,15 +68,18 @@ pub fn start(
         let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
             continue;
         };
-        let sender = Arc::new(Sender::new(
-            http.clone(),
-            Arc::clone(&tokens),
-            endpoint,
-            dcr,
-            &target.stream,
-            dead_letter.to_path_buf(),
-            RetryPolicy::default(),
-        ));
+        let sender = Arc::new(
+            Sender::new(
+                http.clone(),
+                Arc::clone(&tokens),
+                endpoint,
+                dcr,
+                &target.stream,
+                dead_letter.to_path_buf(),
+                RetryPolicy::default(),
+            )
+            .with_metrics(metrics.requests.clone()),
+        );
         let (tx, rx) = mpsc::channel(64);
         channels.insert(key, tx);
         tasks.push(tokio::spawn(uploader(
