@@ -847,3 +847,76 @@ ruleset(name="relay") {{
             .all(|s| s.gzip && s.uncompressed_bytes <= 1_000_000)
     );
 }
+
+/// One workspace down for 40 s does not hold back the other: every row reaches the healthy
+/// one while the outage lasts (the failing target's batches wait in its own queue), and the
+/// failing one gets every row once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_workspace_does_not_stall_the_other() {
+    let mock = MockAzure::start(&[(DCR, "Custom-Down"), (DCR, "Custom-Up")])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    mock.stream_outage("Custom-Down", 503, Duration::from_secs(40), Some(1));
+    let outage_started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "right").unwrap();
+    let port = support::free_port();
+    let url = mock.url();
+    let config = format!(
+        "{base}\n[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\n\
+         client_secret_file = \"{secret}\"\nauthority_host = \"{url}\"\n\n\
+         [[destination]]\nname = \"down\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Down\" }}\n\n\
+         [[destination]]\nname = \"up\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Up\" }}\n",
+        base = daemon_config("fwd-two", port, &dir.path().join("rows.jsonl"), ""),
+        secret = dir.path().join("secret").display(),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    // Far more than the channels and requests in flight hold (about 40 MB of rows).
+    const N: usize = 100_000;
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = connect_when_ready(port);
+        let padding = "x".repeat(200);
+        let text: String = (0..N)
+            .map(|i| format!("<14>Nov 21 10:00:00 h app: seq={i} {padding}\n"))
+            .collect();
+        stream.write_all(text.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+    let deadline = outage_started + Duration::from_secs(35);
+    while mock.rows(DCR, "Custom-Up").len() < N {
+        assert!(
+            Instant::now() < deadline,
+            "the healthy workspace got {} of {N} rows while the other was down",
+            mock.rows(DCR, "Custom-Up").len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        mock.rows(DCR, "Custom-Down").is_empty(),
+        "the outage is still on"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.rows(DCR, "Custom-Down").len() < N {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {N} rows after the outage",
+            mock.rows(DCR, "Custom-Down").len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stop_tern(child).await.success());
+    for stream in ["Custom-Down", "Custom-Up"] {
+        let mut seqs: Vec<usize> = mock
+            .rows(DCR, stream)
+            .iter()
+            .map(|r| seq_of(&r["SyslogMessage"]))
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
+    }
+}

@@ -106,6 +106,9 @@ struct RawAzureUpload {
     concurrency: Option<usize>,
     /// Where rows the API refuses on their own (400/413) are kept, as JSON lines.
     dead_letter_path: Option<String>,
+    /// Per target, how much compressed data may wait in memory while its workspace is slow
+    /// or failing (`"256MiB"`), before the target holds back the listeners.
+    max_queue: Option<Spanned<String>>,
     proxy: Option<Spanned<String>>,
     ca_file: Option<Spanned<String>>,
 }
@@ -241,6 +244,8 @@ pub struct AzureConfig {
     /// `None` without an `[azure.auth]` section.
     pub credential: Option<crate::upload::auth::Credential>,
     pub concurrency: usize,
+    /// Per target, gzip bytes that may wait for a request slot.
+    pub max_queue_bytes: usize,
     pub dead_letter: PathBuf,
     /// Proxy (from `proxy` or `HTTPS_PROXY`) and extra trust roots.
     pub http: crate::upload::HttpOptions,
@@ -272,6 +277,9 @@ pub struct Config {
 }
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
+/// 256 MiB of gzip per target: several minutes of a busy firewall (log rows compress about
+/// 10:1) on a VM that can spare it.
+const DEFAULT_MAX_QUEUE_BYTES: usize = 256 << 20;
 pub const DEFAULT_DEAD_LETTER: &str = "/var/lib/tern/dead-letter.jsonl";
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -555,6 +563,18 @@ impl Config {
                         .and_then(|u| u.concurrency)
                         .unwrap_or(4)
                         .max(1),
+                    max_queue_bytes: match a.upload.as_ref().and_then(|u| u.max_queue.as_ref()) {
+                        None => DEFAULT_MAX_QUEUE_BYTES,
+                        Some(text) => parse_bytes(text.get_ref()).ok_or_else(|| {
+                            at(
+                                text.span(),
+                                format!(
+                                    "azure.upload.max_queue: `{}` is not a size (e.g. 256MiB, 1GiB)",
+                                    text.get_ref()
+                                ),
+                            )
+                        })?,
+                    },
                     dead_letter: a
                         .upload
                         .as_ref()
@@ -797,6 +817,28 @@ fn http_options(
     Ok(crate::upload::HttpOptions { proxy, ca_file })
 }
 
+/// A size: a number of bytes, or with a unit (`KiB`, `MiB`, `GiB`; `KB`, `MB`, `GB` are
+/// powers of ten).
+fn parse_bytes(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
 /// `https://`, or `http://` on a loopback address (DESIGN.md: tests only).
 fn endpoint_allowed(endpoint: &str) -> bool {
     if endpoint.starts_with("https://") {
@@ -1027,6 +1069,16 @@ address = "127.0.0.1:9280"
             err("method = \"password\"")
                 .starts_with("azure.auth.method: unknown method `password`")
         );
+    }
+
+    #[test]
+    fn sizes_with_units() {
+        assert_eq!(parse_bytes("256MiB"), Some(256 << 20));
+        assert_eq!(parse_bytes("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_bytes("5MB"), Some(5_000_000));
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("10 parsecs"), None);
     }
 
     #[test]

@@ -106,6 +106,7 @@ pub struct Metrics {
     upload_quarantined: Counter,
     upload_retries: Counter,
     upload_requests: crate::upload::sender::RequestMetrics,
+    upload_queued_bytes: Gauge,
     ready: AtomicBool,
 }
 
@@ -191,6 +192,7 @@ impl Metrics {
             upload_quarantined: Counter::default(),
             upload_retries: Counter::default(),
             upload_requests: crate::upload::sender::RequestMetrics::default(),
+            upload_queued_bytes: Gauge::default(),
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -293,6 +295,11 @@ impl Metrics {
             m.upload_requests.latency.clone(),
         );
         registry.register(
+            "upload_queued_bytes",
+            "gzip bytes of closed batches waiting for a request slot (in memory until the spool)",
+            m.upload_queued_bytes.clone(),
+        );
+        registry.register(
             "dcr_reloads",
             "DCR reloads, by result (a failed reload keeps the routing in force)",
             m.dcr_reloads.clone(),
@@ -362,6 +369,7 @@ impl Metrics {
             quarantined: self.upload_quarantined.clone(),
             retries: self.upload_retries.clone(),
             requests: self.upload_requests.clone(),
+            queued_bytes: self.upload_queued_bytes.clone(),
         }
     }
 

@@ -73,7 +73,10 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
             crate::upload::stage::start(
                 &compiled.bindings.targets,
                 credential,
-                azure.concurrency,
+                crate::upload::stage::UploadLimits {
+                    concurrency: azure.concurrency,
+                    max_queued_bytes: azure.max_queue_bytes,
+                },
                 &azure.dead_letter,
                 &azure.http,
                 metrics.uploads(),

@@ -6,12 +6,13 @@
 //! a target that stays unreachable past the grace time loses what it holds (logged). The
 //! spool (issue 6) makes this at-least-once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -39,6 +40,17 @@ pub struct UploadMetrics {
     pub quarantined: Counter,
     pub retries: Counter,
     pub requests: super::sender::RequestMetrics,
+    /// gzip bytes of closed batches waiting for a request slot, all targets together.
+    pub queued_bytes: Gauge,
+}
+
+/// How much each target's uploader may have outstanding.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// gzip bytes of closed batches waiting for a request.
+    pub max_queued_bytes: usize,
 }
 
 /// Channels to the uploaders, by [`Target::key`].
@@ -49,11 +61,15 @@ pub type UploadChannels = HashMap<String, mpsc::Sender<RowBatch>>;
 pub fn start(
     targets: &[Target],
     credential: Credential,
-    concurrency: usize,
+    limits: UploadLimits,
     dead_letter: &Path,
     http_options: &super::HttpOptions,
     metrics: UploadMetrics,
 ) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
+    let UploadLimits {
+        concurrency,
+        max_queued_bytes,
+    } = limits;
     let http = super::http_client_with(http_options)?;
     let tokens = Arc::new(TokenCache::new(credential));
     let mut channels = HashMap::new();
@@ -86,6 +102,7 @@ pub fn start(
             rx,
             sender,
             concurrency.max(1),
+            max_queued_bytes,
             metrics.clone(),
         )));
     }
@@ -99,44 +116,67 @@ async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics
     metrics.retries.inc_by(result.retries);
 }
 
+/// Cuts a target's rows into batches and keeps up to `concurrency` of them in flight. Closed
+/// batches wait in a queue of at most `max_queued_bytes` (gzip bytes) while the target is slow
+/// or failing; only when it is full does the uploader stop taking rows, so one failing
+/// workspace holds back the others only after its own queue is full (the spool of issue 6
+/// will move this queue to disk).
 async fn uploader(
     mut rows: mpsc::Receiver<RowBatch>,
     sender: Arc<Sender>,
     concurrency: usize,
+    max_queued_bytes: usize,
     metrics: UploadMetrics,
 ) {
     let mut batcher = Batcher::new(MAX_BODY_BYTES, GZIP_LEVEL);
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut linger = tokio::time::interval(LINGER);
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut closed: Vec<ClosedBatch> = Vec::new();
-    loop {
+    let mut queue: VecDeque<ClosedBatch> = VecDeque::new();
+    let mut queued_bytes = 0usize;
+    let mut open = true;
+    while open || !queue.is_empty() {
+        let mut closed = Vec::new();
         tokio::select! {
-            batch = rows.recv() => {
-                let Some(batch) = batch else { break };
-                for row in batch.rows.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
-                    match batcher.push(row) {
-                        Ok(Some(full)) => closed.push(full),
-                        Ok(None) => {}
-                        Err(e) => tracing::error!(error = %e, "compressing a batch failed"),
+            batch = rows.recv(), if open && queued_bytes < max_queued_bytes => {
+                match batch {
+                    Some(batch) => {
+                        for row in batch.rows.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
+                            // Compressing into memory cannot fail; an error would be a bug.
+                            match batcher.push(row) {
+                                Ok(Some(full)) => closed.push(full),
+                                Ok(None) => {}
+                                Err(e) => tracing::error!(error = %e, "compressing a batch failed"),
+                            }
+                        }
+                    }
+                    None => {
+                        open = false;
+                        closed.extend(batcher.close().ok().flatten());
                     }
                 }
             }
             _ = linger.tick() => {
-                if let Ok(Some(partial)) = batcher.close() {
-                    closed.push(partial);
-                }
+                closed.extend(batcher.close().ok().flatten());
             }
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
         }
-        for batch in closed.drain(..) {
-            while in_flight.len() >= concurrency {
-                let _ = in_flight.join_next().await;
-            }
+        for batch in closed {
+            queued_bytes += batch.body.len();
+            metrics.queued_bytes.inc_by(batch.body.len() as i64);
+            queue.push_back(batch);
+        }
+        while in_flight.len() < concurrency {
+            let Some(batch) = queue.pop_front() else {
+                break;
+            };
+            queued_bytes -= batch.body.len();
+            metrics.queued_bytes.dec_by(batch.body.len() as i64);
             in_flight.spawn(deliver(Arc::clone(&sender), batch, metrics.clone()));
         }
-    }
-    if let Ok(Some(last)) = batcher.close() {
-        in_flight.spawn(deliver(Arc::clone(&sender), last, metrics.clone()));
+        if !open && queue.is_empty() {
+            break;
+        }
     }
     while in_flight.join_next().await.is_some() {}
 }

@@ -87,6 +87,8 @@ pub(crate) struct State {
     identities: identity::ManagedIdentities,
     /// Until when every ingestion request gets this status (and `Retry-After`).
     outage: Option<(Instant, u16, Option<u32>)>,
+    /// The same for one stream only.
+    stream_outages: HashMap<String, (Instant, u16, Option<u32>)>,
     /// The base URL, for the audience of client assertions.
     base_url: String,
     proxy_authorizations: Vec<String>,
@@ -292,6 +294,23 @@ impl MockAzure {
     /// `Retry-After: retry_after` seconds if given), the rows not recorded.
     pub fn outage(&self, status: u16, duration: Duration, retry_after: Option<u32>) {
         self.with(|s| s.outage = Some((Instant::now() + duration, status, retry_after)));
+    }
+
+    /// [`MockAzure::outage`] for the requests to one stream only (a workspace that is down
+    /// while the others are up).
+    pub fn stream_outage(
+        &self,
+        stream: &str,
+        status: u16,
+        duration: Duration,
+        retry_after: Option<u32>,
+    ) {
+        self.with(|s| {
+            s.stream_outages.insert(
+                stream.to_owned(),
+                (Instant::now() + duration, status, retry_after),
+            )
+        });
     }
 
     /// The `Proxy-Authorization` headers of requests that came through as a proxy.
@@ -564,6 +583,12 @@ fn ingest_checked(
             return Some(fault_response(status, retry_after));
         }
         state.outage = None;
+    }
+    if let Some(&(until, status, retry_after)) = state.stream_outages.get(stream) {
+        if Instant::now() < until {
+            return Some(fault_response(status, retry_after));
+        }
+        state.stream_outages.remove(stream);
     }
     if let Some(fault) = state.faults.pop_front() {
         return match fault {
