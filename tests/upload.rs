@@ -61,10 +61,15 @@ fn batches(rows: impl Iterator<Item = Vec<u8>>) -> Vec<ClosedBatch> {
 }
 
 fn seqs(mock: &MockAzure) -> Vec<usize> {
+    seqs_in(mock, STREAM, "SyslogMessage")
+}
+
+/// The sorted sequence numbers in `column` of the rows a stream received.
+fn seqs_in(mock: &MockAzure, stream: &str, column: &str) -> Vec<usize> {
     let mut s: Vec<usize> = mock
-        .rows(DCR, STREAM)
+        .rows(DCR, stream)
         .iter()
-        .map(|r| seq_of(&r["SyslogMessage"]))
+        .map(|r| seq_of(&r[column]))
         .collect();
     s.sort_unstable();
     s
@@ -564,13 +569,11 @@ async fn two_workspaces_each_get_every_row_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(stop_tern(child).await.success());
     for stream in ["Custom-WS1", "Custom-WS2"] {
-        let mut seqs: Vec<usize> = mock
-            .rows(DCR, stream)
-            .iter()
-            .map(|r| seq_of(&r["SyslogMessage"]))
-            .collect();
-        seqs.sort_unstable();
-        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
+        assert_eq!(
+            seqs_in(&mock, stream, "SyslogMessage"),
+            (0..N).collect::<Vec<_>>(),
+            "{stream}"
+        );
     }
 }
 
@@ -731,15 +734,6 @@ ruleset(name="relay") {{
             write_part("d", 3 * PER_PART..4 * PER_PART, true),
         ),
     ];
-    let seqs_in = |stream: &str, column: &str| -> Vec<usize> {
-        let mut s: Vec<usize> = mock
-            .rows(DCR, stream)
-            .iter()
-            .map(|r| seq_of(&r[column]))
-            .collect();
-        s.sort_unstable();
-        s
-    };
     let wait_for = |want: usize| {
         let mock = &mock;
         async move {
@@ -781,11 +775,15 @@ ruleset(name="relay") {{
         let syslog_stream = format!("Custom-{ws}-Syslog");
         let cef_stream = format!("Custom-{ws}-CEF");
         assert_eq!(
-            seqs_in(&syslog_stream, "SyslogMessage"),
+            seqs_in(&mock, &syslog_stream, "SyslogMessage"),
             syslog_seqs,
             "{ws} Syslog"
         );
-        assert_eq!(seqs_in(&cef_stream, "Activity"), cef_seqs, "{ws} CEF");
+        assert_eq!(
+            seqs_in(&mock, &cef_stream, "Activity"),
+            cef_seqs,
+            "{ws} CEF"
+        );
         let syslog = mock.rows(DCR, &syslog_stream);
         let relayed = syslog
             .iter()
@@ -911,12 +909,10 @@ async fn a_failing_workspace_does_not_stall_the_other() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(stop_tern(child).await.success());
     for stream in ["Custom-Down", "Custom-Up"] {
-        let mut seqs: Vec<usize> = mock
-            .rows(DCR, stream)
-            .iter()
-            .map(|r| seq_of(&r["SyslogMessage"]))
-            .collect();
-        seqs.sort_unstable();
-        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}");
+        assert_eq!(
+            seqs_in(&mock, stream, "SyslogMessage"),
+            (0..N).collect::<Vec<_>>(),
+            "{stream}"
+        );
     }
 }
