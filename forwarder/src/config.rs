@@ -2,9 +2,7 @@
 //! checks.
 //!
 //! Owns: reading and validating `tern.toml` into [`Config`]. Every problem is reported with the
-//! file, line and key; unknown keys are errors. Sections of later stages (`[dcr]`, `[azure]`,
-//! `[[destination]]`, `[spool]`) are accepted with their documented keys so a config written
-//! for the full design loads today; `tern check` says which of them are not acted on yet.
+//! file, line and key; unknown keys are errors.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -134,11 +132,13 @@ struct RawOutput {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // read by the spool stage (issue 6)
 struct RawSpool {
     dir: Option<String>,
-    max_bytes: Option<toml::Value>,
-    when_full: Option<String>,
+    max_bytes: Option<Spanned<toml::Value>>,
+    when_full: Option<Spanned<String>>,
+    /// `always`, `interval` (every `fsync_interval`, default 1 s) or `never`.
+    fsync: Option<Spanned<String>>,
+    fsync_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,6 +263,8 @@ pub struct DcrConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub azure: Option<AzureConfig>,
+    /// `[spool]`: without it, batches waiting for upload are held in memory only.
+    pub spool: Option<crate::spool::SpoolConfig>,
     pub dcr: DcrConfig,
     pub destinations: Vec<Destination>,
     /// `CollectorHostName`.
@@ -270,8 +272,6 @@ pub struct Config {
     pub listen: Vec<Listen>,
     pub outputs: Vec<Output>,
     pub metrics_address: Option<SocketAddr>,
-    /// Sections present in the file that later stages will act on; `tern check` lists them.
-    pub not_yet_active: Vec<&'static str>,
     /// Where this configuration came from (a path, or "built-in default").
     pub source: String,
 }
@@ -314,11 +314,11 @@ impl Config {
             ],
             outputs: vec![Output::Stdout],
             metrics_address: DEFAULT_METRICS_ADDRESS.parse().ok(),
-            not_yet_active: Vec::new(),
             source: "built-in default".to_owned(),
             dcr: DcrConfig::default(),
             destinations: Vec::new(),
             azure: None,
+            spool: None,
         }
     }
 
@@ -519,7 +519,6 @@ impl Config {
             None => DEFAULT_METRICS_ADDRESS.parse().ok(),
         };
 
-        let mut not_yet_active = Vec::new();
         let dcr = match &raw.dcr {
             Some(d) => DcrConfig {
                 paths: d.paths.iter().flatten().map(PathBuf::from).collect(),
@@ -624,9 +623,10 @@ impl Config {
             });
         }
 
-        if raw.spool.is_some() {
-            not_yet_active.push("[spool]");
-        }
+        let spool = match &raw.spool {
+            None => None,
+            Some(sp) => Some(spool_config(sp).map_err(|(span, message)| at(span, message))?),
+        };
         if listen.is_empty() {
             return Err(ConfigError {
                 file: file.to_owned(),
@@ -639,13 +639,66 @@ impl Config {
             listen,
             outputs,
             metrics_address,
-            not_yet_active,
             source: file.to_owned(),
             dcr,
             destinations,
             azure,
+            spool,
         })
     }
+}
+
+/// `[spool]`; errors carry the key's span.
+fn spool_config(
+    raw: &RawSpool,
+) -> Result<crate::spool::SpoolConfig, (std::ops::Range<usize>, String)> {
+    use crate::spool::{FsyncPolicy, SpoolConfig, WhenFull};
+    let max_bytes = match &raw.max_bytes {
+        None => 10 << 30,
+        Some(value) => match value.get_ref() {
+            toml::Value::Integer(n) => u64::try_from(*n).ok(),
+            toml::Value::String(text) => parse_bytes(text).map(|n| n as u64),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            (
+                value.span(),
+                "spool.max_bytes: not a size (e.g. \"10GiB\")".to_owned(),
+            )
+        })?,
+    };
+    let when_full = match raw
+        .when_full
+        .as_ref()
+        .map(|w| (w.get_ref().as_str(), w.span()))
+    {
+        None | Some(("block", _)) => WhenFull::Block,
+        Some(("drop-oldest", _)) => WhenFull::DropOldest,
+        Some((other, span)) => {
+            return Err((
+                span,
+                format!("spool.when_full: `{other}`: use block or drop-oldest"),
+            ));
+        }
+    };
+    let interval = std::time::Duration::from_millis(raw.fsync_interval_ms.unwrap_or(1000));
+    let fsync = match raw.fsync.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
+        None | Some(("interval", _)) => FsyncPolicy::Interval(interval),
+        Some(("always", _)) => FsyncPolicy::Always,
+        Some(("never", _)) => FsyncPolicy::Never,
+        Some((other, span)) => {
+            return Err((
+                span,
+                format!("spool.fsync: `{other}`: use always, interval or never"),
+            ));
+        }
+    };
+    Ok(SpoolConfig {
+        dir: PathBuf::from(raw.dir.as_deref().unwrap_or("/var/lib/tern/spool")),
+        max_bytes,
+        when_full,
+        fsync,
+    })
 }
 
 /// The credential of `[azure.auth]`. `env` reads the environment variables the Azure SDKs
@@ -948,7 +1001,13 @@ address = "127.0.0.1:9280"
             c.outputs,
             vec![Output::File(PathBuf::from("/var/log/tern/rows.jsonl"))]
         );
-        assert_eq!(c.not_yet_active, vec!["[spool]"]);
+        let spool = c.spool.as_ref().unwrap();
+        assert_eq!(spool.max_bytes, 10 << 30);
+        assert_eq!(spool.when_full, crate::spool::WhenFull::Block);
+        assert_eq!(
+            spool.fsync,
+            crate::spool::FsyncPolicy::Interval(std::time::Duration::from_secs(1))
+        );
         assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
         assert!(!c.dcr.duplicate_cef_to_syslog);
         assert!(c.dcr.watch);

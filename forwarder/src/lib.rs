@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod run;
+pub mod spool;
 pub mod tables;
 pub mod upload;

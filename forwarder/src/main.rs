@@ -249,9 +249,6 @@ fn check(path: PathBuf) -> ExitCode {
     for note in routing.notes.iter().chain(&bindings.notes) {
         println!("note: {note}");
     }
-    for section in &config.not_yet_active {
-        println!("note: {section} is accepted but not acted on by this version");
-    }
     ExitCode::SUCCESS
 }
 
@@ -282,9 +279,6 @@ fn run_daemon(path: Option<PathBuf>) -> ExitCode {
         Ok(ready) => ready,
         Err(code) => return code,
     };
-    for section in &config.not_yet_active {
-        tracing::warn!("{section} is accepted but not acted on by this version");
-    }
     match runtime.block_on(tern::run::run(config, compiled)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -44,6 +44,11 @@ pub struct OutputLabel {
     pub output: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TargetLabel {
+    pub target: String,
+}
+
 /// Why an event (or a sender) was not turned into a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
@@ -106,7 +111,13 @@ pub struct Metrics {
     upload_quarantined: Counter,
     upload_retries: Counter,
     upload_requests: crate::upload::sender::RequestMetrics,
-    upload_queued_bytes: Gauge,
+    spool_write_errors: Counter,
+    spool_bytes: Family<TargetLabel, Gauge>,
+    spool_batches: Family<TargetLabel, Gauge>,
+    spool_oldest_seconds: Family<TargetLabel, Gauge>,
+    spool_corrupt_records: Family<TargetLabel, Counter>,
+    spool_dropped_rows: Family<TargetLabel, Counter>,
+    spool_fsync_seconds: prometheus_client::metrics::histogram::Histogram,
     ready: AtomicBool,
 }
 
@@ -192,7 +203,13 @@ impl Metrics {
             upload_quarantined: Counter::default(),
             upload_retries: Counter::default(),
             upload_requests: crate::upload::sender::RequestMetrics::default(),
-            upload_queued_bytes: Gauge::default(),
+            spool_write_errors: Counter::default(),
+            spool_bytes: Family::default(),
+            spool_batches: Family::default(),
+            spool_oldest_seconds: Family::default(),
+            spool_corrupt_records: Family::default(),
+            spool_dropped_rows: Family::default(),
+            spool_fsync_seconds: crate::spool::SpoolMetrics::default().fsync_seconds,
             ready: AtomicBool::new(false),
             registry: Registry::default(),
         };
@@ -295,9 +312,39 @@ impl Metrics {
             m.upload_requests.latency.clone(),
         );
         registry.register(
-            "upload_queued_bytes",
-            "gzip bytes of closed batches waiting for a request slot (in memory until the spool)",
-            m.upload_queued_bytes.clone(),
+            "spool_write_errors",
+            "Spool appends refused (a full or failing disk); the batch is held and retried",
+            m.spool_write_errors.clone(),
+        );
+        registry.register(
+            "spool_bytes",
+            "Bytes of a target's spool (segment files; in memory without [spool])",
+            m.spool_bytes.clone(),
+        );
+        registry.register(
+            "spool_batches",
+            "Batches a target's spool holds until the service accepts them",
+            m.spool_batches.clone(),
+        );
+        registry.register(
+            "spool_oldest_seconds",
+            "Age of a target's oldest batch not yet accepted",
+            m.spool_oldest_seconds.clone(),
+        );
+        registry.register(
+            "spool_corrupt_records",
+            "Spooled batches found damaged (checksum, framing) and skipped",
+            m.spool_corrupt_records.clone(),
+        );
+        registry.register(
+            "spool_dropped_rows",
+            "Rows deleted by when_full = drop-oldest",
+            m.spool_dropped_rows.clone(),
+        );
+        registry.register(
+            "spool_fsync_seconds",
+            "Time an fsync of a spool segment took",
+            m.spool_fsync_seconds.clone(),
         );
         registry.register(
             "dcr_reloads",
@@ -362,6 +409,21 @@ impl Metrics {
         )
     }
 
+    /// The spool metrics of one target.
+    pub fn spool(&self, target: &str) -> crate::spool::SpoolMetrics {
+        let label = TargetLabel {
+            target: target.to_owned(),
+        };
+        crate::spool::SpoolMetrics {
+            bytes: self.spool_bytes.get_or_create(&label).clone(),
+            batches: self.spool_batches.get_or_create(&label).clone(),
+            oldest_seconds: self.spool_oldest_seconds.get_or_create(&label).clone(),
+            corrupt_records: self.spool_corrupt_records.get_or_create(&label).clone(),
+            dropped_rows: self.spool_dropped_rows.get_or_create(&label).clone(),
+            fsync_seconds: self.spool_fsync_seconds.clone(),
+        }
+    }
+
     /// Counters of the upload stage.
     pub fn uploads(&self) -> crate::upload::stage::UploadMetrics {
         crate::upload::stage::UploadMetrics {
@@ -369,7 +431,7 @@ impl Metrics {
             quarantined: self.upload_quarantined.clone(),
             retries: self.upload_retries.clone(),
             requests: self.upload_requests.clone(),
-            queued_bytes: self.upload_queued_bytes.clone(),
+            spool_write_errors: self.spool_write_errors.clone(),
         }
     }
 

@@ -73,13 +73,14 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
             crate::upload::stage::start(
                 &compiled.bindings.targets,
                 credential,
-                crate::upload::stage::UploadLimits {
+                &crate::upload::stage::UploadOptions {
                     concurrency: azure.concurrency,
                     max_queued_bytes: azure.max_queue_bytes,
+                    dead_letter: azure.dead_letter.clone(),
+                    spool: config.spool.clone(),
                 },
-                &azure.dead_letter,
                 &azure.http,
-                metrics.uploads(),
+                &metrics,
             )?
         }
         _ => (std::collections::HashMap::new(), Vec::new()),
@@ -155,9 +156,15 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     })
     .await;
     if uploaded.is_err() {
-        tracing::warn!(
-            "uploads did not finish within {DRAIN_GRACE:?}; rows still held are lost (no spool yet)"
-        );
+        if config.spool.is_some() {
+            tracing::info!(
+                "uploads did not finish within {DRAIN_GRACE:?}; what is left stays in the spool and is sent after the next start"
+            );
+        } else {
+            tracing::warn!(
+                "uploads did not finish within {DRAIN_GRACE:?}; rows still held are lost (no [spool] configured)"
+            );
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -7,12 +7,10 @@
 //! spool (issue 6) makes this at-least-once.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -20,6 +18,7 @@ use super::auth::{Credential, TokenCache};
 use super::batch::{Batcher, ClosedBatch, MAX_BODY_BYTES};
 use super::sender::{RetryPolicy, Sender};
 use crate::dcr::binding::Target;
+use crate::spool::{Budget, Recovered, TargetSpool, WhenFull};
 
 /// Rows for one target: JSON objects separated by `\n` (rows never hold a raw newline).
 #[derive(Debug, Default)]
@@ -40,38 +39,43 @@ pub struct UploadMetrics {
     pub quarantined: Counter,
     pub retries: Counter,
     pub requests: super::sender::RequestMetrics,
-    /// gzip bytes of closed batches waiting for a request slot, all targets together.
-    pub queued_bytes: Gauge,
+    /// Appends the spool refused (a full or failing disk); the batch is retried.
+    pub spool_write_errors: Counter,
 }
 
-/// How much each target's uploader may have outstanding.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadLimits {
+/// How each target's uploader works.
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
     /// Requests in flight.
     pub concurrency: usize,
-    /// gzip bytes of closed batches waiting for a request.
+    /// Without a spool: gzip bytes of closed batches that may wait for a request. With one:
+    /// the memory tier per target (bodies kept in memory, not read back from disk).
     pub max_queued_bytes: usize,
+    pub dead_letter: std::path::PathBuf,
+    /// `[spool]`: batches on disk until accepted.
+    pub spool: Option<crate::spool::SpoolConfig>,
 }
 
 /// Channels to the uploaders, by [`Target::key`].
 pub type UploadChannels = HashMap<String, mpsc::Sender<RowBatch>>;
 
-/// Starts an uploader per target that has an endpoint and DCR id. Returns the channels by
-/// [`Target::key`] and the tasks.
+/// Starts an uploader per target that has an endpoint and DCR id, each with its spool
+/// (recovered from disk when there is a `[spool]`). Returns the channels by [`Target::key`]
+/// and the tasks.
 pub fn start(
     targets: &[Target],
     credential: Credential,
-    limits: UploadLimits,
-    dead_letter: &Path,
+    options: &UploadOptions,
     http_options: &super::HttpOptions,
-    metrics: UploadMetrics,
+    registry: &Arc<crate::metrics::Metrics>,
 ) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
-    let UploadLimits {
-        concurrency,
-        max_queued_bytes,
-    } = limits;
+    let metrics = registry.uploads();
     let http = super::http_client_with(http_options)?;
     let tokens = Arc::new(TokenCache::new(credential));
+    let shared_budget = options
+        .spool
+        .as_ref()
+        .map(|s| Arc::new(Budget::new(s.max_bytes)));
     let mut channels = HashMap::new();
     let mut tasks = Vec::new();
     for target in targets {
@@ -84,6 +88,31 @@ pub fn start(
         let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
             continue;
         };
+        let name = spool_name(dcr, &target.stream);
+        let spool_metrics = registry.spool(&name);
+        let spool = match (&options.spool, &shared_budget) {
+            (Some(config), Some(budget)) => {
+                let (spool, recovered) = TargetSpool::open(
+                    &config.dir.join(&name),
+                    config.fsync,
+                    options.max_queued_bytes as u64,
+                    Arc::clone(budget),
+                    spool_metrics,
+                )?;
+                if recovered != Recovered::default() {
+                    tracing::info!(target = %name, batches = recovered.batches, rows = recovered.rows, damaged = recovered.damaged, set_aside = recovered.segments_set_aside, cursor_lost = recovered.cursor_lost, "spool recovered");
+                }
+                spool
+            }
+            _ => TargetSpool::in_memory(
+                Arc::new(Budget::new(options.max_queued_bytes as u64)),
+                spool_metrics,
+            ),
+        };
+        let when_full = options
+            .spool
+            .as_ref()
+            .map_or(WhenFull::Block, |s| s.when_full);
         let sender = Arc::new(
             Sender::new(
                 http.clone(),
@@ -91,7 +120,7 @@ pub fn start(
                 endpoint,
                 dcr,
                 &target.stream,
-                dead_letter.to_path_buf(),
+                options.dead_letter.clone(),
                 RetryPolicy::default(),
             )
             .with_metrics(metrics.requests.clone()),
@@ -101,12 +130,28 @@ pub fn start(
         tasks.push(tokio::spawn(uploader(
             rx,
             sender,
-            concurrency.max(1),
-            max_queued_bytes,
+            options.concurrency.max(1),
+            spool,
+            when_full,
             metrics.clone(),
         )));
     }
     Ok((channels, tasks))
+}
+
+/// A target's spool folder: its DCR immutable id and stream, which name it uniquely and stay
+/// the same across restarts and DCR reloads.
+fn spool_name(dcr: &str, stream: &str) -> String {
+    format!("{dcr}-{stream}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics) {
@@ -116,29 +161,41 @@ async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics
     metrics.retries.inc_by(result.retries);
 }
 
-/// Cuts a target's rows into batches and keeps up to `concurrency` of them in flight. Closed
-/// batches wait in a queue of at most `max_queued_bytes` (gzip bytes) while the target is slow
-/// or failing; only when it is full does the uploader stop taking rows, so one failing
-/// workspace holds back the others only after its own queue is full (the spool of issue 6
-/// will move this queue to disk).
+/// Cuts a target's rows into batches, spools them, and keeps up to `concurrency` of the
+/// oldest in flight. While the target is slow or failing the spool grows; when the budget is
+/// used up, `block` stops taking rows (the listeners feel it, so one failing workspace holds
+/// back the others only then) and `drop-oldest` deletes this target's oldest segment.
+/// On shutdown (the channel closes) the open batch is spooled and fsynced; deliveries go on
+/// until the daemon's grace time ends, and what is left is sent after the next start.
 async fn uploader(
     mut rows: mpsc::Receiver<RowBatch>,
     sender: Arc<Sender>,
     concurrency: usize,
-    max_queued_bytes: usize,
+    mut spool: TargetSpool,
+    when_full: WhenFull,
     metrics: UploadMetrics,
 ) {
     let mut batcher = Batcher::new(MAX_BODY_BYTES, GZIP_LEVEL);
-    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut in_flight: JoinSet<u64> = JoinSet::new();
     let mut linger = tokio::time::interval(LINGER);
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut queue: VecDeque<ClosedBatch> = VecDeque::new();
-    let mut queued_bytes = 0usize;
+    // Batches the spool could not take yet (a full disk): retried, and no rows taken meanwhile.
+    let mut unwritten: VecDeque<ClosedBatch> = VecDeque::new();
     let mut open = true;
-    while open || !queue.is_empty() {
+    loop {
+        if when_full == WhenFull::DropOldest && !spool.has_room() {
+            let dropped = spool.drop_oldest();
+            if dropped > 0 {
+                tracing::warn!(
+                    rows = dropped,
+                    "spool full: the oldest segment was dropped (when_full = drop-oldest)"
+                );
+            }
+        }
+        let accepting = open && unwritten.is_empty() && spool.has_room();
         let mut closed = Vec::new();
         tokio::select! {
-            batch = rows.recv(), if open && queued_bytes < max_queued_bytes => {
+            batch = rows.recv(), if accepting => {
                 match batch {
                     Some(batch) => {
                         for row in batch.rows.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
@@ -158,25 +215,40 @@ async fn uploader(
             }
             _ = linger.tick() => {
                 closed.extend(batcher.close().ok().flatten());
+                spool.tick();
+                spool.refresh_metrics();
             }
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(seq) = done {
+                    spool.ack(seq);
+                }
+            }
         }
-        for batch in closed {
-            queued_bytes += batch.body.len();
-            metrics.queued_bytes.inc_by(batch.body.len() as i64);
-            queue.push_back(batch);
+        unwritten.extend(closed);
+        while let Some(batch) = unwritten.pop_front() {
+            if let Err(e) = spool.append(batch) {
+                crate::warn_limited!(error = %e.error, "cannot write to the spool (disk full?); holding rows and retrying");
+                metrics.spool_write_errors.inc();
+                unwritten.push_front(e.batch);
+                break;
+            }
+        }
+        if !open {
+            spool.flush();
         }
         while in_flight.len() < concurrency {
-            let Some(batch) = queue.pop_front() else {
+            let Some((seq, batch)) = spool.next_to_send() else {
                 break;
             };
-            queued_bytes -= batch.body.len();
-            metrics.queued_bytes.dec_by(batch.body.len() as i64);
-            in_flight.spawn(deliver(Arc::clone(&sender), batch, metrics.clone()));
+            let sender = Arc::clone(&sender);
+            let metrics = metrics.clone();
+            in_flight.spawn(async move {
+                deliver(sender, batch, metrics).await;
+                seq
+            });
         }
-        if !open && queue.is_empty() {
+        if !open && unwritten.is_empty() && spool.is_empty() && in_flight.is_empty() {
             break;
         }
     }
-    while in_flight.join_next().await.is_some() {}
 }

@@ -1,0 +1,739 @@
+//! The spool of one upload target: closed batches from the moment they are cut until the
+//! service accepts them.
+//!
+//! Every batch gets a sequence number. With a disk, it is appended to the target's active
+//! segment file before it is offered for sending (so a `kill -9` loses nothing that reached
+//! the spool: the page cache survives the process), and fsynced per [`FsyncPolicy`] (so a power
+//! cut loses at most the last interval). Its body also stays in memory while the memory tier
+//! has room, so a healthy upstream never reads the disk back. When the service accepts a batch
+//! it is acknowledged; the acknowledgement cursor (every batch up to it accepted) is stored
+//! atomically (a temporary file renamed over `cursor`), and segments wholly below it are
+//! deleted. Batches acknowledged out of order above the cursor are sent again after a crash:
+//! the only duplicates, and at most `concurrency` batches of them.
+//!
+//! Without a disk (no `[spool]` section) the same queue lives in memory only, bounded by its
+//! budget.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::record::{self, SEGMENT_MAGIC};
+use super::{Budget, FsyncPolicy, SpoolMetrics};
+use crate::upload::batch::ClosedBatch;
+
+/// A new segment is started past this size, or an eighth of the budget if that is smaller
+/// (so that `drop-oldest` has segments to drop before the budget is all one file).
+const SEGMENT_BYTES: u64 = 32 << 20;
+const MIN_SEGMENT_BYTES: u64 = 64 << 10;
+
+/// Where a record lies.
+#[derive(Debug, Clone, Copy)]
+struct Location {
+    segment: u64,
+    offset: u64,
+    framed: u32,
+}
+
+#[derive(Debug)]
+struct Entry {
+    rows: u64,
+    uncompressed_bytes: u64,
+    /// The gzip body while the memory tier holds it.
+    body: Option<Arc<Vec<u8>>>,
+    body_len: u64,
+    location: Option<Location>,
+    in_flight: bool,
+    since: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Segment {
+    size: u64,
+    last_seq: u64,
+}
+
+struct Disk {
+    dir: PathBuf,
+    fsync: FsyncPolicy,
+    segment_bytes: u64,
+    /// Segment id (its first sequence number) → size and last sequence number.
+    segments: BTreeMap<u64, Segment>,
+    active: Option<(u64, File)>,
+    /// Written since the last fsync.
+    dirty: bool,
+    last_sync: Instant,
+}
+
+/// What recovery found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub batches: u64,
+    pub rows: u64,
+    /// Damaged stretches skipped (each at least one record lost).
+    pub damaged: u64,
+    /// Segments moved aside as `*.damaged` (their intact records were kept).
+    pub segments_set_aside: u64,
+    /// The cursor file was missing or unreadable: everything on disk is sent again.
+    pub cursor_lost: bool,
+}
+
+/// Why a batch could not be appended; it stays with the caller, to try again.
+#[derive(Debug)]
+pub struct AppendError {
+    pub batch: ClosedBatch,
+    pub error: std::io::Error,
+}
+
+pub struct TargetSpool {
+    disk: Option<Disk>,
+    entries: BTreeMap<u64, Entry>,
+    next_seq: u64,
+    /// Every batch up to here is acknowledged.
+    acked_through: u64,
+    memory_bytes: u64,
+    memory_limit: u64,
+    budget: Arc<Budget>,
+    metrics: SpoolMetrics,
+}
+
+fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:020}.seg"))
+}
+
+impl TargetSpool {
+    /// A spool in memory only, within `budget`.
+    pub fn in_memory(budget: Arc<Budget>, metrics: SpoolMetrics) -> TargetSpool {
+        TargetSpool {
+            disk: None,
+            entries: BTreeMap::new(),
+            next_seq: 1,
+            acked_through: 0,
+            memory_bytes: 0,
+            memory_limit: u64::MAX,
+            budget,
+            metrics,
+        }
+    }
+
+    /// Opens (or creates) the spool in `dir`, recovering what a previous run left.
+    pub fn open(
+        dir: &Path,
+        fsync: FsyncPolicy,
+        memory_limit: u64,
+        budget: Arc<Budget>,
+        metrics: SpoolMetrics,
+    ) -> Result<(TargetSpool, Recovered), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("spool {}: {e}", dir.display()))?;
+        let mut recovered = Recovered::default();
+        let cursor = std::fs::read_to_string(dir.join("cursor"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let mut ids: Vec<u64> = std::fs::read_dir(dir)
+            .map_err(|e| format!("spool {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".seg")?.parse().ok()
+            })
+            .collect();
+        ids.sort_unstable();
+        recovered.cursor_lost = cursor.is_none() && !ids.is_empty();
+        let acked_through = cursor.unwrap_or(0);
+        let mut spool = TargetSpool {
+            disk: Some(Disk {
+                dir: dir.to_path_buf(),
+                fsync,
+                segment_bytes: (budget.max / 8).clamp(MIN_SEGMENT_BYTES, SEGMENT_BYTES),
+                segments: BTreeMap::new(),
+                active: None,
+                dirty: false,
+                last_sync: Instant::now(),
+            }),
+            entries: BTreeMap::new(),
+            next_seq: acked_through + 1,
+            acked_through,
+            memory_bytes: 0,
+            memory_limit,
+            budget,
+            metrics,
+        };
+        let mut salvage = Vec::new();
+        for id in ids {
+            let path = segment_path(dir, id);
+            let mut bytes = Vec::new();
+            if let Err(e) = File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+                tracing::error!(path = %path.display(), error = %e, "cannot read a spool segment; setting it aside");
+                let _ = std::fs::rename(&path, path.with_extension("damaged"));
+                recovered.segments_set_aside += 1;
+                continue;
+            }
+            let scan = record::scan(&bytes);
+            let damaged = scan.damaged > 0 || scan.bad_header;
+            recovered.damaged +=
+                scan.damaged + u64::from(scan.bad_header && scan.records.is_empty());
+            let mut last_seq = 0;
+            for (offset, framed, r) in scan.records {
+                last_seq = last_seq.max(r.seq);
+                spool.next_seq = spool.next_seq.max(r.seq + 1);
+                if r.seq <= acked_through {
+                    continue;
+                }
+                recovered.batches += 1;
+                recovered.rows += r.rows;
+                if damaged {
+                    // Kept in memory and written again below, before the file is set aside.
+                    salvage.push(r);
+                    continue;
+                }
+                spool.entries.insert(
+                    r.seq,
+                    Entry {
+                        rows: r.rows,
+                        uncompressed_bytes: r.uncompressed_bytes,
+                        body: None,
+                        body_len: r.body.len() as u64,
+                        location: Some(Location {
+                            segment: id,
+                            offset,
+                            framed,
+                        }),
+                        in_flight: false,
+                        since: Instant::now(),
+                    },
+                );
+            }
+            if damaged {
+                tracing::error!(path = %path.display(), damaged = scan.damaged, "spool segment damaged; its intact records are kept, the file is set aside");
+                let _ = std::fs::rename(&path, path.with_extension("damaged"));
+                recovered.segments_set_aside += 1;
+            } else if scan.torn_tail {
+                // A write cut short: the records before it are intact; the next append
+                // goes to a new segment, so the torn bytes are never followed by data.
+                tracing::warn!(path = %path.display(), "spool segment ends in a torn record (a crash mid-write)");
+                spool.add_segment(id, bytes.len() as u64, last_seq);
+            } else {
+                spool.add_segment(id, bytes.len() as u64, last_seq);
+            }
+        }
+        for r in salvage {
+            let seq = r.seq;
+            let batch = ClosedBatch {
+                body: r.body,
+                rows: r.rows,
+                uncompressed_bytes: usize::try_from(r.uncompressed_bytes).unwrap_or(usize::MAX),
+            };
+            if let Err(e) = spool.append_with_seq(seq, batch) {
+                return Err(format!(
+                    "spool {}: cannot rewrite salvaged records: {}",
+                    dir.display(),
+                    e.error
+                ));
+            }
+        }
+        spool.metrics.corrupt_records.inc_by(recovered.damaged);
+        spool.publish();
+        Ok((spool, recovered))
+    }
+
+    fn add_segment(&mut self, id: u64, size: u64, last_seq: u64) {
+        if let Some(disk) = self.disk.as_mut() {
+            disk.segments.insert(id, Segment { size, last_seq });
+            self.budget.add(size);
+        }
+    }
+
+    /// Whether the budget leaves room for another batch.
+    pub fn has_room(&self) -> bool {
+        self.budget.has_room()
+    }
+
+    /// Unacknowledged batches.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Spools a closed batch. With a disk it is written (and fsynced under `always`) before
+    /// this returns.
+    pub fn append(&mut self, batch: ClosedBatch) -> Result<(), AppendError> {
+        let seq = self.next_seq;
+        self.append_with_seq(seq, batch)
+    }
+
+    fn append_with_seq(&mut self, seq: u64, batch: ClosedBatch) -> Result<(), AppendError> {
+        let location = match self.disk.as_mut() {
+            None => {
+                self.budget.add(batch.body.len() as u64);
+                None
+            }
+            Some(disk) => match disk.write(seq, &batch, &self.metrics) {
+                Ok((location, grown)) => {
+                    self.budget.add(grown);
+                    Some(location)
+                }
+                Err(error) => return Err(AppendError { batch, error }),
+            },
+        };
+        self.next_seq = self.next_seq.max(seq + 1);
+        let body_len = batch.body.len() as u64;
+        let keep = location.is_none() || self.memory_bytes + body_len <= self.memory_limit;
+        if keep {
+            self.memory_bytes += body_len;
+        }
+        self.entries.insert(
+            seq,
+            Entry {
+                rows: batch.rows,
+                uncompressed_bytes: batch.uncompressed_bytes as u64,
+                body: keep.then(|| Arc::new(batch.body)),
+                body_len,
+                location,
+                in_flight: false,
+                since: Instant::now(),
+            },
+        );
+        self.publish();
+        Ok(())
+    }
+
+    /// The oldest batch not yet in flight, marked in flight. A body no longer in memory is
+    /// read back from its segment; a record that cannot be read is dropped and counted.
+    pub fn next_to_send(&mut self) -> Option<(u64, ClosedBatch)> {
+        loop {
+            let (&seq, entry) = self.entries.iter_mut().find(|(_, e)| !e.in_flight)?;
+            let body = match (&entry.body, entry.location, self.disk.as_ref()) {
+                (Some(body), _, _) => Some(body.as_ref().clone()),
+                (None, Some(location), Some(disk)) => disk.read(location),
+                _ => None,
+            };
+            match body {
+                Some(body) => {
+                    entry.in_flight = true;
+                    let batch = ClosedBatch {
+                        body,
+                        rows: entry.rows,
+                        uncompressed_bytes: usize::try_from(entry.uncompressed_bytes)
+                            .unwrap_or(usize::MAX),
+                    };
+                    return Some((seq, batch));
+                }
+                None => {
+                    tracing::error!(
+                        seq,
+                        "a spooled batch cannot be read back; counted as corrupt"
+                    );
+                    self.metrics.corrupt_records.inc();
+                    self.ack(seq);
+                }
+            }
+        }
+    }
+
+    /// The service accepted batch `seq`.
+    pub fn ack(&mut self, seq: u64) {
+        if let Some(entry) = self.entries.remove(&seq) {
+            if entry.body.is_some() {
+                self.memory_bytes = self.memory_bytes.saturating_sub(entry.body_len);
+            }
+            if self.disk.is_none() {
+                self.budget.sub(entry.body_len);
+            }
+        }
+        let through = self
+            .entries
+            .keys()
+            .next()
+            .map_or(self.next_seq - 1, |&first| first - 1);
+        if through > self.acked_through {
+            self.acked_through = through;
+            self.persist_cursor();
+            self.delete_acknowledged_segments();
+        }
+        self.publish();
+    }
+
+    fn persist_cursor(&mut self) {
+        let Some(disk) = self.disk.as_ref() else {
+            return;
+        };
+        let tmp = disk.dir.join("cursor.tmp");
+        let result = File::create(&tmp)
+            .and_then(|mut f| {
+                writeln!(f, "{}", self.acked_through)?;
+                if disk.fsync != FsyncPolicy::Never {
+                    f.sync_data()?;
+                }
+                Ok(())
+            })
+            .and_then(|()| std::fs::rename(&tmp, disk.dir.join("cursor")));
+        if let Err(e) = result {
+            // Not fatal: an old cursor only means batches sent again after a restart.
+            crate::warn_limited!(dir = %disk.dir.display(), error = %e, "cannot store the spool cursor");
+        }
+    }
+
+    fn delete_acknowledged_segments(&mut self) {
+        let Some(disk) = self.disk.as_mut() else {
+            return;
+        };
+        let active = disk.active.as_ref().map(|(id, _)| *id);
+        let done: Vec<u64> = disk
+            .segments
+            .iter()
+            .filter(|(id, s)| Some(**id) != active && s.last_seq <= self.acked_through)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            if let Some(segment) = disk.segments.remove(&id) {
+                let _ = std::fs::remove_file(segment_path(&disk.dir, id));
+                self.budget.sub(segment.size);
+            }
+        }
+    }
+
+    /// `drop-oldest`: deletes the oldest segment that is not being written, with its batches
+    /// not in flight. Returns the rows dropped (0 if there was nothing to drop).
+    pub fn drop_oldest(&mut self) -> u64 {
+        let Some(disk) = self.disk.as_mut() else {
+            return 0;
+        };
+        let active = disk.active.as_ref().map(|(id, _)| *id);
+        let Some(oldest) = disk.segments.keys().copied().find(|id| Some(*id) != active) else {
+            return 0;
+        };
+        let mut rows = 0;
+        let doomed: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.location.is_some_and(|l| l.segment == oldest) && !e.in_flight)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in doomed {
+            if let Some(entry) = self.entries.remove(&seq) {
+                rows += entry.rows;
+                if entry.body.is_some() {
+                    self.memory_bytes = self.memory_bytes.saturating_sub(entry.body_len);
+                }
+            }
+        }
+        if let Some(disk) = self.disk.as_mut() {
+            if let Some(segment) = disk.segments.remove(&oldest) {
+                let _ = std::fs::remove_file(segment_path(&disk.dir, oldest));
+                self.budget.sub(segment.size);
+            }
+        }
+        self.ack_cursor_after_drop();
+        self.metrics.dropped_rows.inc_by(rows);
+        self.publish();
+        rows
+    }
+
+    fn ack_cursor_after_drop(&mut self) {
+        let through = self
+            .entries
+            .keys()
+            .next()
+            .map_or(self.next_seq - 1, |&first| first - 1);
+        if through > self.acked_through {
+            self.acked_through = through;
+            self.persist_cursor();
+        }
+    }
+
+    /// Periodic work: the `interval` fsync.
+    pub fn tick(&mut self) {
+        if let Some(disk) = self.disk.as_mut() {
+            if let FsyncPolicy::Interval(every) = disk.fsync {
+                if disk.last_sync.elapsed() >= every {
+                    disk.sync(&self.metrics);
+                }
+            }
+        }
+    }
+
+    /// Before exit: everything written reaches the disk.
+    pub fn flush(&mut self) {
+        if let Some(disk) = self.disk.as_mut() {
+            if disk.fsync != FsyncPolicy::Never {
+                disk.sync(&self.metrics);
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let bytes = match &self.disk {
+            Some(disk) => disk.segments.values().map(|s| s.size).sum::<u64>(),
+            None => self.entries.values().map(|e| e.body_len).sum(),
+        };
+        self.metrics
+            .bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.metrics
+            .batches
+            .set(i64::try_from(self.entries.len()).unwrap_or(i64::MAX));
+        let oldest = self
+            .entries
+            .values()
+            .map(|e| e.since)
+            .min()
+            .map_or(0, |since| since.elapsed().as_secs());
+        self.metrics
+            .oldest_seconds
+            .set(i64::try_from(oldest).unwrap_or(i64::MAX));
+    }
+
+    /// Refreshes the age gauge (called on the periodic tick).
+    pub fn refresh_metrics(&self) {
+        self.publish();
+    }
+}
+
+impl Disk {
+    /// Appends a record to the active segment (starting one if needed). Returns where it went
+    /// and by how many bytes the spool grew.
+    fn write(
+        &mut self,
+        seq: u64,
+        batch: &ClosedBatch,
+        metrics: &SpoolMetrics,
+    ) -> std::io::Result<(Location, u64)> {
+        let rotate = match &self.active {
+            None => true,
+            Some((id, _)) => self
+                .segments
+                .get(id)
+                .is_none_or(|s| s.size >= self.segment_bytes),
+        };
+        let mut grown = 0;
+        if rotate {
+            if self.active.is_some() && self.fsync != FsyncPolicy::Never {
+                self.sync(metrics);
+            }
+            let path = segment_path(&self.dir, seq);
+            let mut file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)?;
+            file.write_all(SEGMENT_MAGIC)?;
+            self.segments.insert(
+                seq,
+                Segment {
+                    size: SEGMENT_MAGIC.len() as u64,
+                    last_seq: seq,
+                },
+            );
+            grown += SEGMENT_MAGIC.len() as u64;
+            self.active = Some((seq, file));
+            if self.fsync != FsyncPolicy::Never {
+                // The new file's name must survive a power cut too.
+                if let Ok(dir) = File::open(&self.dir) {
+                    let _ = dir.sync_all();
+                }
+            }
+        }
+        let Some((id, file)) = self.active.as_mut() else {
+            return Err(std::io::Error::other("no active segment"));
+        };
+        let mut framed = Vec::with_capacity(batch.body.len() + 40);
+        let len = record::encode(
+            seq,
+            batch.rows,
+            batch.uncompressed_bytes as u64,
+            &batch.body,
+            &mut framed,
+        );
+        let segment = self.segments.entry(*id).or_default();
+        let offset = segment.size;
+        if let Err(e) = file.write_all(&framed) {
+            // A partial write leaves a torn record; start a new segment next time so that no
+            // record follows it.
+            self.active = None;
+            return Err(e);
+        }
+        segment.size += len as u64;
+        segment.last_seq = segment.last_seq.max(seq);
+        grown += len as u64;
+        let location = Location {
+            segment: *id,
+            offset,
+            framed: u32::try_from(len).unwrap_or(u32::MAX),
+        };
+        self.dirty = true;
+        if self.fsync == FsyncPolicy::Always {
+            self.sync(metrics);
+        }
+        Ok((location, grown))
+    }
+
+    fn sync(&mut self, metrics: &SpoolMetrics) {
+        if !self.dirty {
+            return;
+        }
+        if let Some((_, file)) = self.active.as_ref() {
+            let started = Instant::now();
+            if let Err(e) = file.sync_data() {
+                crate::warn_limited!(dir = %self.dir.display(), error = %e, "spool fsync failed");
+            }
+            metrics
+                .fsync_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+        self.dirty = false;
+        self.last_sync = Instant::now();
+    }
+
+    fn read(&self, location: Location) -> Option<Vec<u8>> {
+        let mut file = File::open(segment_path(&self.dir, location.segment)).ok()?;
+        file.seek(SeekFrom::Start(location.offset)).ok()?;
+        let mut bytes = vec![0; location.framed as usize];
+        file.read_exact(&mut bytes).ok()?;
+        record::decode_at(&bytes).map(|r| r.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+    use super::*;
+
+    fn batch(n: u64) -> ClosedBatch {
+        ClosedBatch {
+            body: format!("body-{n}").into_bytes().repeat(100),
+            rows: n,
+            uncompressed_bytes: 1000,
+        }
+    }
+
+    fn open(dir: &Path, budget: u64) -> (TargetSpool, Recovered) {
+        TargetSpool::open(
+            dir,
+            FsyncPolicy::Always,
+            1 << 20,
+            Arc::new(Budget::new(budget)),
+            SpoolMetrics::default(),
+        )
+        .unwrap()
+    }
+
+    /// Sends everything, acknowledging all but `keep` (in order); returns the rows sent.
+    fn drain(spool: &mut TargetSpool) -> Vec<u64> {
+        let mut sent = Vec::new();
+        while let Some((seq, b)) = spool.next_to_send() {
+            sent.push(b.rows);
+            spool.ack(seq);
+        }
+        sent
+    }
+
+    #[test]
+    fn unacknowledged_batches_survive_a_restart_and_acknowledged_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered, Recovered::default());
+        for n in 1..=5 {
+            spool.append(batch(n)).unwrap();
+        }
+        // 1 and 2 accepted, 3 in flight when the process dies, 4 and 5 never sent.
+        for _ in 0..3 {
+            let (seq, _) = spool.next_to_send().unwrap();
+            if seq < 3 {
+                spool.ack(seq);
+            }
+        }
+        drop(spool);
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!((recovered.batches, recovered.rows), (3, 3 + 4 + 5));
+        assert!(!recovered.cursor_lost);
+        assert_eq!(drain(&mut spool), [3, 4, 5]);
+        drop(spool);
+        let (spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered.batches, 0);
+        assert!(spool.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_acknowledgements_move_the_cursor_only_over_a_gapless_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        for n in 1..=3 {
+            spool.append(batch(n)).unwrap();
+        }
+        let first = spool.next_to_send().unwrap().0;
+        let second = spool.next_to_send().unwrap().0;
+        spool.ack(second);
+        drop(spool);
+        // 2 was accepted but 1 was not: both are sent again (2 is the duplicate).
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered.batches, 3);
+        assert_eq!(drain(&mut spool), [1, 2, 3]);
+        assert_eq!(first, 1);
+    }
+
+    #[test]
+    fn damage_is_skipped_counted_and_set_aside_and_a_lost_cursor_resends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        for n in 1..=6 {
+            spool.append(batch(n)).unwrap();
+        }
+        drop(spool);
+        let segment = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "seg"))
+            .unwrap();
+        let mut bytes = std::fs::read(&segment).unwrap();
+        let records = record::scan(&bytes).records;
+        // Flip a byte inside batch 3's body, and cut batch 6 short.
+        let third = records[2].0 as usize + 40;
+        bytes[third] ^= 0x55;
+        bytes.truncate(bytes.len() - 10);
+        std::fs::write(&segment, &bytes).unwrap();
+        std::fs::remove_file(dir.path().join("cursor")).ok();
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered.damaged, 1);
+        assert_eq!(recovered.segments_set_aside, 1);
+        assert!(recovered.cursor_lost);
+        assert_eq!(drain(&mut spool), [1, 2, 4, 5]);
+        assert!(segment.with_extension("damaged").exists());
+        assert_eq!(spool.metrics.corrupt_records.get(), 1);
+    }
+
+    #[test]
+    fn drop_oldest_deletes_whole_segments_and_counts_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        // Budget 512 KiB: 64 KiB segments; each batch is 600 bytes of body.
+        let (mut spool, _) = open(dir.path(), 512 << 10);
+        let mut n = 0;
+        while spool.has_room() {
+            n += 1;
+            spool.append(batch(1)).unwrap();
+        }
+        let before = spool.len() as u64;
+        let dropped = spool.drop_oldest();
+        assert!(dropped > 0 && dropped < before, "{dropped} of {before}");
+        assert_eq!(spool.len() as u64, before - dropped);
+        assert!(spool.has_room());
+        assert_eq!(spool.metrics.dropped_rows.get(), dropped);
+        assert_eq!(drain(&mut spool).len() as u64, n - dropped);
+    }
+
+    #[test]
+    fn in_memory_spool_is_bounded_by_its_budget() {
+        let budget = Arc::new(Budget::new(1200));
+        let mut spool = TargetSpool::in_memory(Arc::clone(&budget), SpoolMetrics::default());
+        spool.append(batch(1)).unwrap();
+        assert!(spool.has_room());
+        spool.append(batch(2)).unwrap();
+        assert!(!spool.has_room());
+        assert_eq!(drain(&mut spool), [1, 2]);
+        assert_eq!(budget.used(), 0);
+    }
+}
