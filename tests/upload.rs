@@ -18,6 +18,8 @@ use tern_mock_azure::{Fault, MockAzure};
 
 mod support;
 
+use support::{connect_when_ready, daemon_config, seq_of, spawn_tern, stop_tern};
+
 const DCR: &str = "dcr-00000000000000000000000000000001";
 const STREAM: &str = "Custom-TernSyslog";
 
@@ -73,60 +75,6 @@ fn seqs_in(mock: &MockAzure, stream: &str, column: &str) -> Vec<usize> {
         .collect();
     s.sort_unstable();
     s
-}
-
-/// The sequence number of a `seq=N` or `seq=N padding` message column.
-fn seq_of(column: &serde_json::Value) -> usize {
-    let text = column.as_str().unwrap();
-    let digits = text
-        .strip_prefix("seq=")
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap();
-    digits.parse().unwrap()
-}
-
-/// The start of a daemon config: `hostname`, a TCP listener on `port`, rows to `rows`, and
-/// the metrics endpoint on `metrics` (empty: none).
-fn daemon_config(hostname: &str, port: u16, rows: &std::path::Path, metrics: &str) -> String {
-    format!(
-        "hostname = \"{hostname}\"\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
-         [[output]]\nkind = \"file\"\npath = \"{}\"\n\n[metrics]\naddress = \"{metrics}\"\n",
-        rows.display()
-    )
-}
-
-fn spawn_tern(config: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Connects once the daemon listens, for up to 20 s.
-fn connect_when_ready(port: u16) -> std::net::TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match std::net::TcpStream::connect(("127.0.0.1", port)) {
-            Ok(stream) => return stream,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => panic!("tern did not start: {e}"),
-        }
-    }
-}
-
-/// SIGTERM, then the exit status once the daemon has drained.
-async fn stop_tern(mut child: std::process::Child) -> std::process::ExitStatus {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tern::upload::auth::TokenCache;
 use tern::upload::sender::{RetryPolicy, Sender};
@@ -104,4 +104,58 @@ pub fn rsyslogd() -> PathBuf {
         }
     }
     panic!("rsyslogd is needed (Debian package rsyslog; .ci/run installs it)");
+}
+
+/// The start of a daemon config: `hostname`, a TCP listener on `port`, rows to `rows`, and
+/// the metrics endpoint on `metrics` (empty: none).
+pub fn daemon_config(hostname: &str, port: u16, rows: &std::path::Path, metrics: &str) -> String {
+    format!(
+        "hostname = \"{hostname}\"\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
+         [[output]]\nkind = \"file\"\npath = \"{}\"\n\n[metrics]\naddress = \"{metrics}\"\n",
+        rows.display()
+    )
+}
+
+pub fn spawn_tern(config: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Connects once the daemon listens, for up to 20 s.
+pub fn connect_when_ready(port: u16) -> std::net::TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => return stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("tern did not start: {e}"),
+        }
+    }
+}
+
+/// SIGTERM, then the exit status once the daemon has drained.
+pub async fn stop_tern(mut child: std::process::Child) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The sequence number of a `seq=N` or `seq=N padding` message column.
+pub fn seq_of(column: &serde_json::Value) -> usize {
+    let text = column.as_str().unwrap();
+    let digits = text
+        .strip_prefix("seq=")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    digits.parse().unwrap()
 }

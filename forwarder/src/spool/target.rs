@@ -346,6 +346,13 @@ impl TargetSpool {
                 self.budget.sub(entry.body_len);
             }
         }
+        self.advance_cursor();
+        self.publish();
+    }
+
+    /// Moves the cursor up to just below the oldest batch still held, stores it, and deletes
+    /// the segments wholly below it.
+    fn advance_cursor(&mut self) {
         let through = self
             .entries
             .keys()
@@ -356,7 +363,6 @@ impl TargetSpool {
             self.persist_cursor();
             self.delete_acknowledged_segments();
         }
-        self.publish();
     }
 
     fn persist_cursor(&mut self) {
@@ -429,22 +435,10 @@ impl TargetSpool {
                 self.budget.sub(segment.size);
             }
         }
-        self.ack_cursor_after_drop();
+        self.advance_cursor();
         self.metrics.dropped_rows.inc_by(rows);
         self.publish();
         rows
-    }
-
-    fn ack_cursor_after_drop(&mut self) {
-        let through = self
-            .entries
-            .keys()
-            .next()
-            .map_or(self.next_seq - 1, |&first| first - 1);
-        if through > self.acked_through {
-            self.acked_through = through;
-            self.persist_cursor();
-        }
     }
 
     /// Periodic work: the `interval` fsync.

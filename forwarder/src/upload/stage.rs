@@ -125,7 +125,9 @@ pub fn start(
             )
             .with_metrics(metrics.requests.clone()),
         );
-        let (tx, rx) = mpsc::channel(64);
+        // Short: rows waiting here are in memory only (lost on kill -9, not counted against
+        // the budget); the uploader spools them within milliseconds.
+        let (tx, rx) = mpsc::channel(4);
         channels.insert(key, tx);
         tasks.push(tokio::spawn(uploader(
             rx,
