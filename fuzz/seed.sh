@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=${1:-$here/../../shared/corpus}
-for target in framing pri_header rfc5424 rfc3164 cef leef parse; do
+for target in framing pri_header rfc5424 rfc3164 cef leef parse relp; do
   mkdir -p "$here/corpus/$target"
 done
 n=0
@@ -25,4 +25,6 @@ while IFS= read -r -d '' file; do
   done < "$file"
   n=$((n + 1))
 done < <(find "$src" -type f ! -name '*.md' ! -name '*.json' ! -name '*.jsonl' ! -name '*.csv' -print0)
+# RELP has no corpus of its own: a session as rsyslog's omrelp opens it.
+printf '1 open 85 relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n2 syslog 29 <13>Nov 21 10:00:00 host app: hi\n3 close 0\n' > "$here/corpus/relp/session"
 echo "seeded from $n files"

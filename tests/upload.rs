@@ -594,33 +594,13 @@ dead_letter_path = "{dead}"
 
     // A real relay: rsyslog takes TCP from logger and forwards octet-counted to Tern.
     let relay_port = support::free_port();
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay_config = relay_dir.path().join("rsyslog.conf");
-    std::fs::write(
-        &relay_config,
-        format!(
-            r#"global(workDirectory="{work}")
-module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="{relay_port}" ruleset="relay")
-ruleset(name="relay") {{
-  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp"
-         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
-}}
-"#,
-            work = relay_dir.path().display()
+    let relay = support::rsyslog_relay(
+        relay_port,
+        r#""#,
+        &format!(
+            r#"action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")"#
         ),
-    )
-    .unwrap();
-    let mut relay = std::process::Command::new(support::rsyslogd())
-        .args(["-n", "-f"])
-        .arg(&relay_config)
-        .arg("-i")
-        .arg(relay_dir.path().join("rsyslog.pid"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    drop(connect_when_ready(relay_port));
+    );
 
     // Messages as files for `logger -f` (one message per line), half syslog, half CEF.
     const PER_PART: usize = 400;
@@ -710,8 +690,7 @@ ruleset(name="relay") {{
     assert!(outage_started.elapsed() >= Duration::from_secs(60));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, exposition) = support::http_get(metrics_port, "/metrics").unwrap();
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
     assert!(stop_tern(child).await.success());
 
     // Every row exactly once in each workspace, with its columns.

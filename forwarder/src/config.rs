@@ -152,6 +152,8 @@ struct RawMetrics {
 pub enum Protocol {
     Udp,
     Tcp,
+    /// RELP (rsyslog's `omrelp`): TCP with acknowledgements, sent once rows are spooled.
+    Relp,
     Unix,
 }
 
@@ -160,6 +162,7 @@ impl Protocol {
         match self {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
+            Protocol::Relp => "relp",
             Protocol::Unix => "unix",
         }
     }
@@ -353,12 +356,13 @@ impl Config {
                 "udp" => Protocol::Udp,
                 "tcp" => Protocol::Tcp,
                 "unix" => Protocol::Unix,
-                "tls" | "relp" => {
+                "relp" => Protocol::Relp,
+                "tls" => {
                     return Err(at(
                         l.protocol.span(),
                         format!(
                             "{}: protocol `{}` is not available in this version of Tern \
-                             (udp, tcp and unix are)",
+                             (udp, tcp, relp and unix are)",
                             key("protocol"),
                             l.protocol.get_ref()
                         ),

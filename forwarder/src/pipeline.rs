@@ -76,6 +76,8 @@ struct RowSink {
     uploads: Arc<UploadChannels>,
     /// Rows waiting for the next flush, per upload target key.
     pending_uploads: Vec<(String, RowBatch)>,
+    /// Targets handed rows since the last [`Shaper::flush_durable`].
+    unconfirmed: Vec<String>,
     rows: [Counter; 2],
     mistyped_values: Counter,
 }
@@ -100,6 +102,7 @@ impl Shaper {
             },
             uploads: Arc::clone(&pipeline.uploads),
             pending_uploads: Vec::new(),
+            unconfirmed: Vec::new(),
             rows: [
                 pipeline.metrics.rows(Table::Syslog.name()),
                 pipeline.metrics.rows(Table::CommonSecurityLog.name()),
@@ -231,6 +234,29 @@ impl Shaper {
                 .any(|(_, b)| b.rows.len() >= BATCH_BYTES)
     }
 
+    /// [`Shaper::flush`], then waits until every row this shaper handed to an uploader is in
+    /// its spool (written, and fsynced under `fsync = "always"`). What RELP acknowledges.
+    /// Rows for local outputs only are handed over, not made durable.
+    pub async fn flush_durable(&mut self) -> Result<(), OutputsClosed> {
+        self.flush().await?;
+        let mut waits = Vec::new();
+        for key in std::mem::take(&mut self.sink.unconfirmed) {
+            if let Some(channel) = self.sink.uploads.get(key.as_str()) {
+                let (barrier, done) = tokio::sync::oneshot::channel();
+                let marker = RowBatch {
+                    barrier: Some(barrier),
+                    ..RowBatch::default()
+                };
+                channel.send(marker).await.map_err(|_| OutputsClosed)?;
+                waits.push(done);
+            }
+        }
+        for done in waits {
+            done.await.map_err(|_| OutputsClosed)?;
+        }
+        Ok(())
+    }
+
     /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
     pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
         for (key, batch) in self.sink.pending_uploads.iter_mut() {
@@ -242,6 +268,9 @@ impl Shaper {
                 Some(channel) => {
                     if channel.send(batch).await.is_err() {
                         return Err(OutputsClosed);
+                    }
+                    if !self.sink.unconfirmed.contains(key) {
+                        self.sink.unconfirmed.push(key.clone());
                     }
                 }
                 None => self.metrics.drop(DropReason::NoUploader, batch.count),

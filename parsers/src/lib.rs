@@ -16,6 +16,7 @@ pub mod cef;
 pub mod framing;
 pub mod leef;
 pub mod pri;
+pub mod relp;
 pub mod rfc3164;
 pub mod rfc5424;
 pub mod structured_data;

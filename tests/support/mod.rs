@@ -159,3 +159,40 @@ pub fn seq_of(column: &serde_json::Value) -> usize {
         .unwrap();
     digits.parse().unwrap()
 }
+
+/// A real rsyslog relay in the foreground with its own work folder: `imtcp` on `port`, every
+/// message to `action` (an rsyslog `action(...)` statement). Stopped when dropped.
+pub struct Relay {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn rsyslog_relay(port: u16, modules: &str, action: &str) -> Relay {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("rsyslog.conf");
+    let text = format!(
+        "global(workDirectory=\"{work}\")\nmodule(load=\"imtcp\")\n{modules}\n\
+         input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"relay\")\n\
+         ruleset(name=\"relay\") {{\n  {action}\n}}\n",
+        work = dir.path().display()
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let child = Command::new(rsyslogd())
+        .args(["-n", "-f"])
+        .arg(&config)
+        .arg("-i")
+        .arg(dir.path().join("rsyslog.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("rsyslogd: {e}"));
+    drop(connect_when_ready(port));
+    Relay { child, _dir: dir }
+}

@@ -4,6 +4,7 @@
 //! Owns: sockets, framing, sender checks and per-connection limits. Never parses or shapes
 //! itself, and never blocks one sender on another: every socket or connection has its own task.
 
+pub mod relp;
 pub mod tcp;
 pub mod udp;
 pub mod unix;
@@ -32,7 +33,7 @@ pub async fn start(
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let result = match listen.protocol {
         Protocol::Udp => udp::start(listen, pipeline, shutdown),
-        Protocol::Tcp => tcp::start(listen, pipeline, shutdown).await,
+        Protocol::Tcp | Protocol::Relp => tcp::start(listen, pipeline, shutdown).await,
         Protocol::Unix => unix::start(listen, pipeline, shutdown),
     };
     result.map_err(|e| format!("listener {}: {e}", listen.name()))

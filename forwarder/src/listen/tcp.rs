@@ -1,4 +1,5 @@
-//! TCP syslog (RFC 6587): octet counting or LF framing, detected per connection.
+//! TCP syslog (RFC 6587): octet counting or LF framing, detected per connection. The accept
+//! loop also serves RELP listeners (whose sessions live in [`super::relp`]).
 //!
 //! Each connection has its own task, buffer and frame decoder; a slow or garbage-sending client
 //! affects only itself. Limits: `max_message_bytes` per frame (oversized frames are skipped and
@@ -17,7 +18,7 @@ use crate::config::{Address, Listen};
 use crate::metrics::DropReason;
 use crate::pipeline::{Pipeline, Shaper, now};
 
-const READ_BYTES: usize = 64 * 1024;
+pub(super) const READ_BYTES: usize = 64 * 1024;
 
 pub async fn start(
     listen: &Listen,
@@ -49,6 +50,15 @@ pub async fn start(
     Ok(vec![tokio::spawn(accept_loop(
         listener, listen, pipeline, shutdown,
     ))])
+}
+
+/// What a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// RFC 6587 syslog: frames, no answers.
+    Syslog,
+    /// RELP: frames answered once their rows are spooled.
+    Relp,
 }
 
 async fn accept_loop(
@@ -91,8 +101,15 @@ async fn accept_loop(
         let shaper = Shaper::new(&pipeline, listen.format, metrics.clone());
         let listen = Arc::clone(&listen);
         let shutdown = shutdown.clone();
+        let session = match listen.protocol {
+            crate::config::Protocol::Relp => Session::Relp,
+            _ => Session::Syslog,
+        };
         connections.spawn(async move {
-            serve(stream, peer, &listen, shaper, shutdown).await;
+            match session {
+                Session::Syslog => serve(stream, peer, &listen, shaper, shutdown).await,
+                Session::Relp => super::relp::serve(stream, peer, &listen, shaper, shutdown).await,
+            }
             drop(permit);
         });
         // Reap finished connections so the set does not grow.
@@ -101,6 +118,40 @@ async fn accept_loop(
     // Stop accepting; let open connections finish what they hold.
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+/// Reads more bytes into `buffer`, first moving the unconsumed tail (from `start`) to the
+/// front when room is short; reads into spare capacity without zeroing it. `None` when the
+/// connection should end: end of stream, an error, the idle timeout, or shutdown.
+pub(super) async fn read_more(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    start: &mut usize,
+    idle_timeout: std::time::Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    peer: SocketAddr,
+) -> Option<usize> {
+    if buffer.capacity() - buffer.len() < READ_BYTES {
+        buffer.drain(..*start);
+        *start = 0;
+        buffer.reserve(READ_BYTES);
+    }
+    let read = tokio::select! {
+        read = tokio::time::timeout(idle_timeout, stream.read_buf(buffer)) => read,
+        _ = shutdown.changed() => return None,
+    };
+    match read {
+        Ok(Ok(0)) => None,
+        Ok(Ok(n)) => Some(n),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "read failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "idle timeout");
+            None
+        }
+    }
 }
 
 async fn serve(
@@ -116,39 +167,23 @@ async fn serve(
     let mut decoder = FrameDecoder::new(listen.framing, listen.max_message_bytes);
     let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES * 2);
     let mut start = 0usize; // bytes before `start` are consumed
-    let mut closing = *shutdown.borrow();
+    if *shutdown.borrow() {
+        metrics.connections_open.dec();
+        return;
+    }
     loop {
-        if closing {
+        let Some(n) = read_more(
+            &mut stream,
+            &mut buffer,
+            &mut start,
+            listen.idle_timeout,
+            &mut shutdown,
+            peer,
+        )
+        .await
+        else {
             break;
-        }
-        // Make room by moving the unconsumed tail (a partial frame) to the front; read into the
-        // spare capacity without zeroing it first.
-        if buffer.capacity() - buffer.len() < READ_BYTES {
-            buffer.drain(..start);
-            start = 0;
-            buffer.reserve(READ_BYTES);
-        }
-        let read = tokio::select! {
-            read = tokio::time::timeout(listen.idle_timeout, stream.read_buf(&mut buffer)) => read,
-            _ = shutdown.changed() => {
-                closing = true;
-                Ok(Ok(0))
-            }
         };
-        let n = match read {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "read failed");
-                0
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "idle timeout");
-                0
-            }
-        };
-        if n == 0 {
-            break;
-        }
         metrics.received_bytes.inc_by(n as u64);
         let received_at = now();
         loop {

@@ -25,6 +25,9 @@ use crate::spool::{Budget, Recovered, TargetSpool, WhenFull};
 pub struct RowBatch {
     pub rows: Vec<u8>,
     pub count: u64,
+    /// Answered once these rows and every row before them on this channel are in the spool
+    /// (the RELP listener acknowledges its frames then).
+    pub barrier: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// How long a partial batch waits for more rows before it is sent.
@@ -183,6 +186,8 @@ async fn uploader(
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Batches the spool could not take yet (a full disk): retried, and no rows taken meanwhile.
     let mut unwritten: VecDeque<ClosedBatch> = VecDeque::new();
+    // Barriers waiting for everything before them to be spooled.
+    let mut barriers: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
     let mut open = true;
     loop {
         if when_full == WhenFull::DropOldest && !spool.has_room() {
@@ -207,6 +212,11 @@ async fn uploader(
                                 Ok(None) => {}
                                 Err(e) => tracing::error!(error = %e, "compressing a batch failed"),
                             }
+                        }
+                        if let Some(barrier) = batch.barrier {
+                            // Spool now rather than after the linger: a sender waits.
+                            closed.extend(batcher.close().ok().flatten());
+                            barriers.push(barrier);
                         }
                     }
                     None => {
@@ -233,6 +243,11 @@ async fn uploader(
                 metrics.spool_write_errors.inc();
                 unwritten.push_front(e.batch);
                 break;
+            }
+        }
+        if unwritten.is_empty() {
+            for barrier in barriers.drain(..) {
+                let _ = barrier.send(());
             }
         }
         if !open {

@@ -1,0 +1,120 @@
+//! RELP sessions (rsyslog's `omrelp`, librelp): `open` is answered with the offers, each
+//! `syslog` frame's message goes through the pipeline like a TCP frame, and its `200 OK` is
+//! sent only once the rows it produced are in the spool ([`Shaper::flush_durable`]), a read's
+//! worth of frames at a time. A sender resends every frame it has no answer for, so a crash
+//! between spooling and answering gives duplicates, never loss. `close` is answered and ends
+//! the session; a malformed frame ends it too (RELP cannot resynchronise).
+
+use std::net::SocketAddr;
+
+use tern_parsers::relp::{RelpDecoded, decode_relp};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::config::Listen;
+use crate::metrics::DropReason;
+use crate::pipeline::{Shaper, now};
+
+use super::tcp::READ_BYTES;
+
+/// The answer to `open`: the protocol version and the one command Tern serves.
+const OFFERS: &str = "200 OK\nrelp_version=0\nrelp_software=tern\ncommands=syslog";
+
+fn answer(out: &mut Vec<u8>, txnr: u64, data: &str) {
+    if data.is_empty() {
+        out.extend_from_slice(format!("{txnr} rsp 0\n").as_bytes());
+    } else {
+        out.extend_from_slice(format!("{txnr} rsp {} {data}\n", data.len()).as_bytes());
+    }
+}
+
+pub async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    listen: &Listen,
+    mut shaper: Shaper,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let metrics = shaper.metrics().clone();
+    metrics.connections_open.inc();
+    let sender = Some(peer.ip().to_canonical());
+    let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES * 2);
+    let mut start = 0usize;
+    // Answers to syslog frames, held until their rows are spooled.
+    let mut held: Vec<u64> = Vec::new();
+    let mut replies: Vec<u8> = Vec::new();
+    'session: loop {
+        // On shutdown, frames read but not answered are resent by the sender after it
+        // reconnects.
+        let Some(n) = super::tcp::read_more(
+            &mut stream,
+            &mut buffer,
+            &mut start,
+            listen.idle_timeout,
+            &mut shutdown,
+            peer,
+        )
+        .await
+        else {
+            break;
+        };
+        metrics.received_bytes.inc_by(n as u64);
+        let received_at = now();
+        let mut closing = None;
+        loop {
+            let rest = buffer.get(start..).unwrap_or_default();
+            match decode_relp(rest, listen.max_message_bytes) {
+                RelpDecoded::Frame { frame, consumed } => {
+                    start += consumed;
+                    match frame.command {
+                        b"open" => answer(&mut replies, frame.txnr, OFFERS),
+                        b"syslog" => {
+                            metrics.received.inc();
+                            shaper.handle(frame.data, sender, received_at);
+                            held.push(frame.txnr);
+                        }
+                        b"close" => {
+                            closing = Some(frame.txnr);
+                            break;
+                        }
+                        _ => answer(&mut replies, frame.txnr, "500 command not supported"),
+                    }
+                }
+                RelpDecoded::NeedMore => break,
+                RelpDecoded::Invalid(why) => {
+                    metrics.drop(DropReason::Truncated, 1);
+                    crate::warn_limited!(%peer, why, "malformed RELP frame; closing the session");
+                    break 'session;
+                }
+            }
+            if shaper.batch_full() && shaper.flush().await.is_err() {
+                break 'session;
+            }
+        }
+        if !held.is_empty() {
+            if shaper.flush_durable().await.is_err() {
+                break;
+            }
+            for txnr in held.drain(..) {
+                answer(&mut replies, txnr, "200 OK");
+            }
+        }
+        if let Some(txnr) = closing {
+            answer(&mut replies, txnr, "");
+        }
+        if !replies.is_empty() {
+            if stream.write_all(&replies).await.is_err() {
+                break;
+            }
+            replies.clear();
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    // Frames read but not answered are resent by the sender; rows already handed on are
+    // still delivered (at-least-once).
+    let _ = shaper.flush().await;
+    metrics.connections_open.dec();
+}
