@@ -373,7 +373,10 @@ impl TargetSpool {
         let result = File::create(&tmp)
             .and_then(|mut f| {
                 writeln!(f, "{}", self.acked_through)?;
-                if disk.fsync != FsyncPolicy::Never {
+                // Renamed on every advance (that survives kill -9); forced to disk only under
+                // `always`: after a power cut an older cursor means batches sent twice, never
+                // lost.
+                if disk.fsync == FsyncPolicy::Always {
                     f.sync_data()?;
                 }
                 Ok(())
