@@ -59,7 +59,13 @@ fn field<'a>(
     let (token, rest) = split_token(input);
     // Senders that put CEF/LEEF right after the hostname (no APP-NAME…SD): the record is the
     // message, not header fields.
-    if token.is_empty() || token.starts_with(b"CEF:") || token.starts_with(b"LEEF:") {
+    let record = match token.first() {
+        None => true,
+        Some(b'C') => token.starts_with(b"CEF:"),
+        Some(b'L') => token.starts_with(b"LEEF:"),
+        Some(_) => false,
+    };
+    if record {
         return None;
     }
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);

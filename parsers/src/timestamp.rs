@@ -182,20 +182,35 @@ fn fraction(input: &[u8]) -> (u32, &[u8]) {
     else {
         return (0, input);
     };
-    let len = after_dot.iter().take_while(|b| b.is_ascii_digit()).count();
+    // One pass: digits past the ninth are read over but not kept.
+    let mut nanos = 0u32;
+    let mut len = 0;
+    while let Some(&b) = after_dot.get(len) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if len < 9 {
+            nanos = nanos * 10 + u32::from(b - b'0');
+        }
+        len += 1;
+    }
     if len == 0 {
         return (0, input);
     }
-    let mut nanos = 0u32;
-    for (i, b) in after_dot.iter().take(len).enumerate() {
-        if i < 9 {
-            nanos = nanos * 10 + u32::from(b - b'0');
-        }
-    }
-    for _ in len..9 {
-        nanos *= 10;
-    }
-    (nanos, after_dot.get(len..).unwrap_or_default())
+    const SCALE: [u32; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let scale = SCALE.get(len.min(9)).copied().unwrap_or(1);
+    (nanos * scale, after_dot.get(len..).unwrap_or_default())
 }
 
 /// Reads a zone: `Z`, `±hh:mm`, `±hhmm` or `±hh`. `None` for an absent zone.
