@@ -502,3 +502,49 @@ async fn relp_from_rsyslog_loses_nothing_through_kill_9() {
     // Every event the new Tern received was one rsyslog had no answer for.
     assert!(received_after_restart as usize + spooled.len() >= N - missing.len());
 }
+
+/// A spool that cannot write (its folder moved away: the same path through the code as a
+/// full disk) holds the rows and slows the sender, never crashes, and carries on once it can
+/// write again: every row delivered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_errors_block_and_recover() {
+    let setup = Setup::new().await;
+    setup.mock.outage(503, Duration::from_secs(3600), Some(1));
+    // 16 MiB budget: 2 MiB segments, so the second part needs a new file.
+    let child = spawn_tern(&setup.config("max_bytes = \"16MiB\""));
+    const N: usize = 20_000;
+    send(setup.port, 0..N).join().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let target = std::fs::read_dir(setup.spool_dir())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let away = target.with_extension("away");
+    std::fs::rename(&target, &away).unwrap();
+    // Far more than socket buffers and the hand-over queue hold.
+    const MORE: usize = 300_000;
+    let sender = send(setup.port, N..N + MORE);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while setup.metric("tern_spool_write_errors_total") == 0 {
+        assert!(Instant::now() < deadline, "the spool never failed to write");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !sender.is_finished(),
+        "the sender is held back while the spool cannot write"
+    );
+    std::fs::rename(&away, &target).unwrap();
+    setup.mock.outage(503, Duration::ZERO, None);
+    let sent = tokio::task::spawn_blocking(move || sender.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sent, MORE);
+    let arrivals = setup.wait_for(N + MORE, Duration::from_secs(90)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(stop_tern(child).await.success());
+    assert_eq!(arrivals.len(), N + MORE, "every row delivered");
+    assert!(setup.arrivals().values().all(|&n| n == 1));
+}
