@@ -171,10 +171,20 @@ impl TargetSpool {
                 recovered.segments_set_aside += 1;
                 continue;
             }
+            // A segment is named by the first sequence number written to it: never reuse one,
+            // even if its records were lost.
+            spool.next_seq = spool.next_seq.max(id + 1);
             let scan = record::scan(&bytes);
+            let only_header =
+                bytes.len() <= SEGMENT_MAGIC.len() && SEGMENT_MAGIC.starts_with(&bytes);
+            if only_header || (scan.records.is_empty() && scan.damaged == 0 && !scan.bad_header) {
+                // Created but nothing (or only a torn first record) written: a crash right
+                // after rotation. Nothing to keep; not damage.
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
             let damaged = scan.damaged > 0 || scan.bad_header;
-            recovered.damaged +=
-                scan.damaged + u64::from(scan.bad_header && scan.records.is_empty());
+            recovered.damaged += scan.damaged;
             let mut last_seq = 0;
             for (offset, framed, r) in scan.records {
                 last_seq = last_seq.max(r.seq);
@@ -701,6 +711,27 @@ mod tests {
         assert_eq!(drain(&mut spool), [1, 2, 4, 5]);
         assert!(segment.with_extension("damaged").exists());
         assert_eq!(spool.metrics.corrupt_records.get(), 1);
+    }
+
+    #[test]
+    fn a_crash_right_after_rotation_leaves_nothing_in_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        spool.append(batch(1)).unwrap();
+        drop(spool);
+        // The next segment was created (named by the next sequence number, 2) and its first
+        // record torn; another, empty.
+        let mut torn = SEGMENT_MAGIC.to_vec();
+        record::encode(2, 7, 70, b"lost", &mut torn);
+        torn.truncate(torn.len() - 3);
+        std::fs::write(segment_path(dir.path(), 2), torn).unwrap();
+        std::fs::write(segment_path(dir.path(), 3), b"").unwrap();
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!((recovered.batches, recovered.damaged), (1, 0));
+        // New batches get fresh numbers and files.
+        spool.append(batch(4)).unwrap();
+        assert_eq!(drain(&mut spool), [1, 4]);
+        assert!(!segment_path(dir.path(), 3).exists());
     }
 
     #[test]
