@@ -664,10 +664,11 @@ fn spool_config(
             toml::Value::String(text) => parse_bytes(text).map(|n| n as u64),
             _ => None,
         }
+        .filter(|&n| n >= 1 << 20)
         .ok_or_else(|| {
             (
                 value.span(),
-                "spool.max_bytes: not a size (e.g. \"10GiB\")".to_owned(),
+                "spool.max_bytes: not a size of at least 1MiB (e.g. \"10GiB\")".to_owned(),
             )
         })?,
     };

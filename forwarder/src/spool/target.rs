@@ -60,6 +60,9 @@ struct Disk {
     dir: PathBuf,
     fsync: FsyncPolicy,
     segment_bytes: u64,
+    /// The next segment's name: at least its first record's sequence number, and above every
+    /// segment seen (salvaged records are written again under their old numbers).
+    next_id: u64,
     /// Segment id (its first sequence number) → size and last sequence number.
     segments: BTreeMap<u64, Segment>,
     active: Option<(u64, File)>,
@@ -131,7 +134,8 @@ impl TargetSpool {
         let mut recovered = Recovered::default();
         let cursor = std::fs::read_to_string(dir.join("cursor"))
             .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok());
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|&c| c < u64::MAX / 2);
         let mut ids: Vec<u64> = std::fs::read_dir(dir)
             .map_err(|e| format!("spool {}: {e}", dir.display()))?
             .filter_map(|e| e.ok())
@@ -148,6 +152,7 @@ impl TargetSpool {
                 dir: dir.to_path_buf(),
                 fsync,
                 segment_bytes: (budget.max / 8).clamp(MIN_SEGMENT_BYTES, SEGMENT_BYTES),
+                next_id: ids.last().map_or(1, |last| last.saturating_add(1)),
                 segments: BTreeMap::new(),
                 active: None,
                 dirty: false,
@@ -162,6 +167,8 @@ impl TargetSpool {
             metrics,
         };
         let mut salvage = Vec::new();
+        // Damaged segments, renamed only once their intact records are written again.
+        let mut set_aside = Vec::new();
         for id in ids {
             let path = segment_path(dir, id);
             let mut bytes = Vec::new();
@@ -173,7 +180,7 @@ impl TargetSpool {
             }
             // A segment is named by the first sequence number written to it: never reuse one,
             // even if its records were lost.
-            spool.next_seq = spool.next_seq.max(id + 1);
+            spool.next_seq = spool.next_seq.max(id.saturating_add(1));
             let scan = record::scan(&bytes);
             let only_header =
                 bytes.len() <= SEGMENT_MAGIC.len() && SEGMENT_MAGIC.starts_with(&bytes);
@@ -188,14 +195,14 @@ impl TargetSpool {
             let mut last_seq = 0;
             for (offset, framed, r) in scan.records {
                 last_seq = last_seq.max(r.seq);
-                spool.next_seq = spool.next_seq.max(r.seq + 1);
+                spool.next_seq = spool.next_seq.max(r.seq.saturating_add(1));
                 if r.seq <= acked_through {
                     continue;
                 }
                 recovered.batches += 1;
                 recovered.rows += r.rows;
                 if damaged {
-                    // Kept in memory and written again below, before the file is set aside.
+                    // Kept in memory and written again below; the file is set aside after.
                     salvage.push(r);
                     continue;
                 }
@@ -218,8 +225,7 @@ impl TargetSpool {
             }
             if damaged {
                 tracing::error!(path = %path.display(), damaged = scan.damaged, "spool segment damaged; its intact records are kept, the file is set aside");
-                let _ = std::fs::rename(&path, path.with_extension("damaged"));
-                recovered.segments_set_aside += 1;
+                set_aside.push(path);
             } else if scan.torn_tail {
                 // A write cut short: the records before it are intact; the next append
                 // goes to a new segment, so the torn bytes are never followed by data.
@@ -244,6 +250,16 @@ impl TargetSpool {
                 ));
             }
         }
+        if let Some(disk) = spool.disk.as_mut() {
+            disk.dirty = true;
+            disk.sync(&spool.metrics);
+        }
+        for path in set_aside {
+            let _ = std::fs::rename(&path, path.with_extension("damaged"));
+            recovered.segments_set_aside += 1;
+        }
+        // Segments a previous run had fully acknowledged.
+        spool.delete_acknowledged_segments();
         spool.metrics.corrupt_records.inc_by(recovered.damaged);
         spool.publish();
         Ok((spool, recovered))
@@ -256,9 +272,31 @@ impl TargetSpool {
         }
     }
 
-    /// Whether the budget leaves room for another batch.
-    pub fn has_room(&self) -> bool {
+    /// Whether the budget leaves room for another batch. When it does not, this target first
+    /// gives back its active segment if everything in it is acknowledged (an idle target's
+    /// last segment would otherwise hold budget for ever).
+    pub fn has_room(&mut self) -> bool {
+        if !self.budget.has_room() {
+            self.release_acknowledged_active();
+        }
         self.budget.has_room()
+    }
+
+    fn release_acknowledged_active(&mut self) {
+        let Some(disk) = self.disk.as_mut() else {
+            return;
+        };
+        let Some(id) = disk.active.as_ref().map(|(id, _)| *id) else {
+            return;
+        };
+        if disk
+            .segments
+            .get(&id)
+            .is_some_and(|s| s.last_seq <= self.acked_through)
+        {
+            disk.active = None;
+            self.delete_acknowledged_segments();
+        }
     }
 
     /// Unacknowledged batches.
@@ -320,7 +358,14 @@ impl TargetSpool {
             let (&seq, entry) = self.entries.iter_mut().find(|(_, e)| !e.in_flight)?;
             let body = match (&entry.body, entry.location, self.disk.as_ref()) {
                 (Some(body), _, _) => Some(body.as_ref().clone()),
-                (None, Some(location), Some(disk)) => disk.read(location),
+                (None, Some(location), Some(disk)) => match disk.read(location) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        // Not damage (descriptors, I/O): try again on a later call.
+                        crate::warn_limited!(seq, error = %e, "cannot read a spooled batch back; retrying");
+                        return None;
+                    }
+                },
                 _ => None,
             };
             match body {
@@ -343,6 +388,13 @@ impl TargetSpool {
                     self.ack(seq);
                 }
             }
+        }
+    }
+
+    /// Batch `seq` was not delivered after all (its task failed): offer it again.
+    pub fn requeue(&mut self, seq: u64) {
+        if let Some(entry) = self.entries.get_mut(&seq) {
+            entry.in_flight = false;
         }
     }
 
@@ -424,14 +476,26 @@ impl TargetSpool {
             return 0;
         };
         let active = disk.active.as_ref().map(|(id, _)| *id);
-        let Some(oldest) = disk.segments.keys().copied().find(|id| Some(*id) != active) else {
+        let in_flight: Vec<u64> = self
+            .entries
+            .values()
+            .filter(|e| e.in_flight)
+            .filter_map(|e| e.location.map(|l| l.segment))
+            .collect();
+        // Never a segment under a batch being sent: a crash would lose it uncounted.
+        let Some(oldest) = disk
+            .segments
+            .keys()
+            .copied()
+            .find(|id| Some(*id) != active && !in_flight.contains(id))
+        else {
             return 0;
         };
         let mut rows = 0;
         let doomed: Vec<u64> = self
             .entries
             .iter()
-            .filter(|(_, e)| e.location.is_some_and(|l| l.segment == oldest) && !e.in_flight)
+            .filter(|(_, e)| e.location.is_some_and(|l| l.segment == oldest))
             .map(|(seq, _)| *seq)
             .collect();
         for seq in doomed {
@@ -477,7 +541,8 @@ impl TargetSpool {
     fn publish(&self) {
         let bytes = match &self.disk {
             Some(disk) => disk.segments.values().map(|s| s.size).sum::<u64>(),
-            None => self.entries.values().map(|e| e.body_len).sum(),
+            // In memory the budget is this target's own.
+            None => self.budget.used(),
         };
         self.metrics
             .bytes
@@ -485,12 +550,12 @@ impl TargetSpool {
         self.metrics
             .batches
             .set(i64::try_from(self.entries.len()).unwrap_or(i64::MAX));
+        // Entries are in sequence order, which is append order.
         let oldest = self
             .entries
             .values()
-            .map(|e| e.since)
-            .min()
-            .map_or(0, |since| since.elapsed().as_secs());
+            .next()
+            .map_or(0, |e| e.since.elapsed().as_secs());
         self.metrics
             .oldest_seconds
             .set(i64::try_from(oldest).unwrap_or(i64::MAX));
@@ -523,21 +588,27 @@ impl Disk {
             if self.active.is_some() && self.fsync != FsyncPolicy::Never {
                 self.sync(metrics);
             }
-            let path = segment_path(&self.dir, seq);
+            let id = self.next_id.max(seq);
+            let path = segment_path(&self.dir, id);
             let mut file = OpenOptions::new()
                 .create_new(true)
                 .append(true)
                 .open(&path)?;
-            file.write_all(SEGMENT_MAGIC)?;
+            if let Err(e) = file.write_all(SEGMENT_MAGIC) {
+                // A full disk: remove the half-made file so the retry can create it again.
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+            self.next_id = id.saturating_add(1);
             self.segments.insert(
-                seq,
+                id,
                 Segment {
                     size: SEGMENT_MAGIC.len() as u64,
                     last_seq: seq,
                 },
             );
             grown += SEGMENT_MAGIC.len() as u64;
-            self.active = Some((seq, file));
+            self.active = Some((id, file));
             if self.fsync != FsyncPolicy::Never {
                 // The new file's name must survive a power cut too.
                 if let Ok(dir) = File::open(&self.dir) {
@@ -560,7 +631,10 @@ impl Disk {
         let offset = segment.size;
         if let Err(e) = file.write_all(&framed) {
             // A partial write leaves a torn record; start a new segment next time so that no
-            // record follows it.
+            // record follows it (what this one holds is synced first, as the policy asks).
+            if self.fsync != FsyncPolicy::Never {
+                let _ = file.sync_data();
+            }
             self.active = None;
             return Err(e);
         }
@@ -596,12 +670,21 @@ impl Disk {
         self.last_sync = Instant::now();
     }
 
-    fn read(&self, location: Location) -> Option<Vec<u8>> {
-        let mut file = File::open(segment_path(&self.dir, location.segment)).ok()?;
-        file.seek(SeekFrom::Start(location.offset)).ok()?;
+    /// A record's body; `Ok(None)` when it is gone or damaged (counted by the caller), `Err`
+    /// for an error worth retrying.
+    fn read(&self, location: Location) -> std::io::Result<Option<Vec<u8>>> {
+        let mut file = match File::open(segment_path(&self.dir, location.segment)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        file.seek(SeekFrom::Start(location.offset))?;
         let mut bytes = vec![0; location.framed as usize];
-        file.read_exact(&mut bytes).ok()?;
-        record::decode_at(&bytes).map(|r| r.body)
+        match file.read_exact(&mut bytes) {
+            Ok(()) => Ok(record::decode_at(&bytes).map(|r| r.body)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -751,6 +834,43 @@ mod tests {
         assert!(spool.has_room());
         assert_eq!(spool.metrics.dropped_rows.get(), dropped);
         assert_eq!(drain(&mut spool).len() as u64, n - dropped);
+    }
+
+    #[test]
+    fn an_idle_targets_acknowledged_segment_gives_its_budget_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = Arc::new(Budget::new(512 << 10));
+        let (mut spool, _) = TargetSpool::open(
+            dir.path(),
+            FsyncPolicy::Never,
+            1 << 20,
+            Arc::clone(&budget),
+            SpoolMetrics::default(),
+        )
+        .unwrap();
+        while budget.has_room() {
+            spool.append(batch(1)).unwrap();
+        }
+        drain(&mut spool);
+        // Everything is acknowledged; only the active segment still counts, and other
+        // targets (simulated) fill the rest of the shared budget.
+        let active = budget.used();
+        assert!(active > 0);
+        budget.add(512 << 10);
+        assert!(!budget.has_room());
+        assert!(!spool.has_room(), "the others' share is still there");
+        assert_eq!(
+            budget.used(),
+            512 << 10,
+            "but this target's acknowledged segment is gone"
+        );
+        budget.sub(512 << 10);
+        // A batch whose task failed is offered again.
+        spool.append(batch(7)).unwrap();
+        let (seq, _) = spool.next_to_send().unwrap();
+        assert!(spool.next_to_send().is_none());
+        spool.requeue(seq);
+        assert_eq!(drain(&mut spool), [7]);
     }
 
     #[test]

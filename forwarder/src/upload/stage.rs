@@ -182,6 +182,8 @@ async fn uploader(
 ) {
     let mut batcher = Batcher::new(MAX_BODY_BYTES, GZIP_LEVEL);
     let mut in_flight: JoinSet<u64> = JoinSet::new();
+    // Task → batch, to offer a batch again if its task fails.
+    let mut sending: HashMap<tokio::task::Id, u64> = HashMap::new();
     let mut linger = tokio::time::interval(LINGER);
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Batches the spool could not take yet (a full disk): retried, and no rows taken meanwhile.
@@ -190,7 +192,9 @@ async fn uploader(
     let mut barriers: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
     let mut open = true;
     loop {
-        if when_full == WhenFull::DropOldest && !spool.has_room() {
+        // Only a target with rows to spool makes room, not one that merely shares the budget.
+        let has_work = !unwritten.is_empty() || !rows.is_empty();
+        if when_full == WhenFull::DropOldest && has_work && !spool.has_room() {
             let dropped = spool.drop_oldest();
             if dropped > 0 {
                 tracing::warn!(
@@ -230,9 +234,19 @@ async fn uploader(
                 spool.tick();
                 spool.refresh_metrics();
             }
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(seq) = done {
-                    spool.ack(seq);
+            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                match done {
+                    Ok((id, seq)) => {
+                        sending.remove(&id);
+                        spool.ack(seq);
+                    }
+                    Err(failed) => {
+                        // A delivery task that panicked: its batch is offered again.
+                        tracing::error!(error = %failed, "an upload task failed; resending its batch");
+                        if let Some(seq) = sending.remove(&failed.id()) {
+                            spool.requeue(seq);
+                        }
+                    }
                 }
             }
         }
@@ -259,10 +273,11 @@ async fn uploader(
             };
             let sender = Arc::clone(&sender);
             let metrics = metrics.clone();
-            in_flight.spawn(async move {
+            let task = in_flight.spawn(async move {
                 deliver(sender, batch, metrics).await;
                 seq
             });
+            sending.insert(task.id(), seq);
         }
         if !open && unwritten.is_empty() && spool.is_empty() && in_flight.is_empty() {
             break;
