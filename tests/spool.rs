@@ -33,7 +33,6 @@ impl Setup {
         let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
         mock.add_client("app", "right");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("secret"), "right").unwrap();
         Setup {
             mock,
             dir,
@@ -54,8 +53,7 @@ impl Setup {
     /// [`Setup::config`] with `listen` (more `[[listen]]` sections) too.
     fn config_with(&self, spool: &str, listen: &str) -> PathBuf {
         let text = format!(
-            "{base}\n{listen}\n[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\n\
-             client_secret_file = \"{secret}\"\nauthority_host = \"{url}\"\n\n\
+            "{base}\n{listen}\n{auth}\n\
              [[destination]]\nname = \"ws\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"{STREAM}\" }}\n\n\
              [spool]\ndir = \"{dir}\"\n{spool}\n",
             base = daemon_config(
@@ -64,7 +62,7 @@ impl Setup {
                 &self.dir.path().join("rows.jsonl"),
                 &format!("127.0.0.1:{}", self.metrics_port)
             ),
-            secret = self.dir.path().join("secret").display(),
+            auth = support::secret_auth(self.dir.path(), &self.mock.url()),
             url = self.mock.url(),
             dir = self.spool_dir().display(),
         );

@@ -349,18 +349,11 @@ async fn the_daemon_uploads_every_row_once() {
         },
     ]);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "right").unwrap();
     let port = support::free_port();
     let config = format!(
         r#"{base}
 
-[azure.auth]
-method = "client-secret"
-tenant_id = "tenant"
-client_id = "app"
-client_secret_file = "{secret}"
-authority_host = "{url}"
-
+{auth}
 [azure.upload]
 dead_letter_path = "{dead}"
 
@@ -371,7 +364,7 @@ dcr_immutable_id = "{DCR}"
 streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
 "#,
         base = daemon_config("fwd-up", port, &dir.path().join("rows.jsonl"), ""),
-        secret = dir.path().join("secret").display(),
+        auth = support::secret_auth(dir.path(), &mock.url()),
         dead = dir.path().join("dead.jsonl").display(),
         url = mock.url(),
     );
@@ -456,7 +449,6 @@ async fn two_workspaces_each_get_every_row_once() {
         .unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "right").unwrap();
     let dcrs = dir.path().join("dcr");
     std::fs::create_dir(&dcrs).unwrap();
     for ws in ["ws1", "ws2"] {
@@ -479,10 +471,10 @@ async fn two_workspaces_each_get_every_row_once() {
         })
         .collect();
     let config = format!(
-        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"\"\n\n[dcr]\npaths = [\"{dcrs}\"]\n\n[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\nclient_secret_file = \"{secret}\"\nauthority_host = \"{url}\"\n\n{destinations}",
+        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"\"\n\n[dcr]\npaths = [\"{dcrs}\"]\n\n{auth}\n{destinations}",
         rows = dir.path().join("rows.jsonl").display(),
         dcrs = dcrs.display(),
-        secret = dir.path().join("secret").display(),
+        auth = support::secret_auth(dir.path(), &url),
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));
@@ -785,16 +777,14 @@ async fn a_failing_workspace_does_not_stall_the_other() {
     mock.stream_outage("Custom-Down", 503, Duration::from_secs(40), Some(1));
     let outage_started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "right").unwrap();
     let port = support::free_port();
     let url = mock.url();
     let config = format!(
-        "{base}\n[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\n\
-         client_secret_file = \"{secret}\"\nauthority_host = \"{url}\"\n\n\
+        "{base}\n{auth}\n\
          [[destination]]\nname = \"down\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Down\" }}\n\n\
          [[destination]]\nname = \"up\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Up\" }}\n",
         base = daemon_config("fwd-two", port, &dir.path().join("rows.jsonl"), ""),
-        secret = dir.path().join("secret").display(),
+        auth = support::secret_auth(dir.path(), &url),
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));

@@ -196,3 +196,15 @@ pub fn rsyslog_relay(port: u16, modules: &str, action: &str) -> Relay {
     drop(connect_when_ready(port));
     Relay { child, _dir: dir }
 }
+
+/// The `[azure.auth]` section for the mock's client `app` with secret `right`, whose secret
+/// file it writes into `dir`; tokens from the mock at `url`.
+pub fn secret_auth(dir: &Path, url: &str) -> String {
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "right").unwrap_or_else(|e| panic!("{e}"));
+    format!(
+        "[azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"app\"\n\
+         client_secret_file = \"{}\"\nauthority_host = \"{url}\"\n",
+        secret.display()
+    )
+}
