@@ -49,7 +49,7 @@ struct RawListen {
     format: Option<Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
-    tls: Option<Spanned<toml::Table>>,
+    tls: Option<Spanned<RawTls>>,
     /// UDP: `SO_RCVBUF` in bytes.
     receive_buffer_bytes: Option<usize>,
     /// UDP: sockets sharing the address with `SO_REUSEPORT` (default: one per core).
@@ -58,6 +58,15 @@ struct RawListen {
     idle_timeout_seconds: Option<u64>,
     /// TCP: connections served at once; more wait in the kernel's backlog.
     max_connections: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: String,
+    key: String,
+    client_ca: Option<String>,
+    min_version: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,7 +161,10 @@ struct RawMetrics {
 pub enum Protocol {
     Udp,
     Tcp,
-    /// RELP (rsyslog's `omrelp`): TCP with acknowledgements, sent once rows are spooled.
+    /// RFC 5425: RFC 6587 syslog over TLS.
+    Tls,
+    /// RELP (rsyslog's `omrelp`): TCP with acknowledgements, sent once rows are spooled;
+    /// over TLS when the listener has a `tls` table.
     Relp,
     Unix,
 }
@@ -162,6 +174,7 @@ impl Protocol {
         match self {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
+            Protocol::Tls => "tls",
             Protocol::Relp => "relp",
             Protocol::Unix => "unix",
         }
@@ -198,6 +211,27 @@ pub struct Listen {
     pub sockets: usize,
     pub idle_timeout: std::time::Duration,
     pub max_connections: usize,
+    /// TLS (`protocol = "tls"`, or RELP over TLS).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The lowest TLS version a listener accepts (never below 1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    V1_2,
+    V1_3,
+}
+
+/// A listener's `tls = { cert, key, client_ca, min_version }`: PEM files, read when the
+/// listener starts and again when they change or on SIGHUP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CA certificates that client certificates must chain to; set: mutual TLS, required.
+    pub client_ca: Option<PathBuf>,
+    pub min_version: TlsVersion,
 }
 
 impl Listen {
@@ -218,6 +252,7 @@ impl Listen {
             sockets: default_socket_count(),
             idle_timeout: std::time::Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls: None,
         }
     }
 }
@@ -357,17 +392,7 @@ impl Config {
                 "tcp" => Protocol::Tcp,
                 "unix" => Protocol::Unix,
                 "relp" => Protocol::Relp,
-                "tls" => {
-                    return Err(at(
-                        l.protocol.span(),
-                        format!(
-                            "{}: protocol `{}` is not available in this version of Tern \
-                             (udp, tcp, relp and unix are)",
-                            key("protocol"),
-                            l.protocol.get_ref()
-                        ),
-                    ));
-                }
+                "tls" => Protocol::Tls,
                 other => {
                     return Err(at(
                         l.protocol.span(),
@@ -445,15 +470,52 @@ impl Config {
                     })?;
                 checked.allow.push(net);
             }
-            if let Some(tls) = &l.tls {
-                return Err(at(
-                    tls.span(),
-                    format!(
-                        "{}: TLS listeners are not available in this version of Tern",
-                        key("tls")
-                    ),
-                ));
-            }
+            checked.tls = match (&l.tls, protocol) {
+                (None, Protocol::Tls) => {
+                    return Err(at(
+                        l.protocol.span(),
+                        format!(
+                            "listen[{i}]: a TLS listener needs `tls = {{ cert = \"...\", key = \"...\" }}`"
+                        ),
+                    ));
+                }
+                (None, _) => None,
+                (Some(tls), Protocol::Tls | Protocol::Relp) => {
+                    let raw = tls.get_ref();
+                    let min_version = match raw
+                        .min_version
+                        .as_ref()
+                        .map(|v| (v, v.get_ref().as_str()))
+                    {
+                        None | Some((_, "1.2")) => TlsVersion::V1_2,
+                        Some((_, "1.3")) => TlsVersion::V1_3,
+                        Some((v, other)) => {
+                            return Err(at(
+                                v.span(),
+                                format!(
+                                    "{}: `{other}`: use \"1.2\" or \"1.3\" (older versions are not offered)",
+                                    key("tls.min_version")
+                                ),
+                            ));
+                        }
+                    };
+                    Some(TlsFiles {
+                        cert: PathBuf::from(&raw.cert),
+                        key: PathBuf::from(&raw.key),
+                        client_ca: raw.client_ca.as_ref().map(PathBuf::from),
+                        min_version,
+                    })
+                }
+                (Some(tls), _) => {
+                    return Err(at(
+                        tls.span(),
+                        format!(
+                            "{}: only `protocol = \"tls\"` and `\"relp\"` listeners take TLS settings (for syslog over TLS use protocol \"tls\")",
+                            key("tls")
+                        ),
+                    ));
+                }
+            };
             checked.receive_buffer_bytes = l.receive_buffer_bytes;
             if let Some(sockets) = &l.sockets {
                 if !(1..=256).contains(sockets.get_ref()) {

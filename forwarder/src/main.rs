@@ -186,6 +186,45 @@ fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), ExitCode> {
     Ok((config, compiled))
 }
 
+/// Reads every TLS listener's certificate files as the listener would; errors (exit code 2)
+/// name the listener, the setting and the file. Returns notes for certificates expiring soon.
+fn check_tls(config: &Config) -> Result<Vec<String>, ExitCode> {
+    let mut failed = false;
+    let mut notes = Vec::new();
+    for listen in &config.listen {
+        let Some(files) = &listen.tls else { continue };
+        match tern::listen::tls::load(files) {
+            Ok(loaded) => {
+                let left = loaded.not_after - tern::listen::tls::unix_now();
+                if left
+                    < i64::try_from(tern::listen::tls::EXPIRY_WARNING.as_secs()).unwrap_or(i64::MAX)
+                {
+                    notes.push(format!(
+                        "listener {}: the certificate {} expires at {} (in {} days); renew it",
+                        listen.name(),
+                        files.cert.display(),
+                        tern::listen::tls::rfc3339(loaded.not_after),
+                        left / 86_400
+                    ));
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "tern: config error: {}: listener {}: {e}",
+                    config.source,
+                    listen.name()
+                );
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(ExitCode::from(2))
+    } else {
+        Ok(notes)
+    }
+}
+
 /// A tokio runtime, or the exit code of a runtime failure.
 fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
     let mut builder = if multi_thread {
@@ -202,6 +241,10 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
 fn check(path: PathBuf) -> ExitCode {
     let (config, Compiled { routing, bindings }) = match load_all(Some(path)) {
         Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let tls_notes = match check_tls(&config) {
+        Ok(notes) => notes,
         Err(code) => return code,
     };
     println!("{}: ok", config.source);
@@ -246,7 +289,12 @@ fn check(path: PathBuf) -> ExitCode {
             println!("  {line}");
         }
     }
-    for note in routing.notes.iter().chain(&bindings.notes) {
+    for note in routing
+        .notes
+        .iter()
+        .chain(&bindings.notes)
+        .chain(&tls_notes)
+    {
         println!("note: {note}");
     }
     ExitCode::SUCCESS
@@ -279,6 +327,10 @@ fn run_daemon(path: Option<PathBuf>) -> ExitCode {
         Ok(ready) => ready,
         Err(code) => return code,
     };
+    // The same messages as `tern check`, before anything binds; the listener logs the notes.
+    if let Err(code) = check_tls(&config) {
+        return code;
+    }
     match runtime.block_on(tern::run::run(config, compiled)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

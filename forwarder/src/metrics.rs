@@ -35,6 +35,19 @@ pub struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerResultLabels {
+    pub listener: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabels {
+    pub listener: String,
+    /// The client certificate's subject (mutual TLS): one series per relay or device.
+    pub subject: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TableLabel {
     pub table: String,
 }
@@ -103,6 +116,10 @@ pub struct Metrics {
     udp_kernel_drops: Family<ListenerLabel, Counter>,
     connections_open: Family<ListenerLabel, Gauge>,
     connections: Family<ListenerLabel, Counter>,
+    tls_handshakes: Family<ListenerResultLabels, Counter>,
+    tls_peers: Family<PeerLabels, Counter>,
+    tls_reloads: Family<ListenerResultLabels, Counter>,
+    tls_certificate_not_after: Family<ListenerLabel, Gauge>,
     rows: Family<TableLabel, Counter>,
     output_rows: Family<OutputLabel, Counter>,
     output_errors: Family<OutputLabel, Counter>,
@@ -144,6 +161,31 @@ pub struct ListenerMetrics {
     pub connections: Counter,
     metrics: Arc<Metrics>,
     listener: String,
+}
+
+/// One TLS listener's counters.
+#[derive(Clone)]
+pub struct TlsMetrics {
+    pub handshakes_ok: Counter,
+    pub handshakes_failed: Counter,
+    pub reloads_ok: Counter,
+    pub reloads_failed: Counter,
+    pub not_after: Gauge,
+    metrics: Arc<Metrics>,
+    listener: String,
+}
+
+impl TlsMetrics {
+    /// Counts a mutual-TLS connection from the client certificate with this subject.
+    pub fn peer(&self, subject: &str) {
+        self.metrics
+            .tls_peers
+            .get_or_create(&PeerLabels {
+                listener: self.listener.clone(),
+                subject: subject.to_owned(),
+            })
+            .inc();
+    }
 }
 
 /// Body kinds, as `tern_parsed_total{kind}` labels.
@@ -195,6 +237,10 @@ impl Metrics {
             udp_kernel_drops: Family::default(),
             connections_open: Family::default(),
             connections: Family::default(),
+            tls_handshakes: Family::default(),
+            tls_peers: Family::default(),
+            tls_reloads: Family::default(),
+            tls_certificate_not_after: Family::default(),
             rows: Family::default(),
             output_rows: Family::default(),
             output_errors: Family::default(),
@@ -347,6 +393,26 @@ impl Metrics {
             m.spool_fsync_seconds.clone(),
         );
         registry.register(
+            "tls_handshakes",
+            "TLS handshakes on a listener, by result (failed: bad or missing client certificate, protocol version, timeout)",
+            m.tls_handshakes.clone(),
+        );
+        registry.register(
+            "tls_peer_connections",
+            "Mutual-TLS connections accepted, by the client certificate's subject",
+            m.tls_peers.clone(),
+        );
+        registry.register(
+            "tls_reloads",
+            "Reloads of a listener's certificate files, by result (a failed reload keeps the certificate in force)",
+            m.tls_reloads.clone(),
+        );
+        registry.register(
+            "tls_certificate_not_after_seconds",
+            "When the listener's server certificate expires (Unix time): alert on it minus time()",
+            m.tls_certificate_not_after.clone(),
+        );
+        registry.register(
             "dcr_reloads",
             "DCR reloads, by result (a failed reload keeps the routing in force)",
             m.dcr_reloads.clone(),
@@ -436,6 +502,32 @@ impl Metrics {
     }
 
     /// Counters of successful and failed DCR reloads.
+    /// A TLS listener's counters.
+    pub fn tls(self: &Arc<Self>, listener: &str) -> TlsMetrics {
+        let by_result = |family: &Family<ListenerResultLabels, Counter>, result: &str| {
+            family
+                .get_or_create(&ListenerResultLabels {
+                    listener: listener.to_owned(),
+                    result: result.to_owned(),
+                })
+                .clone()
+        };
+        TlsMetrics {
+            handshakes_ok: by_result(&self.tls_handshakes, "ok"),
+            handshakes_failed: by_result(&self.tls_handshakes, "failed"),
+            reloads_ok: by_result(&self.tls_reloads, "ok"),
+            reloads_failed: by_result(&self.tls_reloads, "failed"),
+            not_after: self
+                .tls_certificate_not_after
+                .get_or_create(&ListenerLabel {
+                    listener: listener.to_owned(),
+                })
+                .clone(),
+            metrics: Arc::clone(self),
+            listener: listener.to_owned(),
+        }
+    }
+
     pub fn dcr_reloads(&self) -> (Counter, Counter) {
         let counter = |result: &str| {
             self.dcr_reloads

@@ -1,5 +1,6 @@
 //! The daemon: wires listeners, the pipeline, outputs and metrics together, and handles
-//! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files and reload the DCRs).
+//! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files, reload the DCRs and
+//! the TLS certificates).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,11 +111,29 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
         batches: batches_tx,
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (reload_tx, reload_rx) = watch::channel(0u64);
+    let mut inherited = crate::listen::activation::Inherited::from_env();
+    let activated = !inherited.is_empty();
     let mut tasks = Vec::new();
     for listen in &config.listen {
-        tasks.extend(crate::listen::start(listen, &pipeline, shutdown_rx.clone()).await?);
+        tasks.extend(
+            crate::listen::start(
+                listen,
+                &pipeline,
+                &mut inherited,
+                reload_rx.clone(),
+                shutdown_rx.clone(),
+            )
+            .await?,
+        );
         tracing::info!(listener = %listen.name(), format = listen.format.name(), "listening");
     }
+    if activated {
+        for socket in inherited.leftovers() {
+            tracing::warn!(%socket, "socket passed by systemd matches no [[listen]] entry; closed");
+        }
+    }
+    drop(inherited);
     // Only listener tasks hold senders now: when they end, the outputs drain and stop.
     drop(pipeline);
     tracing::info!(config = %config.source, collector = %config.hostname, "ready");
@@ -128,8 +147,9 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
-                tracing::info!("SIGHUP: reopening output files and reloading DCRs");
+                tracing::info!("SIGHUP: reopening output files, reloading DCRs and TLS certificates");
                 reopen.notify_one();
+                reload_tx.send_modify(|generation| *generation += 1);
                 if !config.dcr.paths.is_empty() {
                     crate::dcr::reload::reload(&config.dcr, &config.destinations, &routing, &reloads_ok, &reloads_failed).await;
                 }

@@ -8,6 +8,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod pki;
+
 use tern::upload::auth::TokenCache;
 use tern::upload::sender::{RetryPolicy, Sender};
 

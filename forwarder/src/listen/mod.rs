@@ -4,8 +4,10 @@
 //! Owns: sockets, framing, sender checks and per-connection limits. Never parses or shapes
 //! itself, and never blocks one sender on another: every socket or connection has its own task.
 
+pub mod activation;
 pub mod relp;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 pub mod unix;
 
@@ -25,16 +27,38 @@ pub fn allowed(allow: &[IpNet], sender: IpAddr) -> bool {
     allow.is_empty() || allow.iter().any(|net| net.contains(&sender))
 }
 
-/// Binds a listener's sockets and spawns its tasks. Errors name the listener and the cause.
+/// Binds a listener's sockets (or takes the ones systemd passed) and spawns its tasks.
+/// `reload` ticks on SIGHUP (TLS listeners re-read their certificates). Errors name the
+/// listener and the cause.
 pub async fn start(
     listen: &Listen,
     pipeline: &Pipeline,
+    inherited: &mut activation::Inherited,
+    reload: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
-    let result = match listen.protocol {
-        Protocol::Udp => udp::start(listen, pipeline, shutdown),
-        Protocol::Tcp | Protocol::Relp => tcp::start(listen, pipeline, shutdown).await,
-        Protocol::Unix => unix::start(listen, pipeline, shutdown),
+    let result = match (listen.protocol, &listen.address) {
+        (Protocol::Udp, address) => {
+            let socket = match address {
+                crate::config::Address::Inet(a) => inherited.take_datagram(*a),
+                crate::config::Address::Path(_) => None,
+            };
+            udp::start(listen, pipeline, socket, shutdown)
+        }
+        (Protocol::Tcp | Protocol::Tls | Protocol::Relp, address) => {
+            let socket = match address {
+                crate::config::Address::Inet(a) => inherited.take_stream(*a),
+                crate::config::Address::Path(_) => None,
+            };
+            tcp::start(listen, pipeline, socket, reload, shutdown).await
+        }
+        (Protocol::Unix, address) => {
+            let socket = match address {
+                crate::config::Address::Path(p) => inherited.take_unix(p),
+                crate::config::Address::Inet(_) => None,
+            };
+            unix::start(listen, pipeline, socket, shutdown)
+        }
     };
     result.map_err(|e| format!("listener {}: {e}", listen.name()))
 }

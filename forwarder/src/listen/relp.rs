@@ -8,8 +8,7 @@
 use std::net::SocketAddr;
 
 use tern_parsers::relp::{RelpDecoded, decode_relp};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::config::Listen;
@@ -29,8 +28,8 @@ fn answer(out: &mut Vec<u8>, txnr: u64, data: &str) {
     }
 }
 
-pub async fn serve(
-    mut stream: TcpStream,
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     listen: &Listen,
     mut shaper: Shaper,
@@ -104,7 +103,7 @@ pub async fn serve(
             answer(&mut replies, txnr, "");
         }
         if !replies.is_empty() {
-            if stream.write_all(&replies).await.is_err() {
+            if stream.write_all(&replies).await.is_err() || stream.flush().await.is_err() {
                 break;
             }
             replies.clear();

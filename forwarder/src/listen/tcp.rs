@@ -1,5 +1,6 @@
 //! TCP syslog (RFC 6587): octet counting or LF framing, detected per connection. The accept
-//! loop also serves RELP listeners (whose sessions live in [`super::relp`]).
+//! loop also serves TLS listeners (RFC 5425; the handshake is in the connection's task, see
+//! [`super::tls`]) and RELP listeners, plain or over TLS (sessions in [`super::relp`]).
 //!
 //! Each connection has its own task, buffer and frame decoder; a slow or garbage-sending client
 //! affects only itself. Limits: `max_message_bytes` per frame (oversized frames are skipped and
@@ -9,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tern_parsers::framing::{AtEof, Decoded, FrameDecoder};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
@@ -18,16 +19,45 @@ use crate::config::{Address, Listen};
 use crate::metrics::DropReason;
 use crate::pipeline::{Pipeline, Shaper, now};
 
+use super::tls::{HANDSHAKE_TIMEOUT, Tls};
+
 pub(super) const READ_BYTES: usize = 64 * 1024;
 
 pub async fn start(
     listen: &Listen,
     pipeline: &Pipeline,
+    inherited: Option<std::net::TcpListener>,
+    reload: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let Address::Inet(address) = listen.address else {
         return Err("a TCP listener needs an address and port".to_owned());
     };
+    let tls = match &listen.tls {
+        Some(files) => Some(Tls::start(
+            files,
+            &listen.name(),
+            pipeline.metrics.tls(&listen.name()),
+            reload,
+            shutdown.clone(),
+        )?),
+        None => None,
+    };
+    let listener = match inherited {
+        Some(socket) => {
+            socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+            TcpListener::from_std(socket).map_err(|e| e.to_string())?
+        }
+        None => bind(address)?,
+    };
+    let listen = listen.clone();
+    let pipeline = pipeline.clone();
+    Ok(vec![tokio::spawn(accept_loop(
+        listener, listen, pipeline, tls, shutdown,
+    ))])
+}
+
+fn bind(address: SocketAddr) -> Result<TcpListener, String> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(address),
         socket2::Type::STREAM,
@@ -44,12 +74,7 @@ pub async fn start(
         .bind(&address.into())
         .map_err(|e| format!("cannot bind {address}: {e}"))?;
     socket.listen(1024).map_err(|e| e.to_string())?;
-    let listener = TcpListener::from_std(socket.into()).map_err(|e| e.to_string())?;
-    let listen = listen.clone();
-    let pipeline = pipeline.clone();
-    Ok(vec![tokio::spawn(accept_loop(
-        listener, listen, pipeline, shutdown,
-    ))])
+    TcpListener::from_std(socket.into()).map_err(|e| e.to_string())
 }
 
 /// What a connection speaks.
@@ -65,6 +90,7 @@ async fn accept_loop(
     listener: TcpListener,
     listen: Listen,
     pipeline: Pipeline,
+    tls: Option<Tls>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let name = listen.name();
@@ -105,10 +131,39 @@ async fn accept_loop(
             crate::config::Protocol::Relp => Session::Relp,
             _ => Session::Syslog,
         };
+        let tls = tls.clone();
         connections.spawn(async move {
-            match session {
-                Session::Syslog => serve(stream, peer, &listen, shaper, shutdown).await,
-                Session::Relp => super::relp::serve(stream, peer, &listen, shaper, shutdown).await,
+            match tls {
+                None => dispatch(session, stream, peer, &listen, shaper, shutdown).await,
+                Some(tls) => {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            tls.metrics.handshakes_ok.inc();
+                            if tls.mutual {
+                                let subject = stream
+                                    .get_ref()
+                                    .1
+                                    .peer_certificates()
+                                    .and_then(|chain| chain.first())
+                                    .and_then(|leaf| super::tls::certificate_info(leaf).ok())
+                                    .map_or_else(|| "unknown".to_owned(), |info| info.subject);
+                                tracing::info!(listener = %listen.name(), %peer, %subject, "mutual-TLS client connected");
+                                tls.metrics.peer(&subject);
+                            }
+                            dispatch(session, stream, peer, &listen, shaper, shutdown).await;
+                        }
+                        Ok(Err(e)) => {
+                            tls.metrics.handshakes_failed.inc();
+                            crate::warn_limited!(listener = %listen.name(), %peer, error = %e, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            tls.metrics.handshakes_failed.inc();
+                            crate::warn_limited!(listener = %listen.name(), %peer, "TLS handshake timed out");
+                        }
+                    }
+                }
             }
             drop(permit);
         });
@@ -120,11 +175,25 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
+async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
+    session: Session,
+    stream: S,
+    peer: SocketAddr,
+    listen: &Listen,
+    shaper: Shaper,
+    shutdown: watch::Receiver<bool>,
+) {
+    match session {
+        Session::Syslog => serve(stream, peer, listen, shaper, shutdown).await,
+        Session::Relp => super::relp::serve(stream, peer, listen, shaper, shutdown).await,
+    }
+}
+
 /// Reads more bytes into `buffer`, first moving the unconsumed tail (from `start`) to the
 /// front when room is short; reads into spare capacity without zeroing it. `None` when the
 /// connection should end: end of stream, an error, the idle timeout, or shutdown.
-pub(super) async fn read_more(
-    stream: &mut TcpStream,
+pub(super) async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut Vec<u8>,
     start: &mut usize,
     idle_timeout: std::time::Duration,
@@ -154,8 +223,8 @@ pub(super) async fn read_more(
     }
 }
 
-async fn serve(
-    mut stream: TcpStream,
+async fn serve<S: AsyncRead + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     listen: &Listen,
     mut shaper: Shaper,

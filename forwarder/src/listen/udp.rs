@@ -23,6 +23,18 @@ use crate::pipeline::{Pipeline, Shaper, now};
 /// Datagrams received per `recvmmsg` call.
 const BATCH: usize = 32;
 
+/// Applies the listener's options to a socket systemd bound.
+fn adopt(socket: std::net::UdpSocket, listen: &Listen) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::from(socket);
+    if let Some(bytes) = listen.receive_buffer_bytes {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RxqOvfl, &1)
+        .map_err(std::io::Error::from)?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket.into())
+}
+
 fn bind(address: SocketAddr, listen: &Listen) -> std::io::Result<UdpSocket> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(address),
@@ -44,9 +56,12 @@ fn bind(address: SocketAddr, listen: &Listen) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
+/// Binds `sockets` sockets sharing the address (`SO_REUSEPORT`), or, socket-activated, reads
+/// the inherited socket from as many tasks through duplicated descriptors.
 pub fn start(
     listen: &Listen,
     pipeline: &Pipeline,
+    inherited: Option<std::net::UdpSocket>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let Address::Inet(address) = listen.address else {
@@ -54,7 +69,13 @@ pub fn start(
     };
     let mut tasks = Vec::new();
     for _ in 0..listen.sockets {
-        let socket = bind(address, listen).map_err(|e| format!("cannot bind {address}: {e}"))?;
+        let socket = match &inherited {
+            Some(shared) => shared
+                .try_clone()
+                .and_then(|s| adopt(s, listen))
+                .map_err(|e| format!("inherited socket {address}: {e}"))?,
+            None => bind(address, listen).map_err(|e| format!("cannot bind {address}: {e}"))?,
+        };
         let shaper = Shaper::new(
             pipeline,
             listen.format,

@@ -13,11 +13,30 @@ use crate::pipeline::{Pipeline, Shaper, now};
 pub fn start(
     listen: &Listen,
     pipeline: &Pipeline,
+    inherited: Option<std::os::unix::net::UnixDatagram>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let Address::Path(path) = &listen.address else {
         return Err("a unix listener needs a path".to_owned());
     };
+    let shaper = Shaper::new(
+        pipeline,
+        listen.format,
+        pipeline.metrics.listener(&listen.name()),
+    );
+    if let Some(socket) = inherited {
+        let socket = socket
+            .set_nonblocking(true)
+            .and_then(|()| UnixDatagram::from_std(socket))
+            .map_err(|e| format!("inherited socket {}: {e}", path.display()))?;
+        return Ok(vec![tokio::spawn(receive_loop(
+            socket,
+            path.clone(),
+            listen.max_message_bytes,
+            shaper,
+            shutdown,
+        ))]);
+    }
     // A socket file left by an earlier run would make bind fail; anything else is not ours to
     // delete.
     if let Ok(meta) = std::fs::symlink_metadata(path) {
@@ -30,11 +49,6 @@ pub fn start(
     }
     let socket =
         UnixDatagram::bind(path).map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
-    let shaper = Shaper::new(
-        pipeline,
-        listen.format,
-        pipeline.metrics.listener(&listen.name()),
-    );
     Ok(vec![tokio::spawn(receive_loop(
         socket,
         path.clone(),
