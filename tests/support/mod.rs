@@ -210,3 +210,118 @@ pub fn secret_auth(dir: &Path, url: &str) -> String {
         secret.display()
     )
 }
+
+/// A relay recipe from `conf/relays/`, with each `(from, to)` replaced: what the tests run is
+/// what the recipes ship.
+pub fn relay_recipe(file: &str, replace: &[(&str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conf/relays")
+        .join(file);
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (from, to) in replace {
+        assert!(text.contains(from), "{file} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// A real rsyslog relay: `imtcp` on `port` into the default ruleset, then `snippet` (a drop-in
+/// file for /etc/rsyslog.d/). Stopped when dropped.
+pub fn rsyslog_with(port: u16, snippet: &str) -> Relay {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("rsyslog.conf");
+    let text = format!(
+        "global(workDirectory=\"{work}\")\nmodule(load=\"imtcp\")\n\
+         input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\")\n{snippet}\n",
+        work = dir.path().display()
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let check = Command::new(rsyslogd())
+        .args(["-N1", "-f"])
+        .arg(&config)
+        .output()
+        .unwrap_or_else(|e| panic!("rsyslogd: {e}"));
+    assert!(
+        check.status.success(),
+        "rsyslogd -N1 rejects the config: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new(rsyslogd())
+        .args(["-n", "-f"])
+        .arg(&config)
+        .arg("-i")
+        .arg(dir.path().join("rsyslog.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("rsyslogd: {e}"));
+    drop(connect_when_ready(port));
+    Relay { child, _dir: dir }
+}
+
+/// syslog-ng's files: Debian's package installed, or unpacked from its `.deb` (it conflicts
+/// with rsyslog as a package) into `TERN_SYSLOG_NG_ROOT`, by default /opt/tern-ci/syslog-ng
+/// where `.ci/run` puts it. Returns (binary, module path, library path).
+pub fn syslog_ng() -> (PathBuf, PathBuf, PathBuf) {
+    let root = std::env::var_os("TERN_SYSLOG_NG_ROOT")
+        .map_or_else(|| PathBuf::from("/opt/tern-ci/syslog-ng"), PathBuf::from);
+    for root in [root, PathBuf::from("/")] {
+        let binary = root.join("usr/sbin/syslog-ng");
+        if binary.exists() {
+            return (
+                binary,
+                root.join("usr/lib/syslog-ng/3.38"),
+                root.join("usr/lib/syslog-ng"),
+            );
+        }
+    }
+    panic!(
+        "syslog-ng is needed: .ci/run unpacks Debian's syslog-ng-core into /opt/tern-ci/syslog-ng \
+         (or set TERN_SYSLOG_NG_ROOT)"
+    );
+}
+
+/// A real syslog-ng relay: a `syslog()` source `s_src` on `port` (TCP, RFC 5424 with octet
+/// counting), then `snippet` (a drop-in file for /etc/syslog-ng/conf.d/). Stopped when dropped.
+pub fn syslog_ng_with(port: u16, snippet: &str) -> Relay {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("syslog-ng.conf");
+    let text = format!(
+        "@version: 3.38\n\
+         source s_src {{ syslog(ip(\"127.0.0.1\") port({port}) transport(\"tcp\")); }};\n{snippet}\n"
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let (binary, modules, libraries) = syslog_ng();
+    let run = |extra: &[&str]| {
+        let mut command = Command::new(&binary);
+        command
+            .env("LD_LIBRARY_PATH", &libraries)
+            .arg(format!("--module-path={}", modules.display()))
+            .arg("-f")
+            .arg(&config)
+            .arg("-R")
+            .arg(dir.path().join("persist"))
+            .arg("-p")
+            .arg(dir.path().join("pid"))
+            .arg("-c")
+            .arg(dir.path().join("ctl"))
+            .args(extra);
+        command
+    };
+    let check = run(&["-s"])
+        .output()
+        .unwrap_or_else(|e| panic!("syslog-ng: {e}"));
+    assert!(
+        check.status.success(),
+        "syslog-ng -s rejects the config: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = run(&["-F"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("syslog-ng: {e}"));
+    drop(connect_when_ready(port));
+    Relay { child, _dir: dir }
+}
