@@ -12,5 +12,6 @@ pub mod output;
 pub mod pipeline;
 pub mod run;
 pub mod spool;
+pub mod systemd;
 pub mod tables;
 pub mod upload;

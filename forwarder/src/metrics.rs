@@ -544,6 +544,20 @@ impl Metrics {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// The sum of a metric over its label sets, read from the exposition (for the few-second
+    /// status line to systemd; not for hot paths).
+    pub fn sum(&self, name: &str) -> f64 {
+        self.encode()
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+            .abs() // an empty sum is -0.0
+    }
+
     /// The exposition text.
     pub fn encode(&self) -> String {
         let mut text = String::new();

@@ -20,6 +20,20 @@ const DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// Batches queued between listeners and outputs; a full queue holds the listeners back.
 const QUEUE_BATCHES: usize = 64;
 
+/// How often the status line sent to systemd is refreshed.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+
+/// The one-line status `systemctl status tern` shows.
+fn status_line(metrics: &Metrics) -> String {
+    format!(
+        "{:.0} messages received, {:.0} rows uploaded, {:.0} dropped, spool {:.1} MiB",
+        metrics.sum("tern_received_total"),
+        metrics.sum("tern_upload_rows_total"),
+        metrics.sum("tern_dropped_total"),
+        metrics.sum("tern_spool_bytes") / 1_048_576.0
+    )
+}
+
 /// Every TCP connection is a file descriptor: raise the soft limit to the hard one, as a
 /// forwarder serving thousands of senders needs (systemd's default soft limit is 1024).
 fn raise_open_file_limit() {
@@ -138,12 +152,36 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     drop(pipeline);
     tracing::info!(config = %config.source, collector = %config.hostname, "ready");
     metrics.set_ready(true);
+    crate::systemd::ready(&status_line(&metrics));
+    let watchdog = sd_notify::watchdog_enabled();
+    // Status for `systemctl status` every few seconds; watchdog pings at a third of its period.
+    let mut tick = tokio::time::interval(
+        watchdog.map_or(STATUS_EVERY, |period| (period / 3).min(STATUS_EVERY)),
+    );
+    let mut reported_dead = false;
 
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     loop {
         tokio::select! {
+            _ = tick.tick() => {
+                // The pings come from the pipeline's health, not from the timer alone: a stage
+                // that ended (a panic, a closed channel) stops them and systemd restarts Tern;
+                // the spool keeps what was accepted. Backpressure (a full queue during an
+                // outage) is not a failure and keeps the pings going, since a restart would
+                // only lose what is held in memory.
+                let dead = tasks.iter().filter(|t| t.is_finished()).count()
+                    + usize::from(output_task.is_finished())
+                    + upload_tasks.iter().filter(|t| t.is_finished()).count();
+                if dead == 0 {
+                    crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
+                } else if !reported_dead {
+                    reported_dead = true;
+                    tracing::error!(stages = dead, "pipeline stages stopped unexpectedly; withholding the systemd watchdog ping");
+                    crate::systemd::status(&format!("unhealthy: {dead} pipeline stage(s) stopped"));
+                }
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
@@ -158,6 +196,7 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     }
     tracing::info!("stopping: no new messages accepted; draining");
     metrics.set_ready(false);
+    crate::systemd::stopping();
     let _ = shutdown_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_GRACE, async {
         for task in tasks {

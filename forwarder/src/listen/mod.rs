@@ -27,6 +27,12 @@ pub fn allowed(allow: &[IpNet], sender: IpAddr) -> bool {
     allow.is_empty() || allow.iter().any(|net| net.contains(&sender))
 }
 
+fn inherited_note(listen: &Listen, inherited: bool) {
+    if inherited {
+        tracing::info!(listener = %listen.name(), "using the socket passed by systemd (socket activation)");
+    }
+}
+
 /// Binds a listener's sockets (or takes the ones systemd passed) and spawns its tasks.
 /// `reload` ticks on SIGHUP (TLS listeners re-read their certificates). Errors name the
 /// listener and the cause.
@@ -43,6 +49,7 @@ pub async fn start(
                 crate::config::Address::Inet(a) => inherited.take_datagram(*a),
                 crate::config::Address::Path(_) => None,
             };
+            inherited_note(listen, socket.is_some());
             udp::start(listen, pipeline, socket, shutdown)
         }
         (Protocol::Tcp | Protocol::Tls | Protocol::Relp, address) => {
@@ -50,6 +57,7 @@ pub async fn start(
                 crate::config::Address::Inet(a) => inherited.take_stream(*a),
                 crate::config::Address::Path(_) => None,
             };
+            inherited_note(listen, socket.is_some());
             tcp::start(listen, pipeline, socket, reload, shutdown).await
         }
         (Protocol::Unix, address) => {
@@ -57,6 +65,7 @@ pub async fn start(
                 crate::config::Address::Path(p) => inherited.take_unix(p),
                 crate::config::Address::Inet(_) => None,
             };
+            inherited_note(listen, socket.is_some());
             unix::start(listen, pipeline, socket, shutdown)
         }
     };

@@ -1,0 +1,219 @@
+//! systemd integration (issue 8): the units pass `systemd-analyze verify`, the binary takes
+//! the sockets systemd passes (`LISTEN_FDS`, through Debian's `systemd-socket-activate`), and
+//! it speaks the notification protocol (READY, STATUS, WATCHDOG, STOPPING).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod support;
+
+use support::{free_port, logger};
+
+fn units() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../systemd")
+}
+
+#[test]
+fn units_pass_systemd_analyze_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    // verify checks that ExecStart's binary exists: point it at the one just built.
+    let service = std::fs::read_to_string(units().join("tern.service"))
+        .unwrap()
+        .replace("/usr/local/bin/tern", env!("CARGO_BIN_EXE_tern"));
+    std::fs::write(dir.path().join("tern.service"), service).unwrap();
+    std::fs::copy(units().join("tern.socket"), dir.path().join("tern.socket")).unwrap();
+    let out = Command::new("systemd-analyze")
+        .current_dir(dir.path())
+        .args(["verify", "./tern.service", "./tern.socket"])
+        .output()
+        .unwrap_or_else(|e| panic!("systemd-analyze (Debian package systemd) is needed: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Unknown keys are only warnings to verify; none are allowed here.
+    assert!(stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+}
+
+#[test]
+fn sysusers_and_tmpfiles_snippets_make_the_user_and_folders() {
+    // Both tools work inside a scratch root: the user lands in its /etc/passwd, and the
+    // folders are made there, owned by that user.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    let root_arg = format!("--root={}", root.path().display());
+    for (tool, file, extra) in [
+        ("systemd-sysusers", "tern.sysusers", None),
+        ("systemd-tmpfiles", "tern.tmpfiles", Some("--create")),
+    ] {
+        let out = Command::new(tool)
+            .arg(&root_arg)
+            .args(extra)
+            .arg(units().join(file))
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} (package systemd) is needed: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{tool} {file}: {stderr}");
+        assert!(
+            !["Failed", "ignoring", "Unknown", "invalid"]
+                .iter()
+                .any(|w| stderr.contains(w)),
+            "{tool} {file}: {stderr}"
+        );
+    }
+    let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).unwrap();
+    let tern = passwd
+        .lines()
+        .find(|l| l.starts_with("tern:"))
+        .unwrap_or_else(|| panic!("no tern user in {passwd}"));
+    let uid: u32 = tern.split(':').nth(2).unwrap().parse().unwrap();
+    assert!(tern.ends_with(":/var/lib/tern:/usr/sbin/nologin"), "{tern}");
+    use std::os::unix::fs::MetadataExt;
+    let spool = std::fs::metadata(root.path().join("var/lib/tern/spool")).unwrap();
+    assert_eq!((spool.uid(), spool.mode() & 0o777), (uid, 0o750));
+    let etc = std::fs::metadata(root.path().join("etc/tern")).unwrap();
+    assert_eq!((etc.uid(), etc.mode() & 0o777), (0, 0o750));
+}
+
+#[test]
+fn socket_activation_serves_the_inherited_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp, metrics) = (free_port(), free_port(), free_port());
+    let rows = dir.path().join("rows.jsonl");
+    let config = dir.path().join("tern.toml");
+    // The TCP listener asks for the wildcard address; systemd bound 127.0.0.1: it matches by port.
+    std::fs::write(
+        &config,
+        format!(
+            "hostname = \"fwd-sa\"\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n\
+             [[listen]]\nprotocol = \"tcp\"\naddress = \"0.0.0.0:{tcp}\"\n\
+             [[output]]\nkind = \"file\"\npath = \"{}\"\n[metrics]\naddress = \"127.0.0.1:{metrics}\"\n",
+            rows.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("stderr.log");
+    // Two activators in a chain: the outer passes its UDP socket on to the inner, which adds a
+    // TCP one and execs Tern with both (LISTEN_FDS=2). Each waits for traffic before exec.
+    let mut child = Command::new("systemd-socket-activate")
+        .args(["--datagram", "-l", &format!("127.0.0.1:{udp}"), "--"])
+        .args([
+            "systemd-socket-activate",
+            "-l",
+            &format!("127.0.0.1:{tcp}"),
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("systemd-socket-activate (package systemd) is needed: {e}"));
+    std::thread::sleep(Duration::from_millis(300));
+    let udp_target = format!("{udp}");
+    let tcp_target = format!("{tcp}");
+    // This datagram wakes the outer activator and waits in the socket until Tern reads it.
+    logger(&["-d", "-n", "127.0.0.1", "-P", &udp_target, "sa-udp-1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    logger(&["-T", "-n", "127.0.0.1", "-P", &tcp_target, "sa-tcp-1"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while support::http_get(metrics, "/readyz").is_none_or(|(status, _)| status != 200) {
+        assert!(Instant::now() < deadline, "tern did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    logger(&["-d", "-n", "127.0.0.1", "-P", &udp_target, "sa-udp-2"]);
+    logger(&["-T", "-n", "127.0.0.1", "-P", &tcp_target, "sa-tcp-2"]);
+    let want = ["sa-udp-1", "sa-tcp-1", "sa-udp-2", "sa-tcp-2"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&rows).unwrap_or_default();
+        if want.iter().all(|w| text.contains(w)) {
+            assert_eq!(text.lines().count(), 4, "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "rows so far: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        stderr.matches("using the socket passed by systemd").count(),
+        2,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn notifies_ready_status_watchdog_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let port = free_port();
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\
+             [[output]]\nkind = \"file\"\npath = \"{}\"\n[metrics]\naddress = \"127.0.0.1:{}\"\n",
+            dir.path().join("rows.jsonl").display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1500000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let receive = || {
+        let mut buffer = [0u8; 1024];
+        let n = socket.recv(&mut buffer).unwrap();
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+    let first = receive();
+    assert!(first.contains("READY=1\n"), "{first}");
+    assert!(
+        first.contains("STATUS=0 messages received, 0 rows uploaded"),
+        "{first}"
+    );
+    // A 1.5 s watchdog gets a ping every 0.5 s, each with the live status.
+    let started = Instant::now();
+    let mut pings = 0;
+    while pings < 3 {
+        let message = receive();
+        if message.contains("WATCHDOG=1") {
+            assert!(message.contains("STATUS="), "{message}");
+            pings += 1;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        let message = receive();
+        if message.contains("STOPPING=1") {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+}
