@@ -46,6 +46,15 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Ask a running Tern's health endpoint; exit 0 on 200, else 1 with the reason (the
+    /// Docker image's HEALTHCHECK).
+    Health {
+        /// `/healthz`: the process serves; `/readyz`: its listeners are bound.
+        #[arg(long, default_value = "http://127.0.0.1:9280/healthz")]
+        url: String,
+        #[arg(long, default_value_t = 5)]
+        timeout_seconds: u64,
+    },
     /// Data Collection Rule helpers.
     Dcr {
         #[command(subcommand)]
@@ -356,6 +365,19 @@ fn main() -> ExitCode {
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(config),
         Some(Command::Doctor { config }) => doctor(config),
+        Some(Command::Health {
+            url,
+            timeout_seconds,
+        }) => match tern::health::check(&url, std::time::Duration::from_secs(timeout_seconds)) {
+            Ok(status) => {
+                println!("{url}: {status}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tern: unhealthy: {e}");
+                ExitCode::from(1)
+            }
+        },
         Some(Command::Dcr {
             command:
                 DcrCommand::Scaffold {

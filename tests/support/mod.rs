@@ -325,3 +325,11 @@ pub fn syslog_ng_with(port: u16, snippet: &str) -> Relay {
     drop(connect_when_ready(port));
     Relay { child, _dir: dir }
 }
+
+/// SIGTERM, then the exit status, for a child the caller keeps.
+pub fn stop_tern_ref(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap_or_else(|e| panic!("{e}"))
+}
