@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tern::config::{Config, system_hostname};
 use tern::dcr::Compiled;
+use tern::doctor::Verdict;
 use tern::pipeline::now;
 use tern::tables::{Received, Table, write_row};
 use tern_parsers::{Format, Options, Timestamp, parse};
@@ -45,6 +46,9 @@ enum Command {
     Doctor {
         #[arg(long, short)]
         config: PathBuf,
+        /// Read the host's files (relay configs) under this folder instead of `/`.
+        #[arg(long, default_value = "/", hide = true)]
+        root: PathBuf,
     },
     /// Ask a running Tern's health endpoint; exit 0 on 200, else 1 with the reason (the
     /// Docker image's HEALTHCHECK).
@@ -309,22 +313,25 @@ fn check(path: PathBuf) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn doctor(path: PathBuf) -> ExitCode {
+fn doctor(path: PathBuf, root: &std::path::Path) -> ExitCode {
     let ((config, compiled), runtime) =
         match load_all(Some(path)).and_then(|l| Ok((l, runtime(false)?))) {
             Ok(ready) => ready,
             Err(code) => return code,
         };
-    let checks = runtime.block_on(tern::doctor::run(&config, &compiled));
+    let checks = runtime.block_on(tern::doctor::run(&config, &compiled, root));
     for c in &checks {
-        println!(
-            "{} {}: {}",
-            if c.ok { "ok  " } else { "FAIL" },
-            c.what,
-            c.detail
-        );
+        let verdict = match c.verdict {
+            Verdict::Ok => "ok  ",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        };
+        println!("{verdict} {}: {}", c.what, c.detail);
+        if let Some(fix) = &c.fix {
+            println!("     fix: {fix}");
+        }
     }
-    if checks.iter().all(|c| c.ok) {
+    if checks.iter().all(|c| c.verdict != Verdict::Fail) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -364,7 +371,7 @@ fn main() -> ExitCode {
         None => run_daemon(None),
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(config),
-        Some(Command::Doctor { config }) => doctor(config),
+        Some(Command::Doctor { config, root }) => doctor(config, &root),
         Some(Command::Health {
             url,
             timeout_seconds,

@@ -1,7 +1,6 @@
-//! `tern doctor`: checks each upload target end to end and says, line by line, what works and
-//! what to fix: the target's endpoint and DCR id, token acquisition, a zero-row probe (an
-//! empty JSON array, which the service accepts without storing anything), and clock skew
-//! against the service's `Date` header.
+//! Upload checks: each target end to end: the credential (a token), the target's endpoint and
+//! DCR id with a zero-row probe (an empty JSON array, which the service accepts without
+//! storing anything), and clock skew against the service's `Date` header.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,24 +11,10 @@ use crate::upload::auth::TokenCache;
 /// Clock skew beyond this is reported (tokens and TimeGenerated both depend on the clock).
 const SKEW_LIMIT: Duration = Duration::from_secs(120);
 
-/// One verdict line.
-pub struct Check {
-    pub ok: bool,
-    pub what: String,
-    pub detail: String,
-}
+use super::{Check, check};
 
-fn check(ok: bool, what: impl Into<String>, detail: impl Into<String>) -> Check {
-    Check {
-        ok,
-        what: what.into(),
-        detail: detail.into(),
-    }
-}
-
-/// Runs every check; the caller prints them.
-pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
-    let mut checks = Vec::new();
+/// Appends the upload checks to `checks`.
+pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) {
     let targets = &compiled.bindings.targets;
     if targets.is_empty() {
         checks.push(check(
@@ -37,7 +22,7 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
             "upload targets",
             "none: add an ingestion DCR (`tern dcr scaffold`) to [dcr] paths or a [[destination]]",
         ));
-        return checks;
+        return;
     }
     let Some(credential) = config.azure.as_ref().and_then(|a| a.credential.clone()) else {
         checks.push(check(
@@ -45,7 +30,7 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
             "credential",
             "no [azure.auth] section: nothing to get a token with",
         ));
-        return checks;
+        return;
     };
     let options = config
         .azure
@@ -63,7 +48,7 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
         Ok(h) => h,
         Err(e) => {
             checks.push(check(false, "HTTP client", e));
-            return checks;
+            return;
         }
     };
     let tokens = TokenCache::new(credential.clone());
@@ -73,12 +58,11 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
             t
         }
         Err(e) => {
-            checks.push(check(
-                false,
-                "token",
-                format!("{e} ({}; {})", credential.describe(), credential.hint()),
-            ));
-            return checks;
+            checks.push(
+                check(false, "token", format!("{e} ({})", credential.describe()))
+                    .fix(credential.hint()),
+            );
+            return;
         }
     };
     for target in targets {
@@ -104,11 +88,11 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
             .send()
             .await;
         match probe {
-            Err(e) => checks.push(check(
-                false,
-                name,
-                format!("{url}: cannot connect: {e} (DNS, firewall, proxy?)"),
-            )),
+            Err(e) => checks.push(
+                check(false, name, format!("{url}: cannot connect: {e}")).fix(
+                    "allow HTTPS (443) to the endpoint, check DNS, or set [azure.upload] proxy",
+                ),
+            ),
             Ok(response) => {
                 let status = response.status().as_u16();
                 let skew = response
@@ -120,33 +104,50 @@ pub async fn run(config: &Config, compiled: &Compiled) -> Vec<Check> {
                         Ok(ahead) => ahead,
                         Err(behind) => behind.duration(),
                     });
-                let verdict = match status {
-                    200..=299 => (true, "probe accepted".to_owned()),
-                    401 => (false, "401: the token was refused (wrong tenant or cloud?)".to_owned()),
+                let (ok, detail, fix) = match status {
+                    200..=299 => (true, "probe accepted".to_owned(), None),
+                    401 => (
+                        false,
+                        "401: the token was refused (wrong tenant or cloud?)".to_owned(),
+                        Some("check [azure] cloud and [azure.auth] tenant_id against the workspace's tenant".to_owned()),
+                    ),
                     403 => (
                         false,
                         "403: the identity lacks \"Monitoring Metrics Publisher\" on the DCR (a new role assignment can take 30 minutes)".to_owned(),
+                        Some(format!(
+                            "az role assignment create --role \"Monitoring Metrics Publisher\" --assignee <{}> --scope <the DCR's resource id>",
+                            credential.describe()
+                        )),
                     ),
-                    404 => (false, "404: wrong DCR immutable id, stream name or endpoint region".to_owned()),
-                    other => (false, format!("{other}: unexpected answer")),
-                };
-                checks.push(check(
-                    verdict.0,
-                    name.clone(),
-                    format!("{url}: {}", verdict.1),
-                ));
-                if let Some(skew) = skew.filter(|s| *s > SKEW_LIMIT) {
-                    checks.push(check(
+                    404 => (
                         false,
-                        format!("{name} clock"),
-                        format!(
-                            "local clock differs from the service by {}s: fix NTP",
-                            skew.as_secs()
-                        ),
-                    ));
+                        "404: wrong DCR immutable id, stream name or endpoint region".to_owned(),
+                        Some(format!(
+                            "compare with `az monitor data-collection rule show`: immutableId {immutable_id}, a stream named {} in streamDeclarations, and the DCR's logsIngestion endpoint",
+                            target.stream
+                        )),
+                    ),
+                    other => (false, format!("{other}: unexpected answer"), None),
+                };
+                let c = check(ok, name.clone(), format!("{url}: {detail}"));
+                checks.push(match fix {
+                    Some(fix) => c.fix(fix),
+                    None => c,
+                });
+                if let Some(skew) = skew.filter(|s| *s > SKEW_LIMIT) {
+                    checks.push(
+                        check(
+                            false,
+                            format!("{name} clock"),
+                            format!(
+                                "local clock differs from the service by {}s",
+                                skew.as_secs()
+                            ),
+                        )
+                        .fix("enable time sync: timedatectl set-ntp true (tokens and TimeGenerated depend on it)"),
+                    );
                 }
             }
         }
     }
-    checks
 }
