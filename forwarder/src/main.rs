@@ -64,6 +64,25 @@ enum Command {
         #[command(subcommand)]
         command: DcrCommand,
     },
+    /// Turn a legacy Log Analytics (OMS) agent's syslog forwarding (rsyslog 95-omsagent.conf
+    /// and security-config-omsagent.conf, syslog-ng's OMS blocks) into the equivalent
+    /// collection DCR, printed as JSON for `az monitor data-collection rule create` and for
+    /// Tern's [dcr] paths. Without files, reads the legacy agent's usual paths under /etc.
+    Migrate {
+        /// An rsyslog file to read (repeatable).
+        #[arg(long = "rsyslog", value_name = "FILE")]
+        rsyslog: Vec<PathBuf>,
+        /// A syslog-ng file to read (repeatable).
+        #[arg(long = "syslog-ng", value_name = "FILE")]
+        syslog_ng: Vec<PathBuf>,
+        /// The Log Analytics workspace's ARM resource id (the DCR's destination).
+        #[arg(long)]
+        workspace: String,
+        #[arg(long, default_value = "westeurope")]
+        location: String,
+        #[arg(long, default_value = "tern-migrated-syslog")]
+        name: String,
+    },
     /// Read messages on stdin (one per line) and print the Sentinel row each would become, as
     /// JSON lines: `{"table": "Syslog", "row": {...}}` or `{"error": "...", "line": N}`.
     Parse {
@@ -338,6 +357,94 @@ fn doctor(path: PathBuf, root: &std::path::Path) -> ExitCode {
     }
 }
 
+/// The legacy agent's files, where it put them (`reference/azure.md` §9.2).
+const LEGACY_RSYSLOG: [&str; 2] = [
+    "/etc/rsyslog.d/95-omsagent.conf",
+    "/etc/rsyslog.d/security-config-omsagent.conf",
+];
+const LEGACY_SYSLOG_NG: [&str; 2] = [
+    "/etc/syslog-ng/syslog-ng.conf",
+    "/etc/syslog-ng/conf.d/security-config-omsagent.conf",
+];
+
+fn migrate(
+    mut rsyslog: Vec<PathBuf>,
+    mut syslog_ng: Vec<PathBuf>,
+    workspace: &str,
+    location: &str,
+    name: &str,
+) -> ExitCode {
+    use tern::dcr::migrate;
+    if rsyslog.is_empty() && syslog_ng.is_empty() {
+        rsyslog = LEGACY_RSYSLOG
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .collect();
+        syslog_ng = LEGACY_SYSLOG_NG
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .collect();
+        if rsyslog.is_empty() && syslog_ng.is_empty() {
+            eprintln!(
+                "tern: no legacy agent configuration found ({}); name files with --rsyslog or --syslog-ng",
+                LEGACY_RSYSLOG
+                    .iter()
+                    .chain(&LEGACY_SYSLOG_NG)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let mut selection = migrate::Selection::default();
+    let files = rsyslog
+        .iter()
+        .map(|f| (f, true))
+        .chain(syslog_ng.iter().map(|f| (f, false)));
+    for (file, is_rsyslog) in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("tern: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        let label = file.display().to_string();
+        if is_rsyslog {
+            migrate::rsyslog(&label, &text, &mut selection);
+        } else {
+            migrate::syslog_ng(&label, &text, &mut selection);
+        }
+    }
+    for note in &selection.notes {
+        eprintln!("tern: note: {note}");
+    }
+    if selection.syslog.iter().all(|m| *m == 0) && !selection.cef {
+        eprintln!("tern: the files forward nothing to the legacy agent (ports 25224, 25226)");
+        return ExitCode::from(1);
+    }
+    if selection.cef {
+        eprintln!(
+            "tern: note: CEF/ASA was matched by content on every facility; narrow facilityNames of \
+             DS_CommonSecurityLog to what the devices use (reference: Sentinel's CEF connector)"
+        );
+    }
+    let dcr = migrate::dcr(&selection, name, location, workspace);
+    match serde_json::to_string_pretty(&dcr) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tern: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn run_daemon(path: Option<PathBuf>) -> ExitCode {
     let ((config, compiled), runtime) = match load_all(path).and_then(|l| Ok((l, runtime(true)?))) {
         Ok(ready) => ready,
@@ -372,6 +479,13 @@ fn main() -> ExitCode {
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(config),
         Some(Command::Doctor { config, root }) => doctor(config, &root),
+        Some(Command::Migrate {
+            rsyslog,
+            syslog_ng,
+            workspace,
+            location,
+            name,
+        }) => migrate(rsyslog, syslog_ng, &workspace, &location, &name),
         Some(Command::Health {
             url,
             timeout_seconds,

@@ -6,6 +6,7 @@
 
 pub mod binding;
 pub mod load;
+pub mod migrate;
 pub mod reload;
 pub mod routing;
 pub mod scaffold;
