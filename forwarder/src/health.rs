@@ -26,8 +26,8 @@ fn split(url: &str) -> Result<(SocketAddr, String), String> {
     Ok((address, path.to_owned()))
 }
 
-/// `Ok` with the status line when the answer is 200, else what went wrong.
-pub fn check(url: &str, timeout: Duration) -> Result<String, String> {
+/// One GET: the status code and the body, or what went wrong.
+pub fn get(url: &str, timeout: Duration) -> Result<(u16, String), String> {
     let (address, path) = split(url)?;
     let mut stream =
         TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("{address}: {e}"))?;
@@ -40,17 +40,25 @@ pub fn check(url: &str, timeout: Duration) -> Result<String, String> {
         .map_err(|e| format!("{address}: {e}"))?;
     let mut answer = Vec::new();
     stream
-        .take(64 * 1024)
+        .take(16 * 1024 * 1024)
         .read_to_end(&mut answer)
         .map_err(|e| format!("{address}: {e}"))?;
     let text = String::from_utf8_lossy(&answer);
-    let status = text.lines().next().unwrap_or_default().trim().to_owned();
-    if status.split(' ').nth(1) == Some("200") {
-        Ok(status)
-    } else if status.is_empty() {
-        Err(format!("{url}: no answer"))
-    } else {
-        Err(format!("{url}: {status}"))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{url}: no HTTP answer"))?;
+    Ok((status, body.to_owned()))
+}
+
+/// `Ok` with a short description when the answer is 200, else what went wrong.
+pub fn check(url: &str, timeout: Duration) -> Result<String, String> {
+    match get(url, timeout)? {
+        (200, _) => Ok("200 OK".to_owned()),
+        (status, body) => Err(format!("{url}: {status} {}", body.trim())),
     }
 }
 

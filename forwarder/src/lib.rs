@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod run;
+pub mod send_test;
 pub mod spool;
 pub mod systemd;
 pub mod tables;

@@ -64,6 +64,40 @@ enum Command {
         #[command(subcommand)]
         command: DcrCommand,
     },
+    /// Send sample events (plain syslog, CEF, Cisco ASA) to a Tern and, with --config, follow
+    /// them through its metrics to the upload; say what went wrong where. Exit 1 if any
+    /// event did not arrive, become a row or get uploaded.
+    SendTest {
+        /// Tern's listener, HOST:PORT.
+        #[arg(long)]
+        to: String,
+        /// udp | tcp | tls
+        #[arg(long, default_value = "tcp", value_parser = ["udp", "tcp", "tls"])]
+        protocol: String,
+        /// syslog | cef | asa | all
+        #[arg(long, default_value = "all", value_parser = ["syslog", "cef", "asa", "all"])]
+        kind: String,
+        /// The Tern's config: its metrics endpoint is read before and after sending.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The metrics endpoint instead of --config, e.g. http://127.0.0.1:9280.
+        #[arg(long)]
+        metrics: Option<String>,
+        /// TLS: the CA certificate (PEM) that signed Tern's certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// TLS: a client certificate and key (mutual TLS).
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// TLS: the name to verify in Tern's certificate (default: the host of --to).
+        #[arg(long)]
+        server_name: Option<String>,
+        /// How long to wait for the events to be uploaded.
+        #[arg(long, default_value_t = 30)]
+        wait_seconds: u64,
+    },
     /// Turn a legacy Log Analytics (OMS) agent's syslog forwarding (rsyslog 95-omsagent.conf
     /// and security-config-omsagent.conf, syslog-ng's OMS blocks) into the equivalent
     /// collection DCR, printed as JSON for `az monitor data-collection rule create` and for
@@ -479,6 +513,60 @@ fn main() -> ExitCode {
         Some(Command::Run { config }) => run_daemon(config),
         Some(Command::Check { config }) => check(config),
         Some(Command::Doctor { config, root }) => doctor(config, &root),
+        Some(Command::SendTest {
+            to,
+            protocol,
+            kind,
+            config,
+            metrics,
+            ca,
+            cert,
+            key,
+            server_name,
+            wait_seconds,
+        }) => {
+            use tern::send_test::{Kind, SendTest, Transport};
+            let metrics = match (metrics, config) {
+                (Some(m), _) => Some(m),
+                (None, Some(path)) => match load_config(Some(path)) {
+                    Ok(config) => config.metrics_address.map(|a| format!("http://{a}")),
+                    Err(e) => {
+                        eprintln!("tern: config error: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, None) => None,
+            };
+            let options = SendTest {
+                to,
+                transport: match protocol.as_str() {
+                    "udp" => Transport::Udp,
+                    "tls" => Transport::Tls,
+                    _ => Transport::Tcp,
+                },
+                kinds: Kind::from_name(&kind).unwrap_or_default(),
+                ca,
+                cert,
+                key,
+                server_name,
+                metrics,
+                wait: std::time::Duration::from_secs(wait_seconds),
+            };
+            match tern::send_test::run(&options) {
+                Ok(lines) => {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(lines) => {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some(Command::Migrate {
             rsyslog,
             syslog_ng,

@@ -1,0 +1,144 @@
+//! `tern send-test` (issue 8): sample events over UDP, TCP and TLS followed through Tern's
+//! counters to the mock of Azure, and the reports when they do not arrive.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::process::Command;
+
+use tern_mock_azure::MockAzure;
+
+mod support;
+
+use support::free_port;
+use support::pki::Ca;
+
+const DCR: &str = "dcr-0000000000000000000000000000000a";
+const STREAM: &str = "Custom-TernSyslog";
+const CEF_STREAM: &str = "Custom-TernCEF";
+
+fn send_test(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("send-test")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn run_id(out: &str) -> String {
+    out.split("(run id ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_are_followed_to_the_upload_over_udp_tcp_and_tls() {
+    let mock = MockAzure::start(&[(DCR, STREAM), (DCR, CEF_STREAM)])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "send-test");
+    let server = ca.server("server", "tern");
+    let (udp, tcp, tls, metrics) = (free_port(), free_port(), free_port(), free_port());
+    let config = dir.path().join("tern.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "hostname = \"fwd-send-test\"\n\
+             [[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n\
+             [[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{tcp}\"\n\
+             [[listen]]\nprotocol = \"tls\"\naddress = \"127.0.0.1:{tls}\"\n\
+             tls = {{ cert = \"{}\", key = \"{}\" }}\n\
+             [metrics]\naddress = \"127.0.0.1:{metrics}\"\n\n{}\n\
+             [[destination]]\nname = \"ws\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\n\
+             streams = {{ Syslog = \"{STREAM}\", CommonSecurityLog = \"{CEF_STREAM}\" }}\n",
+            server.cert.display(),
+            server.key.display(),
+            support::secret_auth(dir.path(), &mock.url()),
+            url = mock.url(),
+        ),
+    )
+    .unwrap();
+    let tern = support::spawn_tern(&config);
+    drop(support::connect_when_ready(tcp));
+    let config_arg = config.to_str().unwrap();
+    let ca_arg = ca.cert.to_str().unwrap();
+    for (protocol, port, extra) in [
+        ("udp", udp, vec![]),
+        ("tcp", tcp, vec![]),
+        (
+            "tls",
+            tls,
+            vec!["--ca", ca_arg, "--server-name", "localhost"],
+        ),
+    ] {
+        let to = format!("127.0.0.1:{port}");
+        let mut args = vec!["--to", &to, "--protocol", protocol, "--config", config_arg];
+        args.extend(extra);
+        let (code, out) = send_test(&args);
+        assert_eq!(code, Some(0), "{protocol}: {out}");
+        assert!(
+            out.contains("Tern received 3 (parsed: text 1, cef 1, cisco_asa 1)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("rows: Syslog 1, CommonSecurityLog 2; uploaded 3"),
+            "{out}"
+        );
+        let id = run_id(&out);
+        let syslog = mock.rows(DCR, STREAM);
+        let row = syslog
+            .iter()
+            .find(|r| r["SyslogMessage"] == format!("tern send-test {id}"))
+            .unwrap_or_else(|| panic!("{protocol}: no Syslog row for {id}"));
+        assert_eq!(row["Facility"], "user");
+        assert_eq!(row["SeverityLevel"], "notice");
+        let cef = mock.rows(DCR, CEF_STREAM);
+        assert!(
+            cef.iter()
+                .any(|r| r["Message"] == format!("tern send-test {id}")
+                    && r["DeviceVendor"] == "Tern"),
+            "{protocol}: no CEF row for {id}"
+        );
+    }
+    // TLS without the CA: a clear error, exit 1.
+    let to = format!("127.0.0.1:{tls}");
+    let (code, out) = send_test(&["--to", &to, "--protocol", "tls", "--config", config_arg]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("TLS needs --ca"), "{out}");
+
+    // UDP to a port where no Tern listens: sent, never received, and said so.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let (code, out) = send_test(&[
+        "--to",
+        &nowhere,
+        "--protocol",
+        "udp",
+        "--config",
+        config_arg,
+        "--wait-seconds",
+        "2",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("Tern received 0 of 3: check firewalls"),
+        "{out}"
+    );
+    // TCP to a closed port.
+    let (code, out) = send_test(&["--to", &nowhere, "--protocol", "tcp"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("cannot connect to"), "{out}");
+    assert!(support::stop_tern(tern).await.success());
+}
