@@ -217,3 +217,82 @@ fn notifies_ready_status_watchdog_and_stopping() {
     }
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn the_install_script_lays_out_a_vm() {
+    let root = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/install.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--binary", env!("CARGO_BIN_EXE_tern"), "--destdir"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = |p: &str| root.path().join(p);
+    for file in [
+        "usr/local/bin/tern",
+        "etc/systemd/system/tern.service",
+        "etc/systemd/system/tern.socket",
+        "usr/lib/sysusers.d/tern.conf",
+        "usr/lib/tmpfiles.d/tern.conf",
+        "usr/share/doc/tern/relays/rsyslog-tls-to-tern.conf",
+        "etc/tern/tern.toml",
+    ] {
+        assert!(r(file).is_file(), "{file} not installed");
+    }
+    use std::os::unix::fs::MetadataExt;
+    let passwd = std::fs::read_to_string(r("etc/passwd")).unwrap();
+    let uid: u32 = passwd
+        .lines()
+        .find(|l| l.starts_with("tern:"))
+        .unwrap()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(r("var/lib/tern/spool")).unwrap().uid(),
+        uid
+    );
+    assert_eq!(
+        std::fs::metadata(r("etc/tern/tern.toml")).unwrap().mode() & 0o777,
+        0o640
+    );
+    // The installed config checks, its DCR folder being the installed one.
+    let text = std::fs::read_to_string(r("etc/tern/tern.toml"))
+        .unwrap()
+        .replace(
+            "/etc/tern/dcr.d",
+            &r("etc/tern/dcr.d").display().to_string(),
+        );
+    std::fs::write(r("check.toml"), text).unwrap();
+    let check = Command::new(r("usr/local/bin/tern"))
+        .args(["check", "--config"])
+        .arg(r("check.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // A second run keeps the operator's config.
+    std::fs::write(r("etc/tern/tern.toml"), "# mine\n").unwrap();
+    let again = Command::new("bash")
+        .arg(&script)
+        .args(["--binary", env!("CARGO_BIN_EXE_tern"), "--destdir"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(r("etc/tern/tern.toml")).unwrap(),
+        "# mine\n"
+    );
+}

@@ -33,17 +33,20 @@ enum Command {
     /// Run the forwarder (the default). Without --config it reads /etc/tern/tern.toml if that
     /// exists, else uses the built-in default: UDP and TCP on 127.0.0.1:5514, rows to stdout.
     Run {
+        /// The configuration file (TOML; every key in conf/tern.toml).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Check a configuration and print what it would do; exit 2 on any error.
     Check {
+        /// The configuration file to check, with the DCRs and certificates it names.
         #[arg(long, short)]
         config: PathBuf,
     },
     /// Check each upload target end to end (token, endpoint, a zero-row probe, clock) and say
     /// what to fix; exit 1 if anything fails.
     Doctor {
+        /// The configuration file of the Tern to examine.
         #[arg(long, short)]
         config: PathBuf,
         /// Read the host's files (relay configs) under this folder instead of `/`.
@@ -56,6 +59,7 @@ enum Command {
         /// `/healthz`: the process serves; `/readyz`: its listeners are bound.
         #[arg(long, default_value = "http://127.0.0.1:9280/healthz")]
         url: String,
+        /// Give up after this many seconds.
         #[arg(long, default_value_t = 5)]
         timeout_seconds: u64,
     },
@@ -89,6 +93,7 @@ enum Command {
         /// TLS: a client certificate and key (mutual TLS).
         #[arg(long)]
         cert: Option<PathBuf>,
+        /// TLS: the client certificate's private key (PEM).
         #[arg(long)]
         key: Option<PathBuf>,
         /// TLS: the name to verify in Tern's certificate (default: the host of --to).
@@ -112,8 +117,10 @@ enum Command {
         /// The Log Analytics workspace's ARM resource id (the DCR's destination).
         #[arg(long)]
         workspace: String,
+        /// The DCR's Azure region (the workspace's).
         #[arg(long, default_value = "westeurope")]
         location: String,
+        /// The DCR's name.
         #[arg(long, default_value = "tern-migrated-syslog")]
         name: String,
     },
@@ -143,8 +150,10 @@ enum DcrCommand {
         /// The Log Analytics workspace's ARM resource id.
         #[arg(long)]
         workspace: String,
+        /// The DCR's Azure region (the workspace's).
         #[arg(long, default_value = "westeurope")]
         location: String,
+        /// The DCR's name.
         #[arg(long, default_value = "tern-ingestion")]
         name: String,
     },
