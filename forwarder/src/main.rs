@@ -43,8 +43,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Check each upload target end to end (token, endpoint, a zero-row probe, clock) and say
-    /// what to fix; exit 1 if anything fails.
+    /// Check this host and each upload target and say what to fix, one line each: listeners,
+    /// certificates, kernel UDP drops, the spool, rsyslog/syslog-ng relays on the host, then
+    /// token, endpoint, role, stream (a zero-row probe) and clock. Exit 1 on any FAIL.
     Doctor {
         /// The configuration file of the Tern to examine.
         #[arg(long, short)]
