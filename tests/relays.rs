@@ -41,6 +41,7 @@ enum Listener {
     Tls,
     MutualTls,
     Relp,
+    RelpMutualTls,
 }
 
 impl Setup {
@@ -77,6 +78,10 @@ impl Setup {
                 self.ca.cert.display()
             ),
             Listener::Relp => "protocol = \"relp\"".to_owned(),
+            Listener::RelpMutualTls => format!(
+                "protocol = \"relp\"\n{tls}, client_ca = \"{}\" }}",
+                self.ca.cert.display()
+            ),
         };
         let text = format!(
             "hostname = \"fwd-relays\"\n[[listen]]\n{listen}\naddress = \"127.0.0.1:{port}\"\n\n\
@@ -231,8 +236,13 @@ async fn rsyslog_over_tls(kind: Listener, recipe: &str, marker: &str) {
     let relay_port = free_port();
     let port_setting = format!("port=\"{port}\"");
     let files = setup.rsyslog_files();
+    let default_port = if matches!(kind, Listener::RelpMutualTls) {
+        "port=\"2514\""
+    } else {
+        "port=\"6514\""
+    };
     let mut replace: Vec<(&str, &str)> =
-        vec![("TERN_HOST", "localhost"), ("port=\"6514\"", &port_setting)];
+        vec![("TERN_HOST", "localhost"), (default_port, &port_setting)];
     for (from, to) in &files {
         if relay_recipe(recipe, &[]).contains(from) {
             replace.push((from, to));
@@ -240,7 +250,7 @@ async fn rsyslog_over_tls(kind: Listener, recipe: &str, marker: &str) {
     }
     let relay = rsyslog_with(relay_port, &relay_recipe(recipe, &replace));
     setup.deliver_through(relay_port, marker).await;
-    if matches!(kind, Listener::MutualTls) {
+    if matches!(kind, Listener::MutualTls | Listener::RelpMutualTls) {
         assert!(
             setup.metric(
                 "tern_tls_peer_connections_total",
@@ -249,6 +259,16 @@ async fn rsyslog_over_tls(kind: Listener, recipe: &str, marker: &str) {
         );
     }
     finish(tern, relay).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_over_relp_in_mutual_tls() {
+    rsyslog_over_tls(
+        Listener::RelpMutualTls,
+        "rsyslog-relp-tls-to-tern.conf",
+        "rsyslog-relp-tls",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
