@@ -36,7 +36,43 @@ struct RawConfig {
     #[serde(default)]
     output: Vec<RawOutput>,
     spool: Option<RawSpool>,
+    files: Option<RawFiles>,
     metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFiles {
+    checkpoint_path: Option<String>,
+    max_record_bytes: Option<Spanned<usize>>,
+    start_at: Option<Spanned<String>>,
+    partial_flush_ms: Option<u64>,
+}
+
+/// `[files]`: how the log files of DCR `logFiles` sources are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesConfig {
+    /// Where each file's position is kept (default: beside the spool, else
+    /// /var/lib/tern/file-checkpoints.json).
+    pub checkpoint_path: PathBuf,
+    /// Longer records are cut to this and counted.
+    pub max_record_bytes: usize,
+    /// Files present when Tern first sees them at start without a checkpoint: read from the
+    /// beginning (`true`) or only what is appended (`false`, the default, as `tail -F`).
+    pub start_at_beginning: bool,
+    /// A last line without its newline (or an open multi-line record) is sent after this.
+    pub partial_flush: std::time::Duration,
+}
+
+impl Default for FilesConfig {
+    fn default() -> FilesConfig {
+        FilesConfig {
+            checkpoint_path: PathBuf::from("/var/lib/tern/file-checkpoints.json"),
+            max_record_bytes: 64 * 1024,
+            start_at_beginning: false,
+            partial_flush: std::time::Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -312,6 +348,8 @@ pub struct Config {
     pub metrics_address: Option<SocketAddr>,
     /// Where this configuration came from (a path, or "built-in default").
     pub source: String,
+    /// `[files]`: reading the log files of DCR `logFiles` sources.
+    pub files: FilesConfig,
 }
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
@@ -357,6 +395,7 @@ impl Config {
             destinations: Vec::new(),
             azure: None,
             spool: None,
+            files: FilesConfig::default(),
         }
     }
 
@@ -665,16 +704,20 @@ impl Config {
             let mut streams = Vec::new();
             for (table, stream) in d.streams.get_ref() {
                 let stream = stream.as_str().filter(|s| s.starts_with("Custom-"));
+                let custom = table.ends_with("_CL") && table.len() > 3;
                 match (table.as_str(), stream) {
                     ("Syslog" | "CommonSecurityLog", Some(stream)) => {
+                        streams.push((table.clone(), stream.to_owned()));
+                    }
+                    (_, Some(stream)) if custom => {
                         streams.push((table.clone(), stream.to_owned()));
                     }
                     _ => {
                         return Err(at(
                             d.streams.span(),
                             format!(
-                                "destination[{i}].streams: `{table}` must be Syslog or \
-                                 CommonSecurityLog, mapped to a `Custom-*` stream name"
+                                "destination[{i}].streams: `{table}` must be Syslog, \
+                                 CommonSecurityLog or a custom table (`…_CL`), mapped to a `Custom-*` stream name"
                             ),
                         ));
                     }
@@ -700,6 +743,41 @@ impl Config {
                 message: "no [[listen]] section: Tern would receive nothing".to_owned(),
             });
         }
+        let mut files = FilesConfig::default();
+        if let Some(spool) = &spool {
+            if let Some(parent) = spool.dir.parent() {
+                files.checkpoint_path = parent.join("file-checkpoints.json");
+            }
+        }
+        if let Some(raw_files) = &raw.files {
+            if let Some(path) = &raw_files.checkpoint_path {
+                files.checkpoint_path = PathBuf::from(path);
+            }
+            if let Some(max) = &raw_files.max_record_bytes {
+                if !(256..=16 * 1024 * 1024).contains(max.get_ref()) {
+                    return Err(at(
+                        max.span(),
+                        "files.max_record_bytes: must be between 256 and 16777216".to_owned(),
+                    ));
+                }
+                files.max_record_bytes = *max.get_ref();
+            }
+            if let Some(start) = &raw_files.start_at {
+                files.start_at_beginning = match start.get_ref().as_str() {
+                    "end" => false,
+                    "beginning" => true,
+                    other => {
+                        return Err(at(
+                            start.span(),
+                            format!("files.start_at: `{other}`: use end or beginning"),
+                        ));
+                    }
+                };
+            }
+            if let Some(ms) = raw_files.partial_flush_ms {
+                files.partial_flush = std::time::Duration::from_millis(ms.max(10));
+            }
+        }
         Ok(Config {
             hostname: raw.hostname.unwrap_or_else(system_hostname),
             listen,
@@ -710,6 +788,7 @@ impl Config {
             destinations,
             azure,
             spool,
+            files,
         })
     }
 }

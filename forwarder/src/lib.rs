@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dcr;
 pub mod doctor;
+pub mod files;
 pub mod health;
 pub mod listen;
 pub mod log_limit;

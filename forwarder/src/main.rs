@@ -315,7 +315,14 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn check(path: PathBuf) -> ExitCode {
-    let (config, Compiled { routing, bindings }) = match load_all(Some(path)) {
+    let (
+        config,
+        Compiled {
+            routing,
+            bindings,
+            files,
+        },
+    ) = match load_all(Some(path)) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -358,6 +365,20 @@ fn check(path: PathBuf) -> ExitCode {
     );
     for line in routing.describe() {
         println!("  {line}");
+    }
+    for file in &files {
+        println!(
+            "files {} ({:?}{}) → {} ({} target(s)) from {}",
+            file.source.patterns.join(" "),
+            file.source.format,
+            file.source
+                .record_start
+                .map(|r| format!(", records start with {r:?}"))
+                .unwrap_or_default(),
+            file.table.name(),
+            file.targets.len(),
+            file.origin
+        );
     }
     if !bindings.targets.is_empty() {
         println!("upload targets:");

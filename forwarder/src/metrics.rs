@@ -48,6 +48,12 @@ pub struct PeerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PatternLabel {
+    /// A `filePatterns` entry of a DCR `logFiles` source.
+    pub pattern: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TableLabel {
     pub table: String,
 }
@@ -120,6 +126,14 @@ pub struct Metrics {
     tls_peers: Family<PeerLabels, Counter>,
     tls_reloads: Family<ListenerResultLabels, Counter>,
     tls_certificate_not_after: Family<ListenerLabel, Gauge>,
+    file_watched: Family<PatternLabel, Gauge>,
+    file_bytes: Family<PatternLabel, Counter>,
+    file_records: Family<PatternLabel, Counter>,
+    file_rows: Family<PatternLabel, Counter>,
+    file_truncated: Family<PatternLabel, Counter>,
+    file_errors: Family<PatternLabel, Counter>,
+    file_rotations: Family<PatternLabel, Counter>,
+    file_duplicates: Family<PatternLabel, Counter>,
     rows: Family<TableLabel, Counter>,
     output_rows: Family<OutputLabel, Counter>,
     output_errors: Family<OutputLabel, Counter>,
@@ -161,6 +175,19 @@ pub struct ListenerMetrics {
     pub connections: Counter,
     metrics: Arc<Metrics>,
     listener: String,
+}
+
+/// One `filePatterns` entry's counters.
+#[derive(Clone)]
+pub struct FileMetrics {
+    pub watched: Gauge,
+    pub bytes: Counter,
+    pub records: Counter,
+    pub rows: Counter,
+    pub truncated: Counter,
+    pub errors: Counter,
+    pub rotations: Counter,
+    pub duplicates: Counter,
 }
 
 /// One TLS listener's counters.
@@ -241,6 +268,14 @@ impl Metrics {
             tls_peers: Family::default(),
             tls_reloads: Family::default(),
             tls_certificate_not_after: Family::default(),
+            file_watched: Family::default(),
+            file_bytes: Family::default(),
+            file_records: Family::default(),
+            file_rows: Family::default(),
+            file_truncated: Family::default(),
+            file_errors: Family::default(),
+            file_rotations: Family::default(),
+            file_duplicates: Family::default(),
             rows: Family::default(),
             output_rows: Family::default(),
             output_errors: Family::default(),
@@ -413,6 +448,46 @@ impl Metrics {
             m.tls_certificate_not_after.clone(),
         );
         registry.register(
+            "file_watched",
+            "Files matching a logFiles pattern that are open for reading",
+            m.file_watched.clone(),
+        );
+        registry.register(
+            "file_read_bytes",
+            "Bytes read from the files of a pattern",
+            m.file_bytes.clone(),
+        );
+        registry.register(
+            "file_records",
+            "Records (lines, or multi-line records) read from the files of a pattern",
+            m.file_records.clone(),
+        );
+        registry.register(
+            "file_rows",
+            "Rows made from the files of a pattern and handed to the uploaders and outputs",
+            m.file_rows.clone(),
+        );
+        registry.register(
+            "file_truncated_records",
+            "Records longer than [files] max_record_bytes, sent cut to that length",
+            m.file_truncated.clone(),
+        );
+        registry.register(
+            "file_errors",
+            "Problems with the files of a pattern: unreadable files, JSON lines that are not objects (sent as RawData)",
+            m.file_errors.clone(),
+        );
+        registry.register(
+            "file_rotations",
+            "Rotations seen: a file truncated in place (copytruncate) or renamed away and finished",
+            m.file_rotations.clone(),
+        );
+        registry.register(
+            "file_possible_duplicate_rows",
+            "Rows read again after a restart that may already have been spooled before it (at-least-once)",
+            m.file_duplicates.clone(),
+        );
+        registry.register(
             "dcr_reloads",
             "DCR reloads, by result (a failed reload keeps the routing in force)",
             m.dcr_reloads.clone(),
@@ -502,6 +577,23 @@ impl Metrics {
     }
 
     /// Counters of successful and failed DCR reloads.
+    /// The counters of one `filePatterns` entry.
+    pub fn files(&self, pattern: &str) -> FileMetrics {
+        let label = PatternLabel {
+            pattern: pattern.to_owned(),
+        };
+        FileMetrics {
+            watched: self.file_watched.get_or_create(&label).clone(),
+            bytes: self.file_bytes.get_or_create(&label).clone(),
+            records: self.file_records.get_or_create(&label).clone(),
+            rows: self.file_rows.get_or_create(&label).clone(),
+            truncated: self.file_truncated.get_or_create(&label).clone(),
+            errors: self.file_errors.get_or_create(&label).clone(),
+            rotations: self.file_rotations.get_or_create(&label).clone(),
+            duplicates: self.file_duplicates.get_or_create(&label).clone(),
+        }
+    }
+
     /// A TLS listener's counters.
     pub fn tls(self: &Arc<Self>, listener: &str) -> TlsMetrics {
         let by_result = |family: &Family<ListenerResultLabels, Counter>, result: &str| {

@@ -142,6 +142,15 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
         );
         tracing::info!(listener = %listen.name(), format = listen.format.name(), "listening");
     }
+    let file_threads = crate::files::start(
+        &routing.load(),
+        &config.files,
+        &config.hostname,
+        &pipeline.uploads,
+        &pipeline.batches,
+        &metrics,
+        &shutdown_rx,
+    )?;
     if activated {
         for socket in inherited.leftovers() {
             tracing::warn!(%socket, "socket passed by systemd matches no [[listen]] entry; closed");
@@ -202,6 +211,14 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
         for task in tasks {
             let _ = task.await;
         }
+        // File tailers stop within a cycle; what they had not shipped is read again after the
+        // next start (their checkpoints have not moved past it).
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in file_threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
     })
     .await;
     if drained.is_err() {

@@ -70,7 +70,110 @@ fn output_table(stream: &str) -> Option<Table> {
     } else if stream.eq_ignore_ascii_case("Microsoft-CommonSecurityLog") {
         Some(Table::CommonSecurityLog)
     } else {
-        None
+        custom_table(stream)
+    }
+}
+
+/// `Custom-MyApp_CL` → the custom table `MyApp_CL` (the `_CL` suffix is Log Analytics').
+pub fn custom_table(stream: &str) -> Option<Table> {
+    let name = stream.strip_prefix("Custom-")?;
+    (name.ends_with("_CL") && name.len() > 3).then(|| crate::tables::custom(name))
+}
+
+/// Log files collected (a collection DCR's `logFiles` source) and the targets their rows go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBinding {
+    pub source: super::load::LogFileSource,
+    /// `file: path` of the source, for messages.
+    pub origin: String,
+    pub table: Table,
+    /// Indexes into [`Bindings::targets`].
+    pub targets: Vec<usize>,
+}
+
+/// Binds every `logFiles` source to the targets that write its table into the workspaces its
+/// flows name. As for syslog routes: with targets, a source no target takes is an error.
+pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, Vec<DcrError>> {
+    let mut bound = Vec::new();
+    let mut errors = Vec::new();
+    for dcr in dcrs {
+        for source in &dcr.log_files {
+            let origin = format!("{}: {}", dcr.file, source.path);
+            let mut indexes = Vec::new();
+            let mut table = None;
+            for flow in dcr
+                .flows
+                .iter()
+                .filter(|f| f.streams.contains(&source.stream))
+            {
+                let Some(flow_table) = flow
+                    .output_stream
+                    .as_deref()
+                    .or(Some(source.stream.as_str()))
+                    .and_then(custom_table)
+                else {
+                    errors.push(DcrError {
+                        file: dcr.file.clone(),
+                        path: flow.path.clone(),
+                        message: format!(
+                            "{} goes to no custom table: give outputStream `Custom-<name>_CL`",
+                            source.stream
+                        ),
+                    });
+                    continue;
+                };
+                table = Some(flow_table);
+                for alias in &flow.destinations {
+                    let Some(workspace) = dcr.workspaces.iter().find(|w| w.name == *alias) else {
+                        continue;
+                    };
+                    let matching: Vec<usize> = targets
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| {
+                            t.table == flow_table
+                                && t.workspace.as_ref().is_none_or(|w| {
+                                    w.eq_ignore_ascii_case(&workspace.workspace_resource_id)
+                                })
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    if matching.is_empty() && !targets.is_empty() {
+                        errors.push(DcrError {
+                            file: dcr.file.clone(),
+                            path: source.path.clone(),
+                            message: format!(
+                                "no ingestion DCR or [[destination]] writes {} into {}: these files would be read and never sent",
+                                flow_table.name(),
+                                workspace.workspace_resource_id
+                            ),
+                        });
+                    }
+                    indexes.extend(matching);
+                }
+            }
+            let Some(table) = table else {
+                errors.push(DcrError {
+                    file: dcr.file.clone(),
+                    path: source.path.clone(),
+                    message: format!("no dataFlow takes stream {}", source.stream),
+                });
+                continue;
+            };
+            indexes.sort_unstable();
+            indexes.dedup();
+            bound.push(FileBinding {
+                source: source.clone(),
+                origin,
+                table,
+                targets: indexes,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(bound)
+    } else {
+        Err(errors)
     }
 }
 
@@ -84,6 +187,14 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
             let Some(table) = flow.output_stream.as_deref().and_then(output_table) else {
                 continue;
             };
+            // A collection DCR's flow of its own logFiles stream collects; it posts nothing.
+            if flow
+                .streams
+                .iter()
+                .any(|s| dcr.log_files.iter().any(|f| f.stream == *s))
+            {
+                continue;
+            }
             for stream in &flow.streams {
                 let Some(declaration) = dcr.declared_streams.iter().find(|d| d.name == *stream)
                 else {
@@ -186,7 +297,7 @@ pub fn targets_from_config(destinations: &[crate::config::Destination]) -> Vec<T
                 let table = match table.as_str() {
                     "Syslog" => Table::Syslog,
                     "CommonSecurityLog" => Table::CommonSecurityLog,
-                    _ => return None,
+                    custom => custom_table(&format!("Custom-{custom}"))?,
                 };
                 Some(Target {
                     key: upload_key(Some(&d.endpoint), Some(&d.dcr_immutable_id), stream),

@@ -38,6 +38,67 @@ pub struct SyslogSource {
     pub path: String,
 }
 
+/// How a `logFiles` source's files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// One row per record: `RawData` is the record's text.
+    Text,
+    /// One JSON object per line; its fields fill the declared columns.
+    Json,
+}
+
+/// `settings.text.recordStartTimestampFormat`: a line starting with such a timestamp starts a
+/// record; other lines continue the one before (multi-line records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStart {
+    /// `ISO 8601`: `2026-11-22T10:00:00` (fraction and zone optional).
+    Iso8601,
+    /// `YYYY-MM-DD HH:MM:SS`
+    YmdHms,
+    /// `M/D/YYYY HH:MM:SS AM/PM`
+    UsDateAmPm,
+    /// `Mon DD, YYYY HH:MM:SS`
+    MonDdYyyy,
+    /// `yyMMdd HH:mm:ss`
+    YyMmDd,
+    /// `ddMMyy HH:mm:ss`
+    DdMmYy,
+    /// `MMM d hh:mm:ss`
+    Bsd,
+    /// `dd/MMM/yyyy:HH:mm:ss zzz` (web-server access logs)
+    Clf,
+    /// `yyyy-MM-ddTHH:mm:ssK`
+    IsoWithZone,
+}
+
+impl RecordStart {
+    /// The DCR enum's spellings.
+    pub const NAMES: [(&'static str, RecordStart); 9] = [
+        ("ISO 8601", RecordStart::Iso8601),
+        ("YYYY-MM-DD HH:MM:SS", RecordStart::YmdHms),
+        ("M/D/YYYY HH:MM:SS AM/PM", RecordStart::UsDateAmPm),
+        ("Mon DD, YYYY HH:MM:SS", RecordStart::MonDdYyyy),
+        ("yyMMdd HH:mm:ss", RecordStart::YyMmDd),
+        ("ddMMyy HH:mm:ss", RecordStart::DdMmYy),
+        ("MMM d hh:mm:ss", RecordStart::Bsd),
+        ("dd/MMM/yyyy:HH:mm:ss zzz", RecordStart::Clf),
+        ("yyyy-MM-ddTHH:mm:ssK", RecordStart::IsoWithZone),
+    ];
+}
+
+/// One `dataSources.logFiles[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFileSource {
+    pub name: String,
+    /// The one `Custom-*` stream its rows go to.
+    pub stream: String,
+    /// Absolute paths; `*` and `?` in the file name.
+    pub patterns: Vec<String>,
+    pub format: FileFormat,
+    pub record_start: Option<RecordStart>,
+    pub path: String,
+}
+
 /// One `destinations.logAnalytics[]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
@@ -62,6 +123,8 @@ pub struct Dcr {
     pub base: String,
     pub name: Option<String>,
     pub syslog_sources: Vec<SyslogSource>,
+    /// `dataSources.logFiles` (text and JSON log files).
+    pub log_files: Vec<LogFileSource>,
     pub workspaces: Vec<Workspace>,
     pub flows: Vec<Flow>,
     pub immutable_id: Option<String>,
@@ -319,6 +382,12 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
             syslog_sources.push(read_syslog_source(&source)?);
         }
     }
+    let mut log_files = Vec::new();
+    if let Some(sources) = props.get("dataSources").and_then(|d| d.get("logFiles")) {
+        for source in sources.array()? {
+            log_files.push(read_log_file_source(&source)?);
+        }
+    }
     let mut workspaces = Vec::new();
     if let Some(list) = props
         .get("destinations")
@@ -386,11 +455,86 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
         },
         name,
         syslog_sources,
+        log_files,
         workspaces,
         flows,
         immutable_id: props.optional_str("immutableId")?,
         logs_ingestion_endpoint,
         declared_streams,
+    })
+}
+
+fn read_log_file_source(source: &At<'_>) -> Result<LogFileSource, DcrError> {
+    let streams_at = source.required("streams")?;
+    let streams = streams_at.strings()?;
+    let stream = match streams.as_slice() {
+        [one] if one.starts_with("Custom-") => one.clone(),
+        _ => {
+            return Err(
+                streams_at.error("a logFiles source sends to exactly one `Custom-…` stream")
+            );
+        }
+    };
+    let patterns_at = source.required("filePatterns")?;
+    let patterns = patterns_at.strings()?;
+    for (i, pattern) in patterns.iter().enumerate() {
+        if !pattern.starts_with('/') {
+            return Err(DcrError {
+                path: format!("{}[{i}]", patterns_at.path),
+                ..patterns_at.error(format!(
+                    "`{pattern}`: Tern reads absolute paths (wildcards in the file name), e.g. /var/log/app/*.log"
+                ))
+            });
+        }
+        let folder = pattern.rsplit_once('/').map_or("", |(d, _)| d);
+        if folder.contains(['*', '?', '[']) {
+            return Err(DcrError {
+                path: format!("{}[{i}]", patterns_at.path),
+                ..patterns_at.error(format!(
+                    "`{pattern}`: wildcards are allowed in the file name only, as AMA allows"
+                ))
+            });
+        }
+    }
+    let format_at = source.required("format")?;
+    let format = match format_at.str()?.to_ascii_lowercase().as_str() {
+        "text" => FileFormat::Text,
+        "json" => FileFormat::Json,
+        other => return Err(format_at.error(format!("unknown format `{other}`: use text or json"))),
+    };
+    let record_start = match source
+        .get("settings")
+        .and_then(|s| s.get("text"))
+        .and_then(|t| t.get("recordStartTimestampFormat"))
+    {
+        None => None,
+        Some(at) => {
+            let name = at.str()?;
+            Some(
+                RecordStart::NAMES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, f)| *f)
+                    .ok_or_else(|| {
+                        at.error(format!(
+                            "unknown recordStartTimestampFormat `{name}` (use one of: {})",
+                            RecordStart::NAMES.map(|(n, _)| n).join(", ")
+                        ))
+                    })?,
+            )
+        }
+    };
+    Ok(LogFileSource {
+        name: source
+            .get("name")
+            .and_then(|n| n.value.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        stream,
+        patterns,
+        format,
+        record_start,
+        path: source.path.clone(),
     })
 }
 

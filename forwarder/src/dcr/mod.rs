@@ -27,6 +27,8 @@ pub struct DcrError {
 pub struct Compiled {
     pub routing: routing::Routing,
     pub bindings: binding::Bindings,
+    /// Log files to collect (`logFiles` sources) and their targets.
+    pub files: Vec<binding::FileBinding>,
 }
 
 impl Compiled {
@@ -35,6 +37,7 @@ impl Compiled {
         Compiled {
             routing: routing::Routing::keep_all(),
             bindings: binding::Bindings::default(),
+            files: Vec::new(),
         }
     }
 }
@@ -54,5 +57,10 @@ pub fn compile(
     targets.extend(binding::targets_from_config(destinations));
     let mut bindings = binding::bind(&routing, targets)?;
     bindings.notes.extend(notes);
-    Ok(Compiled { routing, bindings })
+    let files = binding::bind_files(&dcrs, &bindings.targets)?;
+    Ok(Compiled {
+        routing,
+        bindings,
+        files,
+    })
 }

@@ -17,6 +17,32 @@ use tern_parsers::{Body, Event, Timestamp};
 pub enum Table {
     Syslog,
     CommonSecurityLog,
+    /// A custom table (`MyApp_CL`) that collected log files go to; names are interned
+    /// ([`custom`]) so `Table` stays `Copy`.
+    Custom(&'static str),
+}
+
+/// The columns of a custom text-log table (`reference/azure.md` §3.3).
+pub const FILE_COLUMNS: [(&str, &str); 4] = [
+    ("TimeGenerated", "datetime"),
+    ("RawData", "string"),
+    ("FilePath", "string"),
+    ("Computer", "string"),
+];
+
+/// The custom table `name`. Each distinct name is allocated once for the life of the process
+/// (a handful of tables, also across DCR reloads), which keeps [`Table`] a `Copy` value.
+pub fn custom(name: &str) -> Table {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return Table::Custom(known);
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(leaked);
+    Table::Custom(leaked)
 }
 
 impl Table {
@@ -24,6 +50,7 @@ impl Table {
         match self {
             Table::Syslog => "Syslog",
             Table::CommonSecurityLog => "CommonSecurityLog",
+            Table::Custom(name) => name,
         }
     }
 
@@ -32,6 +59,7 @@ impl Table {
         match self {
             Table::Syslog => syslog::COLUMNS.to_vec(),
             Table::CommonSecurityLog => common_security_log::columns(),
+            Table::Custom(_) => FILE_COLUMNS.to_vec(),
         }
     }
 
@@ -90,6 +118,9 @@ pub fn write_declared_row(
     match table {
         Table::Syslog => syslog::write(event, received, declared, out),
         Table::CommonSecurityLog => common_security_log::write(event, received, declared, out),
+        // Routing never sends a syslog event to a custom table (only log files go there);
+        // should it ever, the event still lands whole, shaped as Syslog.
+        Table::Custom(_) => syslog::write(event, received, declared, out),
     }
 }
 

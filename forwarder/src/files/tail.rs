@@ -1,0 +1,649 @@
+//! Tailing the files of one `logFiles` source, on its own thread.
+//!
+//! inotify on each pattern's folder wakes the thread when a file is created, written, moved or
+//! deleted; a rescan every [`RESCAN`] catches folders created later and anything inotify
+//! missed (an overflowed queue). Files are identified by device and inode, never by name:
+//! - **rename rotation** (`logrotate` `create`): the old inode is read to its end through the
+//!   open descriptor, then released once it no longer matches a pattern and has been idle for
+//!   [`RELEASE_AFTER`]; the new file is read from its start;
+//! - **copytruncate**: a file that shrinks was truncated; what was held is sent and reading
+//!   starts over at 0. A new file whose first bytes match the truncated file's (the copy) is
+//!   read from where the original was, so the copy's tail is sent once;
+//! - **deletion**: the open descriptor is read to its end, then released;
+//! - **restart**: each file resumes at its checkpoint when its fingerprint still matches.
+//!
+//! Rows are handed to the uploaders with a barrier, and the checkpoint moves only once every
+//! target has them in its spool: a crash re-reads at most the last cycle (counted as possible
+//! duplicates), never skips.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use inotify::{Inotify, WatchMask};
+use tokio::sync::{mpsc, watch};
+
+use super::checkpoint::{Checkpoints, Entry, FINGERPRINT_BYTES, FileId, fingerprint};
+use super::record::{Assembler, Emitted};
+use super::rows::{json_row, text_row};
+use crate::config::FilesConfig;
+use crate::dcr::load::FileFormat;
+use crate::metrics::FileMetrics;
+use crate::pipeline::Batch;
+use crate::tables::Table;
+use crate::upload::stage::RowBatch;
+
+/// Longest wait for inotify before the files are looked at anyway.
+const TICK: Duration = Duration::from_millis(200);
+/// Folders are listed again at least this often.
+const RESCAN: Duration = Duration::from_secs(1);
+/// A rotated-away or deleted file, fully read, is released after this long without growth.
+const RELEASE_AFTER: Duration = Duration::from_secs(5);
+/// A truncated file's first bytes are remembered this long to recognise its copy.
+const COPY_WINDOW: Duration = Duration::from_secs(60);
+/// Bytes read per file per cycle, so one busy file does not starve the others.
+const READ_PER_CYCLE: usize = 1 << 20;
+
+/// Where a source's rows go.
+pub struct Sink {
+    pub table: Table,
+    /// (stream, workspace, uploader channel) per bound target.
+    pub targets: Vec<(String, Option<String>, mpsc::Sender<RowBatch>)>,
+    pub outputs: mpsc::Sender<Batch>,
+}
+
+/// What one source reads.
+pub struct Source {
+    pub patterns: Vec<String>,
+    pub format: FileFormat,
+    pub record_start: Option<crate::dcr::load::RecordStart>,
+}
+
+struct Tracked {
+    path: String,
+    pattern: usize,
+    file: File,
+    assembler: Assembler,
+    /// CRC32C and length of the first bytes, as last computed.
+    fingerprint: (u32, u32),
+    /// Those first bytes (up to [`FINGERPRINT_BYTES`]), to recognise a copy in progress.
+    head: Vec<u8>,
+    last_growth: Instant,
+    /// Matched a pattern in the latest scan.
+    matched: bool,
+    /// Rows before this offset may have been spooled before a restart.
+    duplicates_until: u64,
+    /// A copy of this file appeared (copytruncate's first step): reading waits for the
+    /// truncation, so lines are not sent from both.
+    frozen_since: Option<Instant>,
+    /// This file is a copy that may still be being written: shorter than where it starts is
+    /// not a truncation until this passes.
+    copy_until: Option<Instant>,
+}
+
+/// Fewer first bytes than this are not enough to call one file a copy of another.
+const MIN_COPY_FINGERPRINT: u32 = 64;
+
+/// A truncated file's first bytes before truncation, to recognise its copy.
+struct Truncated {
+    head: Vec<u8>,
+    committed: u64,
+    at: Instant,
+}
+
+/// Whether one head is the start of the other over at least [`MIN_COPY_FINGERPRINT`] bytes:
+/// a copy being written has a shorter head than its original.
+fn same_start(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().min(b.len());
+    n >= MIN_COPY_FINGERPRINT as usize && a.get(..n) == b.get(..n)
+}
+
+/// A new file this short (and this young) may be a copy still being written: wait.
+const SETTLE: Duration = Duration::from_secs(2);
+
+struct Pattern {
+    folder: PathBuf,
+    name: glob::Pattern,
+    metrics: FileMetrics,
+}
+
+pub struct Tailer {
+    source: Source,
+    patterns: Vec<Pattern>,
+    config: FilesConfig,
+    computer: String,
+    sink: Sink,
+    checkpoints: Arc<Mutex<Checkpoints>>,
+    tracked: HashMap<FileId, Tracked>,
+    truncated: Vec<Truncated>,
+    /// New files too short to identify yet, and when first seen.
+    young: HashMap<FileId, Instant>,
+    first_scan: bool,
+}
+
+/// Why the tailer stopped early.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl Tailer {
+    pub fn new(
+        source: Source,
+        config: FilesConfig,
+        computer: String,
+        sink: Sink,
+        checkpoints: Arc<Mutex<Checkpoints>>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<Tailer, String> {
+        let mut patterns = Vec::new();
+        for pattern in &source.patterns {
+            let path = Path::new(pattern);
+            let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(format!("{pattern}: not a file path"));
+            };
+            let name = glob::Pattern::new(&name.to_string_lossy())
+                .map_err(|e| format!("{pattern}: {e}"))?;
+            patterns.push(Pattern {
+                folder: folder.to_path_buf(),
+                name,
+                metrics: metrics.files(pattern),
+            });
+        }
+        Ok(Tailer {
+            source,
+            patterns,
+            config,
+            computer,
+            sink,
+            checkpoints,
+            tracked: HashMap::new(),
+            truncated: Vec::new(),
+            young: HashMap::new(),
+            first_scan: true,
+        })
+    }
+
+    /// Runs until `shutdown` (or the pipeline closes).
+    pub fn run(mut self, shutdown: watch::Receiver<bool>) {
+        let mut inotify = match Inotify::init() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                tracing::warn!(error = %e, "inotify unavailable; polling the files every 200 ms");
+                None
+            }
+        };
+        let mut watched: Vec<bool> = vec![false; self.patterns.len()];
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut last_scan: Option<Instant> = None;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            // Watch folders (again, for ones that appeared since).
+            if let Some(inotify) = inotify.as_mut() {
+                for (i, pattern) in self.patterns.iter().enumerate() {
+                    if watched.get(i) == Some(&false)
+                        && inotify
+                            .watches()
+                            .add(
+                                &pattern.folder,
+                                WatchMask::CREATE
+                                    | WatchMask::MODIFY
+                                    | WatchMask::MOVED_TO
+                                    | WatchMask::MOVED_FROM
+                                    | WatchMask::DELETE
+                                    | WatchMask::CLOSE_WRITE,
+                            )
+                            .is_ok()
+                    {
+                        if let Some(w) = watched.get_mut(i) {
+                            *w = true;
+                        }
+                    }
+                }
+            }
+            let mut folder_changed = false;
+            if let Some(inotify) = inotify.as_mut() {
+                let mut fds = [nix::poll::PollFd::new(
+                    inotify.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let _ = nix::poll::poll(
+                    &mut fds,
+                    nix::poll::PollTimeout::try_from(TICK).unwrap_or(nix::poll::PollTimeout::NONE),
+                );
+                if let Ok(events) = inotify.read_events(&mut buffer) {
+                    for event in events {
+                        if !event.mask.contains(inotify::EventMask::MODIFY) {
+                            folder_changed = true;
+                        }
+                    }
+                }
+            } else {
+                std::thread::sleep(TICK);
+            }
+            if folder_changed || last_scan.is_none_or(|t| t.elapsed() >= RESCAN) {
+                self.scan();
+                last_scan = Some(Instant::now());
+            }
+            if self.read_all().is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Lists the pattern folders: starts reading new files, marks which tracked ones still
+    /// match, and releases finished ones.
+    fn scan(&mut self) {
+        for tracked in self.tracked.values_mut() {
+            tracked.matched = false;
+        }
+        let mut found: Vec<(usize, PathBuf)> = Vec::new();
+        for (index, pattern) in self.patterns.iter().enumerate() {
+            let Ok(entries) = std::fs::read_dir(&pattern.folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if pattern.name.matches(&name.to_string_lossy()) {
+                    found.push((index, entry.path()));
+                }
+            }
+        }
+        for (pattern, path) in found {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let id = (meta.dev(), meta.ino());
+            if let Some(tracked) = self.tracked.get_mut(&id) {
+                tracked.matched = true;
+                tracked.path = path.display().to_string();
+                continue;
+            }
+            if !self.first_scan && meta.len() < u64::from(MIN_COPY_FINGERPRINT) {
+                let seen = *self.young.entry(id).or_insert_with(Instant::now);
+                if seen.elapsed() < SETTLE {
+                    continue;
+                }
+            }
+            self.young.remove(&id);
+            match self.open(id, pattern, &path, meta.len()) {
+                Ok((tracked, copy_of)) => {
+                    if let Some(original) = copy_of.and_then(|o| self.tracked.get_mut(&o)) {
+                        original.frozen_since = Some(Instant::now());
+                    }
+                    self.tracked.insert(id, tracked);
+                }
+                Err(e) => {
+                    if let Some(p) = self.patterns.get(pattern) {
+                        p.metrics.errors.inc();
+                    }
+                    crate::warn_limited!(file = %path.display(), error = %e, "cannot read a log file");
+                }
+            }
+        }
+        if self.first_scan {
+            // Checkpoints of files that are gone (rotated away or deleted while Tern was
+            // stopped) are dropped.
+            let live: Vec<FileId> = self.tracked.keys().copied().collect();
+            if let Ok(mut checkpoints) = self.checkpoints.lock() {
+                let patterns = &self.source.patterns;
+                let stale: Vec<FileId> = checkpoints
+                    .entries
+                    .values()
+                    .filter(|e| !live.contains(&(e.dev, e.ino)))
+                    .filter(|e| {
+                        patterns
+                            .iter()
+                            .any(|p| Path::new(&e.path).parent() == Path::new(p).parent())
+                    })
+                    .map(|e| (e.dev, e.ino))
+                    .collect();
+                for id in stale {
+                    checkpoints.remove(id);
+                }
+            }
+        }
+        self.first_scan = false;
+        self.truncated.retain(|t| t.at.elapsed() < COPY_WINDOW);
+        self.young.retain(|_, seen| seen.elapsed() < COPY_WINDOW);
+        for (index, pattern) in self.patterns.iter().enumerate() {
+            let open = self.tracked.values().filter(|t| t.pattern == index).count();
+            pattern
+                .metrics
+                .watched
+                .set(i64::try_from(open).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Opens a newly matched file and decides where to start reading it; also returns the
+    /// tracked file it is a copy of, if any.
+    fn open(
+        &self,
+        id: FileId,
+        pattern: usize,
+        path: &Path,
+        len: u64,
+    ) -> std::io::Result<(Tracked, Option<FileId>)> {
+        let file = File::open(path)?;
+        let mut head = vec![0u8; FINGERPRINT_BYTES];
+        let n = read_at_most(&file, &mut head, 0)?;
+        head.truncate(n);
+        let now_fingerprint = fingerprint(&head);
+        let saved = self
+            .checkpoints
+            .lock()
+            .ok()
+            .and_then(|c| c.entries.get(&id).cloned());
+        let same_content = |fp: (u32, u32)| {
+            let covered = usize::try_from(fp.1).unwrap_or(usize::MAX);
+            head.len() >= covered && fingerprint(head.get(..covered).unwrap_or_default()) == fp
+        };
+        let mut duplicates_until = 0;
+        let mut copy_of = None;
+        let mut copy_until = None;
+        let live_original = self
+            .tracked
+            .iter()
+            .find(|(_, t)| same_start(&t.head, &head));
+        let start = if let Some(entry) =
+            saved.filter(|e| same_content((e.fingerprint, e.fingerprint_len)))
+        {
+            duplicates_until = entry.pending;
+            entry.committed.min(len)
+        } else if let Some(copy) = self.truncated.iter().find(|t| same_start(&t.head, &head)) {
+            // The copy copytruncate made, found after the truncation: its first bytes are the
+            // truncated file's; what that file sent is not sent again.
+            copy_until = Some(Instant::now() + COPY_WINDOW);
+            copy.committed
+        } else if let Some((original_id, original)) = live_original {
+            // The copy, found before the truncation: it takes over from what the original
+            // has sent; the original waits for its truncation.
+            copy_of = Some(*original_id);
+            copy_until = Some(Instant::now() + COPY_WINDOW);
+            original.assembler.committed()
+        } else if self.first_scan && !self.config.start_at_beginning {
+            len
+        } else {
+            0
+        };
+        tracing::info!(file = %path.display(), offset = start, "reading log file");
+        let tracked = Tracked {
+            path: path.display().to_string(),
+            pattern,
+            file,
+            assembler: Assembler::new(
+                self.source.record_start,
+                self.config.max_record_bytes,
+                start,
+            ),
+            fingerprint: now_fingerprint,
+            head,
+            last_growth: Instant::now(),
+            matched: true,
+            duplicates_until,
+            frozen_since: None,
+            copy_until,
+        };
+        Ok((tracked, copy_of))
+    }
+
+    /// Reads what every tracked file has gained, ships the rows, then moves the checkpoints.
+    fn read_all(&mut self) -> Result<(), Stopped> {
+        let now = crate::pipeline::now();
+        let mut rows: Vec<u8> = Vec::new();
+        let mut outputs: Vec<u8> = Vec::new();
+        let mut count: u64 = 0;
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut release: Vec<FileId> = Vec::new();
+        // (the checkpoint after this cycle, the committed offset before it)
+        let mut commits: Vec<(Entry, u64)> = Vec::new();
+        let ids: Vec<FileId> = self.tracked.keys().copied().collect();
+        for id in ids {
+            let Some(tracked) = self.tracked.get_mut(&id) else {
+                continue;
+            };
+            let Some(pattern) = self.patterns.get(tracked.pattern) else {
+                continue;
+            };
+            let metrics = pattern.metrics.clone();
+            let meta = match tracked.file.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    metrics.errors.inc();
+                    crate::warn_limited!(file = %tracked.path, error = %e, "cannot stat a log file");
+                    continue;
+                }
+            };
+            let len = meta.len();
+            let committed_before = tracked.assembler.committed();
+            let mut shape = |emitted: Emitted<'_>, tracked_path: &str, duplicate: bool| {
+                metrics.records.inc();
+                if emitted.truncated {
+                    metrics.truncated.inc();
+                }
+                if duplicate {
+                    metrics.duplicates.inc();
+                }
+                let start = rows.len();
+                match self.source.format {
+                    FileFormat::Text => {
+                        text_row(emitted.text, tracked_path, &self.computer, &now, &mut rows);
+                    }
+                    FileFormat::Json => {
+                        if json_row(emitted.text, tracked_path, &self.computer, &now, &mut rows)
+                            .is_err()
+                        {
+                            metrics.errors.inc();
+                        }
+                    }
+                }
+                let row = rows.get(start..).unwrap_or_default().to_vec();
+                rows.push(b'\n');
+                outputs.extend_from_slice(b"{\"table\":\"");
+                outputs.extend_from_slice(self.sink.table.name().as_bytes());
+                outputs.extend_from_slice(b"\",\"row\":");
+                outputs.extend_from_slice(&row);
+                outputs.extend_from_slice(b"}\n");
+                count += 1;
+                metrics.rows.inc();
+            };
+            // Truncated in place (copytruncate): shorter than what was read, or different
+            // first bytes (rewritten past the old length before this look).
+            let covered = tracked.fingerprint.1;
+            let rewritten = covered > 0 && len >= u64::from(covered) && {
+                let mut head = vec![0u8; covered as usize];
+                read_at_most(&tracked.file, &mut head, 0).is_ok_and(|n| {
+                    head.truncate(n);
+                    fingerprint(&head) != tracked.fingerprint
+                })
+            };
+            if len < tracked.assembler.read_to()
+                && tracked
+                    .copy_until
+                    .is_some_and(|until| Instant::now() < until)
+            {
+                // A copy still being written, not yet as long as where it starts.
+                continue;
+            }
+            if len >= tracked.assembler.read_to() {
+                tracked.copy_until = None;
+            }
+            if len < tracked.assembler.read_to() || rewritten {
+                if tracked.frozen_since.take().is_none() {
+                    // No copy seen (yet): send what was held, and remember what the content
+                    // was so a copy found later starts after it.
+                    let path = tracked.path.clone();
+                    tracked.assembler.flush(&mut |e| shape(e, &path, false));
+                    self.truncated.push(Truncated {
+                        head: std::mem::take(&mut tracked.head),
+                        committed: tracked.assembler.committed(),
+                        at: Instant::now(),
+                    });
+                }
+                metrics.rotations.inc();
+                tracked.assembler.reset(0);
+                tracked.fingerprint = (0, 0);
+                tracked.head.clear();
+                tracked.duplicates_until = 0;
+            }
+            if let Some(since) = tracked.frozen_since {
+                if since.elapsed() < COPY_WINDOW {
+                    // Waiting for the truncation that follows the copy.
+                    continue;
+                }
+                // A plain copy, never truncated: carry on.
+                tracked.frozen_since = None;
+            }
+            let mut budget = READ_PER_CYCLE;
+            while tracked.assembler.read_to() < len && budget > 0 {
+                let offset = tracked.assembler.read_to();
+                let n = match read_at_most(&tracked.file, &mut buffer, offset) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        metrics.errors.inc();
+                        crate::warn_limited!(file = %tracked.path, error = %e, "read failed");
+                        break;
+                    }
+                };
+                metrics.bytes.inc_by(n as u64);
+                budget = budget.saturating_sub(n);
+                tracked.last_growth = Instant::now();
+                if offset < FINGERPRINT_BYTES as u64 {
+                    let mut head = vec![0u8; FINGERPRINT_BYTES];
+                    if let Ok(h) = read_at_most(&tracked.file, &mut head, 0) {
+                        head.truncate(h);
+                        tracked.fingerprint = fingerprint(&head);
+                        tracked.head = head;
+                    }
+                }
+                let path = tracked.path.clone();
+                // Rows from before the last checkpoint's pending mark may have been spooled
+                // by the Tern that stopped.
+                let duplicate = tracked.assembler.committed() < tracked.duplicates_until;
+                tracked
+                    .assembler
+                    .push(buffer.get(..n).unwrap_or_default(), &mut |e| {
+                        shape(e, &path, duplicate);
+                    });
+            }
+            let idle = tracked.last_growth.elapsed();
+            let gone = meta.nlink() == 0 || !tracked.matched;
+            if tracked.assembler.holding() && idle >= self.config.partial_flush {
+                let path = tracked.path.clone();
+                tracked.assembler.flush(&mut |e| shape(e, &path, false));
+            }
+            if gone && tracked.assembler.read_to() >= len && idle >= RELEASE_AFTER {
+                let path = tracked.path.clone();
+                tracked.assembler.flush(&mut |e| shape(e, &path, false));
+                release.push(id);
+                metrics.rotations.inc();
+            }
+            commits.push((
+                Entry {
+                    dev: id.0,
+                    ino: id.1,
+                    committed: tracked.assembler.committed(),
+                    pending: tracked.assembler.committed(),
+                    fingerprint: tracked.fingerprint.0,
+                    fingerprint_len: tracked.fingerprint.1,
+                    path: tracked.path.clone(),
+                },
+                committed_before,
+            ));
+        }
+        if count > 0 {
+            // Before handing rows over, mark them pending: if Tern dies before the final
+            // save, the next start knows these rows may be in the spool already.
+            if let Ok(mut checkpoints) = self.checkpoints.lock() {
+                for (entry, before) in &commits {
+                    checkpoints.set(Entry {
+                        committed: *before,
+                        ..entry.clone()
+                    });
+                }
+                if let Err(e) = checkpoints.save() {
+                    crate::warn_limited!(error = %e, "cannot save file checkpoints");
+                }
+            }
+        }
+        self.ship(&mut rows, &mut outputs, &mut count)?;
+        if let Ok(mut checkpoints) = self.checkpoints.lock() {
+            for (entry, _) in commits {
+                checkpoints.set(entry);
+            }
+            for id in &release {
+                checkpoints.remove(*id);
+            }
+            if let Err(e) = checkpoints.save() {
+                crate::warn_limited!(error = %e, "cannot save file checkpoints");
+            }
+        }
+        for id in release {
+            if let Some(t) = self.tracked.remove(&id) {
+                tracing::info!(file = %t.path, "finished a rotated or deleted log file");
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the rows to every target and the outputs, and waits until the targets have them
+    /// in their spools.
+    fn ship(
+        &mut self,
+        rows: &mut Vec<u8>,
+        outputs: &mut Vec<u8>,
+        count: &mut u64,
+    ) -> Result<(), Stopped> {
+        if *count == 0 {
+            return Ok(());
+        }
+        let mut waits = Vec::new();
+        for (_, _, channel) in &self.sink.targets {
+            let batch = RowBatch {
+                rows: rows.clone(),
+                count: *count,
+                barrier: None,
+            };
+            channel.blocking_send(batch).map_err(|_| Stopped)?;
+            let (barrier, done) = tokio::sync::oneshot::channel();
+            channel
+                .blocking_send(RowBatch {
+                    barrier: Some(barrier),
+                    ..RowBatch::default()
+                })
+                .map_err(|_| Stopped)?;
+            waits.push(done);
+        }
+        self.sink
+            .outputs
+            .blocking_send(Batch {
+                bytes: std::mem::take(outputs),
+                rows: *count,
+            })
+            .map_err(|_| Stopped)?;
+        for done in waits {
+            done.blocking_recv().map_err(|_| Stopped)?;
+        }
+        rows.clear();
+        *count = 0;
+        Ok(())
+    }
+}
+
+/// `pread` into `buffer` from `offset`; the bytes read (0 at the end).
+fn read_at_most(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    loop {
+        match file.read_at(buffer, offset) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
