@@ -147,6 +147,7 @@ pub struct Metrics {
     spool_batches: Family<TargetLabel, Gauge>,
     spool_oldest_seconds: Family<TargetLabel, Gauge>,
     spool_corrupt_records: Family<TargetLabel, Counter>,
+    spool_recovered_rows: Family<TargetLabel, Counter>,
     spool_dropped_rows: Family<TargetLabel, Counter>,
     spool_fsync_seconds: prometheus_client::metrics::histogram::Histogram,
     ready: AtomicBool,
@@ -289,6 +290,7 @@ impl Metrics {
             spool_batches: Family::default(),
             spool_oldest_seconds: Family::default(),
             spool_corrupt_records: Family::default(),
+            spool_recovered_rows: Family::default(),
             spool_dropped_rows: Family::default(),
             spool_fsync_seconds: crate::spool::SpoolMetrics::default().fsync_seconds,
             ready: AtomicBool::new(false),
@@ -411,6 +413,11 @@ impl Metrics {
             "spool_oldest_seconds",
             "Age of a target's oldest batch not yet accepted",
             m.spool_oldest_seconds.clone(),
+        );
+        registry.register(
+            "spool_recovered_rows",
+            "Rows found in the spool at start and sent (again): not yet accepted, or accepted without the acknowledgement reaching the disk (at-least-once)",
+            m.spool_recovered_rows.clone(),
         );
         registry.register(
             "spool_corrupt_records",
@@ -548,6 +555,15 @@ impl Metrics {
             self.output_rows.get_or_create(&label).clone(),
             self.output_errors.get_or_create(&label).clone(),
         )
+    }
+
+    /// Rows a target's spool held at start (sent again after a restart).
+    pub fn spool_recovered(&self, target: &str) -> Counter {
+        self.spool_recovered_rows
+            .get_or_create(&TargetLabel {
+                target: target.to_owned(),
+            })
+            .clone()
     }
 
     /// The spool metrics of one target.

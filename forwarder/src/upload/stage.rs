@@ -102,6 +102,7 @@ pub fn start(
                     Arc::clone(budget),
                     spool_metrics,
                 )?;
+                registry.spool_recovered(&name).inc_by(recovered.rows);
                 if recovered != Recovered::default() {
                     tracing::info!(target = %name, batches = recovered.batches, rows = recovered.rows, damaged = recovered.damaged, set_aside = recovered.segments_set_aside, cursor_lost = recovered.cursor_lost, "spool recovered");
                 }
