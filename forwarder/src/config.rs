@@ -344,6 +344,8 @@ pub struct Config {
     /// `CollectorHostName`.
     pub hostname: String,
     pub listen: Vec<Listen>,
+    /// `[[output]]` sections; empty: rows go to stdout unless there is an upload target
+    /// ([`Config::outputs_for`]).
     pub outputs: Vec<Output>,
     pub metrics_address: Option<SocketAddr>,
     /// Where this configuration came from (a path, or "built-in default").
@@ -376,6 +378,18 @@ pub fn system_hostname() -> String {
 }
 
 impl Config {
+    /// The local outputs in force: the `[[output]]` sections, or stdout when there are none
+    /// and nothing is uploaded (so a first run shows its rows). With upload targets and no
+    /// `[[output]]`, rows are not copied anywhere locally: under systemd, stdout is the
+    /// journal, and a copy of every row there would cost more than the upload.
+    pub fn outputs_for(&self, uploading: bool) -> Vec<Output> {
+        if self.outputs.is_empty() && !uploading {
+            vec![Output::Stdout]
+        } else {
+            self.outputs.clone()
+        }
+    }
+
     /// The built-in default: UDP and TCP on 127.0.0.1:5514, every event to stdout.
     pub fn builtin() -> Config {
         let address = DEFAULT_ADDRESS.parse().map_or_else(
@@ -604,10 +618,6 @@ impl Config {
                     ));
                 }
             });
-        }
-        // With no Azure destination (not available yet) and no output, rows go to stdout.
-        if outputs.is_empty() {
-            outputs.push(Output::Stdout);
         }
 
         let metrics_address = match raw.metrics.as_ref().and_then(|m| m.address.as_ref()) {

@@ -353,7 +353,7 @@ fn check(path: PathBuf) -> ExitCode {
             }
         );
     }
-    for output in &config.outputs {
+    for output in &config.outputs_for(!bindings.targets.is_empty()) {
         println!("output {output:?}");
     }
     for path in &config.dcr.paths {

@@ -62,7 +62,11 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
         }
         None => None,
     };
-    let writers = crate::output::open(&config.outputs, &metrics).await?;
+    let writers = crate::output::open(
+        &config.outputs_for(!compiled.bindings.targets.is_empty()),
+        &metrics,
+    )
+    .await?;
     let (batches_tx, batches_rx) = mpsc::channel(QUEUE_BATCHES);
     let reopen = Arc::new(Notify::new());
     let output_task = tokio::spawn(crate::output::run(writers, batches_rx, Arc::clone(&reopen)));
