@@ -496,3 +496,58 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn run(
+        start: Option<RecordStart>,
+        max: usize,
+        chunks: &[&[u8]],
+    ) -> (Vec<(Vec<u8>, bool)>, u64) {
+        let mut a = Assembler::new(start, max, 0);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            a.push(chunk, &mut |e| out.push((e.text.to_vec(), e.truncated)));
+        }
+        a.flush(&mut |e| out.push((e.text.to_vec(), e.truncated)));
+        (out, a.committed())
+    }
+
+    proptest! {
+        /// However the bytes arrive (split anywhere), the records are the same, nothing is
+        /// longer than the limit, and everything read is accounted for.
+        #[test]
+        fn chunking_does_not_change_records(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'2'), Just(b'0'), Just(b'-'), Just(b' '), Just(b':'), any::<u8>()],
+                0..600,
+            ),
+            cuts in proptest::collection::vec(0usize..600, 0..8),
+            multi in any::<bool>(),
+            max in 8usize..64,
+        ) {
+            let start = multi.then_some(RecordStart::YmdHms);
+            let (whole, committed) = run(start, max, &[&bytes]);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for cut in cuts {
+                chunks.push(&bytes[from..cut]);
+                from = cut;
+            }
+            chunks.push(&bytes[from..]);
+            let (split, committed_split) = run(start, max, &chunks);
+            prop_assert_eq!(&whole, &split);
+            prop_assert_eq!(committed, bytes.len() as u64);
+            prop_assert_eq!(committed_split, bytes.len() as u64);
+            for (text, _) in &whole {
+                prop_assert!(text.len() <= max);
+            }
+        }
+    }
+}
