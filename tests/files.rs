@@ -533,3 +533,37 @@ async fn json_lines_with_nested_values() {
     assert_eq!(setup.metric("tern_file_errors_total"), 1);
     assert!(stop_tern(tern).await.success());
 }
+
+/// `tern doctor` reports each pattern: files found and readable, or the folder missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_reports_each_pattern() {
+    let setup = Setup::new("end", |dir| {
+        vec![
+            text_source(&dir.join("present/*.log")),
+            text_source(&dir.join("absent/*.log")),
+        ]
+    })
+    .await;
+    std::fs::remove_dir(setup.dir.path().join("absent")).unwrap();
+    append(&setup.dir.path().join("present/a.log"), "x\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["doctor", "--config"])
+        .arg(&setup.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let present = format!("{}/present/*.log", setup.dir.path().display());
+    let absent = format!("{}/absent/*.log", setup.dir.path().display());
+    assert!(
+        text.contains(&format!(
+            "ok   files {present}: 1 file(s), readable → App_CL"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("FAIL files {absent}: ")), "{text}");
+    assert!(
+        text.contains("fix: create the folder or give the tern user access"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -53,6 +53,76 @@ fn warn(what: impl Into<String>, detail: impl Into<String>) -> Check {
     }
 }
 
+/// Each `logFiles` pattern: its folder readable, how many files match and can be read.
+fn files(compiled: &Compiled, checks: &mut Vec<Check>) {
+    for binding in &compiled.files {
+        for pattern in &binding.source.patterns {
+            let path = Path::new(pattern);
+            let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            let what = format!("files {pattern}");
+            let Ok(glob) = glob::Pattern::new(&name.to_string_lossy()) else {
+                checks.push(
+                    check(false, what, "not a valid pattern")
+                        .fix("use * and ? in the file name only"),
+                );
+                continue;
+            };
+            let entries = match std::fs::read_dir(folder) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    checks.push(
+                        check(false, what, format!("{}: {e}", folder.display())).fix(format!(
+                            "create the folder or give the tern user access: setfacl -m u:tern:rx {}",
+                            folder.display()
+                        )),
+                    );
+                    continue;
+                }
+            };
+            let matching: Vec<std::path::PathBuf> = entries
+                .flatten()
+                .filter(|e| glob.matches(&e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
+            let unreadable: Vec<String> = matching
+                .iter()
+                .filter(|p| std::fs::File::open(p).is_err())
+                .map(|p| p.display().to_string())
+                .collect();
+            checks.push(if !unreadable.is_empty() {
+                check(
+                    false,
+                    what,
+                    format!("cannot read {}", unreadable.join(", ")),
+                )
+                .fix(format!(
+                    "give the tern user read access: setfacl -m u:tern:r {}",
+                    unreadable.join(" ")
+                ))
+            } else if matching.is_empty() {
+                warn(
+                    what,
+                    "no file matches yet (files that appear later are picked up)",
+                )
+                .fix("check the path and the name pattern in the DCR's filePatterns")
+            } else {
+                check(
+                    true,
+                    what,
+                    format!(
+                        "{} file(s), readable → {}",
+                        matching.len(),
+                        binding.table.name()
+                    ),
+                )
+            });
+        }
+    }
+}
+
 /// Runs every check; the caller prints them. `root` is where the host's files are read
 /// from (`/`; a folder in tests or for a mounted image).
 pub async fn run(config: &Config, compiled: &Compiled, root: &Path) -> Vec<Check> {
@@ -67,6 +137,7 @@ pub async fn run(config: &Config, compiled: &Compiled, root: &Path) -> Vec<Check
         ),
     )];
     local::run(config, &mut checks);
+    files(compiled, &mut checks);
     relays::run(config, root, &mut checks);
     upload::run(config, compiled, &mut checks).await;
     checks
