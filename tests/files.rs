@@ -567,3 +567,55 @@ async fn doctor_reports_each_pattern() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Two sources in one folder, stopped and started again: lines written while Tern was down,
+/// and a file created while it was down, are all read after the restart, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_written_while_stopped_arrive_after_the_restart() {
+    let setup = Setup::new("end", |dir| {
+        vec![
+            text_source(&dir.join("logs/access*.log")),
+            text_source(&dir.join("logs/error*.log")),
+        ]
+    })
+    .await;
+    let logs = setup.dir.path().join("logs");
+    let tern = setup.start();
+    // Both sources have made their first scan once the checkpoints list them.
+    let checkpoints = setup.dir.path().join("state/file-checkpoints.json");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&checkpoints)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_none_or(|c| c["sources"].as_array().is_none_or(|s| s.len() < 2))
+    {
+        assert!(Instant::now() < deadline, "the sources never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for seq in 0..100 {
+        append(&logs.join("access.log"), &format!("access seq={seq}\n"));
+        append(&logs.join("error.log"), &format!("error seq={seq}\n"));
+    }
+    setup.wait_for("access", 100).await;
+    setup.wait_for("error", 100).await;
+    assert!(stop_tern(tern).await.success());
+    for seq in 100..200 {
+        append(&logs.join("access.log"), &format!("access seq={seq}\n"));
+        append(&logs.join("error.log"), &format!("error seq={seq}\n"));
+    }
+    for seq in 200..250 {
+        append(&logs.join("access-2.log"), &format!("access seq={seq}\n"));
+    }
+    let tern = setup.start();
+    exactly_once(
+        &setup.wait_for("access", 250).await,
+        250,
+        "access after the restart",
+    );
+    exactly_once(
+        &setup.wait_for("error", 200).await,
+        200,
+        "error after the restart",
+    );
+    assert!(stop_tern(tern).await.success());
+}

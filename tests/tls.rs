@@ -303,14 +303,30 @@ fn bad_certificates_are_clear_errors_naming_the_file() {
             && text.contains("expired at 2021-01-01"),
         "{text}"
     );
-    // `tern run` refuses to start with the same message.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+    // `tern run` serves it anyway (other listeners must not go down with it) and says why
+    // senders that check validity will refuse it.
+    let log = tern.dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(["run", "--config"])
         .arg(&config)
-        .output()
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expired at 2021-01-01"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http_get(tern.metrics_port, "/readyz").is_none_or(|(s, _)| s != 200) {
+        assert!(
+            Instant::now() < deadline,
+            "tern did not start with an expired certificate"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    support::stop_tern_ref(&mut child);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("serving a certificate outside its validity")
+            && stderr.contains("expired at 2021-01-01"),
+        "{stderr}"
+    );
 
     // A key that belongs to another certificate.
     let good = tern.ca.server("good", "tern-1");

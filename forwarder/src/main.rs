@@ -264,12 +264,19 @@ fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), ExitCode> {
 
 /// Reads every TLS listener's certificate files as the listener would; errors (exit code 2)
 /// name the listener, the setting and the file. Returns notes for certificates expiring soon.
-fn check_tls(config: &Config) -> Result<Vec<String>, ExitCode> {
+/// `strict` (`tern check`): a certificate outside its validity is an error; otherwise (`tern
+/// run`) the listener logs it and serves it anyway (decision 52).
+fn check_tls(config: &Config, strict: bool) -> Result<Vec<String>, ExitCode> {
     let mut failed = false;
     let mut notes = Vec::new();
     for listen in &config.listen {
         let Some(files) = &listen.tls else { continue };
-        match tern::listen::tls::load(files) {
+        let loaded = if strict {
+            tern::listen::tls::load(files)
+        } else {
+            tern::listen::tls::load_for_serving(files)
+        };
+        match loaded {
             Ok(loaded) => {
                 let left = loaded.not_after - tern::listen::tls::unix_now();
                 if left
@@ -326,7 +333,7 @@ fn check(path: PathBuf) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let tls_notes = match check_tls(&config) {
+    let tls_notes = match check_tls(&config, true) {
         Ok(notes) => notes,
         Err(code) => return code,
     };
@@ -511,15 +518,22 @@ fn migrate(
 }
 
 fn run_daemon(path: Option<PathBuf>) -> ExitCode {
-    let ((config, compiled), runtime) = match load_all(path).and_then(|l| Ok((l, runtime(true)?))) {
-        Ok(ready) => ready,
+    let (config, compiled) = match load_all(path) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     // The same messages as `tern check`, before anything binds; the listener logs the notes.
-    if let Err(code) = check_tls(&config) {
+    if let Err(code) = check_tls(&config, false) {
         return code;
     }
-    match runtime.block_on(tern::run::run(config, compiled)) {
+    // Before the runtime's threads exist: taking the sockets unsets LISTEN_FDS, and changing
+    // the environment while other threads may read it is not safe.
+    let inherited = tern::listen::activation::Inherited::from_env();
+    let runtime = match runtime(true) {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(tern::run::run(config, compiled, inherited)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tern: {e}");

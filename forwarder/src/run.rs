@@ -46,7 +46,12 @@ fn raise_open_file_limit() {
 }
 
 /// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
-pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
+/// `inherited`: the sockets systemd passed (taken in `main` before the runtime started).
+pub async fn run(
+    config: Config,
+    compiled: Compiled,
+    mut inherited: crate::listen::activation::Inherited,
+) -> Result<(), String> {
     raise_open_file_limit();
     let metrics = Metrics::new();
     let _metrics_task = match config.metrics_address {
@@ -130,7 +135,6 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = watch::channel(0u64);
-    let mut inherited = crate::listen::activation::Inherited::from_env();
     let activated = !inherited.is_empty();
     let mut tasks = Vec::new();
     for listen in &config.listen {
@@ -168,9 +172,9 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
     crate::systemd::ready(&status_line(&metrics));
     let watchdog = sd_notify::watchdog_enabled();
     // Status for `systemctl status` every few seconds; watchdog pings at a third of its period.
-    let mut tick = tokio::time::interval(
-        watchdog.map_or(STATUS_EVERY, |period| (period / 3).min(STATUS_EVERY)),
-    );
+    let mut tick = tokio::time::interval(watchdog.map_or(STATUS_EVERY, |period| {
+        (period / 3).clamp(Duration::from_millis(1), STATUS_EVERY)
+    }));
     let mut reported_dead = false;
 
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -186,7 +190,8 @@ pub async fn run(config: Config, compiled: Compiled) -> Result<(), String> {
                 // only lose what is held in memory.
                 let dead = tasks.iter().filter(|t| t.is_finished()).count()
                     + usize::from(output_task.is_finished())
-                    + upload_tasks.iter().filter(|t| t.is_finished()).count();
+                    + upload_tasks.iter().filter(|t| t.is_finished()).count()
+                    + file_threads.iter().filter(|t| t.is_finished()).count();
                 if dead == 0 {
                     crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
                 } else if !reported_dead {

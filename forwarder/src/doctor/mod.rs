@@ -138,6 +138,16 @@ pub async fn run(config: &Config, compiled: &Compiled, root: &Path) -> Vec<Check
     )];
     local::run(config, &mut checks);
     files(compiled, &mut checks);
+    if !compiled.files.is_empty() && config.spool.is_none() && !compiled.bindings.targets.is_empty()
+    {
+        checks.push(
+            warn(
+                "files without a spool",
+                "file positions move once rows are in memory: a crash loses what the uploaders held",
+            )
+            .fix("add a [spool] section so positions move only once rows are on disk"),
+        );
+    }
     relays::run(config, root, &mut checks);
     upload::run(config, compiled, &mut checks).await;
     checks

@@ -20,6 +20,10 @@ pub type FileId = (u64, u64);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The `logFiles` source reading it ([`source_key`]): two sources may read one folder,
+    /// or even one file, each at its own position.
+    #[serde(default)]
+    pub source: String,
     pub dev: u64,
     pub ino: u64,
     /// Everything before this offset is in the spool (or the outputs).
@@ -42,15 +46,28 @@ pub fn fingerprint(head: &[u8]) -> (u32, u32) {
     )
 }
 
+/// A source's identity in the checkpoints: its stream and patterns.
+pub fn source_key(stream: &str, patterns: &[String]) -> String {
+    format!("{stream} {}", patterns.join(" "))
+}
+
+/// An entry's key: (source, device, inode).
+pub type Key = (String, u64, u64);
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Saved {
+    /// Sources that have started before: their files present at start are read from their
+    /// checkpoint or, without one, whole (`start_at` applies to a source's first start only).
+    #[serde(default)]
+    sources: Vec<String>,
     files: Vec<Entry>,
 }
 
 /// The checkpoints of one Tern.
 pub struct Checkpoints {
     path: PathBuf,
-    pub entries: HashMap<FileId, Entry>,
+    pub entries: HashMap<Key, Entry>,
+    pub sources: Vec<String>,
     dirty: bool,
 }
 
@@ -58,41 +75,58 @@ impl Checkpoints {
     /// Reads the file; a missing file is an empty set, a damaged one is reported and treated
     /// as empty (files are then read as new: duplicates rather than loss).
     pub fn load(path: &Path) -> Checkpoints {
-        let entries = match std::fs::read(path) {
+        let saved = match std::fs::read(path) {
             Ok(bytes) => match serde_json::from_slice::<Saved>(&bytes) {
-                Ok(saved) => saved
-                    .files
-                    .into_iter()
-                    .map(|e| ((e.dev, e.ino), e))
-                    .collect(),
+                Ok(saved) => saved,
                 Err(e) => {
                     tracing::error!(file = %path.display(), error = %e, "file checkpoints damaged; reading files as new");
-                    HashMap::new()
+                    Saved::default()
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved::default(),
             Err(e) => {
                 tracing::error!(file = %path.display(), error = %e, "cannot read file checkpoints; reading files as new");
-                HashMap::new()
+                Saved::default()
             }
         };
         Checkpoints {
             path: path.to_path_buf(),
-            entries,
+            entries: saved
+                .files
+                .into_iter()
+                .map(|e| ((e.source.clone(), e.dev, e.ino), e))
+                .collect(),
+            sources: saved.sources,
             dirty: false,
         }
     }
 
+    pub fn get(&self, source: &str, id: FileId) -> Option<&Entry> {
+        self.entries.get(&(source.to_owned(), id.0, id.1))
+    }
+
     pub fn set(&mut self, entry: Entry) {
-        let id = (entry.dev, entry.ino);
-        if self.entries.get(&id) != Some(&entry) {
-            self.entries.insert(id, entry);
+        let key = (entry.source.clone(), entry.dev, entry.ino);
+        if self.entries.get(&key) != Some(&entry) {
+            self.entries.insert(key, entry);
             self.dirty = true;
         }
     }
 
-    pub fn remove(&mut self, id: FileId) {
-        if self.entries.remove(&id).is_some() {
+    pub fn remove(&mut self, source: &str, id: FileId) {
+        if self
+            .entries
+            .remove(&(source.to_owned(), id.0, id.1))
+            .is_some()
+        {
+            self.dirty = true;
+        }
+    }
+
+    /// Records that `source` has started (saved with the next change).
+    pub fn started(&mut self, source: &str) {
+        if !self.sources.iter().any(|s| s == source) {
+            self.sources.push(source.to_owned());
             self.dirty = true;
         }
     }
@@ -107,7 +141,11 @@ impl Checkpoints {
         }
         let mut files: Vec<Entry> = self.entries.values().cloned().collect();
         files.sort_by_key(|e| (e.dev, e.ino));
-        let text = serde_json::to_vec_pretty(&Saved { files }).map_err(std::io::Error::other)?;
+        let text = serde_json::to_vec_pretty(&Saved {
+            sources: self.sources.clone(),
+            files,
+        })
+        .map_err(std::io::Error::other)?;
         let temporary = self.path.with_extension("json.tmp");
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(&text)?;
@@ -135,6 +173,7 @@ mod tests {
         assert!(c.entries.is_empty());
         let (fingerprint, fingerprint_len) = fingerprint(b"hello");
         c.set(Entry {
+            source: "s".to_owned(),
             dev: 1,
             ino: 2,
             committed: 10,
@@ -145,7 +184,8 @@ mod tests {
         });
         c.save().unwrap();
         let again = Checkpoints::load(&path);
-        assert_eq!(again.entries[&(1, 2)].committed, 10);
+        assert_eq!(again.get("s", (1, 2)).unwrap().committed, 10);
+        assert!(again.get("other", (1, 2)).is_none());
         std::fs::write(&path, b"{not json").unwrap();
         assert!(Checkpoints::load(&path).entries.is_empty());
     }

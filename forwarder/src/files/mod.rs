@@ -47,6 +47,7 @@ pub fn start(
             .collect();
         let tailer = tail::Tailer::new(
             tail::Source {
+                stream: binding.source.stream.clone(),
                 patterns: binding.source.patterns.clone(),
                 format: binding.source.format,
                 record_start: binding.source.record_start,

@@ -47,6 +47,8 @@ const RELEASE_AFTER: Duration = Duration::from_secs(5);
 const COPY_WINDOW: Duration = Duration::from_secs(60);
 /// Bytes read per file per cycle, so one busy file does not starve the others.
 const READ_PER_CYCLE: usize = 1 << 20;
+/// Bytes read over all files per cycle: bounds the rows held before they are shipped.
+const READ_PER_CYCLE_ALL: usize = 8 << 20;
 
 /// Where a source's rows go.
 pub struct Sink {
@@ -58,6 +60,8 @@ pub struct Sink {
 
 /// What one source reads.
 pub struct Source {
+    /// The `Custom-*` stream it feeds (with the patterns, its identity in the checkpoints).
+    pub stream: String,
     pub patterns: Vec<String>,
     pub format: FileFormat,
     pub record_start: Option<crate::dcr::load::RecordStart>,
@@ -123,6 +127,10 @@ pub struct Tailer {
     /// New files too short to identify yet, and when first seen.
     young: HashMap<FileId, Instant>,
     first_scan: bool,
+    /// This source's name in the checkpoints.
+    source_key: String,
+    /// The source has never run before (not in the checkpoints): `start_at` applies.
+    first_start: bool,
 }
 
 /// Why the tailer stopped early.
@@ -152,7 +160,14 @@ impl Tailer {
                 metrics: metrics.files(pattern),
             });
         }
+        let source_key = super::checkpoint::source_key(&source.stream, &source.patterns);
+        let first_start = checkpoints
+            .lock()
+            .map(|c| !c.sources.contains(&source_key))
+            .unwrap_or(true);
         Ok(Tailer {
+            source_key,
+            first_start,
             source,
             patterns,
             config,
@@ -178,6 +193,7 @@ impl Tailer {
         let mut watched: Vec<bool> = vec![false; self.patterns.len()];
         let mut buffer = vec![0u8; 64 * 1024];
         let mut last_scan: Option<Instant> = None;
+        let mut more = false;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -211,9 +227,11 @@ impl Tailer {
                     inotify.as_fd(),
                     nix::poll::PollFlags::POLLIN,
                 )];
+                // With a backlog left from the last cycle, only look for events.
+                let wait = if more { Duration::ZERO } else { TICK };
                 let _ = nix::poll::poll(
                     &mut fds,
-                    nix::poll::PollTimeout::try_from(TICK).unwrap_or(nix::poll::PollTimeout::NONE),
+                    nix::poll::PollTimeout::try_from(wait).unwrap_or(nix::poll::PollTimeout::NONE),
                 );
                 if let Ok(events) = inotify.read_events(&mut buffer) {
                     for event in events {
@@ -222,15 +240,16 @@ impl Tailer {
                         }
                     }
                 }
-            } else {
+            } else if !more {
                 std::thread::sleep(TICK);
             }
             if folder_changed || last_scan.is_none_or(|t| t.elapsed() >= RESCAN) {
                 self.scan();
                 last_scan = Some(Instant::now());
             }
-            if self.read_all().is_err() {
-                break;
+            match self.read_all() {
+                Ok(backlog) => more = backlog,
+                Err(Stopped) => break,
             }
         }
     }
@@ -238,19 +257,28 @@ impl Tailer {
     /// Lists the pattern folders: starts reading new files, marks which tracked ones still
     /// match, and releases finished ones.
     fn scan(&mut self) {
-        for tracked in self.tracked.values_mut() {
-            tracked.matched = false;
-        }
         let mut found: Vec<(usize, PathBuf)> = Vec::new();
+        let mut listed = vec![false; self.patterns.len()];
         for (index, pattern) in self.patterns.iter().enumerate() {
             let Ok(entries) = std::fs::read_dir(&pattern.folder) else {
                 continue;
             };
+            if let Some(l) = listed.get_mut(index) {
+                *l = true;
+            }
             for entry in entries.flatten() {
                 let name = entry.file_name();
-                if pattern.name.matches(&name.to_string_lossy()) {
+                let name = name.to_string_lossy();
+                if pattern.name.matches(&name) && !is_compressed_name(&name) {
                     found.push((index, entry.path()));
                 }
+            }
+        }
+        // A folder that could not be listed (EMFILE, a network file system's hiccup) says
+        // nothing about its files: they keep their state rather than look rotated away.
+        for tracked in self.tracked.values_mut() {
+            if listed.get(tracked.pattern) == Some(&true) {
+                tracked.matched = false;
             }
         }
         for (pattern, path) in found {
@@ -280,6 +308,9 @@ impl Tailer {
                     }
                     self.tracked.insert(id, tracked);
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    tracing::debug!(file = %path.display(), "compressed file skipped");
+                }
                 Err(e) => {
                     if let Some(p) = self.patterns.get(pattern) {
                         p.metrics.errors.inc();
@@ -289,25 +320,32 @@ impl Tailer {
             }
         }
         if self.first_scan {
-            // Checkpoints of files that are gone (rotated away or deleted while Tern was
-            // stopped) are dropped.
+            // This source's checkpoints of files that are gone (rotated away or deleted
+            // while Tern was stopped) are dropped; other sources' entries are theirs.
             let live: Vec<FileId> = self.tracked.keys().copied().collect();
+            let patterns = &self.patterns;
+            let source_key = &self.source_key;
             if let Ok(mut checkpoints) = self.checkpoints.lock() {
-                let patterns = &self.source.patterns;
                 let stale: Vec<FileId> = checkpoints
                     .entries
                     .values()
-                    .filter(|e| !live.contains(&(e.dev, e.ino)))
+                    .filter(|e| e.source == *source_key && !live.contains(&(e.dev, e.ino)))
                     .filter(|e| {
-                        patterns
-                            .iter()
-                            .any(|p| Path::new(&e.path).parent() == Path::new(p).parent())
+                        let path = Path::new(&e.path);
+                        patterns.iter().enumerate().any(|(i, p)| {
+                            listed.get(i) == Some(&true)
+                                && path.parent() == Some(p.folder.as_path())
+                                && path
+                                    .file_name()
+                                    .is_some_and(|n| p.name.matches(&n.to_string_lossy()))
+                        })
                     })
                     .map(|e| (e.dev, e.ino))
                     .collect();
                 for id in stale {
-                    checkpoints.remove(id);
+                    checkpoints.remove(source_key, id);
                 }
+                checkpoints.started(source_key);
             }
         }
         self.first_scan = false;
@@ -335,12 +373,19 @@ impl Tailer {
         let mut head = vec![0u8; FINGERPRINT_BYTES];
         let n = read_at_most(&file, &mut head, 0)?;
         head.truncate(n);
+        if is_compressed(&head) {
+            // Rotated and compressed (`app.log.2.gz`): not text to send.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "compressed",
+            ));
+        }
         let now_fingerprint = fingerprint(&head);
         let saved = self
             .checkpoints
             .lock()
             .ok()
-            .and_then(|c| c.entries.get(&id).cloned());
+            .and_then(|c| c.get(&self.source_key, id).cloned());
         let same_content = |fp: (u32, u32)| {
             let covered = usize::try_from(fp.1).unwrap_or(usize::MAX);
             head.len() >= covered && fingerprint(head.get(..covered).unwrap_or_default()) == fp
@@ -368,7 +413,8 @@ impl Tailer {
             copy_of = Some(*original_id);
             copy_until = Some(Instant::now() + COPY_WINDOW);
             original.assembler.committed()
-        } else if self.first_scan && !self.config.start_at_beginning {
+        } else if self.first_scan && self.first_start && !self.config.start_at_beginning {
+            // The source's very first start: only what is appended from now on.
             len
         } else {
             0
@@ -395,7 +441,10 @@ impl Tailer {
     }
 
     /// Reads what every tracked file has gained, ships the rows, then moves the checkpoints.
-    fn read_all(&mut self) -> Result<(), Stopped> {
+    /// `Ok(true)` when a file has more to read than this cycle took.
+    fn read_all(&mut self) -> Result<bool, Stopped> {
+        let mut cycle_budget = READ_PER_CYCLE_ALL;
+        let mut more = false;
         let now = crate::pipeline::now();
         let mut rows: Vec<u8> = Vec::new();
         let mut outputs: Vec<u8> = Vec::new();
@@ -422,7 +471,6 @@ impl Tailer {
                 }
             };
             let len = meta.len();
-            let committed_before = tracked.assembler.committed();
             let mut shape = |emitted: Emitted<'_>, tracked_path: &str, duplicate: bool| {
                 metrics.records.inc();
                 if emitted.truncated {
@@ -493,6 +541,8 @@ impl Tailer {
                 tracked.head.clear();
                 tracked.duplicates_until = 0;
             }
+            // What the checkpoint says now (after a truncation: the start of the new content).
+            let committed_before = tracked.assembler.committed();
             if let Some(since) = tracked.frozen_since {
                 if since.elapsed() < COPY_WINDOW {
                     // Waiting for the truncation that follows the copy.
@@ -501,7 +551,7 @@ impl Tailer {
                 // A plain copy, never truncated: carry on.
                 tracked.frozen_since = None;
             }
-            let mut budget = READ_PER_CYCLE;
+            let mut budget = READ_PER_CYCLE.min(cycle_budget);
             while tracked.assembler.read_to() < len && budget > 0 {
                 let offset = tracked.assembler.read_to();
                 let n = match read_at_most(&tracked.file, &mut buffer, offset) {
@@ -515,6 +565,7 @@ impl Tailer {
                 };
                 metrics.bytes.inc_by(n as u64);
                 budget = budget.saturating_sub(n);
+                cycle_budget = cycle_budget.saturating_sub(n);
                 tracked.last_growth = Instant::now();
                 if offset < FINGERPRINT_BYTES as u64 {
                     let mut head = vec![0u8; FINGERPRINT_BYTES];
@@ -534,6 +585,9 @@ impl Tailer {
                         shape(e, &path, duplicate);
                     });
             }
+            if tracked.assembler.read_to() < len {
+                more = true;
+            }
             let idle = tracked.last_growth.elapsed();
             let gone = meta.nlink() == 0 || !tracked.matched;
             if tracked.assembler.holding() && idle >= self.config.partial_flush {
@@ -548,6 +602,7 @@ impl Tailer {
             }
             commits.push((
                 Entry {
+                    source: self.source_key.clone(),
                     dev: id.0,
                     ino: id.1,
                     committed: tracked.assembler.committed(),
@@ -580,7 +635,7 @@ impl Tailer {
                 checkpoints.set(entry);
             }
             for id in &release {
-                checkpoints.remove(*id);
+                checkpoints.remove(&self.source_key, *id);
             }
             if let Err(e) = checkpoints.save() {
                 crate::warn_limited!(error = %e, "cannot save file checkpoints");
@@ -591,7 +646,7 @@ impl Tailer {
                 tracing::info!(file = %t.path, "finished a rotated or deleted log file");
             }
         }
-        Ok(())
+        Ok(more)
     }
 
     /// Hands the rows to every target and the outputs, and waits until the targets have them
@@ -636,6 +691,21 @@ impl Tailer {
         *count = 0;
         Ok(())
     }
+}
+
+/// Names of rotated, compressed files.
+fn is_compressed_name(name: &str) -> bool {
+    [".gz", ".xz", ".bz2", ".zst", ".zip", ".lz4"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// gzip, xz, bzip2 and zstd magic numbers.
+fn is_compressed(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
+        || head.starts_with(b"BZh")
+        || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
 }
 
 /// `pread` into `buffer` from `offset`; the bytes read (0 at the end).

@@ -37,6 +37,8 @@ pub struct Loaded {
     pub subject: String,
     /// The leaf certificate's notAfter, in Unix seconds.
     pub not_after: i64,
+    /// Expired or not yet valid: served anyway at start (see [`load_for_serving`]).
+    pub validity_problem: Option<String>,
 }
 
 /// What a certificate says about itself.
@@ -90,8 +92,20 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 /// Reads and checks the files: the chain parses, the key matches the leaf, the leaf is valid
-/// now, and `client_ca` holds at least one usable CA certificate.
+/// now, and `client_ca` holds at least one usable CA certificate. What `tern check` and a
+/// reload use: a certificate outside its validity is refused.
 pub fn load(files: &TlsFiles) -> Result<Loaded, String> {
+    let loaded = load_for_serving(files)?;
+    match loaded.validity_problem {
+        Some(problem) => Err(problem),
+        None => Ok(loaded),
+    }
+}
+
+/// [`load`], except that a certificate outside its validity is still served (and reported in
+/// [`Loaded::validity_problem`]): at start, refusing would take every other listener down
+/// with it, and many senders do not check validity (decision 52).
+pub fn load_for_serving(files: &TlsFiles) -> Result<Loaded, String> {
     let chain = read_certificates("tls.cert", &files.cert)?;
     let leaf = chain
         .first()
@@ -99,22 +113,23 @@ pub fn load(files: &TlsFiles) -> Result<Loaded, String> {
     let info =
         certificate_info(leaf).map_err(|e| format!("tls.cert {}: {e}", files.cert.display()))?;
     let now = unix_now();
-    if info.not_after < now {
-        return Err(format!(
+    let validity_problem = if info.not_after < now {
+        Some(format!(
             "tls.cert {}: the certificate ({}) expired at {}; renew it",
             files.cert.display(),
             info.subject,
             rfc3339(info.not_after)
-        ));
-    }
-    if info.not_before > now {
-        return Err(format!(
+        ))
+    } else if info.not_before > now {
+        Some(format!(
             "tls.cert {}: the certificate ({}) is not valid before {} (check the clock)",
             files.cert.display(),
             info.subject,
             rfc3339(info.not_before)
-        ));
-    }
+        ))
+    } else {
+        None
+    };
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| match e {
         rustls_pki_types::pem::Error::NoItemsFound => format!(
             "tls.key {}: no private key (`-----BEGIN PRIVATE KEY-----`, RSA or EC) in the file",
@@ -167,6 +182,7 @@ pub fn load(files: &TlsFiles) -> Result<Loaded, String> {
         config: Arc::new(config),
         subject: info.subject,
         not_after: info.not_after,
+        validity_problem,
     })
 }
 
@@ -187,7 +203,10 @@ impl Tls {
         reload: watch::Receiver<u64>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Tls, String> {
-        let loaded = load(files)?;
+        let loaded = load_for_serving(files)?;
+        if let Some(problem) = &loaded.validity_problem {
+            tracing::error!(listener, error = %problem, "serving a certificate outside its validity: senders that check it will refuse to connect");
+        }
         announce(listener, &loaded, &metrics);
         let tls = Tls {
             current: Arc::new(ArcSwap::new(loaded.config)),
