@@ -208,26 +208,46 @@ impl Setup {
     }
 }
 
-async fn finish(tern: std::process::Child, relay: Relay) {
+/// Stops the relay and Tern; over mutual TLS, the relay's certificate subject was counted.
+async fn finish(setup: &Setup, kind: Listener, tern: std::process::Child, relay: Relay) {
+    if matches!(kind, Listener::MutualTls | Listener::RelpMutualTls) {
+        assert!(
+            setup.metric(
+                "tern_tls_peer_connections_total",
+                "subject=\"CN=relay-01.example.net\""
+            ) >= 1
+        );
+    }
     drop(relay);
     assert!(stop_tern(tern).await.success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rsyslog_over_tcp() {
+/// An rsyslog recipe without certificates (TCP, RELP): its host and port pointed at Tern.
+async fn rsyslog_plain(kind: Listener, recipe: &str, default_port: &str, marker: &str) {
     let setup = Setup::new().await;
-    let (tern, port) = setup.tern(Listener::Tcp);
+    let (tern, port) = setup.tern(kind);
     let relay_port = free_port();
     let port_setting = format!("port=\"{port}\"");
     let relay = rsyslog_with(
         relay_port,
         &relay_recipe(
-            "rsyslog-tcp-to-tern.conf",
-            &[("TERN_HOST", "127.0.0.1"), ("port=\"514\"", &port_setting)],
+            recipe,
+            &[("TERN_HOST", "127.0.0.1"), (default_port, &port_setting)],
         ),
     );
-    setup.deliver_through(relay_port, "rsyslog-tcp").await;
-    finish(tern, relay).await;
+    setup.deliver_through(relay_port, marker).await;
+    finish(&setup, kind, tern, relay).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_over_tcp() {
+    rsyslog_plain(
+        Listener::Tcp,
+        "rsyslog-tcp-to-tern.conf",
+        "port=\"514\"",
+        "rsyslog-tcp",
+    )
+    .await;
 }
 
 async fn rsyslog_over_tls(kind: Listener, recipe: &str, marker: &str) {
@@ -250,15 +270,7 @@ async fn rsyslog_over_tls(kind: Listener, recipe: &str, marker: &str) {
     }
     let relay = rsyslog_with(relay_port, &relay_recipe(recipe, &replace));
     setup.deliver_through(relay_port, marker).await;
-    if matches!(kind, Listener::MutualTls | Listener::RelpMutualTls) {
-        assert!(
-            setup.metric(
-                "tern_tls_peer_connections_total",
-                "subject=\"CN=relay-01.example.net\""
-            ) >= 1
-        );
-    }
-    finish(tern, relay).await;
+    finish(&setup, kind, tern, relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,19 +301,13 @@ async fn rsyslog_over_mutual_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_over_relp() {
-    let setup = Setup::new().await;
-    let (tern, port) = setup.tern(Listener::Relp);
-    let relay_port = free_port();
-    let port_setting = format!("port=\"{port}\"");
-    let relay = rsyslog_with(
-        relay_port,
-        &relay_recipe(
-            "rsyslog-relp-to-tern.conf",
-            &[("TERN_HOST", "127.0.0.1"), ("port=\"2514\"", &port_setting)],
-        ),
-    );
-    setup.deliver_through(relay_port, "rsyslog-relp").await;
-    finish(tern, relay).await;
+    rsyslog_plain(
+        Listener::Relp,
+        "rsyslog-relp-to-tern.conf",
+        "port=\"2514\"",
+        "rsyslog-relp",
+    )
+    .await;
 }
 
 async fn syslog_ng_to(kind: Listener, recipe: &str, default_port: &str, marker: &str) {
@@ -323,15 +329,7 @@ async fn syslog_ng_to(kind: Listener, recipe: &str, default_port: &str, marker: 
     }
     let relay = syslog_ng_with(relay_port, &relay_recipe(recipe, &replace));
     setup.deliver_through(relay_port, marker).await;
-    if matches!(kind, Listener::MutualTls) {
-        assert!(
-            setup.metric(
-                "tern_tls_peer_connections_total",
-                "subject=\"CN=relay-01.example.net\""
-            ) >= 1
-        );
-    }
-    finish(tern, relay).await;
+    finish(&setup, kind, tern, relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -429,6 +429,20 @@ fn doctor(path: PathBuf, root: &std::path::Path) -> ExitCode {
     }
 }
 
+/// Prints a JSON document (a DCR) for `az` and for Tern's `[dcr] paths`.
+fn print_json(value: &serde_json::Value) -> ExitCode {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tern: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// The legacy agent's files, where it put them (`reference/azure.md` §9.2).
 const LEGACY_RSYSLOG: [&str; 2] = [
     "/etc/rsyslog.d/95-omsagent.conf",
@@ -504,17 +518,7 @@ fn migrate(
              DS_CommonSecurityLog to what the devices use (reference: Sentinel's CEF connector)"
         );
     }
-    let dcr = migrate::dcr(&selection, name, location, workspace);
-    match serde_json::to_string_pretty(&dcr) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tern: {e}");
-            ExitCode::from(1)
-        }
-    }
+    print_json(&migrate::dcr(&selection, name, location, workspace))
 }
 
 fn run_daemon(path: Option<PathBuf>) -> ExitCode {
@@ -639,19 +643,7 @@ fn main() -> ExitCode {
                     location,
                     name,
                 },
-        }) => {
-            let template = tern::dcr::scaffold::template(&workspace, &location, &name);
-            match serde_json::to_string_pretty(&template) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("tern: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        }) => print_json(&tern::dcr::scaffold::template(&workspace, &location, &name)),
         Some(Command::Parse {
             format,
             hostname,

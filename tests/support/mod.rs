@@ -186,9 +186,14 @@ pub fn rsyslog_relay(port: u16, modules: &str, action: &str) -> Relay {
         work = dir.path().display()
     );
     std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    start_rsyslogd(dir, &config, port)
+}
+
+/// Runs rsyslogd in the foreground on `config` (in `dir`) until `port` accepts.
+fn start_rsyslogd(dir: tempfile::TempDir, config: &Path, port: u16) -> Relay {
     let child = Command::new(rsyslogd())
         .args(["-n", "-f"])
-        .arg(&config)
+        .arg(config)
         .arg("-i")
         .arg(dir.path().join("rsyslog.pid"))
         .stdout(std::process::Stdio::null())
@@ -247,17 +252,7 @@ pub fn rsyslog_with(port: u16, snippet: &str) -> Relay {
         "rsyslogd -N1 rejects the config: {}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let child = Command::new(rsyslogd())
-        .args(["-n", "-f"])
-        .arg(&config)
-        .arg("-i")
-        .arg(dir.path().join("rsyslog.pid"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("rsyslogd: {e}"));
-    drop(connect_when_ready(port));
-    Relay { child, _dir: dir }
+    start_rsyslogd(dir, &config, port)
 }
 
 /// syslog-ng's files: Debian's package installed, or unpacked from its `.deb` (it conflicts
