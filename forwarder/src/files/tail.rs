@@ -492,13 +492,14 @@ impl Tailer {
                         }
                     }
                 }
-                let row = rows.get(start..).unwrap_or_default().to_vec();
-                rows.push(b'\n');
+                // The same row for the local outputs, copied from the upload buffer.
+                let row = rows.get(start..).unwrap_or_default();
                 outputs.extend_from_slice(b"{\"table\":\"");
                 outputs.extend_from_slice(self.sink.table.name().as_bytes());
                 outputs.extend_from_slice(b"\",\"row\":");
-                outputs.extend_from_slice(&row);
+                outputs.extend_from_slice(row);
                 outputs.extend_from_slice(b"}\n");
+                rows.push(b'\n');
                 count += 1;
                 metrics.rows.inc();
             };
