@@ -294,10 +294,9 @@ async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
         .unwrap();
     assert_eq!(row["FilePath"], later.display().to_string());
     assert_eq!(row["Computer"], "fwd-files");
-    assert!(
-        setup.metric("tern_file_rotations_total") >= 1,
-        "the copytruncate"
-    );
+    // No assertion on tern_file_rotations_total: when the whole rotation happens between two
+    // looks (a loaded machine), Tern meets the truncated file and the copy as new files and
+    // reads both whole, which is as correct and counts no truncation.
     assert_eq!(setup.metric("tern_file_rows_total") as usize, N + 500 + 600);
     assert!(stop_tern(tern).await.success());
 
