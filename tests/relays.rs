@@ -155,20 +155,7 @@ impl Setup {
         let file = self.dir.path().join(format!("{marker}.txt"));
         let lines: String = (0..N).map(|i| format!("{marker} seq={i}\n")).collect();
         std::fs::write(&file, lines).unwrap();
-        support::logger(&[
-            "-T",
-            "--octet-count",
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &relay_port.to_string(),
-            "-p",
-            "user.notice",
-            "-t",
-            "app",
-            "-f",
-            file.to_str().unwrap(),
-        ]);
+        support::logger_file(relay_port, "user.notice", "app", &file);
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.arrivals(marker).len() < N && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -612,22 +612,7 @@ dead_letter_path = "{dead}"
     };
     // Each `logger` call: (target port, priority, tag, file). Sequence numbers are unique
     // across parts, so every row can be told apart.
-    let send = |port: u16, priority: &str, tag: &str, file: &std::path::Path| {
-        support::logger(&[
-            "-T",
-            "--octet-count",
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-            "-p",
-            priority,
-            "-t",
-            tag,
-            "-f",
-            file.to_str().unwrap(),
-        ]);
-    };
+    let send = support::logger_file;
     let parts = [
         (
             port,

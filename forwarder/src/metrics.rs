@@ -178,6 +178,21 @@ pub struct ListenerMetrics {
     listener: String,
 }
 
+/// The sum of metric `name` over its label sets whose line contains `filter`, read from
+/// exposition text (for status lines and `tern send-test`; not for hot paths).
+pub fn sum_in(exposition: &str, name: &str, filter: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+                && l.contains(filter)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        .abs() // an empty sum is -0.0
+}
+
 /// One `filePatterns` entry's counters.
 #[derive(Clone)]
 pub struct FileMetrics {
@@ -650,20 +665,6 @@ impl Metrics {
     /// Marks the forwarder ready (listeners bound) for `/readyz`.
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
-    }
-
-    /// The sum of a metric over its label sets, read from the exposition (for the few-second
-    /// status line to systemd; not for hot paths).
-    pub fn sum(&self, name: &str) -> f64 {
-        self.encode()
-            .lines()
-            .filter(|l| {
-                l.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-            .abs() // an empty sum is -0.0
     }
 
     /// The exposition text.

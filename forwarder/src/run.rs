@@ -25,12 +25,14 @@ const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 /// The one-line status `systemctl status tern` shows.
 fn status_line(metrics: &Metrics) -> String {
+    use crate::metrics::sum_in;
+    let text = metrics.encode();
     format!(
         "{:.0} messages received, {:.0} rows uploaded, {:.0} dropped, spool {:.1} MiB",
-        metrics.sum("tern_received_total"),
-        metrics.sum("tern_upload_rows_total"),
-        metrics.sum("tern_dropped_total"),
-        metrics.sum("tern_spool_bytes") / 1_048_576.0
+        sum_in(&text, "tern_received_total", ""),
+        sum_in(&text, "tern_upload_rows_total", ""),
+        sum_in(&text, "tern_dropped_total", ""),
+        sum_in(&text, "tern_spool_bytes", "") / 1_048_576.0
     )
 }
 

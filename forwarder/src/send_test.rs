@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{PrivateKeyDer, ServerName};
 
+use crate::metrics::sum_in as sum;
+
 /// What to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -98,17 +100,6 @@ struct Counters {
     rows_syslog: f64,
     rows_csl: f64,
     uploaded: f64,
-}
-
-fn sum(text: &str, name: &str, filter: &str) -> f64 {
-    text.lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
-                && l.contains(filter)
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 fn read_counters(metrics: &str) -> Result<Counters, String> {

@@ -99,6 +99,25 @@ pub fn logger(args: &[&str]) {
     assert!(status.success());
 }
 
+/// `logger` sending each line of `file` over TCP with octet counting to 127.0.0.1:`port`.
+pub fn logger_file(port: u16, priority: &str, tag: &str, file: &Path) {
+    logger(&[
+        "-T",
+        "--octet-count",
+        "-n",
+        "127.0.0.1",
+        "-P",
+        &port.to_string(),
+        "-p",
+        priority,
+        "-t",
+        tag,
+        "-f",
+        file.to_str()
+            .unwrap_or_else(|| panic!("{} is not UTF-8", file.display())),
+    ]);
+}
+
 pub fn rsyslogd() -> PathBuf {
     for candidate in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
         if Path::new(candidate).exists() {

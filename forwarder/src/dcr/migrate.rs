@@ -35,18 +35,15 @@ pub struct Selection {
 
 const ALL_LEVELS: u8 = 0xff;
 
+/// A selector's level word: the table's short names plus syslog.conf's aliases.
 fn severity(word: &str) -> Option<u8> {
-    let word = word.to_ascii_lowercase();
-    let canonical = match word.as_str() {
+    let canonical = match word.to_ascii_lowercase().as_str() {
         "panic" => "emerg",
         "error" => "err",
         "warn" => "warning",
-        other => other,
+        _ => word,
     };
-    Severity::ALL
-        .iter()
-        .find(|s| s.name() == canonical)
-        .map(|s| *s as u8)
+    Severity::from_name(canonical).map(Severity::code)
 }
 
 /// Bits for severities 0..=`to` (the level and every more severe one).
@@ -287,17 +284,6 @@ pub fn syslog_ng(file: &str, text: &str, selection: &mut Selection) {
     }
 }
 
-const LEVEL_NAMES: [&str; 8] = [
-    "Emergency",
-    "Alert",
-    "Critical",
-    "Error",
-    "Warning",
-    "Notice",
-    "Info",
-    "Debug",
-];
-
 /// The collection DCR (an ARM resource, as `az monitor data-collection rule show` prints).
 pub fn dcr(selection: &Selection, name: &str, location: &str, workspace: &str) -> Value {
     // Group facilities with the same level set, in facility order.
@@ -319,11 +305,10 @@ pub fn dcr(selection: &Selection, name: &str, location: &str, workspace: &str) -
         .iter()
         .enumerate()
         .map(|(i, (mask, names))| {
-            let levels: Vec<&str> = LEVEL_NAMES
+            let levels: Vec<&str> = Severity::ALL
                 .iter()
-                .enumerate()
-                .filter(|(s, _)| mask & (1 << s) != 0)
-                .map(|(_, n)| *n)
+                .filter(|s| mask & (1 << s.code()) != 0)
+                .map(|s| s.dcr_name())
                 .collect();
             json!({
                 "name": format!("DS_LinuxSyslog_{}", i + 1),

@@ -72,9 +72,8 @@ struct Tracked {
     pattern: usize,
     file: File,
     assembler: Assembler,
-    /// CRC32C and length of the first bytes, as last computed.
-    fingerprint: (u32, u32),
-    /// Those first bytes (up to [`FINGERPRINT_BYTES`]), to recognise a copy in progress.
+    /// The first bytes (up to [`FINGERPRINT_BYTES`]), as last read: they identify the
+    /// content (checkpoint fingerprint, truncation, copies).
     head: Vec<u8>,
     last_growth: Instant,
     /// Matched a pattern in the latest scan.
@@ -380,7 +379,6 @@ impl Tailer {
                 "compressed",
             ));
         }
-        let now_fingerprint = fingerprint(&head);
         let saved = self
             .checkpoints
             .lock()
@@ -429,7 +427,6 @@ impl Tailer {
                 self.config.max_record_bytes,
                 start,
             ),
-            fingerprint: now_fingerprint,
             head,
             last_growth: Instant::now(),
             matched: true,
@@ -505,13 +502,11 @@ impl Tailer {
             };
             // Truncated in place (copytruncate): shorter than what was read, or different
             // first bytes (rewritten past the old length before this look).
-            let covered = tracked.fingerprint.1;
-            let rewritten = covered > 0 && len >= u64::from(covered) && {
-                let mut head = vec![0u8; covered as usize];
-                read_at_most(&tracked.file, &mut head, 0).is_ok_and(|n| {
-                    head.truncate(n);
-                    fingerprint(&head) != tracked.fingerprint
-                })
+            let covered = tracked.head.len();
+            let rewritten = covered > 0 && len >= covered as u64 && {
+                let mut head = vec![0u8; covered];
+                read_at_most(&tracked.file, &mut head, 0)
+                    .is_ok_and(|n| head.get(..n) != Some(tracked.head.as_slice()))
             };
             if len < tracked.assembler.read_to()
                 && tracked
@@ -538,7 +533,6 @@ impl Tailer {
                 }
                 metrics.rotations.inc();
                 tracked.assembler.reset(0);
-                tracked.fingerprint = (0, 0);
                 tracked.head.clear();
                 tracked.duplicates_until = 0;
             }
@@ -572,7 +566,6 @@ impl Tailer {
                     let mut head = vec![0u8; FINGERPRINT_BYTES];
                     if let Ok(h) = read_at_most(&tracked.file, &mut head, 0) {
                         head.truncate(h);
-                        tracked.fingerprint = fingerprint(&head);
                         tracked.head = head;
                     }
                 }
@@ -601,6 +594,7 @@ impl Tailer {
                 release.push(id);
                 metrics.rotations.inc();
             }
+            let (crc, crc_len) = fingerprint(&tracked.head);
             commits.push((
                 Entry {
                     source: self.source_key.clone(),
@@ -608,8 +602,8 @@ impl Tailer {
                     ino: id.1,
                     committed: tracked.assembler.committed(),
                     pending: tracked.assembler.committed(),
-                    fingerprint: tracked.fingerprint.0,
-                    fingerprint_len: tracked.fingerprint.1,
+                    fingerprint: crc,
+                    fingerprint_len: crc_len,
                     path: tracked.path.clone(),
                 },
                 committed_before,
