@@ -4,6 +4,7 @@
 //! One module per table. A row is written straight into the caller's buffer as one JSON object,
 //! once; nothing here knows about sockets, DCRs or uploads.
 
+pub mod cisco_asa;
 pub mod common_security_log;
 pub mod json;
 pub mod syslog;
