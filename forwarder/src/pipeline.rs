@@ -153,7 +153,9 @@ impl Shaper {
         }
         // Route: which tables (in which workspaces) the collection DCRs send it to.
         let kind = match event.body {
-            Body::Cef(_) => EventKind::Cef,
+            // Vendor formats travel the CEF stream: to CommonSecurityLog where a DCR collects
+            // CEF, else to Syslog as AMA would send them (decision 65).
+            Body::Cef(_) | Body::Vendor(_) => EventKind::Cef,
             Body::CiscoAsa(_) => EventKind::Asa,
             Body::Text | Body::Leef(_) => EventKind::Syslog,
         };

@@ -32,6 +32,7 @@ pub use pri::{Facility, Pri, Severity};
 pub use structured_data::StructuredData;
 pub use timestamp::Timestamp;
 pub use vendor::cisco_asa::{AsaMessage, AsaProduct};
+pub use vendor::{Vendor, VendorMessage};
 
 bitflags::bitflags! {
     /// Things a sender got wrong that the parser tolerated. Each is worth a counter: the event
@@ -75,6 +76,9 @@ pub enum Format {
     CiscoAsa,
     /// Plain syslog: the body is never classified.
     Text,
+    /// The body must be this vendor's format (or CEF/LEEF, which vendors also emit); shapes
+    /// that are not self-describing (Meraki, Zeek TSV, Junos daemons) are read as the vendor's.
+    Vendor(Vendor),
 }
 
 impl Format {
@@ -88,6 +92,7 @@ impl Format {
             Format::Leef => "leef",
             Format::CiscoAsa => "cisco_asa",
             Format::Text => "text",
+            Format::Vendor(vendor) => vendor.name(),
         }
     }
 
@@ -104,6 +109,7 @@ impl Format {
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
+        .or_else(|| Vendor::from_name(name).map(Format::Vendor))
     }
 }
 
@@ -139,6 +145,8 @@ pub enum Body<'a> {
     Cef(Cef<'a>),
     Leef(Leef<'a>),
     CiscoAsa(AsaMessage<'a>),
+    /// A vendor format read at the edge (see [`vendor`]).
+    Vendor(VendorMessage<'a>),
 }
 
 impl Body<'_> {
@@ -149,6 +157,7 @@ impl Body<'_> {
             Body::Cef(_) => "cef",
             Body::Leef(_) => "leef",
             Body::CiscoAsa(_) => "cisco_asa",
+            Body::Vendor(v) => v.vendor.name(),
         }
     }
 }
@@ -276,6 +285,8 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
     let rfc5424 = match options.format {
         Format::Rfc3164 => None,
         _ if pri.is_some() => rfc5424::parse_rfc5424(after_pri),
+        // An RFC 5424 header whose PRI a relay or file stripped (`1 2019-05-15T16:27:07Z host…`).
+        _ if line.starts_with(b"1 ") && line.get(6) == Some(&b'-') => rfc5424::parse_rfc5424(line),
         _ => None,
     };
     let (header, fields, content) = match rfc5424 {
@@ -322,14 +333,38 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
         Format::Text => None,
         _ => vendor::cisco_asa::parse_asa(content),
     };
-    let (body, body_error) = match asa {
+    let (mut body, body_error) = match asa {
         Some(asa) => (Body::CiscoAsa(asa), None),
         None => classify_body(fields.message, options.format),
     };
+    if matches!(body, Body::Text) && body_error.is_none() {
+        let pinned = match options.format {
+            Format::Vendor(vendor) => Some(vendor),
+            _ => None,
+        };
+        if options.format == Format::Auto || pinned.is_some() {
+            let candidate = vendor::Candidate {
+                app_name: fields.app_name,
+                msg_id: fields.msg_id,
+                // `host devid=FG…  date=…`: a key=value pair taken for a TAG is part of the body.
+                message: if fields.app_name.is_some_and(|a| a.contains('=')) {
+                    text::trim_spaces(content)
+                } else {
+                    text::trim_spaces(fields.message)
+                },
+                content,
+                structured_data: fields.structured_data,
+            };
+            if let Some(found) = vendor::detect(&candidate, pinned) {
+                body = Body::Vendor(found);
+            }
+        }
+    }
     match (options.format, &body) {
         (Format::Cef, Body::Cef(_))
         | (Format::Leef, Body::Leef(_))
         | (Format::CiscoAsa, Body::CiscoAsa(_))
+        | (Format::Vendor(_), Body::Vendor(_) | Body::Cef(_) | Body::Leef(_))
         | (Format::Auto | Format::Rfc3164 | Format::Rfc5424 | Format::Text, _) => Ok(Event {
             pri,
             header,

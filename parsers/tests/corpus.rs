@@ -323,3 +323,94 @@ fn rfc3164_matches_rsyslog_expectations() {
     // `-- MARK --` (2×), `AAAA…`. With an RFC 3339 time (a relay's template) Tern agrees.
     assert_eq!(deviations.len(), 5, "{}", deviations.join("\n"));
 }
+
+/// Vendor folders: with the listener pinned to the vendor, every line is read as that vendor's
+/// (or as CEF/LEEF, which the vendors also emit); in auto mode every self-describing line is
+/// recognised too. What auto mode leaves as plain syslog is counted per folder and pinned, so
+/// that a change in recognition is noticed.
+#[test]
+fn vendor_folders_parse_as_their_vendor() {
+    use tern_parsers::{Format, Vendor};
+    let corpus = corpus_dir();
+    // The lines auto mode leaves as plain syslog, by design: Gaia kernel messages (checkpoint),
+    // FortiWeb's `VERSION:v1:` form, an octet count left in a line, Wazuh decoder XML and
+    // Wazuh-rewritten headers (fortinet), Junos daemon messages (rpd, mib2d, eswd, PFE) and
+    // template placeholders (juniper), arbitrary JSON and an example SD-ID (nxlog), a bare
+    // timestamp and Wazuh's `May 00` dates (paloalto). All of them are the vendor's when pinned.
+    let folders: [(&str, Vendor, usize); 10] = [
+        ("checkpoint", Vendor::CheckPoint, 2),
+        ("ciphertrust", Vendor::CipherTrust, 0),
+        ("fortinet", Vendor::Fortinet, 11),
+        ("juniper", Vendor::Juniper, 13),
+        ("mcafee", Vendor::McAfee, 0),
+        ("meraki", Vendor::Meraki, 0),
+        ("nxlog", Vendor::NxLog, 3),
+        ("paloalto", Vendor::PaloAlto, 5),
+        ("sophos_xg", Vendor::Sophos, 0),
+        ("zeek", Vendor::Zeek, 0),
+    ];
+    let mut wrong = Vec::new();
+    let mut summary = Vec::new();
+    for (folder, vendor, expected_auto_misses) in folders {
+        let mut pinned = options();
+        pinned.format = Format::Vendor(vendor);
+        let (mut total, mut auto_misses) = (0, Vec::new());
+        for path in files_under(&corpus.join(folder)) {
+            if path.components().any(|c| c.as_os_str() == "expected") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for message in messages(&path, &bytes) {
+                total += 1;
+                let shown = String::from_utf8_lossy(&message)
+                    .chars()
+                    .take(140)
+                    .collect::<String>();
+                let is_vendor = |body: &Body<'_>| match body {
+                    Body::Vendor(v) => v.vendor == vendor,
+                    Body::Cef(_) | Body::Leef(_) => true,
+                    _ => false,
+                };
+                match parse(&message, &pinned) {
+                    Ok(e) if is_vendor(&e.body) => {
+                        // Walk every field: no panic, and the walk ends.
+                        if let Body::Vendor(v) = &e.body {
+                            assert!(v.fields().count() < 100_000);
+                        }
+                    }
+                    other => wrong.push(format!(
+                        "{folder} pinned: {:?}: {shown}",
+                        other.map(|e| e.body.kind())
+                    )),
+                }
+                match parse(&message, &options()) {
+                    Ok(e) if is_vendor(&e.body) => {}
+                    Ok(e) => {
+                        auto_misses.push(format!("{} {}: {shown}", e.body.kind(), path.display()))
+                    }
+                    Err(e) => auto_misses.push(format!("{e}: {shown}")),
+                }
+            }
+        }
+        summary.push(format!(
+            "{folder}: {total} lines, {} not recognised in auto mode{}",
+            auto_misses.len(),
+            auto_misses
+                .iter()
+                .map(|m| format!("\n    {m}"))
+                .collect::<String>()
+        ));
+        if auto_misses.len() != expected_auto_misses {
+            wrong.push(format!(
+                "{folder}: {} auto misses, expected {expected_auto_misses}",
+                auto_misses.len()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{}\n\nsummary:\n{}",
+        wrong.join("\n"),
+        summary.join("\n")
+    );
+}

@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 
-use tern_parsers::{Body, Cef, Event, Timestamp};
+use tern_parsers::{Body, Cef, Event, Timestamp, VendorMessage};
 
 use super::json::{JsonObject, escape_str_into};
 use super::{Received, ShapeNotes, computer};
@@ -168,6 +168,25 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("EndTime", Datetime),
     ("ExtID", Str),
     ("CommunicationDirection", Str),
+    // Header columns, filled by vendor mappings (CEF writes them from its header).
+    ("DeviceVendor", Str),
+    ("DeviceProduct", Str),
+    ("DeviceVersion", Str),
+    ("DeviceEventClassID", Str),
+    ("Activity", Str),
+    ("LogSeverity", Str),
+    ("OriginalLogSeverity", Str),
+];
+
+/// The header columns a vendor row writes first, in this order.
+const VENDOR_HEADER: [&str; 7] = [
+    "DeviceVendor",
+    "DeviceProduct",
+    "DeviceVersion",
+    "DeviceEventClassID",
+    "Activity",
+    "LogSeverity",
+    "OriginalLogSeverity",
 ];
 
 /// CEF key → (column, its index in [`COLUMNS`]): a perfect-hash map, as this lookup runs for
@@ -348,7 +367,7 @@ impl<'a> Landed<'a> {
     }
 }
 
-fn column_index(column: &str) -> Option<usize> {
+pub(super) fn column_index(column: &str) -> Option<usize> {
     COLUMNS.iter().position(|(name, _)| *name == column)
 }
 
@@ -361,6 +380,8 @@ fn column_for_key(key: &str) -> Option<usize> {
 /// Indices of the columns the special rules read back.
 struct SpecialColumns {
     direction: Option<usize>,
+    /// Columns that hold an IP address.
+    addresses: [Option<usize>; 5],
     source_ip: Option<usize>,
     source_port: Option<usize>,
     destination_ip: Option<usize>,
@@ -369,6 +390,14 @@ struct SpecialColumns {
 
 static SPECIAL: std::sync::LazyLock<SpecialColumns> = std::sync::LazyLock::new(|| SpecialColumns {
     direction: column_index("CommunicationDirection"),
+    addresses: [
+        "SourceIP",
+        "DestinationIP",
+        "SourceTranslatedAddress",
+        "DestinationTranslatedAddress",
+        "DeviceAddress",
+    ]
+    .map(column_index),
     source_ip: column_index("SourceIP"),
     source_port: column_index("SourcePort"),
     destination_ip: column_index("DestinationIP"),
@@ -480,6 +509,7 @@ pub fn write(
             super::cisco_asa::write(asa, &mut row);
             ShapeNotes::default()
         }
+        Body::Vendor(message) => write_vendor(message, received, &mut row),
         Body::Text | Body::Leef(_) => {
             row.bytes("Message", event.message);
             ShapeNotes::default()
@@ -624,6 +654,217 @@ fn write_additional_extensions(cef: &Cef<'_>, values: &Landed<'_>, row: &mut Jso
     out.push(b'"');
 }
 
+/// Values devices write for "none": such a field fills no column (and is not repeated in
+/// `AdditionalExtensions`).
+fn is_placeholder(value: &str) -> bool {
+    matches!(
+        value,
+        "" | "-" | "N/A" | "n/a" | "None" | "(empty)" | "0.0.0.0" | "::"
+    )
+}
+
+/// Vendor times beyond CEF's: epoch seconds with a fraction (Zeek, Meraki) and
+/// `YYYY/MM/DD HH:MM:SS` or `YYYY-MM-DD HH:MM:SS` (PAN-OS, NXLog), the latter in the zone
+/// configured for zone-less times.
+fn parse_vendor_time(value: &str, default_offset_seconds: i32) -> Option<Timestamp> {
+    let value = value.trim();
+    // Whole epoch numbers, the unit told by the digit count (FortiOS writes all four).
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = value.parse().ok()?;
+        let (seconds, nanos) = match value.len() {
+            9 | 10 => (n, 0),
+            13 => (n.div_euclid(1_000), n.rem_euclid(1_000) * 1_000_000),
+            16 => (n.div_euclid(1_000_000), n.rem_euclid(1_000_000) * 1_000),
+            19 => (n.div_euclid(1_000_000_000), n.rem_euclid(1_000_000_000)),
+            _ => return None,
+        };
+        return Some(Timestamp::from_unix(seconds, u32::try_from(nanos).ok()?));
+    }
+    if let Some((seconds, fraction)) = value.split_once('.') {
+        if (9..=10).contains(&seconds.len())
+            && seconds.bytes().all(|b| b.is_ascii_digit())
+            && !fraction.is_empty()
+            && fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            let nanos: String = fraction
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(9)
+                .collect();
+            return Some(Timestamp::from_unix(
+                seconds.parse().ok()?,
+                nanos.parse().ok()?,
+            ));
+        }
+    }
+    let b = value.as_bytes();
+    if b.len() >= 19 && matches!(b.get(4), Some(b'/' | b'-')) && b.get(10) == Some(&b' ') {
+        let number = |range: std::ops::Range<usize>| value.get(range)?.parse::<u32>().ok();
+        let ts = Timestamp::new(
+            i32::try_from(number(0..4)?).ok()?,
+            u8::try_from(number(5..7)?).ok()?,
+            u8::try_from(number(8..10)?).ok()?,
+            u8::try_from(number(11..13)?).ok()?,
+            u8::try_from(number(14..16)?).ok()?,
+            u8::try_from(number(17..19)?).ok()?,
+            0,
+            None,
+        )?;
+        return Some(ts.to_utc(default_offset_seconds));
+    }
+    parse_cef_time(value, default_offset_seconds)
+}
+
+/// A vendor message's value for a column, checked against the column's type; direction
+/// words are normalised to `Inbound`/`Outbound`.
+fn vendor_value<'a>(
+    column: usize,
+    kind: Kind,
+    value: Cow<'a, str>,
+    default_offset_seconds: i32,
+) -> Option<Typed<'a>> {
+    if Some(column) == SPECIAL.direction {
+        let direction = match value.trim().to_ascii_lowercase().as_str() {
+            "0" | "inbound" | "in" | "incoming" | "ingress" => "Inbound",
+            "1" | "outbound" | "out" | "outgoing" | "egress" => "Outbound",
+            _ => return None,
+        };
+        return Some(Typed::Text(Cow::Borrowed(direction)));
+    }
+    if kind == Datetime {
+        return parse_vendor_time(&value, default_offset_seconds).map(Typed::Time);
+    }
+    // Address columns take addresses only: Meraki's Air Marshal `src`/`dst` are MACs.
+    if SPECIAL.addresses.contains(&Some(column))
+        && value.trim().parse::<std::net::IpAddr>().is_err()
+    {
+        return None;
+    }
+    typed(kind, value, default_offset_seconds)
+}
+
+/// Writes a vendor message: its fields mapped to columns by the vendor's table
+/// ([`super::vendors`]); every field that does not land in a column (unmapped, a value that
+/// does not fit the column's type, an earlier duplicate, text outside any field) goes to
+/// `AdditionalExtensions` as `key=value` joined by `;`, so nothing is lost.
+fn write_vendor<'a>(
+    message: &VendorMessage<'a>,
+    received: &Received<'_>,
+    row: &mut JsonObject<'_>,
+) -> ShapeNotes {
+    let mut notes = ShapeNotes::default();
+    let vendor = message.vendor;
+    let mapping = super::vendors::mapping(vendor);
+    let offset = received.default_offset_seconds;
+    let mut values: Landed<'a> = Landed::default();
+    // Values not from one field sit at a position no field has: a mapped field replaces them.
+    let set_derived = |values: &mut Landed<'a>, column: &str, value: Cow<'a, str>| {
+        if let Some(index) = column_index(column) {
+            let kind = COLUMNS.get(index).map_or(Str, |(_, k)| *k);
+            if let Some(v) = vendor_value(index, kind, value, offset) {
+                values.set(index, Some((usize::MAX, v)));
+            }
+        }
+    };
+    set_derived(
+        &mut values,
+        "DeviceVendor",
+        Cow::Borrowed(mapping.device_vendor),
+    );
+    set_derived(
+        &mut values,
+        "DeviceProduct",
+        Cow::Borrowed(mapping.device_product),
+    );
+    if !message.log_type.is_empty() {
+        for column in mapping.log_type_columns {
+            set_derived(&mut values, column, Cow::Borrowed(message.log_type));
+        }
+    }
+    if let Some(derive) = mapping.derive {
+        derive(message, &mut |column, value| {
+            if !is_placeholder(&value) {
+                set_derived(&mut values, column, value);
+            }
+        });
+    }
+    let mut placeholders = 0u64;
+    for (position, (key, value)) in message.fields().enumerate() {
+        let Some(target) = mapping.target(vendor, &key) else {
+            continue;
+        };
+        if is_placeholder(value.trim()) || (value == "0" && target.translated) {
+            placeholders |= 1 << position.min(63);
+            continue;
+        }
+        let Some((_, kind)) = COLUMNS.get(target.column) else {
+            continue;
+        };
+        let accepted = vendor_value(target.column, *kind, value, offset);
+        if accepted.is_none() {
+            notes.mistyped_values += 1;
+        } else if let Some((label_column, label)) = target.label {
+            values.set(
+                label_column,
+                Some((usize::MAX, Typed::Text(Cow::Borrowed(label)))),
+            );
+        }
+        values.set(target.column, accepted.map(|v| (position, v)));
+    }
+    let write = |row: &mut JsonObject<'_>, index: usize, value: &Typed<'_>| {
+        let column = COLUMNS.get(index).map_or("", |(name, _)| name);
+        match value {
+            Typed::Text(text) => row.string(column, text),
+            Typed::Int(n) => row.int(column, *n),
+            Typed::Real(f) => row.real(column, *f),
+            Typed::Time(ts) => row.datetime(column, ts, 0),
+        }
+    };
+    let header: [Option<usize>; 7] = VENDOR_HEADER.map(column_index);
+    for index in header.iter().flatten() {
+        if let Some((_, value)) = values.get(*index) {
+            write(row, *index, value);
+        }
+    }
+    values.sort_by_column();
+    for (index, _, value) in values.iter() {
+        if !header.contains(&Some(index)) {
+            write(row, index, value);
+        }
+    }
+    let consumed = |position: usize, key: &str| {
+        (position < 63 && placeholders & (1 << position) != 0)
+            || mapping
+                .target(vendor, key)
+                .and_then(|t| values.get(t.column))
+                .is_some_and(|(p, _)| p == position)
+    };
+    let mut extra = message
+        .fields()
+        .enumerate()
+        .filter(|(position, (key, _))| !consumed(*position, key))
+        .peekable();
+    if extra.peek().is_none() {
+        return notes;
+    }
+    let Some(out) = row.raw("AdditionalExtensions") else {
+        return notes;
+    };
+    out.push(b'"');
+    for (n, (_, (key, value))) in extra.enumerate() {
+        if n > 0 {
+            out.push(b';');
+        }
+        if !key.is_empty() {
+            escape_str_into(&key, out);
+            out.push(b'=');
+        }
+        escape_str_into(&value, out);
+    }
+    out.push(b'"');
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,7 +879,10 @@ mod tests {
         for (column, _) in COLUMNS {
             let reached = KEYS.values().any(|(c, _)| c == column);
             assert!(
-                reached || *column == "CommunicationDirection" || *column == "ExtID",
+                reached
+                    || *column == "CommunicationDirection"
+                    || *column == "ExtID"
+                    || VENDOR_HEADER.contains(column),
                 "{column}"
             );
         }

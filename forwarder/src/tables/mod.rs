@@ -8,6 +8,7 @@ pub mod cisco_asa;
 pub mod common_security_log;
 pub mod json;
 pub mod syslog;
+pub mod vendors;
 
 use std::net::IpAddr;
 
@@ -64,11 +65,11 @@ impl Table {
         }
     }
 
-    /// The table an event belongs to by its kind: CEF and Cisco ASA/FTD go to
-    /// CommonSecurityLog, everything else (LEEF included, as AMA does) to Syslog.
+    /// The table an event belongs to by its kind: CEF, Cisco ASA/FTD and the vendor formats
+    /// go to CommonSecurityLog, everything else (LEEF included, as AMA does) to Syslog.
     pub fn for_event(event: &Event<'_>) -> Table {
         match event.body {
-            Body::Cef(_) | Body::CiscoAsa(_) => Table::CommonSecurityLog,
+            Body::Cef(_) | Body::CiscoAsa(_) | Body::Vendor(_) => Table::CommonSecurityLog,
             Body::Text | Body::Leef(_) => Table::Syslog,
         }
     }

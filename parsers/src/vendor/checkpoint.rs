@@ -1,0 +1,68 @@
+//! Check Point: the syslog form of the log exporter (`[action:"Accept"; ifdir:"inbound"; …]`,
+//! TAG `CheckPoint`) and its pipe form (`time=1570633513|hostname=GW|product=SmartConsole|…`,
+//! `\|` and `\=` escaped). Check Point's CEF form is read as CEF.
+
+use super::scan::kv::{self, Pairs};
+use super::{Candidate, Layout, Vendor, VendorMessage, message};
+
+pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {
+    let m = c.message;
+    // RFC 5424 with the fields as structured data (a relay such as SC4S re-wrote them).
+    if c.app_name == Some("CheckPoint") && !c.structured_data.is_empty() {
+        return Some(VendorMessage {
+            vendor: Vendor::CheckPoint,
+            log_type: "",
+            payload: m,
+            layout: Layout::StructuredData,
+            structured_data: c.structured_data,
+        });
+    }
+    if let Some(inside) = m.strip_prefix(b"[") {
+        let colon_form = Pairs::new(inside, kv::COLON_QUOTED)
+            .next()
+            .is_some_and(|(k, _)| !k.is_empty());
+        if colon_form && (pinned || c.app_name == Some("CheckPoint") || inside.contains(&b';')) {
+            let inside = inside.strip_suffix(b"]").unwrap_or(inside);
+            return Some(message(
+                Vendor::CheckPoint,
+                "",
+                inside,
+                Layout::KeyValue(kv::COLON_QUOTED),
+            ));
+        }
+        // `[sc4s@2620 key="value" …]` that was not valid structured data.
+        if c.app_name == Some("CheckPoint") || pinned {
+            let inside = inside.strip_suffix(b"]").unwrap_or(inside);
+            return Some(message(
+                Vendor::CheckPoint,
+                "",
+                inside,
+                Layout::KeyValue(kv::SPACED),
+            ));
+        }
+        return None;
+    }
+    // The pipe form: Check Point's own keys among the first pairs.
+    let piped = m.contains(&b'|')
+        && Pairs::new(m, kv::PIPED).take(6).any(|(k, _)| {
+            matches!(
+                &*k,
+                "product" | "loguid" | "originsicname" | "sequencenum" | "hostname"
+            )
+        })
+        && Pairs::new(m, kv::PIPED)
+            .take(6)
+            .any(|(k, _)| k == "product" || k == "time");
+    if piped || (pinned && m.contains(&b'|')) {
+        return Some(message(
+            Vendor::CheckPoint,
+            "",
+            m,
+            Layout::KeyValue(kv::PIPED),
+        ));
+    }
+    if pinned {
+        return Some(message(Vendor::CheckPoint, "", m, Layout::Text));
+    }
+    None
+}

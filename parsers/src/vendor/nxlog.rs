@@ -1,0 +1,61 @@
+//! NXLog's structured output forwarded as syslog: JSON (`{"EventTime":"…","Hostname":"…",
+//! "SourceName":…}`, `to_json()`) and XML (`<Event><EventTime>…</EventTime>…</Event>`,
+//! `to_xml()`), with NXLog's own field names (`EventTime`, `Hostname`, `SeverityValue`,
+//! `SourceModuleName`, Windows `EventID`…).
+
+use super::scan::kv;
+use super::{Candidate, Layout, Vendor, VendorMessage, message};
+
+/// Field names only NXLog's records use.
+const NXLOG_KEYS: [&[u8]; 5] = [
+    b"SourceModuleName",
+    b"EventReceivedTime",
+    b"SourceModuleType",
+    b"EventTimeWritten",
+    b"MessageSourceAddress",
+];
+
+/// NXLog's `xm_kvp` output: `SourceModuleName=in;SourceModuleType=im_file;Hostname=…`.
+const KVP: kv::Dialect = kv::Dialect {
+    separator: b';',
+    assign: b'=',
+    backslash_escapes: true,
+    quote: b'"',
+    unquoted_ends_at_separator: true,
+};
+
+pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {
+    let m = c.message;
+    // RFC 5424 from NXLog's `to_syslog_ietf()`: the fields under NXLog's SD-ID.
+    if c.structured_data
+        .elements()
+        .next()
+        .is_some_and(|e| e.id.starts_with("NXLOG@"))
+    {
+        return Some(VendorMessage {
+            vendor: Vendor::NxLog,
+            log_type: "",
+            payload: m,
+            layout: Layout::StructuredData,
+            structured_data: c.structured_data,
+        });
+    }
+    if m.starts_with(b"SourceModuleName=") || (pinned && m.contains(&b';') && m.contains(&b'=')) {
+        return Some(message(Vendor::NxLog, "", m, Layout::KeyValue(KVP)));
+    }
+    let nxlog_keys = || {
+        NXLOG_KEYS
+            .iter()
+            .any(|k| memchr::memmem::find(m, k).is_some())
+            || (memchr::memmem::find(m, b"EventTime").is_some()
+                && memchr::memmem::find(m, b"Hostname").is_some())
+    };
+    match m.first() {
+        Some(b'{') if pinned || nxlog_keys() => Some(message(Vendor::NxLog, "", m, Layout::Json)),
+        Some(b'<') if m.starts_with(b"<Event>") && (pinned || nxlog_keys()) => {
+            Some(message(Vendor::NxLog, "", m, Layout::Xml))
+        }
+        _ if pinned => Some(message(Vendor::NxLog, "", m, Layout::Text)),
+        _ => None,
+    }
+}
