@@ -8,7 +8,7 @@ cd "$here/.."
 [ -d "$here/corpus/parse" ] || "$here/seed.sh" >/dev/null
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
-for target in framing pri_header rfc5424 rfc3164 cef leef parse relp; do
+for target in $(cat "$here/targets"); do
   echo "== fuzz $target for ${seconds}s"
   cargo fuzz run -O "$target" "$here/corpus/$target" -- \
     -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 -print_final_stats=1 2>&1 \

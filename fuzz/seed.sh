@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=${1:-$here/../../shared/corpus}
-for target in framing pri_header rfc5424 rfc3164 cef leef parse relp; do
+for target in $(cat "$here/targets"); do
   mkdir -p "$here/corpus/$target"
 done
 n=0
@@ -21,6 +21,18 @@ while IFS= read -r -d '' file; do
       *) printf '%s' "${line#*>}" > "$here/corpus/rfc3164/l${n}_$i" ;;
     esac
     [ $((i % 10)) -eq 0 ] && printf '%s' "$line" > "$here/corpus/pri_header/l${n}_$i"
+    # Vendor folders seed their vendor's target, the message body alone (after the header).
+    folder=$(basename "$(dirname "$file")")
+    case "$folder" in
+      cisco_ftd) folder=cisco_asa ;;
+      sophos_xg) folder=sophos ;;
+    esac
+    if [ -d "$here/corpus/$folder" ] && [ "$folder" != parse ]; then
+      printf '%s' "${line#*>}" > "$here/corpus/$folder/l${n}_$i"
+    fi
+    case "$line" in
+      *CISE_*) printf '%s' "${line#*CISE_* }" > "$here/corpus/cisco_ise/l${n}_$i" ;;
+    esac
     i=$((i + 1))
   done < "$file"
   n=$((n + 1))

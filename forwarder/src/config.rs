@@ -83,6 +83,9 @@ struct RawListen {
     framing: Option<Spanned<String>>,
     max_message_bytes: Option<Spanned<usize>>,
     format: Option<Spanned<String>>,
+    /// Per-sender formats: `{ "10.1.0.0/16" = "meraki" }`.
+    #[serde(default)]
+    sender_formats: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
     tls: Option<Spanned<RawTls>>,
@@ -241,6 +244,10 @@ pub struct Listen {
     pub framing: Framing,
     pub max_message_bytes: usize,
     pub format: Format,
+    /// Formats pinned per sender network, most specific first; senders in none of them get
+    /// [`Listen::format`]. For devices whose messages are not self-describing (Meraki) that
+    /// share a listener with others.
+    pub sender_formats: std::sync::Arc<[(IpNet, Format)]>,
     /// Senders allowed; empty means everyone.
     pub allow: Vec<IpNet>,
     pub receive_buffer_bytes: Option<usize>,
@@ -270,6 +277,33 @@ pub struct TlsFiles {
     pub min_version: TlsVersion,
 }
 
+/// The `format` values, for error messages.
+pub const FORMAT_NAMES: &str = "auto, rfc3164, rfc5424, cef, leef, cisco_asa, text, or a vendor: checkpoint, \
+ciphertrust, fortinet, juniper, mcafee, meraki, nxlog, paloalto, sophos, zeek";
+
+/// A CIDR (`10.0.0.0/8`) or a single address (`192.0.2.1`, a /32 or /128).
+fn parse_network(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+/// The format for messages from `sender`: its network's pin (`pins` most specific first),
+/// else `default`.
+pub fn pinned_format(
+    default: Format,
+    pins: &[(IpNet, Format)],
+    sender: Option<std::net::IpAddr>,
+) -> Format {
+    match sender {
+        Some(ip) if !pins.is_empty() => pins
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map_or(default, |(_, f)| *f),
+        _ => default,
+    }
+}
+
 impl Listen {
     /// A name for logs and metric labels: `tcp://127.0.0.1:5514`.
     pub fn name(&self) -> String {
@@ -283,6 +317,7 @@ impl Listen {
             framing: Framing::Auto,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             format: Format::Auto,
+            sender_formats: std::sync::Arc::new([]),
             allow: Vec::new(),
             receive_buffer_bytes: None,
             sockets: default_socket_count(),
@@ -503,24 +538,49 @@ impl Config {
                     at(
                         format.span(),
                         format!(
-                            "{}: unknown format `{}`: use auto, rfc3164, rfc5424, cef, leef, cisco_asa or text",
+                            "{}: unknown format `{}`: use {}",
                             key("format"),
-                            format.get_ref()
+                            format.get_ref(),
+                            FORMAT_NAMES
                         ),
                     )
                 })?;
             }
+            let mut sender_formats = Vec::new();
+            for (cidr, format) in &l.sender_formats {
+                let net = parse_network(cidr).ok_or_else(|| {
+                    at(
+                        format.span(),
+                        format!(
+                            "{}: `{cidr}` is not an address or CIDR such as 10.0.0.0/8",
+                            key("sender_formats")
+                        ),
+                    )
+                })?;
+                let pinned = Format::from_name(format.get_ref()).ok_or_else(|| {
+                    at(
+                        format.span(),
+                        format!(
+                            "{}.\"{cidr}\": unknown format `{}`: use {}",
+                            key("sender_formats"),
+                            format.get_ref(),
+                            FORMAT_NAMES
+                        ),
+                    )
+                })?;
+                sender_formats.push((net, pinned));
+            }
+            // Most specific network first: the first match is the longest prefix.
+            sender_formats.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+            checked.sender_formats = sender_formats.into();
             for (j, cidr) in l.allow.iter().enumerate() {
                 let text = cidr.get_ref();
-                let net = text
-                    .parse::<IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        at(
-                            cidr.span(),
-                            format!("listen[{i}].allow[{j}]: `{text}` is not an address or CIDR such as 10.0.0.0/8"),
-                        )
-                    })?;
+                let net = parse_network(text).ok_or_else(|| {
+                    at(
+                        cidr.span(),
+                        format!("listen[{i}].allow[{j}]: `{text}` is not an address or CIDR such as 10.0.0.0/8"),
+                    )
+                })?;
                 checked.allow.push(net);
             }
             checked.tls = match (&l.tls, protocol) {
@@ -1079,6 +1139,37 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vendor_formats_and_sender_pins() {
+        let c = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nformat = \"paloalto\"\n\
+             sender_formats = { \"10.1.0.0/16\" = \"meraki\", \"10.1.2.0/24\" = \"fortinet\", \"192.0.2.9\" = \"cef\" }\n",
+        )
+        .unwrap();
+        let l = &c.listen[0];
+        assert_eq!(l.format, Format::Vendor(tern_parsers::Vendor::PaloAlto));
+        let at = |ip: &str| pinned_format(l.format, &l.sender_formats, Some(ip.parse().unwrap()));
+        assert_eq!(
+            at("10.1.2.3"),
+            Format::Vendor(tern_parsers::Vendor::Fortinet)
+        );
+        assert_eq!(at("10.1.9.9"), Format::Vendor(tern_parsers::Vendor::Meraki));
+        assert_eq!(at("192.0.2.9"), Format::Cef);
+        assert_eq!(at("192.0.2.10"), l.format);
+        assert_eq!(pinned_format(l.format, &l.sender_formats, None), l.format);
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nsender_formats = { \"10.0.0.0/8\" = \"merakii\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("listen[0].sender_formats") && err.message.contains("meraki"),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn full_design_example_loads() {

@@ -12,6 +12,7 @@ pub mod log_limit;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;
+pub mod reassembly;
 pub mod run;
 pub mod send_test;
 pub mod spool;

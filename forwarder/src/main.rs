@@ -162,7 +162,10 @@ enum DcrCommand {
 
 fn parse_format(name: &str) -> Result<Format, String> {
     Format::from_name(name).ok_or_else(|| {
-        format!("unknown format `{name}`: use auto, rfc3164, rfc5424, cef, leef, cisco_asa or text")
+        format!(
+            "unknown format `{name}`: use {}",
+            tern::config::FORMAT_NAMES
+        )
     })
 }
 

@@ -119,6 +119,8 @@ pub struct Metrics {
     body_errors: Family<ListenerLabel, Counter>,
     mistyped_values: Family<ListenerLabel, Counter>,
     framing_resyncs: Family<ListenerLabel, Counter>,
+    reassembled: Family<ListenerLabel, Counter>,
+    reassembly_incomplete: Family<ListenerLabel, Counter>,
     udp_kernel_drops: Family<ListenerLabel, Counter>,
     connections_open: Family<ListenerLabel, Gauge>,
     connections: Family<ListenerLabel, Counter>,
@@ -165,12 +167,16 @@ pub struct ListenerMetrics {
     pub received_bytes: Counter,
     pub filtered: Counter,
     /// Indexed like [`KINDS`].
-    pub parsed: [Counter; 4],
+    pub parsed: [Counter; 14],
     /// Indexed like [`DropReason::ALL`].
     pub dropped: [Counter; 6],
     pub body_errors: Counter,
     pub mistyped_values: Counter,
     pub framing_resyncs: Counter,
+    /// Multi-part messages put back together (Cisco ISE segments).
+    pub reassembled: Counter,
+    /// Multi-part messages emitted with segments missing (window passed, memory bound hit).
+    pub reassembly_incomplete: Counter,
     pub udp_kernel_drops: Counter,
     pub connections_open: Gauge,
     pub connections: Counter,
@@ -231,8 +237,24 @@ impl TlsMetrics {
     }
 }
 
-/// Body kinds, as `tern_parsed_total{kind}` labels.
-pub const KINDS: [&str; 4] = ["text", "cef", "leef", "cisco_asa"];
+/// Body kinds, as `tern_parsed_total{kind}` labels: the core formats, then the vendors (their
+/// `Vendor::name`s; a test keeps the two lists together).
+pub const KINDS: [&str; 14] = [
+    "text",
+    "cef",
+    "leef",
+    "cisco_asa",
+    "checkpoint",
+    "ciphertrust",
+    "fortinet",
+    "juniper",
+    "mcafee",
+    "meraki",
+    "nxlog",
+    "paloalto",
+    "sophos",
+    "zeek",
+];
 
 impl ListenerMetrics {
     pub fn drop(&self, reason: DropReason, count: u64) {
@@ -277,6 +299,8 @@ impl Metrics {
             body_errors: Family::default(),
             mistyped_values: Family::default(),
             framing_resyncs: Family::default(),
+            reassembled: Family::default(),
+            reassembly_incomplete: Family::default(),
             udp_kernel_drops: Family::default(),
             connections_open: Family::default(),
             connections: Family::default(),
@@ -352,6 +376,17 @@ impl Metrics {
             "framing_resyncs",
             "Octet-counted frames without a valid count, read up to LF instead",
             m.framing_resyncs.clone(),
+        );
+        registry.register(
+            "reassembled",
+            "Multi-part messages (Cisco ISE segments) put back together into one event",
+            m.reassembled.clone(),
+        );
+        registry.register(
+            "reassembly_incomplete",
+            "Multi-part messages forwarded with segments missing (the reassembly window passed, \
+             the connection closed, or the memory bound was hit)",
+            m.reassembly_incomplete.clone(),
         );
         registry.register(
             "udp_kernel_drops",
@@ -546,6 +581,8 @@ impl Metrics {
             body_errors: self.body_errors.get_or_create(&label).clone(),
             mistyped_values: self.mistyped_values.get_or_create(&label).clone(),
             framing_resyncs: self.framing_resyncs.get_or_create(&label).clone(),
+            reassembled: self.reassembled.get_or_create(&label).clone(),
+            reassembly_incomplete: self.reassembly_incomplete.get_or_create(&label).clone(),
             udp_kernel_drops: self.udp_kernel_drops.get_or_create(&label).clone(),
             connections_open: self.connections_open.get_or_create(&label).clone(),
             connections: self.connections.get_or_create(&label).clone(),
@@ -732,4 +769,17 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
 /// Binds the endpoint's address.
 pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(address).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_body_kind_has_a_parsed_counter() {
+        for vendor in tern_parsers::Vendor::ALL {
+            assert!(KINDS.contains(&vendor.name()), "{vendor:?}");
+        }
+        assert_eq!(KINDS.len(), 4 + tern_parsers::Vendor::ALL.len());
+    }
 }

@@ -6,6 +6,11 @@
 //! path shares nothing but atomic counters; batches go to the outputs through a bounded queue,
 //! which is where backpressure comes from.
 
+use std::time::Instant;
+
+use tern_parsers::vendor::cisco_ise::{parse_segment, segmented_tag};
+
+use crate::reassembly::{Reassembler, Whole};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -61,6 +66,8 @@ pub struct Pipeline {
 /// Parses and shapes the messages of one listener task.
 pub struct Shaper {
     format: Format,
+    /// Per-sender pins (`sender_formats`), most specific first.
+    sender_formats: Arc<[(ipnet::IpNet, Format)]>,
     routing: Arc<ArcSwap<Compiled>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
@@ -68,6 +75,8 @@ pub struct Shaper {
     /// Where rows are written; a field of its own so that writing borrows it while the
     /// event's `Received` borrows the rest of the shaper.
     sink: RowSink,
+    /// Segments of multi-part messages waiting for the rest.
+    reassembler: Reassembler,
 }
 
 /// The rows a shaper has written and not yet handed on.
@@ -94,7 +103,11 @@ const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
 ];
 
 impl Shaper {
-    pub fn new(pipeline: &Pipeline, format: Format, metrics: ListenerMetrics) -> Shaper {
+    pub fn new(
+        pipeline: &Pipeline,
+        listen: &crate::config::Listen,
+        metrics: ListenerMetrics,
+    ) -> Shaper {
         let sink = RowSink {
             batch: Batch {
                 bytes: Vec::with_capacity(BATCH_BYTES + 8192),
@@ -110,12 +123,14 @@ impl Shaper {
             mistyped_values: metrics.mistyped_values.clone(),
         };
         Shaper {
-            format,
+            format: listen.format,
+            sender_formats: Arc::clone(&listen.sender_formats),
             routing: Arc::clone(&pipeline.routing),
             collector_hostname: Arc::clone(&pipeline.collector_hostname),
             metrics,
             batches: pipeline.batches.clone(),
             sink,
+            reassembler: Reassembler::default(),
         }
     }
 
@@ -126,7 +141,7 @@ impl Shaper {
     /// Parses one message and appends its row. `received_at` is the receive time (UTC).
     pub fn handle(&mut self, message: &[u8], sender: Option<IpAddr>, received_at: Timestamp) {
         let mut options = Options::new(received_at);
-        options.format = self.format;
+        options.format = crate::config::pinned_format(self.format, &self.sender_formats, sender);
         let event = match parse(message, &options) {
             Ok(event) => event,
             Err(ParseError::Empty) => {
@@ -138,6 +153,21 @@ impl Shaper {
                 return;
             }
         };
+        // A segment of a multi-part message waits for the others (`crate::reassembly`).
+        if let Some((tag, rest)) = segmented_tag(event.app_name, event.message) {
+            if let Some(segment) = parse_segment(rest).filter(|s| s.total > 1) {
+                let header_at = rest.as_ptr().addr() - message.as_ptr().addr();
+                let ready =
+                    self.reassembler
+                        .add(sender, tag, &segment, message, header_at, Instant::now());
+                self.handle_reassembled(ready, received_at);
+                return;
+            }
+        }
+        if !self.reassembler.is_empty() {
+            let expired = self.reassembler.expire(Some(Instant::now()));
+            self.handle_reassembled(expired, received_at);
+        }
         if let Some(counter) = self.metrics.parsed_kind(event.body.kind()) {
             counter.inc();
         }
@@ -226,6 +256,30 @@ impl Shaper {
         }
     }
 
+    /// Handles messages the reassembler put back together.
+    fn handle_reassembled(&mut self, ready: Vec<Whole>, at: Timestamp) {
+        for whole in ready {
+            let sender = whole.sender;
+            if whole.complete {
+                self.metrics.reassembled.inc();
+            } else {
+                self.metrics.reassembly_incomplete.inc();
+                crate::warn_limited!(
+                    ?sender,
+                    "multi-part message forwarded with segments missing"
+                );
+            }
+            self.handle(&whole.message, sender, at);
+        }
+    }
+
+    /// Forwards what is still waiting for segments, then flushes: for the end of a task.
+    pub async fn finish(&mut self) -> Result<(), OutputsClosed> {
+        let open = self.reassembler.expire(None);
+        self.handle_reassembled(open, now());
+        self.flush().await
+    }
+
     /// Whether the batch is big enough to hand over now.
     pub fn batch_full(&self) -> bool {
         self.sink.batch.bytes.len() >= BATCH_BYTES
@@ -261,6 +315,10 @@ impl Shaper {
 
     /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
     pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
+        if !self.reassembler.is_empty() {
+            let expired = self.reassembler.expire(Some(Instant::now()));
+            self.handle_reassembled(expired, now());
+        }
         for (key, batch) in self.sink.pending_uploads.iter_mut() {
             if batch.count == 0 {
                 continue;

@@ -7,14 +7,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut options = Options::new(Timestamp::from_unix(1_795_000_000, 0));
-    options.format = match control % 7 {
+    let vendors = tern_parsers::Vendor::ALL;
+    options.format = match usize::from(control) % (7 + vendors.len()) {
         0 => Format::Rfc3164,
         1 => Format::Rfc5424,
         2 => Format::Cef,
         3 => Format::Leef,
         4 => Format::CiscoAsa,
         5 => Format::Text,
-        _ => Format::Auto,
+        6 => Format::Auto,
+        n => vendors.get(n - 7).map_or(Format::Auto, |v| Format::Vendor(*v)),
     };
     if let Ok(event) = parse(line, &options) {
         let _ = event.message_text();
@@ -27,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
             }
             Body::CiscoAsa(asa) => {
                 let _ = tern_parsers::vendor::cisco_asa::fields(asa);
+            }
+            Body::Vendor(message) => {
+                let _ = message.fields().count();
             }
             Body::Text => {}
         }

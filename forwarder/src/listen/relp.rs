@@ -114,6 +114,6 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     }
     // Frames read but not answered are resent by the sender; rows already handed on are
     // still delivered (at-least-once).
-    let _ = shaper.flush().await;
+    let _ = shaper.finish().await;
     metrics.connections_open.dec();
 }

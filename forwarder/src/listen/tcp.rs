@@ -124,7 +124,7 @@ async fn accept_loop(
             continue;
         }
         metrics.connections.inc();
-        let shaper = Shaper::new(&pipeline, listen.format, metrics.clone());
+        let shaper = Shaper::new(&pipeline, &listen, metrics.clone());
         let listen = Arc::clone(&listen);
         let shutdown = shutdown.clone();
         let session = match listen.protocol {
@@ -305,6 +305,6 @@ async fn serve<S: AsyncRead + Unpin>(
             crate::warn_limited!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
         }
     }
-    let _ = shaper.flush().await;
+    let _ = shaper.finish().await;
     metrics.connections_open.dec();
 }

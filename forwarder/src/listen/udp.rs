@@ -76,11 +76,7 @@ pub fn start(
                 .map_err(|e| format!("inherited socket {address}: {e}"))?,
             None => bind(address, listen).map_err(|e| format!("cannot bind {address}: {e}"))?,
         };
-        let shaper = Shaper::new(
-            pipeline,
-            listen.format,
-            pipeline.metrics.listener(&listen.name()),
-        );
+        let shaper = Shaper::new(pipeline, listen, pipeline.metrics.listener(&listen.name()));
         tasks.push(tokio::spawn(receive_loop(
             socket,
             listen.clone(),
@@ -205,5 +201,5 @@ async fn receive_loop(
             break;
         }
     }
-    let _ = shaper.flush().await;
+    let _ = shaper.finish().await;
 }

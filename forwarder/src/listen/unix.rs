@@ -19,11 +19,7 @@ pub fn start(
     let Address::Path(path) = &listen.address else {
         return Err("a unix listener needs a path".to_owned());
     };
-    let shaper = Shaper::new(
-        pipeline,
-        listen.format,
-        pipeline.metrics.listener(&listen.name()),
-    );
+    let shaper = Shaper::new(pipeline, listen, pipeline.metrics.listener(&listen.name()));
     if let Some(socket) = inherited {
         let socket = socket
             .set_nonblocking(true)
@@ -90,6 +86,6 @@ async fn receive_loop(
             break;
         }
     }
-    let _ = shaper.flush().await;
+    let _ = shaper.finish().await;
     let _ = std::fs::remove_file(&path);
 }

@@ -1,10 +1,41 @@
 //! Cisco ASA, FTD and PIX messages into CommonSecurityLog (`reference/azure.md` §4.4): the
-//! tag gives vendor, product, message id and level; the connection and access messages give
-//! addresses, ports, protocol, action, direction, interfaces and the ACL name
-//! (`DeviceCustomString2`, as Sentinel's own ASA parsing does). `Message` keeps the text after
-//! the tag verbatim.
+//! tag gives vendor, product, message id and level; [`fields`] gives the rest. `Message` keeps
+//! the text after the tag verbatim.
+//!
+//! Column choices:
+//! - `DeviceAction` is the verb as written (`Built`, `Deny`, `denied`, `permitted`, `Rejected`,
+//!   `executed`…), `Protocol` as written (or the number of `protocol 47`),
+//!   `CommunicationDirection` where the message says inbound or outbound.
+//! - Source and destination are the initiator and the responder: "Built outbound" 302013,
+//!   302015 and 302020 name the responder first, so their two sides are swapped; Teardown
+//!   messages do not say who opened the connection and keep the order written (the foreign side
+//!   first), as Sentinel's ASIM parser does.
+//! - An address goes to `SourceIP`/`DestinationIP` when it is an IP address and to
+//!   `SourceHostName`/`DestinationHostName` when the ASA wrote a name (`names`, FQDN objects,
+//!   the FQDN of 106023). Ports are ints, written only when numeric (a service name such as
+//!   `ssh` stays in `Message`). The source's interface is `DeviceInboundInterface` (else
+//!   `on interface NAME`), the destination's `DeviceOutboundInterface` (else the mapped side's
+//!   interface of 305011/305012).
+//! - NAT: the mapped address of 302013–302016, 302020/302021's `gaddr` and the `to` side of
+//!   305011/305012 fill `SourceTranslatedAddress`/`Port` or `DestinationTranslatedAddress`/
+//!   `Port` of their side, only when NAT changed the address or port (the ASA repeats the real
+//!   address when it did not).
+//! - Users: an identity-firewall user next to an address goes to its side's user column, so
+//!   "Built outbound" swaps users too. `SourceUserName` also holds the AAA user of 302013/
+//!   302015 and 113004/113005 (whose address, 113005's `user IP`, is `SourceIP`, and whose AAA
+//!   server is `DestinationIP`), the VPN user of 113019 (peer address `SourceIP`) and the
+//!   administrator of 111008–111010 (station `SourceIP`): each is the one who acted.
+//! - The ACL name goes to `DeviceCustomString2`, as Sentinel's ASA parsing does; 106100's
+//!   `hit-cnt` to `EventCount`; the reason of 106007, 302014, 113005 and 113019 to `Reason`.
+//! - Threat detection (733100): the object to `DeviceCustomString1`, the rate id (`rate-1`) to
+//!   `DeviceCustomString3`, the current burst rate, average rate and cumulative count to
+//!   `FieldDeviceCustomNumber1`–`3` (and the deprecated `DeviceCustomNumber1`–`3` when they
+//!   fit, as for CEF), each with its label.
+
+use std::net::IpAddr;
 
 use tern_parsers::AsaMessage;
+use tern_parsers::vendor::cisco_asa::{Direction, DropRate, Endpoint, fields};
 
 use super::json::JsonObject;
 
@@ -20,9 +51,124 @@ const ASA_LEVELS: [&str; 8] = [
     "debugging",
 ];
 
-pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
-    use tern_parsers::vendor::cisco_asa::{Direction, Endpoint, fields};
+/// The columns of one side of a connection.
+struct SideColumns {
+    ip: &'static str,
+    host: &'static str,
+    port: &'static str,
+    interface: &'static str,
+    translated_ip: &'static str,
+    translated_port: &'static str,
+    user: &'static str,
+}
 
+const SOURCE: SideColumns = SideColumns {
+    ip: "SourceIP",
+    host: "SourceHostName",
+    port: "SourcePort",
+    interface: "DeviceInboundInterface",
+    translated_ip: "SourceTranslatedAddress",
+    translated_port: "SourceTranslatedPort",
+    user: "SourceUserName",
+};
+
+const DESTINATION: SideColumns = SideColumns {
+    ip: "DestinationIP",
+    host: "DestinationHostName",
+    port: "DestinationPort",
+    interface: "DeviceOutboundInterface",
+    translated_ip: "DestinationTranslatedAddress",
+    translated_port: "DestinationTranslatedPort",
+    user: "DestinationUserName",
+};
+
+fn port_number(port: Option<&str>) -> Option<i64> {
+    port.and_then(|p| p.parse::<u16>().ok()).map(i64::from)
+}
+
+/// Writes one side: the endpoint, the interface when the endpoint names none, and the user.
+fn write_side(
+    row: &mut JsonObject<'_>,
+    columns: &SideColumns,
+    end: Option<&Endpoint<'_>>,
+    interface: Option<&str>,
+    user: Option<&str>,
+) {
+    if let Some(end) = end {
+        let is_ip = end.address.parse::<IpAddr>().is_ok();
+        if is_ip {
+            row.string(columns.ip, end.address);
+        }
+        if let Some(host) = (!is_ip).then_some(end.address).or(end.host) {
+            row.string(columns.host, host);
+        }
+        if let Some(port) = port_number(end.port) {
+            row.int(columns.port, port);
+        }
+        let translated = end
+            .mapped_address
+            .filter(|m| m.parse::<IpAddr>().is_ok())
+            .filter(|m| (Some(*m), end.mapped_port) != (Some(end.address), end.port));
+        if let Some(mapped) = translated {
+            row.string(columns.translated_ip, mapped);
+            if let Some(port) = port_number(end.mapped_port) {
+                row.int(columns.translated_port, port);
+            }
+        }
+    }
+    if let Some(name) = end.and_then(|e| e.interface).or(interface) {
+        row.string(columns.interface, name);
+    }
+    if let Some(user) = user {
+        row.string(columns.user, user);
+    }
+}
+
+/// 733100's object, rate id and counts, with their labels.
+fn write_drop_rate(row: &mut JsonObject<'_>, rate: &DropRate<'_>) {
+    if let Some(object) = rate.object {
+        row.string("DeviceCustomString1", object);
+        row.string("DeviceCustomString1Label", "Threat detection object");
+    }
+    if let Some(id) = rate.rate_id {
+        row.string("DeviceCustomString3", id);
+        row.string("DeviceCustomString3Label", "Drop rate");
+    }
+    let numbers = [
+        (rate.burst_rate, "Current burst rate"),
+        (rate.average_rate, "Current average rate"),
+        (rate.total_count, "Cumulative total count"),
+    ];
+    let columns = [
+        (
+            "FieldDeviceCustomNumber1",
+            "DeviceCustomNumber1",
+            "DeviceCustomNumber1Label",
+        ),
+        (
+            "FieldDeviceCustomNumber2",
+            "DeviceCustomNumber2",
+            "DeviceCustomNumber2Label",
+        ),
+        (
+            "FieldDeviceCustomNumber3",
+            "DeviceCustomNumber3",
+            "DeviceCustomNumber3Label",
+        ),
+    ];
+    for ((value, label), (column, legacy, label_column)) in numbers.into_iter().zip(columns) {
+        let Some(n) = value.and_then(|v| v.parse::<i64>().ok()) else {
+            continue;
+        };
+        row.int(column, n);
+        if let Ok(n) = i32::try_from(n) {
+            row.int(legacy, i64::from(n));
+        }
+        row.string(label_column, label);
+    }
+}
+
+pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
     row.string("DeviceVendor", "Cisco");
     row.string("DeviceProduct", asa.product.name());
     row.string("DeviceEventClassID", asa.message_id);
@@ -45,31 +191,31 @@ pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
         };
         row.string("CommunicationDirection", direction);
     }
-    let mut end = |end: Option<Endpoint<'_>>, ip: &str, port: &str, interface: &str| {
-        let Some(end) = end else { return };
-        row.string(ip, end.address);
-        // A service name (`ssh`) in place of a number stays in Message only.
-        if let Some(number) = end.port.and_then(|p| p.parse::<i32>().ok()) {
-            row.int(port, i64::from(number));
-        }
-        if let Some(name) = end.interface {
-            row.string(interface, name);
-        }
-    };
-    end(
-        fields.source,
-        "SourceIP",
-        "SourcePort",
-        "DeviceInboundInterface",
+    write_side(
+        row,
+        &SOURCE,
+        fields.source.as_ref(),
+        fields.interface,
+        fields.source_user,
     );
-    end(
-        fields.destination,
-        "DestinationIP",
-        "DestinationPort",
-        "DeviceOutboundInterface",
+    write_side(
+        row,
+        &DESTINATION,
+        fields.destination.as_ref(),
+        fields.mapped_interface,
+        fields.destination_user,
     );
     // The ACL name in DeviceCustomString2, as Sentinel's ASA parsing does (§4.4).
     if let Some(acl) = fields.acl {
         row.string("DeviceCustomString2", acl);
+    }
+    if let Some(count) = fields.hit_count.and_then(|c| c.parse::<i32>().ok()) {
+        row.int("EventCount", i64::from(count));
+    }
+    if let Some(reason) = fields.reason {
+        row.string("Reason", reason);
+    }
+    if let Some(rate) = &fields.drop_rate {
+        write_drop_rate(row, rate);
     }
 }

@@ -15,6 +15,7 @@
 pub mod checkpoint;
 pub mod ciphertrust;
 pub mod cisco_asa;
+pub mod cisco_ise;
 pub mod fortinet;
 pub mod juniper;
 pub mod mcafee;

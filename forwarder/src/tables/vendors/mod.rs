@@ -133,4 +133,27 @@ mod tests {
             assert!(!m.device_vendor.is_empty() && !m.device_product.is_empty());
         }
     }
+
+    #[test]
+    fn vendor_docs_match_the_mappings() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vendors.md");
+        let docs = std::fs::read_to_string(&path).unwrap_or_default();
+        for vendor in Vendor::ALL {
+            let m = mapping(vendor);
+            let header = format!(
+                "`DeviceVendor` = `{}`, `DeviceProduct` = `{}`",
+                m.device_vendor, m.device_product
+            );
+            assert!(docs.contains(&header), "{vendor:?}: {header}");
+            for (field, column, label) in m.fields {
+                let field = if field.is_empty() {
+                    "(text outside any pair)".to_owned()
+                } else {
+                    format!("`{field}`")
+                };
+                let row = format!("| {field} | `{column}` | {label} |");
+                assert!(docs.contains(&row), "docs/vendors.md lacks {row}");
+            }
+        }
+    }
 }
