@@ -4,6 +4,9 @@
 //! - CEF: VRL's `parse_cef` (the Vector Remap Language stdlib; its parser is reachable only
 //!   through a compiled VRL program, so that is how it is measured).
 //!
+//! The vendor parsers are measured on their own (`vendors` group): no crates.io parser reads
+//! these formats.
+//!
 //! Every contender must produce all fields: Tern's lazy iterators (structured data, CEF
 //! extensions) are walked in full. Run: `cargo bench -p tern-benches --bench parsers`.
 #![allow(
@@ -37,6 +40,11 @@ fn tern_walk(line: &str, options: &Options) -> usize {
         + event.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
     for element in event.structured_data.elements() {
         for (k, v) in element.params() {
+            n += k.len() + v.len();
+        }
+    }
+    if let Body::Vendor(message) = &event.body {
+        for (k, v) in message.fields() {
             n += k.len() + v.len();
         }
     }
@@ -254,9 +262,42 @@ fn cef(c: &mut Criterion) {
     group.finish();
 }
 
+/// The vendor parsers through `parse` (detection, header, and a walk of every field), on the
+/// corpus lines of each vendor's folder that auto-detection reads as that vendor.
+fn vendors(c: &mut Criterion) {
+    let options = options();
+    let mut group = c.benchmark_group("vendors");
+    for vendor in tern_parsers::Vendor::ALL {
+        let folder = match vendor {
+            tern_parsers::Vendor::Sophos => "sophos_xg",
+            other => other.name(),
+        };
+        let (lines, bytes) = inputs(
+            folder,
+            |e| matches!(&e.body, Body::Vendor(m) if m.vendor == vendor),
+        );
+        eprintln!(
+            "{}: {} lines, {bytes} bytes, {:.0} bytes/event",
+            vendor.name(),
+            lines.len(),
+            bytes as f64 / lines.len() as f64
+        );
+        group.throughput(Throughput::Elements(lines.len() as u64));
+        group.bench_function(vendor.name(), |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .map(|l| tern_walk(black_box(l), &options))
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = rfc5424, rfc3164, cef
+    targets = rfc5424, rfc3164, cef, vendors
 }
 criterion_main!(benches);

@@ -13,12 +13,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tern::tables::{Received, Table, write_row};
 use tern::upload::auth::{ClientSecret, TokenCache};
 use tern::upload::batch::Batcher;
 use tern::upload::sender::{RetryPolicy, Sender};
 use tern_mock_azure::MockAzure;
-use tern_parsers::{Options, Timestamp, parse};
+
+#[path = "common/firewall_rows.rs"]
+mod rows;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -48,45 +49,7 @@ async fn main() {
         RetryPolicy::default(),
     ));
     // Shape rows the way the daemon does (16 extension keys, ~700-byte rows).
-    let now = Timestamp::from_unix(1_795_219_200, 0);
-    let received = Received {
-        time: now,
-        sender: None,
-        collector_hostname: "fwd-01",
-        default_offset_seconds: 0,
-    };
-    // 20,000 distinct rows (13 MB): far beyond gzip's 32 KiB window, so repeats do not help.
-    // Values vary as a firewall's do (addresses, ports, byte counts, times, users, URLs), from
-    // a fixed-seed generator, so compression sees realistic entropy.
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        seed >> 33
-    };
-    let shaped: Vec<Vec<u8>> = (0..20_000)
-        .map(|i| {
-            let (a, b, c, d) = (next() % 256, next() % 256, next() % 256, next() % 256);
-            let line = format!(
-                "<134>Nov 21 10:00:00 fw01 CEF:0|Palo Alto Networks|PAN-OS|10.1|end|TRAFFIC|3|src=10.{a}.{b}.{c} spt={} dst=203.0.{d}.{} dpt={} proto=TCP act=allow cs1Label=Rule cs1=rule-{} in={} out={} deviceDirection=1 request=https://example.com/{:x}/{:x} rt={} suser=user{} cat=traffic",
-                1024 + next() % 60000,
-                next() % 256,
-                [443, 80, 53, 22, 8443][(next() % 5) as usize],
-                next() % 40,
-                next() % 1_000_000,
-                next() % 1_000_000,
-                next(),
-                next(),
-                1_795_219_200_000 + i as u64 * 37,
-                next() % 5000
-            );
-            let event = parse(line.as_bytes(), &Options::new(now)).unwrap();
-            let mut row = Vec::new();
-            write_row(Table::CommonSecurityLog, &event, &received, &mut row);
-            row
-        })
-        .collect();
+    let shaped = rows::firewall_rows(20_000);
     let bytes: usize = shaped.iter().map(Vec::len).sum();
     println!("{rows} rows of {} bytes on average", bytes / shaped.len());
     let started = Instant::now();

@@ -365,6 +365,32 @@ impl<'a> Landed<'a> {
     fn iter(&self) -> impl Iterator<Item = (usize, usize, &Typed<'a>)> {
         self.entries.iter().map(|(c, p, v)| (*c, *p, v))
     }
+
+    /// Which pair positions landed in a column, answered without looking keys up again.
+    fn positions(&self) -> LandedPositions<'_, 'a> {
+        let low = self
+            .entries
+            .iter()
+            .filter(|(_, p, _)| *p < 128)
+            .fold(0u128, |bits, (_, p, _)| bits | 1 << p);
+        LandedPositions { low, all: self }
+    }
+}
+
+/// [`Landed::positions`]: a bit per position below 128, the list beyond.
+struct LandedPositions<'l, 'a> {
+    low: u128,
+    all: &'l Landed<'a>,
+}
+
+impl LandedPositions<'_, '_> {
+    fn contains(&self, position: usize) -> bool {
+        if position < 128 {
+            self.low & (1 << position) != 0
+        } else {
+            self.all.entries.iter().any(|(_, p, _)| *p == position)
+        }
+    }
 }
 
 pub(super) fn column_index(column: &str) -> Option<usize> {
@@ -374,8 +400,18 @@ pub(super) fn column_index(column: &str) -> Option<usize> {
 /// The column a CEF key fills, if it is a mapped key.
 #[inline]
 fn column_for_key(key: &str) -> Option<usize> {
-    KEYS.get(key).map(|(_, index)| *index)
+    KEY_INDEX.get(key).copied()
 }
+
+/// [`KEYS`] with a fast hash for the lookup: phf's SipHash cost more than the rest of a key's
+/// handling (profile of the load benchmark); Fx hashes a short key in a few instructions, and
+/// the keys are fixed, so no untrusted input chooses them.
+static KEY_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, usize>> =
+    std::sync::LazyLock::new(|| {
+        KEYS.entries()
+            .map(|(key, (_, index))| (*key, *index))
+            .collect()
+    });
 
 /// Indices of the columns the special rules read back.
 struct SpecialColumns {
@@ -618,16 +654,12 @@ const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
 /// that did not fit the column's type, and earlier occurrences of repeated keys; in the order
 /// received, written straight into the row. Text before the first key leads, unkeyed.
 fn write_additional_extensions(cef: &Cef<'_>, values: &Landed<'_>, row: &mut JsonObject<'_>) {
-    let landed = |position: usize, key: &str| {
-        column_for_key(key)
-            .and_then(|i| values.get(i))
-            .is_some_and(|(p, _)| p == position)
-    };
+    let landed = values.positions();
     let mut extra = cef
         .extensions
         .iter()
         .enumerate()
-        .filter(|(position, (key, _))| !landed(*position, key))
+        .filter(|(position, _)| !landed.contains(*position))
         .peekable();
     let prefix = cef.extensions.unkeyed_prefix();
     if extra.peek().is_none() && prefix.is_none() {
@@ -832,17 +864,14 @@ fn write_vendor<'a>(
             write(row, index, value);
         }
     }
-    let consumed = |position: usize, key: &str| {
-        (position < 63 && placeholders & (1 << position) != 0)
-            || mapping
-                .target(vendor, key)
-                .and_then(|t| values.get(t.column))
-                .is_some_and(|(p, _)| p == position)
+    let landed = values.positions();
+    let consumed = |position: usize| {
+        (position < 63 && placeholders & (1 << position) != 0) || landed.contains(position)
     };
     let mut extra = message
         .fields()
         .enumerate()
-        .filter(|(position, (key, _))| !consumed(*position, key))
+        .filter(|(position, _)| !consumed(*position))
         .peekable();
     if extra.peek().is_none() {
         return notes;

@@ -1,16 +1,15 @@
 //! Batches: rows of one (target, stream) appended into a JSON array until the next row would
 //! push the uncompressed body over the limit (1,000,000 bytes by default: the API counts 1 MB
 //! before and after compression, and the .NET SDK cuts at 1,000,000), then closed and
-//! gzip-compressed once.
+//! gzip-compressed once, in one call: libdeflate compresses a whole buffer two to three times
+//! faster than zlib-style streaming at the same ratio (`benches/README.md`, "gzip"), and a
+//! batch is always whole when it is compressed.
 //!
 //! A row that alone exceeds the limit is never sent whole and never dropped: its longest text
 //! column among `SyslogMessage`, `Message`, `AdditionalExtensions` (then any other) is cut to
 //! fit, and the cut is counted.
 
-use std::io::Write;
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use libdeflater::{CompressionLvl, Compressor};
 use serde_json::Value;
 
 /// The largest uncompressed body the API accepts, and the default limit.
@@ -30,10 +29,9 @@ pub struct ClosedBatch {
 }
 
 /// Rows being collected for one target.
-#[derive(Debug)]
 pub struct Batcher {
     max_bytes: usize,
-    level: Compression,
+    compressor: Compressor,
     json: Vec<u8>,
     rows: u64,
     /// Rows cut to fit, since the batcher was made.
@@ -41,12 +39,15 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// `max_bytes` is capped at [`MAX_BODY_BYTES`]; `gzip_level` 0–9.
+    /// `max_bytes` is capped at [`MAX_BODY_BYTES`]; `gzip_level` 1–12 (libdeflate's levels;
+    /// out-of-range values are clamped).
     pub fn new(max_bytes: usize, gzip_level: u32) -> Batcher {
         let max_bytes = max_bytes.clamp(1024, MAX_BODY_BYTES);
+        let level = i32::try_from(gzip_level.clamp(1, 12)).unwrap_or(1);
+        let level = CompressionLvl::new(level).unwrap_or_else(|_| CompressionLvl::fastest());
         Batcher {
             max_bytes,
-            level: Compression::new(gzip_level.min(9)),
+            compressor: Compressor::new(level),
             json: Vec::with_capacity(max_bytes),
             rows: 0,
             truncated_rows: 0,
@@ -85,9 +86,12 @@ impl Batcher {
             return Ok(None);
         }
         self.json.push(b']');
-        let mut encoder = GzEncoder::new(Vec::with_capacity(self.json.len() / 4), self.level);
-        encoder.write_all(&self.json)?;
-        let body = encoder.finish()?;
+        let mut body = vec![0; self.compressor.gzip_compress_bound(self.json.len())];
+        let written = self
+            .compressor
+            .gzip_compress(&self.json, &mut body)
+            .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
+        body.truncate(written);
         let batch = ClosedBatch {
             body,
             rows: self.rows,

@@ -80,6 +80,8 @@ pub(crate) struct State {
     /// Fast mode (benchmarks): validate the array and count rows, keep nothing.
     count_only: bool,
     counted: u64,
+    /// Load benchmarks: the `tseq=N` numbers seen in fast mode (see [`Sequences`]).
+    sequences: Option<Sequences>,
     /// Certificate clients: client id → thumbprint and public key.
     certificates: HashMap<String, identity::CertificateClient>,
     /// Workload identity: client id → the federated token currently valid.
@@ -92,6 +94,68 @@ pub(crate) struct State {
     /// The base URL, for the audience of client assertions.
     base_url: String,
     proxy_authorizations: Vec<String>,
+}
+
+/// Which sequence numbers arrived, for the load benchmark: every row the generator sent carries
+/// `tseq=N` once; a number seen twice is a duplicate, one never seen a loss.
+#[derive(Debug, Default, Clone)]
+pub struct Sequences {
+    seen: Vec<u64>,
+    /// Rows that carried a number.
+    pub rows: u64,
+    /// Numbers seen more than once (each extra sighting).
+    pub duplicates: u64,
+    /// Numbers seen at least once.
+    pub unique: u64,
+}
+
+impl Sequences {
+    /// Records every `tseq=N` in `text` (one per row).
+    pub fn record(&mut self, text: &[u8]) {
+        let mut rest = text;
+        while let Some(at) = find(rest, b"tseq=") {
+            let digits = rest.get(at + 5..).unwrap_or_default();
+            let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+            let n = std::str::from_utf8(digits.get(..len).unwrap_or_default())
+                .ok()
+                .and_then(|d| d.parse::<usize>().ok());
+            rest = digits.get(len..).unwrap_or_default();
+            let Some(n) = n else { continue };
+            self.rows += 1;
+            let (word, bit) = (n / 64, n % 64);
+            if self.seen.len() <= word {
+                self.seen.resize(word + 1, 0);
+            }
+            if let Some(w) = self.seen.get_mut(word) {
+                if *w & (1 << bit) != 0 {
+                    self.duplicates += 1;
+                } else {
+                    *w |= 1 << bit;
+                    self.unique += 1;
+                }
+            }
+        }
+    }
+
+    /// Numbers below `sent` that never arrived.
+    pub fn missing(&self, sent: u64) -> u64 {
+        sent.saturating_sub(self.unique)
+    }
+
+    /// The first `max` numbers below `sent` that never arrived.
+    pub fn first_missing(&self, sent: u64, max: usize) -> Vec<u64> {
+        (0..sent)
+            .filter(|n| {
+                let (word, bit) = ((n / 64) as usize, n % 64);
+                self.seen.get(word).is_none_or(|w| w & (1 << bit) == 0)
+            })
+            .take(max)
+            .collect()
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A running mock; stops when dropped.
@@ -359,6 +423,32 @@ impl MockAzure {
         self.with(|s| s.counted)
     }
 
+    /// Fast mode that also records every row's `tseq=N` (load benchmarks).
+    pub fn set_sequence_check(&self, on: bool) {
+        self.with(|s| {
+            s.count_only = on;
+            s.sequences = on.then(Sequences::default);
+        });
+    }
+
+    /// What [`MockAzure::set_sequence_check`] recorded so far.
+    pub fn sequences(&self) -> Sequences {
+        self.with(|s| s.sequences.clone().unwrap_or_default())
+    }
+
+    /// A token valid for `lifetime`, for clients that cannot fetch one (a relay's HTTP output).
+    pub fn issue_token(&self, client_id: &str, lifetime: Duration) -> String {
+        self.with(|s| {
+            s.issued += 1;
+            let token = format!("mock-static-token-{}", s.issued);
+            s.tokens.insert(
+                token.clone(),
+                (client_id.to_owned(), Instant::now() + lifetime),
+            );
+            token
+        })
+    }
+
     /// Every ingestion request seen, in order.
     pub fn seen(&self) -> Vec<Seen> {
         self.with(|s| s.seen.clone())
@@ -604,6 +694,9 @@ fn ingest_checked(
             Ok(rows) => {
                 seen.rows = rows.len();
                 state.counted += rows.len() as u64;
+                if let Some(sequences) = state.sequences.as_mut() {
+                    sequences.record(&json);
+                }
                 Some(response(StatusCode::NO_CONTENT, Bytes::new()))
             }
             Err(e) => fail(

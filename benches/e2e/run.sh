@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The end-to-end load benchmark in one command: Tern, rsyslog and syslog-ng doing the same job
+# on this machine, then Tern alone (full speed, CEF only, UDP at a fixed rate, memory through an
+# upstream outage). Figures go to stdout as Markdown tables; benches/README.md keeps them.
+# Usage: benches/e2e/run.sh [e2e options, see --help]   (about 12 minutes with the defaults)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" = 0 ]; then
+  bash .ci/packages.sh
+  # Let the UDP listener have the 32 MiB receive buffer the benchmark asks for.
+  sysctl -q -w net.core.rmem_max=33554432 || true
+fi
+cargo build --release -q -p tern
+cargo build --release -q -p tern-benches --example e2e
+exec target/release/examples/e2e "$@"

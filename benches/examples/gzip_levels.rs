@@ -1,0 +1,76 @@
+//! gzip for upload batches: CPU against ratio, per library and level, on 1,000,000-byte JSON
+//! arrays of CommonSecurityLog rows as the daemon shapes them.
+//!
+//! `cargo run --release -p tern-benches --example gzip_levels`
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+#[path = "common/firewall_rows.rs"]
+mod rows;
+
+use std::time::Instant;
+
+/// The rows cut into ≤ 1,000,000-byte JSON arrays, as the batcher does.
+fn batches() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut json = Vec::new();
+    for row in rows::firewall_rows(20_000) {
+        if !json.is_empty() && json.len() + row.len() + 2 > 1_000_000 {
+            json.push(b']');
+            out.push(std::mem::take(&mut json));
+        }
+        json.push(if json.is_empty() { b'[' } else { b',' });
+        json.extend_from_slice(&row);
+    }
+    json.push(b']');
+    out.push(json);
+    out
+}
+
+fn main() {
+    let batches = batches();
+    let total: usize = batches.iter().map(Vec::len).sum();
+    println!(
+        "{} batches, {} bytes of JSON\n\n| library | level | MB/s (JSON in) | µs per 700-byte row | ratio |\n|---|---|---|---|---|",
+        batches.len(),
+        total
+    );
+    let report = |name: &str, level: i32, compress: &mut dyn FnMut(&[u8]) -> usize| {
+        // Warm up, then three passes.
+        let _ = compress(&batches[0]);
+        let started = Instant::now();
+        let mut out = 0usize;
+        for _ in 0..3 {
+            for b in &batches {
+                out += compress(b);
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64() / 3.0;
+        println!(
+            "| {name} | {level} | {:.0} | {:.2} | {:.1}:1 |",
+            total as f64 / seconds / 1e6,
+            seconds / (total as f64 / 700.0) * 1e6,
+            total as f64 / (out as f64 / 3.0)
+        );
+    };
+    for level in [1u8, 3, 6, 9] {
+        report(
+            "miniz_oxide (flate2's default backend)",
+            i32::from(level),
+            &mut |data| miniz_oxide::deflate::compress_to_vec(data, level).len(),
+        );
+    }
+    for level in [1, 3, 6, 9, 12] {
+        let mut compressor =
+            libdeflater::Compressor::new(libdeflater::CompressionLvl::new(level).unwrap());
+        let mut buffer = vec![0u8; 1_100_000];
+        report("libdeflate", level, &mut |data| {
+            compressor.gzip_compress(data, &mut buffer).unwrap()
+        });
+    }
+}
