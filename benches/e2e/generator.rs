@@ -213,15 +213,31 @@ pub fn send_tcp(
     Ok(total)
 }
 
-/// Sends `count` datagrams at `rate` per second from one socket.
-pub fn send_udp(mix: &Mix, to: SocketAddr, count: u64, rate: Option<u64>) -> std::io::Result<Sent> {
-    let socket = UdpSocket::bind(("127.0.0.1", 0))?;
-    socket.connect(to)?;
+/// Sends `count` datagrams at `rate` per second, round-robin from `sources` sockets (several
+/// devices: the receiver's `SO_REUSEPORT` sockets each get a share).
+pub fn send_udp(
+    mix: &Mix,
+    to: SocketAddr,
+    sources: usize,
+    count: u64,
+    rate: Option<u64>,
+) -> std::io::Result<Sent> {
+    let sockets = (0..sources.max(1))
+        .map(|_| {
+            let socket = UdpSocket::bind(("127.0.0.1", 0))?;
+            socket.connect(to)?;
+            Ok(socket)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
     let start = Instant::now();
     let mut datagram = Vec::with_capacity(2048);
     let mut sent = Sent::default();
     for seq in 0..count {
         mix.datagram(seq, &mut datagram);
+        let index = usize::try_from(seq).unwrap_or(0) % sockets.len();
+        let Some(socket) = sockets.get(index) else {
+            continue;
+        };
         // A full socket buffer on the sending side is our problem, not the receiver's: retry.
         loop {
             match socket.send(&datagram) {

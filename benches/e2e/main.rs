@@ -427,6 +427,7 @@ fn udp(args: &Args, sinks: &Sinks) -> Result<(), String> {
     let sent = generator::send_udp(
         &mix,
         ([127, 0, 0, 1], port).into(),
+        8,
         count,
         Some(args.udp_rate),
     )

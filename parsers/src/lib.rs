@@ -333,33 +333,21 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
         Format::Text => None,
         _ => vendor::cisco_asa::parse_asa(content),
     };
-    let (mut body, body_error) = match asa {
+    // One binding, never reassigned: the body is then built straight into the `Event` below
+    // (a reassigned one was copied, 208 bytes per message).
+    let (body, body_error) = match asa {
         Some(asa) => (Body::CiscoAsa(asa), None),
-        None => classify_body(fields.message, options.format),
-    };
-    if matches!(body, Body::Text) && body_error.is_none() {
-        let pinned = match options.format {
-            Format::Vendor(vendor) => Some(vendor),
-            _ => None,
-        };
-        if options.format == Format::Auto || pinned.is_some() {
-            let candidate = vendor::Candidate {
+        None => classify_body(
+            &BodyContext {
+                message: fields.message,
+                content,
                 app_name: fields.app_name,
                 msg_id: fields.msg_id,
-                // `host devid=FG…  date=…`: a key=value pair taken for a TAG is part of the body.
-                message: if fields.app_name.is_some_and(|a| a.contains('=')) {
-                    text::trim_spaces(content)
-                } else {
-                    text::trim_spaces(fields.message)
-                },
-                content,
-                structured_data: fields.structured_data,
-            };
-            if let Some(found) = vendor::detect(&candidate, pinned) {
-                body = Body::Vendor(found);
-            }
-        }
-    }
+                structured_data: &fields.structured_data,
+            },
+            options.format,
+        ),
+    };
     match (options.format, &body) {
         (Format::Cef, Body::Cef(_))
         | (Format::Leef, Body::Leef(_))
@@ -381,6 +369,60 @@ pub fn parse<'a>(input: &'a [u8], options: &Options) -> Result<Event<'a>, ParseE
         }),
         (pinned, _) => Err(ParseError::NotFormat(pinned)),
     }
+}
+
+/// A vendor format in a body that is neither CEF, LEEF nor ASA, when the format allows one.
+#[inline]
+fn detect_vendor<'a>(header: &BodyContext<'_, 'a>, format: Format) -> Option<VendorMessage<'a>> {
+    let pinned = match format {
+        Format::Auto => None,
+        Format::Vendor(vendor) => Some(vendor),
+        _ => return None,
+    };
+    let message = text::trim_leading_spaces(header.message);
+    if pinned.is_none() && !vendor::may_match(message, header.app_name, header.structured_data) {
+        return None;
+    }
+    recognise_vendor(header, message, pinned)
+}
+
+/// [`detect_vendor`] past its cheap gate (taken by few messages).
+#[inline]
+fn recognise_vendor<'a>(
+    header: &BodyContext<'_, 'a>,
+    message: &'a [u8],
+    pinned: Option<Vendor>,
+) -> Option<VendorMessage<'a>> {
+    // `host devid=FG…  date=…`: a key=value pair taken for a TAG is part of the body (the rest
+    // of such a body is key=value too, so the gate passed).
+    let tag_is_pair = header
+        .app_name
+        .is_some_and(|a| a.as_bytes().contains(&b'='));
+    let message = if tag_is_pair {
+        text::trim_leading_spaces(header.content)
+    } else {
+        message
+    };
+    let candidate = vendor::Candidate {
+        app_name: header.app_name,
+        msg_id: header.msg_id,
+        message,
+        content: header.content,
+        structured_data: *header.structured_data,
+    };
+    vendor::detect(&candidate, pinned)
+}
+
+/// What body classification needs of the header: a few fields, passed by value or by
+/// reference so that the header's struct can stay in registers in the hot path.
+#[derive(Clone, Copy)]
+struct BodyContext<'h, 'a> {
+    message: &'a [u8],
+    /// The RFC 3164 content before the TAG was split off.
+    content: &'a [u8],
+    app_name: Option<&'a str>,
+    msg_id: Option<&'a str>,
+    structured_data: &'h StructuredData<'a>,
 }
 
 /// The header part of an [`Event`], whichever syslog flavour it came from.
@@ -449,13 +491,16 @@ fn record_at(message: &[u8], ef: usize) -> Option<(Record, usize)> {
     }
 }
 
-/// Looks at the message for CEF, LEEF or an ASA tag.
+/// Looks at the message for CEF, LEEF, an ASA tag, then a vendor format.
 #[inline]
-fn classify_body<'a>(message: &'a [u8], format: Format) -> (Body<'a>, Option<BodyError>) {
+fn classify_body<'a>(
+    header: &BodyContext<'_, 'a>,
+    format: Format,
+) -> (Body<'a>, Option<BodyError>) {
     if format == Format::Text {
         return (Body::Text, None);
     }
-    let message = text::trim_spaces(message);
+    let message = text::trim_spaces(header.message);
     match find_record(message) {
         Some((Record::Cef, at)) if format != Format::Leef => {
             match cef::parse_cef(message.get(at..).unwrap_or_default()) {
@@ -471,7 +516,10 @@ fn classify_body<'a>(message: &'a [u8], format: Format) -> (Body<'a>, Option<Bod
         }
         _ => match vendor::cisco_asa::parse_asa(message) {
             Some(asa) => (Body::CiscoAsa(asa), None),
-            None => (Body::Text, None),
+            None => match detect_vendor(header, format) {
+                Some(found) => (Body::Vendor(found), None),
+                None => (Body::Text, None),
+            },
         },
     }
 }

@@ -169,6 +169,7 @@ pub fn parse_structured_data(input: &[u8]) -> Result<(StructuredData<'_>, &[u8])
 /// Validates the STRUCTURED-DATA grammar at the front of `input`; returns the SD part (empty
 /// for `-`), the length of its first element and the rest. Text validation is left to the caller, which can then validate the
 /// SD together with the header fields before it in one pass.
+#[inline]
 pub(crate) fn scan_structured_data(input: &[u8]) -> Result<(&[u8], usize, &[u8]), SdError> {
     if let Some(rest) = input.strip_prefix(b"-") {
         return Ok((&[], 0, rest));

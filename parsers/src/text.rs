@@ -26,6 +26,16 @@ pub fn trim_spaces(bytes: &[u8]) -> &[u8] {
     }
 }
 
+/// Strips ASCII spaces from the front only (cheap: the usual message has none).
+#[inline]
+pub fn trim_leading_spaces(bytes: &[u8]) -> &[u8] {
+    let mut rest = bytes;
+    while let Some(r) = rest.strip_prefix(b" ") {
+        rest = r;
+    }
+    rest
+}
+
 /// Strips ASCII whitespace (including CR and LF) from the end.
 pub fn trim_end_whitespace(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace());

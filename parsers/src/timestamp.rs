@@ -138,6 +138,9 @@ impl Timestamp {
         out: &mut W,
     ) -> fmt::Result {
         let utc = self.to_utc(default_offset_seconds);
+        if let Some(text) = utc.rfc3339_digits() {
+            return out.write_str(text.as_str());
+        }
         write!(
             out,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -153,6 +156,73 @@ impl Timestamp {
             write!(out, ".{nanos:0width$}")?;
         }
         out.write_char('Z')
+    }
+}
+
+/// An RFC 3339 UTC text in a fixed buffer (`YYYY-MM-DDTHH:MM:SS.fffffffffZ` is at most 30
+/// bytes): formatted by hand because every row writes one and `core::fmt` showed in profiles.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339Text {
+    bytes: [u8; 30],
+    len: usize,
+}
+
+impl Rfc3339Text {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written.
+        std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl Timestamp {
+    /// This timestamp (already in UTC) as RFC 3339 text; `None` for years outside 0–9999,
+    /// which the `fmt` path writes.
+    fn rfc3339_digits(&self) -> Option<Rfc3339Text> {
+        let year = u32::try_from(self.year).ok().filter(|y| *y <= 9999)?;
+        let mut b = [0u8; 30];
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                if let Some(slot) = b.get_mut(at + i) {
+                    *slot = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, u32::from(self.month), 2);
+        put(8, u32::from(self.day), 2);
+        put(11, u32::from(self.hour), 2);
+        put(14, u32::from(self.minute), 2);
+        put(17, u32::from(self.second), 2);
+        let mut len = 19;
+        if self.nanos != 0 {
+            let mut nanos = self.nanos.min(999_999_999);
+            let mut width = 9;
+            while nanos % 10 == 0 {
+                nanos /= 10;
+                width -= 1;
+            }
+            put(20, nanos, width);
+            len = 20 + width;
+        }
+        for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+            if let Some(slot) = b.get_mut(at) {
+                *slot = c;
+            }
+        }
+        if len > 19 {
+            if let Some(slot) = b.get_mut(19) {
+                *slot = b'.';
+            }
+        }
+        if let Some(slot) = b.get_mut(len) {
+            *slot = b'Z';
+        }
+        Some(Rfc3339Text {
+            bytes: b,
+            len: len + 1,
+        })
     }
 }
 
@@ -510,6 +580,32 @@ fn parse_bsd_general(input: &[u8]) -> Option<(BsdTimestamp, &[u8])> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hand_formatted_rfc3339_equals_fmt() {
+        use std::fmt::Write as _;
+        let mut seconds: i64 = -62_135_596_800; // 0001-01-01
+        while seconds < 253_402_300_799 {
+            for nanos in [0, 1, 10, 120_000_000, 123_456_789, 999_999_999] {
+                let ts = Timestamp::from_unix(seconds, nanos);
+                let fast = ts.rfc3339_digits().unwrap();
+                let mut slow = String::new();
+                write!(
+                    slow,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second
+                )
+                .unwrap();
+                if nanos != 0 {
+                    let digits = format!("{nanos:09}");
+                    write!(slow, ".{}", digits.trim_end_matches('0')).unwrap();
+                }
+                slow.push('Z');
+                assert_eq!(fast.as_str(), slow);
+            }
+            seconds += 7_777_777;
+        }
+    }
+
     use super::*;
 
     fn rfc3339_utc(ts: &Timestamp) -> String {

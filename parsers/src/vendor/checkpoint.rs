@@ -5,6 +5,11 @@
 use super::scan::kv::{self, Pairs};
 use super::{Candidate, Layout, Vendor, VendorMessage, message};
 
+/// Whether a message starts like the pipe form (`time=…|`, `hostname=…|`, `|hostname=…`).
+pub fn starts_like(message: &[u8]) -> bool {
+    message.starts_with(b"time=") || message.starts_with(b"hostname=") || message.starts_with(b"|")
+}
+
 pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {
     let m = c.message;
     // RFC 5424 with the fields as structured data (a relay such as SC4S re-wrote them).
@@ -18,9 +23,13 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
         });
     }
     if let Some(inside) = m.strip_prefix(b"[") {
-        let colon_form = Pairs::new(inside, kv::COLON_QUOTED)
-            .next()
-            .is_some_and(|(k, _)| !k.is_empty());
+        // `[key:"` — checked by hand: text in brackets is common, Check Point's form is not.
+        let key_len = inside
+            .iter()
+            .take(64)
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            .count();
+        let colon_form = key_len > 0 && inside.get(key_len..key_len + 2) == Some(b":\"");
         if colon_form && (pinned || c.app_name == Some("CheckPoint") || inside.contains(&b';')) {
             let inside = inside.strip_suffix(b"]").unwrap_or(inside);
             return Some(message(

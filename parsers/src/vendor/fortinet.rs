@@ -21,9 +21,9 @@ fn looks_fortinet(payload: &[u8]) -> bool {
     has_log_id && has_type
 }
 
-pub fn recognise<'a>(c: &Candidate<'a>, _pinned: bool) -> Option<VendorMessage<'a>> {
-    let payload = c.message;
-    let starts_like = [
+/// Whether a message starts with a key FortiOS-family logs start with.
+pub fn starts_like(message: &[u8]) -> bool {
+    [
         &b"date="[..],
         b"logver=",
         b"timestamp=",
@@ -34,7 +34,12 @@ pub fn recognise<'a>(c: &Candidate<'a>, _pinned: bool) -> Option<VendorMessage<'
         b"category=",
     ]
     .iter()
-    .any(|p| payload.starts_with(p));
+    .any(|p| message.starts_with(p))
+}
+
+pub fn recognise<'a>(c: &Candidate<'a>, _pinned: bool) -> Option<VendorMessage<'a>> {
+    let payload = c.message;
+    let starts_like = starts_like(payload);
     // A pinned listener's other shapes are kept by the generic fallback (`vendor::recognise`).
     if !(starts_like && looks_fortinet(payload)) {
         return None;

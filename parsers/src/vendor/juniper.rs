@@ -62,8 +62,14 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
             structured_data: c.structured_data,
         });
     }
-    // Structured form behind a relay's BSD header: `… MSGID [junos@…] text`.
-    if let Some(open) = memchr::memmem::find(m, b"[junos@") {
+    // Structured form behind a relay's BSD header: `… MSGID [junos@…] text` (the relays
+    // seen tag it `junos-flow`, `junos-ids`).
+    let app = c.app_name.unwrap_or_default();
+    let relayed = pinned || app.starts_with("junos");
+    if let Some(open) = relayed
+        .then(|| memchr::memmem::find(m, b"[junos@"))
+        .flatten()
+    {
         let before = m.get(..open).unwrap_or_default();
         let msg_id = before
             .rsplit(|&b| b == b' ')
@@ -90,7 +96,6 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
             Layout::KeyValue(kv::SPACED),
         ));
     }
-    let app = c.app_name.unwrap_or_default();
     let junos_app = app.starts_with("RT_") || app.starts_with("junos");
     if let Some((tag, rest)) = event_tag(m) {
         if tag.starts_with("RT_FLOW_SESSION_") && !tag.ends_with("_LS") {

@@ -51,6 +51,9 @@ fn split_head(m: &[u8]) -> Option<Head<'_>> {
         .strip_prefix(b"1 ")
         .filter(|r| is_epoch(first_word(r)))
         .unwrap_or(m);
+    if !is_epoch(first_word(m)) {
+        return None;
+    }
     let mut words = m.splitn(4, |&b| b == b' ');
     let epoch = words.next()?;
     let device = words.next()?;

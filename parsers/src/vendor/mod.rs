@@ -220,6 +220,80 @@ pub struct Candidate<'a> {
     pub structured_data: StructuredData<'a>,
 }
 
+/// Whether the message's first bytes could start a vendor's self-describing shape: the same
+/// prefixes [`detect`] dispatches on, checked first so that most plain syslog pays a byte or two.
+#[inline]
+fn message_may_match(m: &[u8]) -> bool {
+    let second = m.get(1).copied().unwrap_or(0);
+    match m.first() {
+        // date=, device=, devname=, devid=, device_id=, logver=, time=, timestamp=, category=,
+        // hostname=: a letter pair, then (checked by the recognisers) the `=`.
+        Some(b'd') => matches!(second, b'a' | b'e'),
+        Some(b'l') => second == b'o',
+        Some(b't') => second == b'i',
+        Some(b'c') => second == b'a',
+        Some(b'h') => second == b'o',
+        Some(b'|' | b'[' | b'{' | b'<' | b'?' | b'#' | 0xEF) => true,
+        Some(b'N') => second == b'e',
+        Some(b'S') => second == b'o',
+        // `1,2024/…` (PAN-OS), an epoch `1563249630.77…` (Meraki, Zeek), `1 1563…` (Meraki
+        // behind a version digit).
+        Some(b'0'..=b'9') => {
+            second == b','
+                || m.get(9) == Some(&b'.')
+                || m.get(10) == Some(&b'.')
+                || (m.starts_with(b"1 ") && m.get(2).is_some_and(u8::is_ascii_digit))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a TAG names a vendor [`detect`] knows by its TAG.
+#[inline]
+fn app_may_match(app: &str) -> bool {
+    match app.as_bytes().first() {
+        Some(b'C') => app == "CheckPoint" || app.eq_ignore_ascii_case("CipherTrust"),
+        Some(b'E' | b'S' | b'm') => mcafee::is_tag(app),
+        Some(b'R' | b'j') => app.starts_with("RT_") || app.starts_with("junos"),
+        Some(b'v' | b'd') => app.starts_with("vee-") || app.starts_with("dsm"),
+        _ => false,
+    }
+}
+
+/// The SD-ID of the first element, read from the raw bytes (`[junos@2636…`): walking the
+/// elements costs more, and this runs on every RFC 5424 message with SD.
+#[inline]
+fn first_sd_id<'a>(structured_data: &StructuredData<'a>) -> &'a [u8] {
+    let raw = structured_data.raw().strip_prefix(b"[").unwrap_or_default();
+    let id_len = raw
+        .iter()
+        .take(64)
+        .position(|b| matches!(b, b' ' | b']'))
+        .unwrap_or(0);
+    raw.get(..id_len).unwrap_or_default()
+}
+
+fn sd_id_may_match(id: &[u8]) -> bool {
+    id.starts_with(b"junos@") || id.ends_with(b"@21513") || id.starts_with(b"NXLOG@")
+}
+
+/// Whether [`detect`] could find anything; most plain syslog stops here, after a few byte
+/// comparisons.
+#[inline]
+pub fn may_match(
+    message: &[u8],
+    app_name: Option<&str>,
+    structured_data: &StructuredData<'_>,
+) -> bool {
+    // SD-IDs: `junos@…`, `NXLOG@…`, Vormetric's `CGP@21513`/`COM@21513`; their first letter
+    // first.
+    let sd_start = structured_data.raw().get(1).copied();
+    message_may_match(message)
+        || app_name.is_some_and(app_may_match)
+        || (matches!(sd_start, Some(b'j' | b'N' | b'C'))
+            && sd_id_may_match(first_sd_id(structured_data)))
+}
+
 /// Recognises a vendor format; `pinned` names the only vendor to try (and lets recognisers
 /// accept shapes that are only safe to read as that vendor's when the listener says so).
 #[inline]
@@ -227,40 +301,76 @@ pub fn detect<'a>(candidate: &Candidate<'a>, pinned: Option<Vendor>) -> Option<V
     if let Some(vendor) = pinned {
         return recognise(vendor, candidate, true);
     }
-    // Cheap dispatch on the first byte of the message and of the TAG.
-    let first = candidate.message.first().copied().unwrap_or(b' ');
-    let tried: &[Vendor] = match first {
-        b'c' | b'd' | b'l' | b't' => &[Vendor::Fortinet, Vendor::Sophos, Vendor::CheckPoint],
-        b'[' | b'|' => &[Vendor::CheckPoint],
-        b'{' => &[Vendor::Zeek, Vendor::NxLog],
-        b'S' => &[Vendor::NxLog],
-        b'<' | b'?' | 0xEF => &[Vendor::McAfee, Vendor::NxLog],
-        b'0'..=b'9' => &[Vendor::PaloAlto, Vendor::Meraki, Vendor::Zeek],
-        b'#' => &[Vendor::Zeek],
-        b'N' => &[Vendor::Juniper],
-        _ => &[],
-    };
-    for &vendor in tried {
-        if let Some(found) = recognise(vendor, candidate, false) {
-            return Some(found);
+    // Every arm checks a prefix or a name before a recogniser runs: this is on the path of
+    // every plain syslog message, which must pay a few comparisons and no scan.
+    let m = candidate.message;
+    let try_vendor = |vendor| recognise(vendor, candidate, false);
+    let by_message = match m.first() {
+        Some(b'c' | b'd' | b'l' | b't' | b'h' | b'|') => {
+            if m.starts_with(b"device=") || m.starts_with(b"date=") {
+                try_vendor(Vendor::Sophos).or_else(|| try_vendor(Vendor::Fortinet))
+            } else if fortinet::starts_like(m) {
+                try_vendor(Vendor::Fortinet)
+            } else {
+                None
+            }
+            .or_else(|| {
+                checkpoint::starts_like(m)
+                    .then(|| try_vendor(Vendor::CheckPoint))
+                    .flatten()
+            })
         }
-    }
-    // Vendors named by their TAG or structured data rather than by the message.
-    let app = candidate.app_name.unwrap_or_default().as_bytes();
-    let by_app = match app.first() {
-        Some(b'R' | b'j') => recognise(Vendor::Juniper, candidate, false),
-        Some(b'C') => recognise(Vendor::CheckPoint, candidate, false)
-            .or_else(|| recognise(Vendor::CipherTrust, candidate, false)),
-        Some(b'E' | b'S' | b'm') => recognise(Vendor::McAfee, candidate, false),
-        Some(b'v' | b'd') => recognise(Vendor::CipherTrust, candidate, false),
+        Some(b'[') => try_vendor(Vendor::CheckPoint),
+        Some(b'{') => try_vendor(Vendor::Zeek).or_else(|| try_vendor(Vendor::NxLog)),
+        Some(b'<' | b'?' | 0xEF) => {
+            try_vendor(Vendor::McAfee).or_else(|| try_vendor(Vendor::NxLog))
+        }
+        Some(b'0'..=b'9') => {
+            // The first non-digit tells the shapes apart: `1,2024/…` PAN-OS, `1563249630.77…`
+            // Meraki or Zeek, `1 1563…` Meraki behind a version digit.
+            match m.iter().take(12).find(|b| !b.is_ascii_digit()) {
+                Some(b',') => try_vendor(Vendor::PaloAlto),
+                Some(b'.') => try_vendor(Vendor::Meraki).or_else(|| try_vendor(Vendor::Zeek)),
+                Some(b' ') if m.starts_with(b"1 ") => try_vendor(Vendor::Meraki),
+                _ => None,
+            }
+        }
+        Some(b'#') => try_vendor(Vendor::Zeek),
+        Some(b'N') if m.starts_with(b"NetScreen device_id=") => try_vendor(Vendor::Juniper),
+        Some(b'S') if m.starts_with(b"SourceModuleName=") => try_vendor(Vendor::NxLog),
         _ => None,
     };
-    if by_app.is_some() || candidate.structured_data.is_empty() {
+    if by_message.is_some() {
+        return by_message;
+    }
+    // Vendors named by their TAG.
+    let app = candidate.app_name.unwrap_or_default();
+    let by_app = match app.as_bytes().first() {
+        Some(b'C') if app == "CheckPoint" => try_vendor(Vendor::CheckPoint),
+        Some(b'C') if app.eq_ignore_ascii_case("CipherTrust") => try_vendor(Vendor::CipherTrust),
+        Some(b'E' | b'S' | b'm') if mcafee::is_tag(app) => try_vendor(Vendor::McAfee),
+        Some(b'R' | b'j') if app.starts_with("RT_") || app.starts_with("junos") => {
+            try_vendor(Vendor::Juniper)
+        }
+        Some(b'v' | b'd') if app.starts_with("vee-") || app.starts_with("dsm") => {
+            try_vendor(Vendor::CipherTrust)
+        }
+        _ => None,
+    };
+    if by_app.is_some() {
         return by_app;
     }
-    recognise(Vendor::Juniper, candidate, false)
-        .or_else(|| recognise(Vendor::CipherTrust, candidate, false))
-        .or_else(|| recognise(Vendor::NxLog, candidate, false))
+    // Vendors named by their structured data's SD-ID.
+    let id = first_sd_id(&candidate.structured_data);
+    if id.starts_with(b"junos@") {
+        try_vendor(Vendor::Juniper)
+    } else if id.ends_with(b"@21513") {
+        try_vendor(Vendor::CipherTrust)
+    } else if id.starts_with(b"NXLOG@") {
+        try_vendor(Vendor::NxLog)
+    } else {
+        None
+    }
 }
 
 fn recognise<'a>(vendor: Vendor, c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {

@@ -7,13 +7,12 @@ use super::scan::kv;
 use super::{Candidate, Layout, Vendor, VendorMessage, message};
 
 /// Field names only NXLog's records use.
-const NXLOG_KEYS: [&[u8]; 5] = [
-    b"SourceModuleName",
-    b"EventReceivedTime",
-    b"SourceModuleType",
-    b"EventTimeWritten",
-    b"MessageSourceAddress",
-];
+/// Searchers for names only NXLog's records use (`SourceModuleName`/`SourceModuleType`,
+/// `EventReceivedTime`); built once, as building one costs more than a search.
+static NXLOG_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+    std::sync::LazyLock::new(|| {
+        [b"SourceModule".as_slice(), b"EventReceivedTime"].map(memchr::memmem::Finder::new)
+    });
 
 /// NXLog's `xm_kvp` output: `SourceModuleName=in;SourceModuleType=im_file;Hostname=…`.
 const KVP: kv::Dialect = kv::Dialect {
@@ -43,12 +42,17 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
     if m.starts_with(b"SourceModuleName=") || (pinned && m.contains(&b';') && m.contains(&b'=')) {
         return Some(message(Vendor::NxLog, "", m, Layout::KeyValue(KVP)));
     }
+    // `to_json()` writes `EventTime` first and NXLog's own fields (`EventReceivedTime`,
+    // `SourceModuleName`, `SourceModuleType`) first or last: look at both ends, not the whole
+    // record (this runs on every JSON body).
     let nxlog_keys = || {
-        NXLOG_KEYS
-            .iter()
-            .any(|k| memchr::memmem::find(m, k).is_some())
-            || (memchr::memmem::find(m, b"EventTime").is_some()
-                && memchr::memmem::find(m, b"Hostname").is_some())
+        let head = m.get(..m.len().min(160)).unwrap_or_default();
+        let tail = m.get(m.len().saturating_sub(160)..).unwrap_or_default();
+        m.starts_with(b"{\"EventTime\":")
+            || m.starts_with(b"<Event><EventTime>")
+            || NXLOG_KEYS
+                .iter()
+                .any(|k| k.find(head).is_some() || k.find(tail).is_some())
     };
     match m.first() {
         Some(b'{') if pinned || nxlog_keys() => Some(message(Vendor::NxLog, "", m, Layout::Json)),

@@ -13,6 +13,10 @@ use std::borrow::Cow;
 use super::scan::{delimited, json};
 use super::{Candidate, Layout, Vendor, VendorMessage, message};
 
+/// Built once: building a searcher costs more than one search.
+static ORIG_H: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"id.orig_h\""));
+
 /// The first fields of every connection-based Zeek log.
 const CONNECTION_PREFIX: [&str; 6] = [
     "ts",
@@ -65,9 +69,10 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
     let m = c.message;
     match m.first() {
         Some(b'{') => {
-            let head = m.get(..m.len().min(200)).unwrap_or_default();
-            let zeek = memchr::memmem::find(head, b"\"_path\"").is_some()
-                || memchr::memmem::find(m, b"\"id.orig_h\"").is_some()
+            // Zeek and Corelight write `_path` first and the connection fields early.
+            let head = m.get(..m.len().min(256)).unwrap_or_default();
+            let zeek = m.starts_with(b"{\"_path\":")
+                || ORIG_H.find(head).is_some()
                 || (pinned && memchr::memmem::find(head, b"\"ts\"").is_some());
             if !zeek {
                 return None;
@@ -82,11 +87,16 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
             })
             .then(|| message(Vendor::Zeek, "header", m, Layout::Text)),
         _ => {
-            // An epoch with a fraction, then at least three more tab-separated fields.
-            let tsv = m.iter().position(|&b| b == b'\t').is_some_and(|tab| {
-                is_epoch(m.get(..tab).unwrap_or_default())
-                    && m.iter().filter(|&&b| b == b'\t').count() >= 3
-            });
+            // An epoch with a fraction (within the first bytes), then at least three more
+            // tab-separated fields.
+            let tsv = m
+                .iter()
+                .take(24)
+                .position(|&b| b == b'\t')
+                .is_some_and(|tab| {
+                    is_epoch(m.get(..tab).unwrap_or_default())
+                        && m.iter().filter(|&&b| b == b'\t').take(3).count() >= 3
+                });
             (tsv || (pinned && m.contains(&b'\t')))
                 .then(|| message(Vendor::Zeek, "", m, Layout::ZeekTsv))
         }
