@@ -464,7 +464,13 @@ fn memory(args: &Args, sinks: &Sinks) -> Result<(), String> {
     sinks.reset();
     let spool = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port = free_port();
-    let extra = format!("[spool]\ndir = \"{}\"\n", spool.path().display());
+    let mut extra = format!("[spool]\ndir = \"{}\"\n", spool.path().display());
+    if let Some(queue) = std::env::var_os("E2E_MAX_QUEUE") {
+        extra = format!(
+            "[azure.upload]\nmax_queue = \"{}\"\n\n{extra}",
+            queue.to_string_lossy()
+        );
+    }
     let running = peers::tern(&args.tern, port, false, &extra, &sinks.config)?;
     let pid = running.pid();
     let count = args.memory_rate * args.memory_seconds;
@@ -496,6 +502,13 @@ fn memory(args: &Args, sinks: &Sinks) -> Result<(), String> {
             }
             if !outage_started {
                 healthy_peak = peers::peak_rss(pid);
+            }
+            if t % 10 == 0 && std::env::var_os("E2E_TRACE").is_some() {
+                eprintln!(
+                    "memory: {t} s, RSS now {:.0} MB, peak {:.0} MB",
+                    peers::rss_now(pid) as f64 / 1e6,
+                    peers::peak_rss(pid) as f64 / 1e6
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }

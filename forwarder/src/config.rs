@@ -393,6 +393,10 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
 /// 256 MiB of gzip per target: several minutes of a busy firewall (log rows compress about
 /// 10:1) on a VM that can spare it.
 const DEFAULT_MAX_QUEUE_BYTES: usize = 256 << 20;
+/// With a spool the queue in memory is only a cache of what is on disk (the page cache keeps
+/// recent segments anyway), so it is kept small: the daemon's memory stays bounded through an
+/// outage (decision 74).
+const DEFAULT_MEMORY_TIER_BYTES: usize = 32 << 20;
 pub const DEFAULT_DEAD_LETTER: &str = "/var/lib/tern/dead-letter.jsonl";
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -738,6 +742,7 @@ impl Config {
                         .unwrap_or(4)
                         .max(1),
                     max_queue_bytes: match a.upload.as_ref().and_then(|u| u.max_queue.as_ref()) {
+                        None if raw.spool.is_some() => DEFAULT_MEMORY_TIER_BYTES,
                         None => DEFAULT_MAX_QUEUE_BYTES,
                         Some(text) => parse_bytes(text.get_ref()).ok_or_else(|| {
                             at(

@@ -32,6 +32,8 @@ pub struct ClosedBatch {
 pub struct Batcher {
     max_bytes: usize,
     compressor: Compressor,
+    /// Where batches are compressed before being copied out at their exact size.
+    scratch: Vec<u8>,
     json: Vec<u8>,
     rows: u64,
     /// Rows cut to fit, since the batcher was made.
@@ -48,6 +50,7 @@ impl Batcher {
         Batcher {
             max_bytes,
             compressor: Compressor::new(level),
+            scratch: Vec::new(),
             json: Vec::with_capacity(max_bytes),
             rows: 0,
             truncated_rows: 0,
@@ -86,12 +89,16 @@ impl Batcher {
             return Ok(None);
         }
         self.json.push(b']');
-        let mut body = vec![0; self.compressor.gzip_compress_bound(self.json.len())];
+        let bound = self.compressor.gzip_compress_bound(self.json.len());
+        self.scratch.resize(bound, 0);
         let written = self
             .compressor
-            .gzip_compress(&self.json, &mut body)
+            .gzip_compress(&self.json, &mut self.scratch)
             .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
-        body.truncate(written);
+        // Exactly sized: a body truncated in its 1.1 MB compression buffer kept the whole
+        // capacity, ten times its length, and queued batches (counted by length) then held ten
+        // times their budget in memory through an outage.
+        let body = self.scratch.get(..written).unwrap_or_default().to_vec();
         let batch = ClosedBatch {
             body,
             rows: self.rows,
