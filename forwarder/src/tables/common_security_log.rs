@@ -393,8 +393,64 @@ impl LandedPositions<'_, '_> {
     }
 }
 
+/// The index of a column in [`COLUMNS`]; hashed, as vendor rows look up a few per event.
 pub(super) fn column_index(column: &str) -> Option<usize> {
-    COLUMNS.iter().position(|(name, _)| *name == column)
+    COLUMN_INDEX.get(column).copied()
+}
+
+static COLUMN_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, usize>> =
+    std::sync::LazyLock::new(|| {
+        let mut index = rustc_hash::FxHashMap::default();
+        for (i, (name, _)) in COLUMNS.iter().enumerate() {
+            index.entry(*name).or_insert(i);
+        }
+        index
+    });
+
+/// Writes a column's checked value.
+fn write_typed(row: &mut JsonObject<'_>, index: usize, value: &Typed<'_>) {
+    let column = COLUMNS.get(index).map_or("", |(name, _)| name);
+    match value {
+        Typed::Text(text) => row.string(column, text),
+        Typed::Int(n) => row.int(column, *n),
+        Typed::Real(f) => row.real(column, *f),
+        Typed::Time(ts) => row.datetime(column, ts, 0),
+    }
+}
+
+/// Writes `AdditionalExtensions`: `prefix` (text before the first pair) unkeyed, then every
+/// pair in `extra` as `key=value` (just `value` for an empty key) joined by `;`, straight into
+/// the row; nothing when there is nothing.
+fn write_additional<K: AsRef<str>, V: AsRef<str>>(
+    row: &mut JsonObject<'_>,
+    prefix: Option<&[u8]>,
+    extra: impl Iterator<Item = (K, V)>,
+) {
+    let mut extra = extra.peekable();
+    if extra.peek().is_none() && prefix.is_none() {
+        return;
+    }
+    let Some(out) = row.raw("AdditionalExtensions") else {
+        return;
+    };
+    out.push(b'"');
+    let mut first = true;
+    if let Some(text) = prefix {
+        super::json::escape_bytes_into(text, out);
+        first = false;
+    }
+    for (key, value) in extra {
+        if !first {
+            out.push(b';');
+        }
+        first = false;
+        if !key.as_ref().is_empty() {
+            escape_str_into(key.as_ref(), out);
+            out.push(b'=');
+        }
+        escape_str_into(value.as_ref(), out);
+    }
+    out.push(b'"');
 }
 
 /// The column a CEF key fills, if it is a mapped key.
@@ -604,13 +660,7 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
 
     values.sort_by_column();
     for (index, _, value) in values.iter() {
-        let column = COLUMNS.get(index).map_or("", |(name, _)| name);
-        match value {
-            Typed::Text(text) => row.string(column, text),
-            Typed::Int(n) => row.int(column, *n),
-            Typed::Real(f) => row.real(column, *f),
-            Typed::Time(ts) => row.datetime(column, ts, 0),
-        }
+        write_typed(row, index, value);
     }
     if let Some(id) = legacy_external_id {
         row.int("ExternalID", i64::from(id));
@@ -655,35 +705,13 @@ const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
 /// received, written straight into the row. Text before the first key leads, unkeyed.
 fn write_additional_extensions(cef: &Cef<'_>, values: &Landed<'_>, row: &mut JsonObject<'_>) {
     let landed = values.positions();
-    let mut extra = cef
+    let extra = cef
         .extensions
         .iter()
         .enumerate()
         .filter(|(position, _)| !landed.contains(*position))
-        .peekable();
-    let prefix = cef.extensions.unkeyed_prefix();
-    if extra.peek().is_none() && prefix.is_none() {
-        return;
-    }
-    let Some(out) = row.raw("AdditionalExtensions") else {
-        return;
-    };
-    out.push(b'"');
-    let mut first = true;
-    if let Some(text) = prefix {
-        super::json::escape_bytes_into(text, out);
-        first = false;
-    }
-    for (_, (key, value)) in extra {
-        if !first {
-            out.push(b';');
-        }
-        first = false;
-        escape_str_into(key, out);
-        out.push(b'=');
-        escape_str_into(&value, out);
-    }
-    out.push(b'"');
+        .map(|(_, pair)| pair);
+    write_additional(row, cef.extensions.unkeyed_prefix(), extra);
 }
 
 /// Values devices write for "none": such a field fills no column (and is not repeated in
@@ -843,54 +871,28 @@ fn write_vendor<'a>(
         }
         values.set(target.column, accepted.map(|v| (position, v)));
     }
-    let write = |row: &mut JsonObject<'_>, index: usize, value: &Typed<'_>| {
-        let column = COLUMNS.get(index).map_or("", |(name, _)| name);
-        match value {
-            Typed::Text(text) => row.string(column, text),
-            Typed::Int(n) => row.int(column, *n),
-            Typed::Real(f) => row.real(column, *f),
-            Typed::Time(ts) => row.datetime(column, ts, 0),
-        }
-    };
     let header: [Option<usize>; 7] = VENDOR_HEADER.map(column_index);
     for index in header.iter().flatten() {
         if let Some((_, value)) = values.get(*index) {
-            write(row, *index, value);
+            write_typed(row, *index, value);
         }
     }
     values.sort_by_column();
     for (index, _, value) in values.iter() {
         if !header.contains(&Some(index)) {
-            write(row, index, value);
+            write_typed(row, index, value);
         }
     }
     let landed = values.positions();
     let consumed = |position: usize| {
         (position < 63 && placeholders & (1 << position) != 0) || landed.contains(position)
     };
-    let mut extra = message
+    let extra = message
         .fields()
         .enumerate()
         .filter(|(position, _)| !consumed(*position))
-        .peekable();
-    if extra.peek().is_none() {
-        return notes;
-    }
-    let Some(out) = row.raw("AdditionalExtensions") else {
-        return notes;
-    };
-    out.push(b'"');
-    for (n, (_, (key, value))) in extra.enumerate() {
-        if n > 0 {
-            out.push(b';');
-        }
-        if !key.is_empty() {
-            escape_str_into(&key, out);
-            out.push(b'=');
-        }
-        escape_str_into(&value, out);
-    }
-    out.push(b'"');
+        .map(|(_, field)| field);
+    write_additional(row, None, extra);
     notes
 }
 
