@@ -248,17 +248,19 @@ impl std::error::Error for ParseError {}
 
 /// Strips what framing leaves at the end (CR, LF, NUL) and spaces before the PRI (Cisco puts a
 /// space after the LF of the previous frame).
-fn trim_line(input: &[u8]) -> &[u8] {
-    let end = input
-        .iter()
-        .rposition(|b| !matches!(b, b'\r' | b'\n' | b'\0'))
-        .map_or(0, |e| e + 1);
-    let line = input.get(..end).unwrap_or_default();
-    let start = line
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t'))
-        .count();
-    line.get(start..).unwrap_or_default()
+///
+/// Byte by byte from each end: the usual line has nothing to strip. Never inlined: inlined, it
+/// changed how `parse` moves the header, and two struct copies per message cost more than the
+/// call.
+#[inline(never)]
+fn trim_line(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\r' | b'\n' | b'\0'] = line {
+        line = rest;
+    }
+    while let [b' ' | b'\t', rest @ ..] = line {
+        line = rest;
+    }
+    line
 }
 
 /// Parses one syslog message (one frame or datagram).
@@ -436,12 +438,7 @@ struct HeaderFields<'a> {
     message: &'a [u8],
 }
 
-/// Built once: constructing a substring searcher costs more than running it on one message.
-/// `EF:` is common to `CEF:` and `LEEF:`, so one pass finds both.
-static EF_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"EF:"));
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Record {
     Cef,
     Leef,
@@ -452,16 +449,17 @@ enum Record {
 /// The record may follow a vendor prefix (`vectra_cef -: CEF:0|…`, `host AEM CEF:0|…`), as AMA
 /// accepts any TAG that contains CEF; requiring a word start, a version and `|` keeps prose that
 /// mentions "CEF:" as text.
+///
+/// The search runs on every message, so it is a single-byte search for the `F` of `EF:`
+/// (vectorised, four words per step) rather than a substring search (two bytes per word, one
+/// word per step): the search costs 15 % less, the whole parse 1.3 % less (benches/README.md).
 #[inline]
 fn find_record(message: &[u8]) -> Option<(Record, usize)> {
-    let mut from = 0;
-    loop {
-        let ef = from + EF_FINDER.find(message.get(from..)?)?;
-        from = ef + 3;
-        if let Some(found) = record_at(message, ef) {
-            return Some(found);
-        }
-    }
+    memchr::memchr_iter(b'F', message).find_map(|f| {
+        let is_ef =
+            f >= 1 && message.get(f + 1) == Some(&b':') && message.get(f - 1) == Some(&b'E');
+        is_ef.then(|| record_at(message, f - 1)).flatten()
+    })
 }
 
 /// Whether the `EF:` at `ef` belongs to a `CEF:<version>|` or `LEEF:<version>|` that starts a
@@ -613,6 +611,17 @@ mod tests {
         let e = parse(b" <181>01\r\n", &options()).unwrap();
         assert_eq!(e.pri.unwrap().value(), 181);
         assert_eq!(e.message, b"01");
+    }
+
+    #[test]
+    fn record_search_skips_lookalikes_before_the_record() {
+        // `F`s, `EF:` without a word start, `CEF:` without a version, then the record.
+        let line = b"FF: XEF:0| CEF:x| LEEF:| vendor CEF: 0|V|P|1|2|N|3|a=b";
+        assert_eq!(find_record(line), Some((Record::Cef, 32)));
+        assert_eq!(find_record(b"LEEF:2.0|V|P|1|e|"), Some((Record::Leef, 0)));
+        assert_eq!(find_record(b"EF:0|"), None);
+        assert_eq!(find_record(b"F:0|"), None);
+        assert_eq!(find_record(b"we log CEF:0 and LEEF:1 as text"), None);
     }
 
     #[test]

@@ -51,15 +51,12 @@ fn split_head(m: &[u8]) -> Option<Head<'_>> {
         .strip_prefix(b"1 ")
         .filter(|r| is_epoch(first_word(r)))
         .unwrap_or(m);
-    if !is_epoch(first_word(m)) {
-        return None;
-    }
     let mut words = m.splitn(4, |&b| b == b' ');
-    let epoch = words.next()?;
+    let epoch = words.next().filter(|w| is_epoch(w))?;
     let device = words.next()?;
     let event_type = words.next()?;
     let rest = words.next().unwrap_or_default();
-    is_epoch(epoch).then_some((epoch, device, event_type, rest))
+    Some((epoch, device, event_type, rest))
 }
 
 fn first_word(m: &[u8]) -> &[u8] {
@@ -70,9 +67,9 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
     let m = crate::text::trim_spaces(c.message);
     match split_head(m) {
         Some((_, _, event_type, _)) => {
+            let known = EVENT_TYPES.iter().any(|t| t.as_bytes() == event_type);
             let event_type = std::str::from_utf8(event_type).unwrap_or_default();
-            (pinned || EVENT_TYPES.contains(&event_type))
-                .then(|| message(Vendor::Meraki, event_type, m, Layout::Meraki))
+            (pinned || known).then(|| message(Vendor::Meraki, event_type, m, Layout::Meraki))
         }
         None if pinned => Some(message(Vendor::Meraki, "", m, Layout::Meraki)),
         None => None,

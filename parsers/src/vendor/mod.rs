@@ -240,12 +240,29 @@ fn message_may_match(m: &[u8]) -> bool {
         // behind a version digit).
         Some(b'0'..=b'9') => {
             second == b','
-                || m.get(9) == Some(&b'.')
-                || m.get(10) == Some(&b'.')
+                || starts_with_epoch_word(m)
                 || (m.starts_with(b"1 ") && m.get(2).is_some_and(u8::is_ascii_digit))
         }
         _ => false,
     }
+}
+
+/// Whether `m` starts with a whole word that is an epoch with a fraction (`1563249630.774034`
+/// then a space, a tab or the end), as Meraki and Zeek TSV lines do. Exact, so that lines
+/// that merely start with an address or a number (`10.203.28.21 …`) stop at the gate.
+#[inline]
+fn starts_with_epoch_word(m: &[u8]) -> bool {
+    let seconds = m.iter().take(12).take_while(|b| b.is_ascii_digit()).count();
+    if !(9..=11).contains(&seconds) || m.get(seconds) != Some(&b'.') {
+        return false;
+    }
+    let after_dot = m.get(seconds + 1..).unwrap_or_default();
+    let fraction = after_dot
+        .iter()
+        .take(20)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    fraction > 0 && matches!(after_dot.get(fraction), None | Some(b' ' | b'\t'))
 }
 
 /// Whether a TAG names a vendor [`detect`] knows by its TAG.
@@ -253,7 +270,10 @@ fn message_may_match(m: &[u8]) -> bool {
 fn app_may_match(app: &str) -> bool {
     match app.as_bytes().first() {
         Some(b'C') => app == "CheckPoint" || app.eq_ignore_ascii_case("CipherTrust"),
-        Some(b'E' | b'S' | b'm') => mcafee::is_tag(app),
+        // `mcafee::is_tag` split by first letter: most TAGs fail on their length.
+        Some(b'E') => app == "EPOEvents",
+        Some(b'S') => app.starts_with("Syslog") && app.ends_with("Forwarder"),
+        Some(b'm') => app == "mwg",
         Some(b'R' | b'j') => app.starts_with("RT_") || app.starts_with("junos"),
         Some(b'v' | b'd') => app.starts_with("vee-") || app.starts_with("dsm"),
         _ => false,

@@ -6,13 +6,15 @@
 use super::scan::kv;
 use super::{Candidate, Layout, Vendor, VendorMessage, message};
 
-/// Field names only NXLog's records use.
-/// Searchers for names only NXLog's records use (`SourceModuleName`/`SourceModuleType`,
-/// `EventReceivedTime`); built once, as building one costs more than a search.
-static NXLOG_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
-    std::sync::LazyLock::new(|| {
-        [b"SourceModule".as_slice(), b"EventReceivedTime"].map(memchr::memmem::Finder::new)
-    });
+/// Whether `region` holds a name only NXLog's records use (`SourceModuleName`/
+/// `SourceModuleType`, `EventReceivedTime`). One pass for the two capitals instead of a
+/// substring search per name: this runs on every JSON body that reaches the recognisers.
+fn has_nxlog_key(region: &[u8]) -> bool {
+    memchr::memchr2_iter(b'S', b'E', region).any(|at| {
+        let rest = region.get(at..).unwrap_or_default();
+        rest.starts_with(b"SourceModule") || rest.starts_with(b"EventReceivedTime")
+    })
+}
 
 /// NXLog's `xm_kvp` output: `SourceModuleName=in;SourceModuleType=im_file;Hostname=…`.
 const KVP: kv::Dialect = kv::Dialect {
@@ -46,13 +48,20 @@ pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a
     // `SourceModuleName`, `SourceModuleType`) first or last: look at both ends, not the whole
     // record (this runs on every JSON body).
     let nxlog_keys = || {
-        let head = m.get(..m.len().min(160)).unwrap_or_default();
-        let tail = m.get(m.len().saturating_sub(160)..).unwrap_or_default();
+        const END: usize = 160;
+        let head = m.get(..m.len().min(END)).unwrap_or_default();
+        // The tail only when it is not within the head already; a name cut by the border is
+        // whole in one of the two overlapping regions.
+        let tail = match m.len() {
+            len if len <= END => &[][..],
+            len => m
+                .get(len.saturating_sub(END).max(END - 20)..)
+                .unwrap_or_default(),
+        };
         m.starts_with(b"{\"EventTime\":")
             || m.starts_with(b"<Event><EventTime>")
-            || NXLOG_KEYS
-                .iter()
-                .any(|k| k.find(head).is_some() || k.find(tail).is_some())
+            || has_nxlog_key(head)
+            || has_nxlog_key(tail)
     };
     match m.first() {
         Some(b'{') if pinned || nxlog_keys() => Some(message(Vendor::NxLog, "", m, Layout::Json)),
