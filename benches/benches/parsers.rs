@@ -20,110 +20,10 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tern_benches::corpus_lines;
-use tern_parsers::{Body, HeaderKind, Options, Timestamp, parse};
-
-fn options() -> Options {
-    Options::new(Timestamp::from_unix(1_795_219_200, 0))
-}
-
-/// Touches every field Tern parsed, so lazy parts are measured too.
-fn tern_walk(line: &str, options: &Options) -> usize {
-    let Ok(event) = parse(line.as_bytes(), options) else {
-        return 0;
-    };
-    let mut n = event.hostname.map_or(0, str::len)
-        + event.app_name.map_or(0, str::len)
-        + event.proc_id.map_or(0, str::len)
-        + event.msg_id.map_or(0, str::len)
-        + event.message.len()
-        + event.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
-    for element in event.structured_data.elements() {
-        for (k, v) in element.params() {
-            n += k.len() + v.len();
-        }
-    }
-    if let Body::Vendor(message) = &event.body {
-        for (k, v) in message.fields() {
-            n += k.len() + v.len();
-        }
-    }
-    if let Body::Cef(cef) = &event.body {
-        n += cef.device_vendor.len()
-            + cef.device_product.len()
-            + cef.name.len()
-            + cef.severity.len();
-        for (k, v) in cef.extensions.iter() {
-            n += k.len() + v.len();
-        }
-    }
-    n
-}
-
-/// Tern's syslog header parsers alone (PRI, header, TAG, structured data), without the body
-/// classification (CEF/LEEF/ASA search) that `parse` adds and `syslog_loose` does not do.
-fn tern_header_walk(line: &str, options: &Options) -> usize {
-    let bytes = line.as_bytes();
-    let Ok((rest, pri)) = tern_parsers::pri::parse_pri(bytes) else {
-        return 0;
-    };
-    let mut n = usize::from(pri.value());
-    if let Some(h) = tern_parsers::rfc5424::parse_rfc5424(rest) {
-        n += h.hostname.map_or(0, str::len)
-            + h.app_name.map_or(0, str::len)
-            + h.proc_id.map_or(0, str::len)
-            + h.msg_id.map_or(0, str::len)
-            + h.message.len()
-            + h.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
-        for element in h.structured_data.elements() {
-            for (k, v) in element.params() {
-                n += k.len() + v.len();
-            }
-        }
-    } else {
-        let h = tern_parsers::rfc3164::parse_rfc3164(rest, &options.reference_time);
-        let (tag, message) = h.split_tag();
-        n += h.hostname.map_or(0, str::len)
-            + tag.map_or(0, |t| t.app_name.len() + t.proc_id.map_or(0, str::len))
-            + message.len()
-            + h.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
-    }
-    n
-}
-
-fn loose_walk(line: &str) -> usize {
-    let m = syslog_loose::parse_message_with_year_tz(
-        line,
-        |_| 2026,
-        Some(chrono::Utc),
-        syslog_loose::Variant::Either,
-    );
-    let mut n = m.hostname.map_or(0, str::len)
-        + m.appname.map_or(0, str::len)
-        + m.msgid.map_or(0, str::len)
-        + m.msg.len()
-        + m.timestamp.map_or(0, |t| t.timestamp() as usize);
-    for element in &m.structured_data {
-        for (k, v) in element.params() {
-            n += k.len() + v.len();
-        }
-    }
-    n
-}
-
-fn inputs(folder: &str, keep: impl Fn(&tern_parsers::Event<'_>) -> bool) -> (Vec<String>, u64) {
-    let options = options();
-    let lines: Vec<String> = corpus_lines(folder)
-        .into_iter()
-        .filter(|l| parse(l.as_bytes(), &options).is_ok_and(|e| keep(&e)))
-        .collect();
-    assert!(
-        !lines.is_empty(),
-        "no {folder} corpus lines (set TERN_CORPUS)"
-    );
-    let bytes = lines.iter().map(|l| l.len() as u64).sum();
-    (lines, bytes)
-}
+use tern_benches::walks::{
+    inputs, options, rfc3164_inputs, rfc5424_inputs, syslog_loose_walk, tern_header_walk, tern_walk,
+};
+use tern_parsers::Body;
 
 fn syslog_group(c: &mut Criterion, name: &str, lines: &[String], bytes: u64) {
     let options = options();
@@ -154,7 +54,7 @@ fn syslog_group(c: &mut Criterion, name: &str, lines: &[String], bytes: u64) {
         b.iter(|| {
             lines
                 .iter()
-                .map(|l| loose_walk(black_box(l)))
+                .map(|l| syslog_loose_walk(black_box(l)))
                 .sum::<usize>()
         })
     });
@@ -165,7 +65,7 @@ fn syslog_group(c: &mut Criterion, name: &str, lines: &[String], bytes: u64) {
         b.iter(|| {
             lines
                 .iter()
-                .map(|l| std::str::from_utf8(black_box(l.as_bytes())).map_or(0, loose_walk))
+                .map(|l| std::str::from_utf8(black_box(l.as_bytes())).map_or(0, syslog_loose_walk))
                 .sum::<usize>()
         })
     });
@@ -173,16 +73,12 @@ fn syslog_group(c: &mut Criterion, name: &str, lines: &[String], bytes: u64) {
 }
 
 fn rfc5424(c: &mut Criterion) {
-    let (lines, bytes) = inputs("rfc5424", |e| {
-        e.header == HeaderKind::Rfc5424 && e.anomalies.is_empty()
-    });
+    let (lines, bytes) = rfc5424_inputs();
     syslog_group(c, "rfc5424", &lines, bytes);
 }
 
 fn rfc3164(c: &mut Criterion) {
-    let (lines, bytes) = inputs("rfc3164", |e| {
-        e.header == HeaderKind::Rfc3164 && e.pri.is_some()
-    });
+    let (lines, bytes) = rfc3164_inputs();
     syslog_group(c, "rfc3164", &lines, bytes);
 }
 

@@ -1,5 +1,7 @@
 //! Shared helpers for the benchmarks: loading realistic inputs from the shared corpus.
 
+pub mod walks;
+
 use std::path::{Path, PathBuf};
 
 /// `../shared/corpus` beside the checkout, or `TERN_CORPUS`.

@@ -41,9 +41,23 @@ pub enum SdError {
     Unterminated,
 }
 
+/// Which bytes an SD-NAME may hold: PRINTUSASCII except `=`, SP, `]`, `"` (RFC 5424). A table:
+/// names are read on every message with structured data, one load per byte instead of four
+/// comparisons.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: a bad index fails the build
+static NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 33;
+    while b <= 126 {
+        table[b] = !matches!(b as u8, b'=' | b']' | b'"');
+        b += 1;
+    }
+    table
+};
+
+#[inline]
 fn is_name_byte(b: u8) -> bool {
-    // PRINTUSASCII except '=', SP, ']', '"' (RFC 5424 SD-NAME).
-    (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"')
+    NAME_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Reads an SD-NAME (printable ASCII, so always valid UTF-8); returns it and the rest.
@@ -61,7 +75,8 @@ fn name(input: &[u8]) -> Result<(&[u8], &[u8]), SdError> {
 fn quoted(input: &[u8]) -> Result<(&[u8], bool, &[u8]), SdError> {
     let body = input.strip_prefix(b"\"").ok_or(SdError::BadParam)?;
     // Values are mostly short: a plain scan beats memchr's per-call setup (it was a tenth of
-    // RFC 5424 parsing time; a hybrid with memchr for long values measured no better).
+    // RFC 5424 parsing time; a hybrid with memchr for long values measured no better, nor did
+    // skipping eight bytes at a time (SWAR): +4 % instructions).
     let mut escaped = false;
     let mut at = 0;
     loop {
@@ -378,6 +393,11 @@ mod tests {
         assert_eq!(parse_structured_data(b"[id a=b]"), Err(SdError::BadParam));
         assert_eq!(parse_structured_data(b"[ a=\"b\"]"), Err(SdError::BadName));
         assert_eq!(parse_structured_data(b"[id"), Err(SdError::Unterminated));
+        // The name table: exactly PRINTUSASCII less `=`, SP, `]`, `"`.
+        for b in 0..=255u8 {
+            let expected = (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"');
+            assert_eq!(is_name_byte(b), expected, "byte {b}");
+        }
         let long = format!("[{}]", "a".repeat(33));
         assert_eq!(
             parse_structured_data(long.as_bytes()),
