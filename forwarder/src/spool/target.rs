@@ -8,8 +8,9 @@
 //! has room, so a healthy upstream never reads the disk back. When the service accepts a batch
 //! it is acknowledged; the acknowledgement cursor (every batch up to it accepted) is stored
 //! atomically (a temporary file renamed over `cursor`), and segments wholly below it are
-//! deleted. Batches acknowledged out of order above the cursor are sent again after a crash:
-//! the only duplicates, and at most `concurrency` batches of them.
+//! deleted. Batches acknowledged out of order above the cursor (while an older one is still
+//! being sent or retried) are listed in the same file, as ranges, so that a restart skips them:
+//! after a crash only the batches that were in flight are sent again, the only duplicates.
 //!
 //! Without a disk (no `[spool]` section) the same queue lives in memory only, bounded by its
 //! budget.
@@ -24,6 +25,41 @@ use std::time::Instant;
 use super::record::{self, SEGMENT_MAGIC};
 use super::{Budget, FsyncPolicy, SpoolMetrics};
 use crate::upload::batch::ClosedBatch;
+
+/// At most this many ranges of batches acknowledged above the cursor are stored (a batch
+/// retried for a long time while thousands of later ones are accepted would otherwise make the
+/// cursor file grow without bound); batches beyond them are sent again after a crash.
+const MAX_CURSOR_RANGES: usize = 1024;
+
+/// Reads a cursor file: the sequence number through which every batch was accepted, then
+/// optionally a line `acked A-B C …` of batches accepted above it. `None` if the first line is
+/// unreadable (everything on disk is then sent again); a damaged second line is ignored (the
+/// batches it named are sent again).
+fn parse_cursor(text: &str) -> Option<(u64, Vec<(u64, u64)>)> {
+    let mut lines = text.lines();
+    let through = lines
+        .next()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&c| c < u64::MAX / 2)?;
+    let ranges = lines
+        .next()
+        .and_then(|l| l.strip_prefix("acked "))
+        .and_then(|l| {
+            l.split_whitespace()
+                .map(|r| match r.split_once('-') {
+                    Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                    None => r.parse().ok().map(|n| (n, n)),
+                })
+                .collect::<Option<Vec<(u64, u64)>>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(a, b)| a <= b && *a > through)
+        .collect();
+    Some((through, ranges))
+}
 
 /// A new segment is started past this size, or an eighth of the budget if that is smaller
 /// (so that `drop-oldest` has segments to drop before the budget is all one file).
@@ -134,8 +170,11 @@ impl TargetSpool {
         let mut recovered = Recovered::default();
         let cursor = std::fs::read_to_string(dir.join("cursor"))
             .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok())
-            .filter(|&c| c < u64::MAX / 2);
+            .and_then(|t| parse_cursor(&t));
+        let (cursor, acked_above) = match cursor {
+            Some((through, above)) => (Some(through), above),
+            None => (None, Vec::new()),
+        };
         let mut ids: Vec<u64> = std::fs::read_dir(dir)
             .map_err(|e| format!("spool {}: {e}", dir.display()))?
             .filter_map(|e| e.ok())
@@ -196,7 +235,9 @@ impl TargetSpool {
             for (offset, framed, r) in scan.records {
                 last_seq = last_seq.max(r.seq);
                 spool.next_seq = spool.next_seq.max(r.seq.saturating_add(1));
-                if r.seq <= acked_through {
+                if r.seq <= acked_through
+                    || acked_above.iter().any(|(a, b)| (*a..=*b).contains(&r.seq))
+                {
                     continue;
                 }
                 recovered.batches += 1;
@@ -412,29 +453,63 @@ impl TargetSpool {
         self.publish();
     }
 
-    /// Moves the cursor up to just below the oldest batch still held, stores it, and deletes
-    /// the segments wholly below it.
+    /// Moves the cursor up to just below the oldest batch still held, stores it with the
+    /// batches acknowledged above it, and deletes the segments wholly below it.
     fn advance_cursor(&mut self) {
         let through = self
             .entries
             .keys()
             .next()
             .map_or(self.next_seq - 1, |&first| first - 1);
-        if through > self.acked_through {
+        let advanced = through > self.acked_through;
+        if advanced {
             self.acked_through = through;
-            self.persist_cursor();
+        }
+        self.persist_cursor();
+        if advanced {
             self.delete_acknowledged_segments();
         }
+    }
+
+    /// The batches acknowledged above the cursor, as ranges: the gaps between the batches
+    /// still held, and what follows the newest of them.
+    fn acked_above_cursor(&self) -> Vec<(u64, u64)> {
+        let mut ranges = Vec::new();
+        let mut next = self.acked_through + 1;
+        for &seq in self.entries.keys().chain(std::iter::once(&self.next_seq)) {
+            if seq > next {
+                ranges.push((next, seq - 1));
+                if ranges.len() == MAX_CURSOR_RANGES {
+                    // The rest would only be sent again: duplicates, never loss.
+                    break;
+                }
+            }
+            next = seq + 1;
+        }
+        ranges
     }
 
     fn persist_cursor(&mut self) {
         let Some(disk) = self.disk.as_ref() else {
             return;
         };
+        let acked_above = self.acked_above_cursor();
         let tmp = disk.dir.join("cursor.tmp");
         let result = File::create(&tmp)
             .and_then(|mut f| {
-                writeln!(f, "{}", self.acked_through)?;
+                let mut text = format!("{}\n", self.acked_through);
+                if !acked_above.is_empty() {
+                    text.push_str("acked");
+                    for (first, last) in &acked_above {
+                        text.push_str(&if first == last {
+                            format!(" {first}")
+                        } else {
+                            format!(" {first}-{last}")
+                        });
+                    }
+                    text.push('\n');
+                }
+                f.write_all(text.as_bytes())?;
                 // Renamed on every advance (that survives kill -9); forced to disk only under
                 // `always`: after a power cut an older cursor means batches sent twice, never
                 // lost.
@@ -758,12 +833,65 @@ mod tests {
         let first = spool.next_to_send().unwrap().0;
         let second = spool.next_to_send().unwrap().0;
         spool.ack(second);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cursor")).unwrap(),
+            "0\nacked 2\n"
+        );
         drop(spool);
-        // 2 was accepted but 1 was not: both are sent again (2 is the duplicate).
+        // 2 was accepted but 1 was not: the cursor stays at 0, and 2 is skipped all the same.
         let (mut spool, recovered) = open(dir.path(), 1 << 30);
-        assert_eq!(recovered.batches, 3);
-        assert_eq!(drain(&mut spool), [1, 2, 3]);
+        assert_eq!(recovered.batches, 2);
+        assert_eq!(drain(&mut spool), [1, 3]);
         assert_eq!(first, 1);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cursor")).unwrap(),
+            "3\n"
+        );
+    }
+
+    #[test]
+    fn cursor_files_old_new_and_damaged() {
+        assert_eq!(parse_cursor("17\n"), Some((17, vec![])));
+        assert_eq!(parse_cursor("17"), Some((17, vec![])));
+        assert_eq!(
+            parse_cursor("17\nacked 19 21-30\n"),
+            Some((17, vec![(19, 19), (21, 30)]))
+        );
+        // A damaged list only means those batches are sent again.
+        assert_eq!(parse_cursor("17\nacked 19 x-3\n"), Some((17, vec![])));
+        // Ranges at or below the cursor, or backwards, are ignored.
+        assert_eq!(
+            parse_cursor("17\nacked 12 30-20 40\n"),
+            Some((17, vec![(40, 40)]))
+        );
+        assert_eq!(parse_cursor("x\n"), None);
+        assert_eq!(parse_cursor(""), None);
+    }
+
+    #[test]
+    fn many_out_of_order_acknowledgements_are_all_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        for n in 1..=10 {
+            spool.append(batch(n)).unwrap();
+        }
+        // Batch 1 is stuck in retries while 2..=9 are accepted, every other one first.
+        let mut sent = Vec::new();
+        while let Some((seq, _)) = spool.next_to_send() {
+            sent.push(seq);
+        }
+        for seq in [3, 5, 7, 9, 2, 4, 6, 8] {
+            spool.ack(seq);
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cursor")).unwrap(),
+            "0\nacked 2-9\n"
+        );
+        drop(spool);
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered.batches, 2);
+        assert_eq!(drain(&mut spool), [1, 10]);
+        assert_eq!(sent.len(), 10);
     }
 
     #[test]
