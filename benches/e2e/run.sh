@@ -5,7 +5,12 @@
 # Usage: benches/e2e/run.sh [e2e options, see --help]   (about 12 minutes with the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ "$(id -u)" = 0 ]; then
+wants_help=false
+for arg in "$@"; do
+  case "$arg" in -h|--help) wants_help=true ;; esac
+done
+# Installing packages and raising a sysctl are for a run, not for reading the options.
+if [ "$(id -u)" = 0 ] && [ "$wants_help" = false ]; then
   bash .ci/packages.sh
   # Let the UDP listener have the 32 MiB receive buffer the benchmark asks for.
   sysctl -q -w net.core.rmem_max=33554432 || true
