@@ -51,27 +51,36 @@ impl core::fmt::Display for CefError {
 impl std::error::Error for CefError {}
 
 /// Unescapes a header field (`\|` and `\\`; other backslashes are kept).
-fn unescape_header<'a>(source: &Source<'a>, raw: &'a [u8]) -> Cow<'a, str> {
+fn unescape_header<'a>(source: &Source<'a>, (raw, escaped): HeaderField<'a>) -> Cow<'a, str> {
+    if !escaped {
+        // Known from the split: no second search for a backslash.
+        return source.cow_of(raw);
+    }
     crate::text::unescape(source, raw, |b| matches!(b, b'|' | b'\\').then_some(b))
 }
 
+/// A header field's bytes and whether it holds a backslash.
+type HeaderField<'a> = (&'a [u8], bool);
+
 /// Splits off the next header field, ending at an unescaped `|`.
-fn header_field(input: &[u8]) -> Option<(&[u8], &[u8])> {
+fn header_field(input: &[u8]) -> Option<(HeaderField<'_>, &[u8])> {
     let mut from = 0;
+    let mut escaped = false;
     loop {
         let pos = from + memchr2(b'|', b'\\', input.get(from..)?)?;
         if input.get(pos) == Some(&b'\\') {
+            escaped = true;
             from = pos + 2;
             continue;
         }
-        return Some((input.get(..pos)?, input.get(pos + 1..)?));
+        return Some(((input.get(..pos)?, escaped), input.get(pos + 1..)?));
     }
 }
 
 /// Parses a CEF record; `input` starts at `CEF:`.
 pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
     let after = input.strip_prefix(b"CEF:").ok_or(CefError::NotCef)?;
-    let mut fields: [&[u8]; 7] = [b""; 7];
+    let mut fields: [HeaderField<'_>; 7] = [(b"", false); 7];
     let mut rest = after;
     for (i, slot) in fields.iter_mut().enumerate() {
         let (field, r) = header_field(rest).ok_or(CefError::IncompleteHeader {
@@ -89,7 +98,7 @@ pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
         name,
         severity,
     ] = fields;
-    let version = crate::text::trim_spaces(version);
+    let version = crate::text::trim_spaces(version.0);
     if version.is_empty() || !version.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
         return Err(CefError::NotCef);
     }

@@ -131,25 +131,20 @@ pub fn unescape<'a>(
     if memchr::memchr(b'\\', raw).is_none() {
         return source.cow_of(raw);
     }
+    // The runs between backslashes are copied whole.
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        match raw
-            .get(i + 1)
-            .copied()
-            .filter(|_| b == b'\\')
-            .and_then(&decode)
-        {
-            Some(decoded) => {
-                out.push(decoded);
-                i += 2;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(rest.get(..at).unwrap_or_default());
+        let (byte, skip) = match rest.get(at + 1).copied().and_then(&decode) {
+            Some(decoded) => (decoded, 2),
+            // Not an escape this format knows: the backslash stays, the next byte is read anew.
+            None => (b'\\', 1),
+        };
+        out.push(byte);
+        rest = rest.get(at + skip..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
     owned_text(out)
 }
 
