@@ -125,3 +125,69 @@ fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
         1
     );
 }
+
+/// Over UDP, an incomplete ISE group is forwarded once its window has passed although the
+/// sender sends nothing more (there is no connection whose end would release it).
+#[test]
+fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows_path = dir.path().join("rows.jsonl");
+    let (port, udp_port, metrics_port) = (free_port(), free_port(), free_port());
+    let config =
+        daemon_config(
+            "fwd-01",
+            port,
+            &rows_path,
+            &format!("127.0.0.1:{metrics_port}"),
+        ) + &format!("\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp_port}\"\n");
+    let config_path = dir.path().join("tern.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut tern = spawn_tern(&config_path);
+    drop(connect_when_ready(port));
+
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A datagram sent before the listener is bound is lost: repeat one until it lands.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rows_in(&rows_path).is_empty() {
+        assert!(Instant::now() < deadline, "the UDP listener never answered");
+        socket
+            .send_to(
+                b"<13>Nov 21 10:00:01 host app: ready",
+                ("127.0.0.1", udp_port),
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ready_rows = rows_in(&rows_path).len();
+    let sent = Instant::now();
+    for segment in [ISE[0], ISE[1]] {
+        socket
+            .send_to(segment.as_bytes(), ("127.0.0.1", udp_port))
+            .unwrap();
+    }
+    // Nothing more is sent. The window is 10 s; the check runs every second.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rows_in(&rows_path).len() == ready_rows {
+        assert!(Instant::now() < deadline, "the incomplete group never left");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let waited = sent.elapsed();
+    let (_, exposition) = http_get(metrics_port, "/metrics").unwrap();
+    assert_eq!(stop_tern_ref(&mut tern).code(), Some(0));
+    assert!(
+        (Duration::from_secs(10)..Duration::from_secs(13)).contains(&waited),
+        "left after {waited:?}"
+    );
+    let rows = rows_in(&rows_path);
+    assert_eq!(rows.len(), ready_rows + 1, "{rows:#?}");
+    let partial = "CISE_Passed_Authentications 0000004242 1 0 2026-11-21 10:00:00.100 +00:00 0000170001 5200 NOTICE Passed-Authentication: Authentication succeeded, ConfigVersionId=7, Device IP Address=10.90.0.1, UserName=alice, Protocol=Radius,";
+    assert_eq!(
+        rows.last().unwrap()["row"]["SyslogMessage"],
+        partial,
+        "{rows:#?}"
+    );
+    assert_eq!(
+        metric_sum(&exposition, "tern_reassembly_incomplete_total", ""),
+        1
+    );
+}

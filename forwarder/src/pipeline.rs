@@ -134,6 +134,13 @@ impl Shaper {
         }
     }
 
+    /// Whether segments of a multi-part message are waiting for the rest: a listener that
+    /// may go quiet must then call [`Shaper::flush`] now and then, so that a group whose window
+    /// has passed is forwarded without waiting for the next message.
+    pub fn has_waiting_segments(&self) -> bool {
+        !self.reassembler.is_empty()
+    }
+
     pub fn metrics(&self) -> &ListenerMetrics {
         &self.metrics
     }

@@ -23,6 +23,9 @@ use crate::pipeline::{Pipeline, Shaper, now};
 /// Datagrams received per `recvmmsg` call.
 const BATCH: usize = 32;
 
+/// How often a quiet listener looks for multi-part groups whose window has passed.
+const REASSEMBLY_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Applies the listener's options to a socket systemd bound.
 fn adopt(socket: std::net::UdpSocket, listen: &Listen) -> std::io::Result<UdpSocket> {
     let socket = socket2::Socket::from(socket);
@@ -151,12 +154,22 @@ async fn receive_loop(
     let mut results: Vec<Received> = Vec::with_capacity(BATCH);
     let mut kernel_drops_seen: u32 = 0;
     let fd = socket.as_raw_fd();
+    // Incomplete multi-part groups leave when their window passes even if the sender has gone
+    // quiet (a datagram listener has no connection whose end would release them).
+    let mut reassembly_check = tokio::time::interval(REASSEMBLY_CHECK);
+    reassembly_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             ready = socket.readable() => {
                 if ready.is_err() {
                     break;
                 }
+            }
+            _ = reassembly_check.tick(), if shaper.has_waiting_segments() => {
+                if shaper.flush().await.is_err() {
+                    break;
+                }
+                continue;
             }
             _ = shutdown.changed() => break,
         }
