@@ -12,8 +12,16 @@ pub fn utf8_cow(bytes: &[u8]) -> Cow<'_, str> {
     // A checked conversion first: `from_utf8_lossy` walks chunk by chunk even when all is valid.
     match as_str(bytes) {
         Some(text) => Cow::Borrowed(text),
-        None => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+        None => lossy(bytes),
     }
+}
+
+/// Text that is not UTF-8, with U+FFFD replacements. Out of line and cold: the conversions
+/// above run per field and inline only while this rare path stays out of them.
+#[cold]
+#[inline(never)]
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    Cow::Owned(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Strips ASCII spaces and tabs from both ends. Byte by byte from each end: the usual message
@@ -115,7 +123,7 @@ impl<'a> Source<'a> {
     pub fn cow_of(&self, sub: &'a [u8]) -> Cow<'a, str> {
         match self.str_of(sub) {
             Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(String::from_utf8_lossy(sub).into_owned()),
+            None => lossy(sub),
         }
     }
 }
