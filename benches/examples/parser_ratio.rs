@@ -86,7 +86,11 @@ fn main() {
                 (t[0], t[t.len() / 2])
             })
             .collect();
-        let (loose, from_bytes) = (stats[2], stats[3]);
+        let stats_of = |name: &str| stats[CONTENDERS.iter().position(|(n, _)| *n == name).unwrap()];
+        let (loose, from_bytes) = (
+            stats_of("syslog_loose"),
+            stats_of("syslog_loose_from_bytes"),
+        );
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         for (c, (contender, _)) in CONTENDERS.iter().enumerate() {
             let (fastest, median) = stats[c];

@@ -11,6 +11,15 @@ pub fn options() -> Options {
     Options::new(Timestamp::from_unix(1_795_219_200, 0))
 }
 
+/// Walks every param of every SD element (Tern's structured data is read lazily).
+fn structured_data_len(structured_data: &tern_parsers::StructuredData<'_>) -> usize {
+    structured_data
+        .elements()
+        .flat_map(|element| element.params())
+        .map(|(k, v)| k.len() + v.len())
+        .sum()
+}
+
 /// Touches every field Tern parsed, so lazy parts are measured too.
 pub fn tern_walk(line: &str, options: &Options) -> usize {
     let Ok(event) = parse(line.as_bytes(), options) else {
@@ -22,11 +31,7 @@ pub fn tern_walk(line: &str, options: &Options) -> usize {
         + event.msg_id.map_or(0, str::len)
         + event.message.len()
         + event.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
-    for element in event.structured_data.elements() {
-        for (k, v) in element.params() {
-            n += k.len() + v.len();
-        }
-    }
+    n += structured_data_len(&event.structured_data);
     if let Body::Vendor(message) = &event.body {
         for (k, v) in message.fields() {
             n += k.len() + v.len();
@@ -59,11 +64,7 @@ pub fn tern_header_walk(line: &str, options: &Options) -> usize {
             + h.msg_id.map_or(0, str::len)
             + h.message.len()
             + h.timestamp.map_or(0, |t| t.unix_seconds(0) as usize);
-        for element in h.structured_data.elements() {
-            for (k, v) in element.params() {
-                n += k.len() + v.len();
-            }
-        }
+        n += structured_data_len(&h.structured_data);
     } else {
         let h = tern_parsers::rfc3164::parse_rfc3164(rest, &options.reference_time);
         let (tag, message) = h.split_tag();

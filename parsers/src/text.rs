@@ -136,13 +136,13 @@ pub fn unescape<'a>(
     raw: &'a [u8],
     decode: impl Fn(u8) -> Option<u8>,
 ) -> Cow<'a, str> {
-    if memchr::memchr(b'\\', raw).is_none() {
+    let Some(mut at) = memchr::memchr(b'\\', raw) else {
         return source.cow_of(raw);
-    }
+    };
     // The runs between backslashes are copied whole.
     let mut out = Vec::with_capacity(raw.len());
     let mut rest = raw;
-    while let Some(at) = memchr::memchr(b'\\', rest) {
+    loop {
         out.extend_from_slice(rest.get(..at).unwrap_or_default());
         let (byte, skip) = match rest.get(at + 1).copied().and_then(&decode) {
             Some(decoded) => (decoded, 2),
@@ -151,6 +151,10 @@ pub fn unescape<'a>(
         };
         out.push(byte);
         rest = rest.get(at + skip..).unwrap_or_default();
+        match memchr::memchr(b'\\', rest) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
     out.extend_from_slice(rest);
     owned_text(out)
@@ -171,6 +175,23 @@ mod tests {
         assert_eq!(as_str(b"caf\xe9"), None);
         assert_eq!(as_str(b"\xed\xa0\x80"), None); // a UTF-16 surrogate, not UTF-8
         assert_eq!(utf8_cow(b"a\xffb"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn unescape_copies_runs_and_keeps_unknown_escapes() {
+        let decode = |b: u8| matches!(b, b'=' | b'\\').then_some(b);
+        let un = |raw: &'static [u8]| unescape(&Source::new(raw), raw, decode).into_owned();
+        assert_eq!(un(b"plain"), "plain");
+        assert_eq!(un(br"a\=b"), "a=b");
+        assert_eq!(un(br"\\\\"), r"\\");
+        assert_eq!(un(br"\\\="), r"\=");
+        assert_eq!(un(br"x\qy"), r"x\qy");
+        assert_eq!(un(br"\\\"), r"\\");
+        assert_eq!(un(br"end\"), r"end\");
+        assert!(matches!(
+            unescape(&Source::new(b"plain"), b"plain", decode),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! budget.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -299,6 +300,12 @@ impl TargetSpool {
             let _ = std::fs::rename(&path, path.with_extension("damaged"));
             recovered.segments_set_aside += 1;
         }
+        // Never reuse the number of a batch the cursor file says was accepted, even if its
+        // record is gone (damaged): a new batch under that number would be skipped as accepted
+        // by a restart before the cursor file is next written.
+        if let Some(&(_, last_acked)) = acked_above.last() {
+            spool.next_seq = spool.next_seq.max(last_acked.saturating_add(1));
+        }
         // Segments a previous run had fully acknowledged.
         spool.delete_acknowledged_segments();
         spool.metrics.corrupt_records.inc_by(recovered.damaged);
@@ -500,17 +507,17 @@ impl TargetSpool {
                 let mut text = format!("{}\n", self.acked_through);
                 if !acked_above.is_empty() {
                     text.push_str("acked");
-                    for (first, last) in &acked_above {
-                        text.push_str(&if first == last {
-                            format!(" {first}")
+                    for &(first, last) in &acked_above {
+                        let _ = if first == last {
+                            write!(text, " {first}")
                         } else {
-                            format!(" {first}-{last}")
-                        });
+                            write!(text, " {first}-{last}")
+                        };
                     }
                     text.push('\n');
                 }
                 f.write_all(text.as_bytes())?;
-                // Renamed on every advance (that survives kill -9); forced to disk only under
+                // Renamed on every acknowledgement (that survives kill -9); forced to disk only under
                 // `always`: after a power cut an older cursor means batches sent twice, never
                 // lost.
                 if disk.fsync == FsyncPolicy::Always {
@@ -891,7 +898,25 @@ mod tests {
         let (mut spool, recovered) = open(dir.path(), 1 << 30);
         assert_eq!(recovered.batches, 2);
         assert_eq!(drain(&mut spool), [1, 10]);
-        assert_eq!(sent.len(), 10);
+        assert_eq!(sent, (1..=10).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn numbers_the_cursor_file_calls_accepted_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        for n in 1..=3 {
+            spool.append(batch(n)).unwrap();
+        }
+        drop(spool);
+        // As if batches 4 and 5 had been accepted and their records then lost to damage.
+        std::fs::write(dir.path().join("cursor"), "0\nacked 4-5\n").unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        spool.append(batch(9)).unwrap();
+        drop(spool); // a crash before any acknowledgement rewrites the cursor file
+        let (mut spool, recovered) = open(dir.path(), 1 << 30);
+        assert_eq!(recovered.batches, 4);
+        assert_eq!(drain(&mut spool), [1, 2, 3, 9]);
     }
 
     #[test]

@@ -25,12 +25,6 @@ fn root_element(xml: &[u8]) -> &str {
     ""
 }
 
-/// Whether a TAG is one McAfee products write: ePO's `EPOEvents`, Network Security Platform's
-/// `Syslog…Forwarder`, Web Gateway's `mwg`.
-pub fn is_tag(app: &str) -> bool {
-    app == "EPOEvents" || (app.starts_with("Syslog") && app.ends_with("Forwarder")) || app == "mwg"
-}
-
 pub fn recognise<'a>(c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {
     let m = c.message;
     // Network Security Platform (`SyslogAlertForwarder: …`) and Web Gateway (`mwg: …`) write

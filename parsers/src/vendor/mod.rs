@@ -265,19 +265,23 @@ fn starts_with_epoch_word(m: &[u8]) -> bool {
     fraction > 0 && matches!(after_dot.get(fraction), None | Some(b' ' | b'\t'))
 }
 
-/// Whether a TAG names a vendor [`detect`] knows by its TAG.
+/// The vendor a TAG names, if any: the one list the gate ([`may_match`]) and [`detect`] both
+/// use. Split by first letter, so that most TAGs fail on one byte or on their length.
 #[inline]
-fn app_may_match(app: &str) -> bool {
-    match app.as_bytes().first() {
-        Some(b'C') => app == "CheckPoint" || app.eq_ignore_ascii_case("CipherTrust"),
-        // `mcafee::is_tag` split by first letter: most TAGs fail on their length.
-        Some(b'E') => app == "EPOEvents",
-        Some(b'S') => app.starts_with("Syslog") && app.ends_with("Forwarder"),
-        Some(b'm') => app == "mwg",
-        Some(b'R' | b'j') => app.starts_with("RT_") || app.starts_with("junos"),
-        Some(b'v' | b'd') => app.starts_with("vee-") || app.starts_with("dsm"),
-        _ => false,
-    }
+fn vendor_by_tag(app: &str) -> Option<Vendor> {
+    let vendor = match app.as_bytes().first()? {
+        b'C' if app == "CheckPoint" => Vendor::CheckPoint,
+        b'C' if app.eq_ignore_ascii_case("CipherTrust") => Vendor::CipherTrust,
+        // McAfee: ePO's `EPOEvents`, Network Security Platform's `Syslog…Forwarder`, Web
+        // Gateway's `mwg`.
+        b'E' if app == "EPOEvents" => Vendor::McAfee,
+        b'S' if app.starts_with("Syslog") && app.ends_with("Forwarder") => Vendor::McAfee,
+        b'm' if app == "mwg" => Vendor::McAfee,
+        b'R' | b'j' if app.starts_with("RT_") || app.starts_with("junos") => Vendor::Juniper,
+        b'v' | b'd' if app.starts_with("vee-") || app.starts_with("dsm") => Vendor::CipherTrust,
+        _ => return None,
+    };
+    Some(vendor)
 }
 
 /// The SD-ID of the first element, read from the raw bytes (`[junos@2636…`): walking the
@@ -293,8 +297,17 @@ fn first_sd_id<'a>(structured_data: &StructuredData<'a>) -> &'a [u8] {
     raw.get(..id_len).unwrap_or_default()
 }
 
-fn sd_id_may_match(id: &[u8]) -> bool {
-    id.starts_with(b"junos@") || id.ends_with(b"@21513") || id.starts_with(b"NXLOG@")
+/// The vendor an SD-ID names (`junos@…`, Vormetric's `CGP@21513`/`COM@21513`, `NXLOG@…`).
+fn vendor_by_sd_id(id: &[u8]) -> Option<Vendor> {
+    if id.starts_with(b"junos@") {
+        Some(Vendor::Juniper)
+    } else if id.ends_with(b"@21513") {
+        Some(Vendor::CipherTrust)
+    } else if id.starts_with(b"NXLOG@") {
+        Some(Vendor::NxLog)
+    } else {
+        None
+    }
 }
 
 /// Whether [`detect`] could find anything; most plain syslog stops here, after a few byte
@@ -309,9 +322,9 @@ pub fn may_match(
     // first.
     let sd_start = structured_data.raw().get(1).copied();
     message_may_match(message)
-        || app_name.is_some_and(app_may_match)
+        || app_name.and_then(vendor_by_tag).is_some()
         || (matches!(sd_start, Some(b'j' | b'N' | b'C'))
-            && sd_id_may_match(first_sd_id(structured_data)))
+            && vendor_by_sd_id(first_sd_id(structured_data)).is_some())
 }
 
 /// Recognises a vendor format; `pinned` names the only vendor to try (and lets recognisers
@@ -363,34 +376,12 @@ pub fn detect<'a>(candidate: &Candidate<'a>, pinned: Option<Vendor>) -> Option<V
     if by_message.is_some() {
         return by_message;
     }
-    // Vendors named by their TAG.
-    let app = candidate.app_name.unwrap_or_default();
-    let by_app = match app.as_bytes().first() {
-        Some(b'C') if app == "CheckPoint" => try_vendor(Vendor::CheckPoint),
-        Some(b'C') if app.eq_ignore_ascii_case("CipherTrust") => try_vendor(Vendor::CipherTrust),
-        Some(b'E' | b'S' | b'm') if mcafee::is_tag(app) => try_vendor(Vendor::McAfee),
-        Some(b'R' | b'j') if app.starts_with("RT_") || app.starts_with("junos") => {
-            try_vendor(Vendor::Juniper)
-        }
-        Some(b'v' | b'd') if app.starts_with("vee-") || app.starts_with("dsm") => {
-            try_vendor(Vendor::CipherTrust)
-        }
-        _ => None,
-    };
-    if by_app.is_some() {
-        return by_app;
-    }
-    // Vendors named by their structured data's SD-ID.
-    let id = first_sd_id(&candidate.structured_data);
-    if id.starts_with(b"junos@") {
-        try_vendor(Vendor::Juniper)
-    } else if id.ends_with(b"@21513") {
-        try_vendor(Vendor::CipherTrust)
-    } else if id.starts_with(b"NXLOG@") {
-        try_vendor(Vendor::NxLog)
-    } else {
-        None
-    }
+    // Vendors named by their TAG, then by their structured data's SD-ID.
+    candidate
+        .app_name
+        .and_then(vendor_by_tag)
+        .and_then(try_vendor)
+        .or_else(|| vendor_by_sd_id(first_sd_id(&candidate.structured_data)).and_then(try_vendor))
 }
 
 fn recognise<'a>(vendor: Vendor, c: &Candidate<'a>, pinned: bool) -> Option<VendorMessage<'a>> {
