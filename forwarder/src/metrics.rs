@@ -258,13 +258,16 @@ pub const KINDS: [&str; 14] = [
 
 impl ListenerMetrics {
     pub fn drop(&self, reason: DropReason, count: u64) {
+        self.dropped(reason).inc_by(count);
+    }
+
+    /// The counter of messages dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> Counter {
         let index = DropReason::ALL
             .iter()
             .position(|r| *r == reason)
             .unwrap_or(0);
-        if let Some(counter) = self.dropped.get(index) {
-            counter.inc_by(count);
-        }
+        self.dropped.get(index).cloned().unwrap_or_default()
     }
 
     pub fn parsed_kind(&self, kind: &str) -> Option<&Counter> {

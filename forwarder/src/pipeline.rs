@@ -60,7 +60,10 @@ pub struct Pipeline {
     /// The routing in force; swapped whole on reload, read once per message.
     pub routing: Arc<ArcSwap<Compiled>>,
     pub metrics: Arc<Metrics>,
+    /// To the local outputs (`[[output]]`, or stdout without uploads).
     pub batches: mpsc::Sender<Batch>,
+    /// Whether any local output is open: without one, rows are written only for uploads.
+    pub local_outputs: bool,
 }
 
 /// Parses and shapes the messages of one listener task.
@@ -81,7 +84,11 @@ pub struct Shaper {
 
 /// The rows a shaper has written and not yet handed on.
 struct RowSink {
+    /// Lines for the local outputs; stays empty when there are none.
     batch: Batch,
+    local_outputs: bool,
+    /// Rows that neither an uploader nor a local output takes (`dropped{reason="no_uploader"}`).
+    unsent: Counter,
     uploads: Arc<UploadChannels>,
     /// Rows waiting for the next flush, per upload target key.
     pending_uploads: Vec<(String, RowBatch)>,
@@ -110,9 +117,15 @@ impl Shaper {
     ) -> Shaper {
         let sink = RowSink {
             batch: Batch {
-                bytes: Vec::with_capacity(BATCH_BYTES + 8192),
+                bytes: Vec::with_capacity(if pipeline.local_outputs {
+                    BATCH_BYTES + 8192
+                } else {
+                    0
+                }),
                 rows: 0,
             },
+            local_outputs: pipeline.local_outputs,
+            unsent: metrics.dropped(DropReason::NoUploader),
             uploads: Arc::clone(&pipeline.uploads),
             pending_uploads: Vec::new(),
             unconfirmed: Vec::new(),
@@ -358,8 +371,10 @@ impl Shaper {
 }
 
 impl RowSink {
-    /// Appends one output line: `{"table":…,"row":{…}}`, with `"stream"` and `"workspace"`
-    /// when the row is for an upload target (its declared columns only).
+    /// Writes one event's row for `table`: once, into the pending batch of the target's
+    /// uploader when it has one; for the local outputs it becomes a line
+    /// `{"table":…,"row":{…}}` (with `"stream"` and `"workspace"` for an upload target, whose
+    /// declared columns only it holds).
     fn append_row(
         &mut self,
         table: Table,
@@ -367,43 +382,34 @@ impl RowSink {
         event: &tern_parsers::Event<'_>,
         received: &Received<'_>,
     ) {
-        let out = &mut self.batch.bytes;
-        out.extend_from_slice(b"{\"table\":\"");
-        out.extend_from_slice(table.name().as_bytes());
-        if let Some(target) = target {
-            out.extend_from_slice(b"\",\"stream\":\"");
-            crate::tables::json::escape_str_into(&target.stream, out);
-            if let Some(workspace) = &target.workspace {
-                out.extend_from_slice(b"\",\"workspace\":\"");
-                crate::tables::json::escape_str_into(workspace, out);
-            }
-        }
-        out.extend_from_slice(b"\",\"row\":");
         let declared = target.and_then(|t| t.columns.as_deref());
-        let row_start = out.len();
-        let notes = write_declared_row(table, event, received, declared, out);
-        let row = out.get(row_start..).unwrap_or_default();
-        // The same bytes go to the target's uploader: written once, copied once.
-        if let Some(key) = target
+        let upload_key = target
             .filter(|_| !self.uploads.is_empty())
-            .and_then(|t| t.key.as_deref())
-        {
-            let pending = match self.pending_uploads.iter().position(|(k, _)| k == key) {
-                Some(i) => self.pending_uploads.get_mut(i),
-                None => {
-                    self.pending_uploads
-                        .push((key.to_owned(), RowBatch::default()));
-                    self.pending_uploads.last_mut()
-                }
-            };
-            if let Some((_, batch)) = pending {
-                batch.rows.extend_from_slice(row);
-                batch.rows.push(b'\n');
-                batch.count += 1;
+            .and_then(|t| t.key.as_deref());
+        let pending = upload_key.and_then(|key| pending_batch(&mut self.pending_uploads, key));
+        let notes = if let Some(batch) = pending {
+            let row_start = batch.rows.len();
+            let notes = write_declared_row(table, event, received, declared, &mut batch.rows);
+            if self.local_outputs {
+                let row = batch.rows.get(row_start..).unwrap_or_default();
+                write_local_line(&mut self.batch, table, target, |out| {
+                    out.extend_from_slice(row);
+                });
             }
-        }
-        out.extend_from_slice(b"}\n");
-        self.batch.rows += 1;
+            batch.rows.push(b'\n');
+            batch.count += 1;
+            notes
+        } else if self.local_outputs {
+            let mut notes = Default::default();
+            write_local_line(&mut self.batch, table, target, |out| {
+                notes = write_declared_row(table, event, received, declared, out);
+            });
+            notes
+        } else {
+            // A target without an endpoint, with no local output to show its rows.
+            self.unsent.inc();
+            return;
+        };
         // Values that did not fit their column's type: CEF values (kept in
         // AdditionalExtensions) and a PROCID that is not a number (ProcessID left empty).
         let mistyped = u64::from(notes.mistyped_values) + u64::from(notes.non_numeric_pid);
@@ -415,4 +421,43 @@ impl RowSink {
             counter.inc();
         }
     }
+}
+
+/// The pending rows of the uploader `key`, made on its first row.
+fn pending_batch<'a>(
+    pending: &'a mut Vec<(String, RowBatch)>,
+    key: &str,
+) -> Option<&'a mut RowBatch> {
+    let found = match pending.iter().position(|(k, _)| k == key) {
+        Some(index) => pending.get_mut(index),
+        None => {
+            pending.push((key.to_owned(), RowBatch::default()));
+            pending.last_mut()
+        }
+    };
+    found.map(|(_, batch)| batch)
+}
+
+/// Appends one local-output line, `{"table":…,"row":` + what `write_row` writes + `}`.
+fn write_local_line(
+    batch: &mut Batch,
+    table: Table,
+    target: Option<&Target>,
+    write_row: impl FnOnce(&mut Vec<u8>),
+) {
+    let out = &mut batch.bytes;
+    out.extend_from_slice(b"{\"table\":\"");
+    out.extend_from_slice(table.name().as_bytes());
+    if let Some(target) = target {
+        out.extend_from_slice(b"\",\"stream\":\"");
+        crate::tables::json::escape_str_into(&target.stream, out);
+        if let Some(workspace) = &target.workspace {
+            out.extend_from_slice(b"\",\"workspace\":\"");
+            crate::tables::json::escape_str_into(workspace, out);
+        }
+    }
+    out.extend_from_slice(b"\",\"row\":");
+    write_row(out);
+    out.extend_from_slice(b"}\n");
+    batch.rows += 1;
 }

@@ -74,6 +74,7 @@ pub async fn run(
         &metrics,
     )
     .await?;
+    let local_outputs = !writers.is_empty();
     let (batches_tx, batches_rx) = mpsc::channel(QUEUE_BATCHES);
     let reopen = Arc::new(Notify::new());
     let output_task = tokio::spawn(crate::output::run(writers, batches_rx, Arc::clone(&reopen)));
@@ -134,6 +135,7 @@ pub async fn run(
         routing: Arc::clone(&routing),
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
+        local_outputs,
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = watch::channel(0u64);

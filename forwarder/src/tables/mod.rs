@@ -134,7 +134,7 @@ enum Host<'a> {
 }
 
 impl Host<'_> {
-    fn write(self, row: &mut json::JsonObject<'_>, column: &str) {
+    fn write(self, row: &mut json::JsonObject<'_>, column: &'static str) {
         match self {
             Host::Name(name) => row.string(column, name),
             Host::Ip(ip) => row.plain(column, &ip),
