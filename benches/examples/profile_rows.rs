@@ -8,11 +8,8 @@ use tern::tables::{Received, Table, write_declared_row};
 use tern_benches::walks::options;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let folder = args.get(1).map_or("cef", String::as_str);
-    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(100);
+    let (lines, rounds) = tern_benches::profile_workload("cef");
     let options = options();
-    let lines = tern_benches::corpus_lines(folder);
     let received = Received {
         time: options.reference_time,
         sender: None,

@@ -6,11 +6,8 @@
 use tern_benches::walks::{options, tern_walk};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let folder = args.get(1).map_or("cef", String::as_str);
-    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(100);
+    let (lines, rounds) = tern_benches::profile_workload("cef");
     let options = options();
-    let lines = tern_benches::corpus_lines(folder);
     let mut n = 0usize;
     for _ in 0..rounds {
         for line in &lines {

@@ -12,6 +12,16 @@ pub fn corpus_dir() -> PathBuf {
     )
 }
 
+/// The workload of the `profile_*` examples, from their arguments `FOLDER ROUNDS`: the lines
+/// of that corpus folder (`default_folder` when none is named) and how many passes to make
+/// over them (100 by default).
+pub fn profile_workload(default_folder: &str) -> (Vec<String>, usize) {
+    let args: Vec<String> = std::env::args().collect();
+    let folder = args.get(1).map_or(default_folder, String::as_str);
+    let rounds = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(100);
+    (corpus_lines(folder), rounds)
+}
+
 /// Every non-empty line of the `*.log` files in one corpus folder that is valid UTF-8 (the
 /// crates compared against take `&str`).
 pub fn corpus_lines(folder: &str) -> Vec<String> {

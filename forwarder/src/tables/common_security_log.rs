@@ -326,16 +326,30 @@ static KEYS: phf::Map<&'static str, (&'static str, usize)> = phf::phf_map! {
 
 /// The values that landed in columns: (column index, position of the pair, value). A short
 /// list rather than an array over all 129 columns: a record fills a dozen or two, and
-/// initialising an array per event cost more than searching the list.
+/// initialising an array per event cost more than searching the list. A bit per column says
+/// which are in the list, so that a column set for the first time (almost every one) is not
+/// searched for.
 #[derive(Default)]
 struct Landed<'a> {
     entries: smallvec::SmallVec<[(usize, usize, Typed<'a>); 32]>,
+    present: [u64; 3],
 }
 
 impl<'a> Landed<'a> {
+    /// Whether `column` has an entry (columns beyond the bits are always searched).
+    fn may_hold(&self, column: usize) -> bool {
+        self.present
+            .get(column / 64)
+            .is_none_or(|bits| bits & (1 << (column % 64)) != 0)
+    }
+
     /// Sets (or, with `None`, clears) a column's value.
     fn set(&mut self, column: usize, value: Option<(usize, Typed<'a>)>) {
-        let existing = self.entries.iter().position(|(c, _, _)| *c == column);
+        let existing = if self.may_hold(column) {
+            self.entries.iter().position(|(c, _, _)| *c == column)
+        } else {
+            None
+        };
         match (existing, value) {
             (Some(i), Some((position, v))) => {
                 if let Some(entry) = self.entries.get_mut(i) {
@@ -343,15 +357,24 @@ impl<'a> Landed<'a> {
                 }
             }
             (Some(i), None) => {
+                // The bit stays set: it only means "search".
                 self.entries.remove(i);
             }
-            (None, Some((position, v))) => self.entries.push((column, position, v)),
+            (None, Some((position, v))) => {
+                if let Some(bits) = self.present.get_mut(column / 64) {
+                    *bits |= 1 << (column % 64);
+                }
+                self.entries.push((column, position, v));
+            }
             (None, None) => {}
         }
     }
 
     /// The (position, value) in `column`.
     fn get(&self, column: usize) -> Option<(usize, &Typed<'a>)> {
+        if !self.may_hold(column) {
+            return None;
+        }
         self.entries
             .iter()
             .find(|(c, _, _)| *c == column)
