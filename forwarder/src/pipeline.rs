@@ -343,7 +343,7 @@ impl Shaper {
             if batch.count == 0 {
                 continue;
             }
-            let batch = std::mem::take(batch);
+            let batch = std::mem::replace(batch, RowBatch::with_capacity(BATCH_BYTES + 8192));
             match self.sink.uploads.get(key.as_str()) {
                 Some(channel) => {
                     if channel.send(batch).await.is_err() {
@@ -431,7 +431,7 @@ fn pending_batch<'a>(
     let found = match pending.iter().position(|(k, _)| k == key) {
         Some(index) => pending.get_mut(index),
         None => {
-            pending.push((key.to_owned(), RowBatch::default()));
+            pending.push((key.to_owned(), RowBatch::with_capacity(BATCH_BYTES + 8192)));
             pending.last_mut()
         }
     };

@@ -30,6 +30,17 @@ pub struct RowBatch {
     pub barrier: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+impl RowBatch {
+    /// Room for `bytes` of rows: a listener fills a quarter-megabyte batch, and growing it by
+    /// doubling copied each batch about twice over.
+    pub fn with_capacity(bytes: usize) -> RowBatch {
+        RowBatch {
+            rows: Vec::with_capacity(bytes),
+            ..RowBatch::default()
+        }
+    }
+}
+
 /// How long a partial batch waits for more rows before it is sent.
 const LINGER: Duration = Duration::from_secs(1);
 /// gzip level (libdeflate's 1–12): level 1 costs a third of level 6 and still shrinks
