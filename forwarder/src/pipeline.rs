@@ -36,6 +36,9 @@ pub struct Batch {
 /// A batch is handed over once it holds this many bytes (or when its listener flushes).
 const BATCH_BYTES: usize = 256 * 1024;
 
+/// The room a target's first row batch is given; later ones are sized like the one before.
+const FIRST_BATCH_BYTES: usize = 64 * 1024;
+
 /// The outputs have stopped: the forwarder is shutting down.
 #[derive(Debug)]
 pub struct OutputsClosed;
@@ -343,7 +346,11 @@ impl Shaper {
             if batch.count == 0 {
                 continue;
             }
-            let batch = std::mem::replace(batch, RowBatch::with_capacity(BATCH_BYTES + 8192));
+            // The next batch gets room for one like this: listeners flush after every read,
+            // so batches keep about the same size, and growing one by doubling copied it
+            // about twice over.
+            let room = (batch.rows.len() + batch.rows.len() / 4).min(BATCH_BYTES + 8192);
+            let batch = std::mem::replace(batch, RowBatch::with_capacity(room));
             match self.sink.uploads.get(key.as_str()) {
                 Some(channel) => {
                     if channel.send(batch).await.is_err() {
@@ -431,7 +438,7 @@ fn pending_batch<'a>(
     let found = match pending.iter().position(|(k, _)| k == key) {
         Some(index) => pending.get_mut(index),
         None => {
-            pending.push((key.to_owned(), RowBatch::with_capacity(BATCH_BYTES + 8192)));
+            pending.push((key.to_owned(), RowBatch::with_capacity(FIRST_BATCH_BYTES)));
             pending.last_mut()
         }
     };

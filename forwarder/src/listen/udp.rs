@@ -23,6 +23,9 @@ use crate::pipeline::{Pipeline, Shaper, now};
 /// Datagrams received per `recvmmsg` call.
 const BATCH: usize = 32;
 
+/// `recvmmsg` calls per wake-up before the rows are handed on and shutdown is looked at.
+const READS_PER_WAKE: usize = 32;
+
 /// How often a quiet listener looks for multi-part groups whose window has passed.
 const REASSEMBLY_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -173,42 +176,53 @@ async fn receive_loop(
             }
             _ = shutdown.changed() => break,
         }
-        let received = socket.try_io(Interest::READABLE, || {
-            receive_batch(fd, &mut buffers, &mut results)
-        });
-        match received {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => {
-                crate::warn_limited!(listener = %listen.name(), error = %e, "receive failed");
-                continue;
-            }
-        }
-        let received_at = now();
-        for (result, buffer) in results.iter().zip(&buffers) {
-            metrics.received.inc();
-            metrics.received_bytes.inc_by(result.len as u64);
-            if let Some(total) = result.kernel_drops {
-                if total > kernel_drops_seen {
-                    metrics
-                        .udp_kernel_drops
-                        .inc_by(u64::from(total - kernel_drops_seen));
-                    kernel_drops_seen = total;
+        // Drain what the socket holds (up to READS_PER_WAKE batches), then hand the rows on
+        // once: a hand-over per 32 datagrams woke the uploader 6,000 times a second at
+        // 200,000 datagrams/s.
+        for _ in 0..READS_PER_WAKE {
+            let received = socket.try_io(Interest::READABLE, || {
+                receive_batch(fd, &mut buffers, &mut results)
+            });
+            match received {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    crate::warn_limited!(listener = %listen.name(), error = %e, "receive failed");
+                    break;
                 }
             }
-            if let Some(sender) = result.sender {
-                if !super::allowed(&listen.allow, sender) {
-                    metrics.drop(DropReason::RejectedSender, 1);
+            let received_at = now();
+            // Counted once per batch: these counters are shared by the sockets of every core.
+            metrics.received.inc_by(results.len() as u64);
+            metrics
+                .received_bytes
+                .inc_by(results.iter().map(|r| r.len as u64).sum());
+            for (result, buffer) in results.iter().zip(&buffers) {
+                if let Some(total) = result.kernel_drops {
+                    if total > kernel_drops_seen {
+                        metrics
+                            .udp_kernel_drops
+                            .inc_by(u64::from(total - kernel_drops_seen));
+                        kernel_drops_seen = total;
+                    }
+                }
+                if let Some(sender) = result.sender {
+                    if !super::allowed(&listen.allow, sender) {
+                        metrics.drop(DropReason::RejectedSender, 1);
+                        continue;
+                    }
+                }
+                if result.truncated || result.len > listen.max_message_bytes {
+                    metrics.drop(DropReason::Oversized, 1);
+                    crate::warn_limited!(listener = %listen.name(), sender = ?result.sender, max = listen.max_message_bytes, "oversized datagram dropped");
                     continue;
                 }
+                let datagram = buffer.get(..result.len).unwrap_or_default();
+                shaper.handle(datagram, result.sender, received_at);
             }
-            if result.truncated || result.len > listen.max_message_bytes {
-                metrics.drop(DropReason::Oversized, 1);
-                crate::warn_limited!(listener = %listen.name(), sender = ?result.sender, max = listen.max_message_bytes, "oversized datagram dropped");
-                continue;
+            if shaper.batch_full() {
+                break;
             }
-            let datagram = buffer.get(..result.len).unwrap_or_default();
-            shaper.handle(datagram, result.sender, received_at);
         }
         if shaper.flush().await.is_err() {
             break;

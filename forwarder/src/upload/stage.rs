@@ -31,8 +31,7 @@ pub struct RowBatch {
 }
 
 impl RowBatch {
-    /// Room for `bytes` of rows: a listener fills a quarter-megabyte batch, and growing it by
-    /// doubling copied each batch about twice over.
+    /// Room for `bytes` of rows.
     pub fn with_capacity(bytes: usize) -> RowBatch {
         RowBatch {
             rows: Vec::with_capacity(bytes),
