@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tern_parsers::framing::{AtEof, Decoded, FrameDecoder};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -241,30 +242,44 @@ async fn serve<S: AsyncRead + Unpin>(
         return;
     }
     loop {
-        let Some(n) = read_more(
-            &mut stream,
-            &mut buffer,
-            &mut start,
-            listen.idle_timeout,
-            &mut shutdown,
-            peer,
-        )
-        .await
-        else {
+        let read = {
+            let mut read = std::pin::pin!(read_more(
+                &mut stream,
+                &mut buffer,
+                &mut start,
+                listen.idle_timeout,
+                &mut shutdown,
+                peer,
+            ));
+            // Rows are handed on when the sender pauses (no bytes waiting) or the batch is full,
+            // not after every read: each hand-over wakes an uploader.
+            match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                Poll::Ready(read) => read,
+                Poll::Pending => {
+                    if shaper.flush().await.is_err() {
+                        return;
+                    }
+                    read.await
+                }
+            }
+        };
+        let Some(n) = read else {
             break;
         };
         metrics.received_bytes.inc_by(n as u64);
         let received_at = now();
+        // Counted once per read: the counters are shared by every connection.
+        let mut frames = 0u64;
         loop {
             let rest = buffer.get(start..).unwrap_or_default();
             match decoder.decode(rest) {
                 Decoded::Frame { frame, consumed } => {
-                    metrics.received.inc();
+                    frames += 1;
                     shaper.handle(frame, sender, received_at);
                     start += consumed;
                 }
                 Decoded::Resynced { frame, consumed } => {
-                    metrics.received.inc();
+                    frames += 1;
                     metrics.framing_resyncs.inc();
                     shaper.handle(frame, sender, received_at);
                     start += consumed;
@@ -282,9 +297,7 @@ async fn serve<S: AsyncRead + Unpin>(
                 return;
             }
         }
-        if shaper.flush().await.is_err() {
-            return;
-        }
+        metrics.received.inc_by(frames);
     }
     // The stream ended: an unterminated last frame is still a message.
     let rest = buffer.get(start..).unwrap_or_default();
