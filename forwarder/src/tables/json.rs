@@ -212,7 +212,43 @@ impl<'b> JsonObject<'b> {
         if !self.key(name) {
             return;
         }
-        let _ = write!(Bytes(self.out), "{value}");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// An address as a string; IPv4 written by hand (`core::fmt` cost some 400 instructions
+    /// per row that names its sender by address).
+    pub fn ip(&mut self, name: &'static str, ip: std::net::IpAddr) {
+        if !self.key(name) {
+            return;
+        }
+        self.out.push(b'"');
+        match ip {
+            std::net::IpAddr::V4(v4) => {
+                let mut digits = itoa::Buffer::new();
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b'.');
+                    }
+                    self.out.extend_from_slice(digits.format(octet).as_bytes());
+                }
+            }
+            std::net::IpAddr::V6(_) => {
+                let _ = write!(Bytes(self.out), "{ip}");
+            }
+        }
+        self.out.push(b'"');
+    }
+
+    /// A number as a string (`RemotePort`, typed `string` in the table).
+    pub fn int_text(&mut self, name: &'static str, value: i64) {
+        if !self.key(name) {
+            return;
+        }
+        self.out.push(b'"');
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.out.push(b'"');
     }
 
     /// A finite float (the caller has checked); written so that JSON readers get it back.
@@ -268,6 +304,20 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["a"], "q\"b\\s\n\t\u{1}é");
+    }
+
+    #[test]
+    fn addresses() {
+        let mut out = Vec::new();
+        let mut o = JsonObject::begin(&mut out);
+        o.ip("a", "10.0.255.7".parse().unwrap());
+        o.ip("b", "0.0.0.0".parse().unwrap());
+        o.ip("c", "2001:db8::1".parse().unwrap());
+        o.end();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":"10.0.255.7","b":"0.0.0.0","c":"2001:db8::1"}"#
+        );
     }
 
     #[test]

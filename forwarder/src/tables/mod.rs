@@ -137,7 +137,7 @@ impl Host<'_> {
     fn write(self, row: &mut json::JsonObject<'_>, column: &'static str) {
         match self {
             Host::Name(name) => row.string(column, name),
-            Host::Ip(ip) => row.plain(column, &ip),
+            Host::Ip(ip) => row.ip(column, ip),
         }
     }
 }

@@ -41,7 +41,7 @@ pub fn write(
         computer.write(&mut row, "HostName");
     }
     if let Some(ip) = host_ip(event, received) {
-        row.plain("HostIP", &ip);
+        row.ip("HostIP", ip);
     }
     row.string("Facility", event.facility().name());
     row.string("SeverityLevel", event.severity().name());
