@@ -110,6 +110,18 @@ impl Timestamp {
 
     /// The same instant as a UTC timestamp (offset `Some(0)`).
     pub fn to_utc(&self, default_offset_seconds: i32) -> Timestamp {
+        // Already UTC (every receive time, most device times): no round trip through days.
+        if self.offset_seconds.unwrap_or(default_offset_seconds) == 0
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 60
+            && self.nanos < 1_000_000_000
+        {
+            return Timestamp {
+                offset_seconds: Some(0),
+                ..*self
+            };
+        }
         Timestamp::from_unix(self.unix_seconds(default_offset_seconds), self.nanos)
     }
 
@@ -637,6 +649,24 @@ mod tests {
         assert!(parse_rfc3339(b"2003-02-29T22:14:15Z").is_none());
         assert!(parse_rfc3339(b"2003-10-11X22:14:15Z").is_none());
         assert!(parse_rfc3339(b"2003-10-1").is_none());
+    }
+
+    #[test]
+    fn utc_is_kept_as_it_is_and_the_rest_converted() {
+        for secs in (0..400).map(|i| 946_684_800 + i * 7_919_993) {
+            let ts = Timestamp::from_unix(secs, 123);
+            let long_way = Timestamp::from_unix(ts.unix_seconds(0), ts.nanos);
+            assert_eq!(ts.to_utc(0), long_way, "{secs}");
+            let zoneless = Timestamp {
+                offset_seconds: None,
+                ..ts
+            };
+            assert_eq!(zoneless.to_utc(0), long_way, "{secs}");
+            assert_eq!(zoneless.to_utc(3600).unix_seconds(0), secs - 3600);
+        }
+        // A leap second still becomes the next minute.
+        let leap = Timestamp::new(2016, 12, 31, 23, 59, 60, 0, Some(0)).unwrap();
+        assert_eq!(leap.to_utc(0), Timestamp::from_unix(1_483_228_800, 0));
     }
 
     #[test]
