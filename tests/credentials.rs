@@ -41,7 +41,7 @@ async fn deliver(mock: &MockAzure, credential: Credential, count: usize) -> usiz
         STREAM,
         dir.path().join("dead-letter.jsonl"),
     );
-    let mut batcher = Batcher::new(1_000_000, 3);
+    let mut batcher = Batcher::new(1_000_000, tern::upload::batch::Compression::Small);
     let mut closed = Vec::new();
     for i in 0..count {
         let row =

@@ -53,7 +53,7 @@ fn row(i: usize) -> Vec<u8> {
 }
 
 fn batches(rows: impl Iterator<Item = Vec<u8>>) -> Vec<ClosedBatch> {
-    let mut batcher = Batcher::new(1_000_000, 3);
+    let mut batcher = Batcher::new(1_000_000, tern::upload::batch::Compression::Small);
     let mut out = Vec::new();
     for r in rows {
         out.extend(batcher.push(&r).unwrap());

@@ -53,7 +53,7 @@ async fn main() {
     let bytes: usize = shaped.iter().map(Vec::len).sum();
     println!("{rows} rows of {} bytes on average", bytes / shaped.len());
     let started = Instant::now();
-    let mut batcher = Batcher::new(1_000_000, 3);
+    let mut batcher = Batcher::new(1_000_000, tern::upload::batch::Compression::Small);
     let mut in_flight = tokio::task::JoinSet::new();
     let mut delivered = 0u64;
     for i in 0..rows {

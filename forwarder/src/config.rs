@@ -157,6 +157,8 @@ struct RawAzureUpload {
     max_queue: Option<Spanned<String>>,
     proxy: Option<Spanned<String>>,
     ca_file: Option<Spanned<String>>,
+    /// `fast` (default) or `small`: CPU against upload and spool bytes.
+    compression: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,6 +360,7 @@ pub struct AzureConfig {
     pub dead_letter: PathBuf,
     /// Proxy (from `proxy` or `HTTPS_PROXY`) and extra trust roots.
     pub http: crate::upload::HttpOptions,
+    pub compression: crate::upload::batch::Compression,
 }
 
 /// `[dcr]`: where the DCR exports are and how to apply them.
@@ -761,6 +764,19 @@ impl Config {
                         .map_or_else(|| PathBuf::from(DEFAULT_DEAD_LETTER), PathBuf::from),
                     http: http_options(a.upload.as_ref(), &|name| std::env::var(name).ok())
                         .map_err(|(span, message)| at(span, message))?,
+                    compression: match a.upload.as_ref().and_then(|u| u.compression.as_ref()) {
+                        None => crate::upload::batch::Compression::default(),
+                        Some(name) => crate::upload::batch::Compression::parse(name.get_ref())
+                            .ok_or_else(|| {
+                                at(
+                                    name.span(),
+                                    format!(
+                                        "azure.upload.compression: `{}` is not fast or small",
+                                        name.get_ref()
+                                    ),
+                                )
+                            })?,
+                    },
                 })
             }
         };
@@ -1434,5 +1450,23 @@ address = "127.0.0.1:9280"
         assert_eq!(err.line, 1);
         let err = Config::parse("t.toml", "hostname = \"x\"\n").unwrap_err();
         assert!(err.message.contains("no [[listen]]"));
+    }
+
+    #[test]
+    fn upload_compression_is_fast_unless_asked_for_small() {
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let with = |upload: &str| Config::parse("t.toml", &format!("{listen}[azure]\n{upload}"));
+        let compression = |config: Config| config.azure.unwrap().compression;
+        use crate::upload::batch::Compression;
+        assert_eq!(compression(with("").unwrap()), Compression::Fast);
+        let small = with("[azure.upload]\ncompression = \"small\"\n").unwrap();
+        assert_eq!(compression(small), Compression::Small);
+        let err = with("[azure.upload]\ncompression = \"zstd\"\n").unwrap_err();
+        assert_eq!(err.line, 6);
+        assert!(
+            err.message.contains("azure.upload.compression: `zstd`"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -105,6 +105,7 @@ pub async fn run(
                     max_queued_bytes: azure.max_queue_bytes,
                     dead_letter: azure.dead_letter.clone(),
                     spool: config.spool.clone(),
+                    compression: azure.compression,
                 },
                 &azure.http,
                 &metrics,

@@ -1,9 +1,7 @@
 //! Batches: rows of one (target, stream) appended into a JSON array until the next row would
 //! push the uncompressed body over the limit (1,000,000 bytes by default: the API counts 1 MB
 //! before and after compression, and the .NET SDK cuts at 1,000,000), then closed and
-//! gzip-compressed once, in one call: libdeflate compresses a whole buffer two to three times
-//! faster than zlib-style streaming at the same ratio (`benches/README.md`, "gzip"), and a
-//! batch is always whole when it is compressed.
+//! gzip-compressed once, whole ([`Compression`] says how).
 //!
 //! A row that alone exceeds the limit is never sent whole and never dropped: its longest text
 //! column among `SyslogMessage`, `Message`, `AdditionalExtensions` (then any other) is cut to
@@ -11,6 +9,30 @@
 
 use libdeflater::{CompressionLvl, Compressor};
 use serde_json::Value;
+
+/// How batches are compressed (`[azure.upload] compression`; decision 81). Both are gzip at
+/// the fastest level of their library; they trade CPU against size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// zlib-rs (the Rust port of zlib-ng) at level 1: its "quick" strategy with fixed Huffman
+    /// codes. About 6.7:1 on CommonSecurityLog rows, at half libdeflate's instructions.
+    #[default]
+    Fast,
+    /// libdeflate at level 1: about 9.2:1, for links or spools where bytes count more than
+    /// CPU.
+    Small,
+}
+
+impl Compression {
+    /// The name `[azure.upload] compression` takes.
+    pub fn parse(name: &str) -> Option<Compression> {
+        match name {
+            "fast" => Some(Compression::Fast),
+            "small" => Some(Compression::Small),
+            _ => None,
+        }
+    }
+}
 
 /// The largest uncompressed body the API accepts, and the default limit.
 pub const MAX_BODY_BYTES: usize = 1_000_000;
@@ -31,8 +53,9 @@ pub struct ClosedBatch {
 /// Rows being collected for one target.
 pub struct Batcher {
     max_bytes: usize,
-    compressor: Compressor,
-    /// Where batches are compressed before being copied out at their exact size.
+    /// `None` for [`Compression::Fast`].
+    small: Option<Compressor>,
+    /// Where libdeflate compresses batches before they are copied out at their exact size.
     scratch: Vec<u8>,
     json: Vec<u8>,
     rows: u64,
@@ -41,15 +64,14 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// `max_bytes` is capped at [`MAX_BODY_BYTES`]; `gzip_level` 1–12 (libdeflate's levels;
-    /// out-of-range values are clamped).
-    pub fn new(max_bytes: usize, gzip_level: u32) -> Batcher {
+    /// `max_bytes` is capped at [`MAX_BODY_BYTES`].
+    pub fn new(max_bytes: usize, compression: Compression) -> Batcher {
         let max_bytes = max_bytes.clamp(1024, MAX_BODY_BYTES);
-        let level = i32::try_from(gzip_level.clamp(1, 12)).unwrap_or(1);
-        let level = CompressionLvl::new(level).unwrap_or_else(|_| CompressionLvl::fastest());
         Batcher {
             max_bytes,
-            compressor: Compressor::new(level),
+            // Level 1 by number: libdeflater's `fastest()` is level 0, which only stores.
+            small: (compression == Compression::Small)
+                .then(|| Compressor::new(CompressionLvl::new(1).unwrap_or_default())),
             scratch: Vec::new(),
             json: Vec::with_capacity(max_bytes),
             rows: 0,
@@ -89,20 +111,37 @@ impl Batcher {
             return Ok(None);
         }
         self.json.push(b']');
-        let bound = self.compressor.gzip_compress_bound(self.json.len());
-        // Grown once, never shrunk: resizing to each batch's bound zeroed a megabyte per batch
-        // (5 % of the daemon's instructions in the load benchmark).
-        if self.scratch.len() < bound {
-            self.scratch.resize(bound, 0);
-        }
-        let written = self
-            .compressor
-            .gzip_compress(&self.json, &mut self.scratch)
-            .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
-        // Exactly sized: a body truncated in its 1.1 MB compression buffer kept the whole
-        // capacity, ten times its length, and queued batches (counted by length) then held ten
-        // times their budget in memory through an outage.
-        let body = self.scratch.get(..written).unwrap_or_default().to_vec();
+        let body = match &mut self.small {
+            Some(compressor) => {
+                let bound = compressor.gzip_compress_bound(self.json.len());
+                // Grown once, never shrunk: resizing to each batch's bound zeroed a megabyte
+                // per batch (5 % of the daemon's instructions in the load benchmark).
+                if self.scratch.len() < bound {
+                    self.scratch.resize(bound, 0);
+                }
+                let written = compressor
+                    .gzip_compress(&self.json, &mut self.scratch)
+                    .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
+                // Exactly sized: a body truncated in its 1.1 MB compression buffer kept the
+                // whole capacity, ten times its length, and queued batches (counted by length)
+                // then held ten times their budget in memory through an outage.
+                self.scratch.get(..written).unwrap_or_default().to_vec()
+            }
+            None => {
+                use std::io::Write as _;
+                // Room for the usual ratio; the body grows if a batch compresses worse.
+                let room = self.json.len() / 5;
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(room),
+                    flate2::Compression::fast(),
+                );
+                encoder.write_all(&self.json)?;
+                let mut body = encoder.finish()?;
+                // Exactly sized, as above.
+                body.shrink_to_fit();
+                body
+            }
+        };
         let batch = ClosedBatch {
             body,
             rows: self.rows,
@@ -180,33 +219,51 @@ mod tests {
 
     #[test]
     fn batches_never_exceed_the_limit_and_keep_every_row_in_order() {
-        let mut batcher = Batcher::new(10_000, 3);
-        let mut closed = Vec::new();
-        for n in 0..1000 {
-            if let Some(b) = batcher.push(&row(n, n % 300)).unwrap() {
-                closed.push(b);
+        for compression in [Compression::Fast, Compression::Small] {
+            let mut batcher = Batcher::new(10_000, compression);
+            let mut closed = Vec::new();
+            for n in 0..1000 {
+                if let Some(b) = batcher.push(&row(n, n % 300)).unwrap() {
+                    closed.push(b);
+                }
             }
-        }
-        closed.extend(batcher.close().unwrap());
-        let mut seen = Vec::new();
-        for batch in &closed {
-            let json = gunzip(&batch.body);
-            assert_eq!(json.len(), batch.uncompressed_bytes);
-            assert!(json.len() <= 10_000, "{}", json.len());
-            let rows: Vec<Value> = serde_json::from_slice(&json).unwrap();
-            assert_eq!(rows.len() as u64, batch.rows);
-            for r in rows {
-                let text = r["SyslogMessage"].as_str().unwrap().to_owned();
-                seen.push(text.split('-').next().unwrap().parse::<usize>().unwrap());
+            closed.extend(batcher.close().unwrap());
+            let mut seen = Vec::new();
+            for batch in &closed {
+                let json = gunzip(&batch.body);
+                assert_eq!(json.len(), batch.uncompressed_bytes);
+                assert!(json.len() <= 10_000, "{}", json.len());
+                // Stored at its exact size (decision 74), and really compressed.
+                assert_eq!(batch.body.capacity(), batch.body.len());
+                assert!(
+                    batch.body.len() * 5 < batch.uncompressed_bytes,
+                    "{compression:?}: {} of {}",
+                    batch.body.len(),
+                    batch.uncompressed_bytes
+                );
+                let rows: Vec<Value> = serde_json::from_slice(&json).unwrap();
+                assert_eq!(rows.len() as u64, batch.rows);
+                for r in rows {
+                    let text = r["SyslogMessage"].as_str().unwrap().to_owned();
+                    seen.push(text.split('-').next().unwrap().parse::<usize>().unwrap());
+                }
             }
+            assert_eq!(seen, (0..1000).collect::<Vec<_>>(), "{compression:?}");
+            assert!(closed.len() > 5);
         }
-        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
-        assert!(closed.len() > 5);
+    }
+
+    #[test]
+    fn compression_names() {
+        assert_eq!(Compression::parse("fast"), Some(Compression::Fast));
+        assert_eq!(Compression::parse("small"), Some(Compression::Small));
+        assert_eq!(Compression::parse("gzip"), None);
+        assert_eq!(Compression::default(), Compression::Fast);
     }
 
     #[test]
     fn a_row_over_the_limit_is_cut_to_fit_not_dropped() {
-        let mut batcher = Batcher::new(2_000, 1);
+        let mut batcher = Batcher::new(2_000, Compression::Fast);
         assert!(batcher.push(&row(1, 5_000)).unwrap().is_none());
         let batch = batcher.close().unwrap().unwrap();
         let rows: Vec<Value> = serde_json::from_slice(&gunzip(&batch.body)).unwrap();
@@ -223,7 +280,7 @@ mod tests {
         let base = row(7, 0).len();
         let fits = row(7, 1024 - 2 - base);
         assert_eq!(fits.len(), 1022);
-        let mut batcher = Batcher::new(1024, 1);
+        let mut batcher = Batcher::new(1024, Compression::Fast);
         assert!(batcher.push(&fits).unwrap().is_none());
         assert_eq!(batcher.close().unwrap().unwrap().uncompressed_bytes, 1024);
         assert_eq!(batcher.truncated_rows, 0);

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::auth::{Credential, TokenCache};
-use super::batch::{Batcher, ClosedBatch, MAX_BODY_BYTES};
+use super::batch::{Batcher, ClosedBatch, Compression, MAX_BODY_BYTES};
 use super::sender::{RetryPolicy, Sender};
 use crate::dcr::binding::Target;
 use crate::spool::{Budget, Recovered, TargetSpool, WhenFull};
@@ -42,10 +42,6 @@ impl RowBatch {
 
 /// How long a partial batch waits for more rows before it is sent.
 const LINGER: Duration = Duration::from_secs(1);
-/// gzip level (libdeflate's 1–12): level 1 costs a third of level 6 and still shrinks
-/// CommonSecurityLog rows about 9:1 (`benches/README.md`, "gzip"); the service bills
-/// uncompressed bytes, so a better ratio saves only upload bandwidth.
-const GZIP_LEVEL: u32 = 1;
 
 /// Counters of the upload stage.
 #[derive(Clone)]
@@ -69,6 +65,7 @@ pub struct UploadOptions {
     pub dead_letter: std::path::PathBuf,
     /// `[spool]`: batches on disk until accepted.
     pub spool: Option<crate::spool::SpoolConfig>,
+    pub compression: Compression,
 }
 
 /// Channels to the uploaders, by [`Target::key`].
@@ -148,6 +145,7 @@ pub fn start(
         tasks.push(tokio::spawn(uploader(
             rx,
             sender,
+            options.compression,
             options.concurrency.max(1),
             spool,
             when_full,
@@ -188,12 +186,13 @@ async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics
 async fn uploader(
     mut rows: mpsc::Receiver<RowBatch>,
     sender: Arc<Sender>,
+    compression: Compression,
     concurrency: usize,
     mut spool: TargetSpool,
     when_full: WhenFull,
     metrics: UploadMetrics,
 ) {
-    let mut batcher = Batcher::new(MAX_BODY_BYTES, GZIP_LEVEL);
+    let mut batcher = Batcher::new(MAX_BODY_BYTES, compression);
     let mut in_flight: JoinSet<u64> = JoinSet::new();
     // Task → batch, to offer a batch again if its task fails.
     let mut sending: HashMap<tokio::task::Id, u64> = HashMap::new();
