@@ -50,13 +50,22 @@ pub struct ClosedBatch {
     pub uncompressed_bytes: usize,
 }
 
+/// A [`Compression`] with its state.
+enum Engine {
+    Fast(flate2::Compress),
+    Small {
+        compressor: Compressor,
+        /// Where libdeflate writes before a body is copied out at its exact size.
+        scratch: Vec<u8>,
+    },
+}
+
 /// Rows being collected for one target.
 pub struct Batcher {
     max_bytes: usize,
-    /// `None` for [`Compression::Fast`].
-    small: Option<Compressor>,
-    /// Where libdeflate compresses batches before they are copied out at their exact size.
-    scratch: Vec<u8>,
+    /// Kept from batch to batch: zlib's state is some hundreds of kilobytes, and a busy target
+    /// closes hundreds of batches a second.
+    engine: Engine,
     json: Vec<u8>,
     rows: u64,
     /// Rows cut to fit, since the batcher was made.
@@ -69,10 +78,16 @@ impl Batcher {
         let max_bytes = max_bytes.clamp(1024, MAX_BODY_BYTES);
         Batcher {
             max_bytes,
-            // Level 1 by number: libdeflater's `fastest()` is level 0, which only stores.
-            small: (compression == Compression::Small)
-                .then(|| Compressor::new(CompressionLvl::new(1).unwrap_or_default())),
-            scratch: Vec::new(),
+            engine: match compression {
+                Compression::Fast => {
+                    Engine::Fast(flate2::Compress::new_gzip(flate2::Compression::fast(), 15))
+                }
+                // Level 1 by number: libdeflater's `fastest()` is level 0, which only stores.
+                Compression::Small => Engine::Small {
+                    compressor: Compressor::new(CompressionLvl::new(1).unwrap_or_default()),
+                    scratch: Vec::new(),
+                },
+            },
             json: Vec::with_capacity(max_bytes),
             rows: 0,
             truncated_rows: 0,
@@ -111,35 +126,43 @@ impl Batcher {
             return Ok(None);
         }
         self.json.push(b']');
-        let body = match &mut self.small {
-            Some(compressor) => {
+        let body = match &mut self.engine {
+            Engine::Fast(deflate) => {
+                deflate.reset();
+                // Room for the usual ratio; grown if a batch compresses worse.
+                let mut body = Vec::with_capacity(self.json.len() / 5 + 1024);
+                loop {
+                    let done = usize::try_from(deflate.total_in()).unwrap_or(usize::MAX);
+                    let input = self.json.get(done..).unwrap_or_default();
+                    let status = deflate
+                        .compress_vec(input, &mut body, flate2::FlushCompress::Finish)
+                        .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
+                    if status == flate2::Status::StreamEnd {
+                        break;
+                    }
+                    body.reserve(body.capacity().max(4096));
+                }
+                // Exactly sized: a body stored in a larger buffer keeps the whole capacity, and
+                // queued batches (counted by length) then held more than their budget in
+                // memory through an outage (decision 74).
+                body.shrink_to_fit();
+                body
+            }
+            Engine::Small {
+                compressor,
+                scratch,
+            } => {
                 let bound = compressor.gzip_compress_bound(self.json.len());
                 // Grown once, never shrunk: resizing to each batch's bound zeroed a megabyte
                 // per batch (5 % of the daemon's instructions in the load benchmark).
-                if self.scratch.len() < bound {
-                    self.scratch.resize(bound, 0);
+                if scratch.len() < bound {
+                    scratch.resize(bound, 0);
                 }
                 let written = compressor
-                    .gzip_compress(&self.json, &mut self.scratch)
+                    .gzip_compress(&self.json, scratch)
                     .map_err(|e| std::io::Error::other(format!("gzip: {e}")))?;
-                // Exactly sized: a body truncated in its 1.1 MB compression buffer kept the
-                // whole capacity, ten times its length, and queued batches (counted by length)
-                // then held ten times their budget in memory through an outage.
-                self.scratch.get(..written).unwrap_or_default().to_vec()
-            }
-            None => {
-                use std::io::Write as _;
-                // Room for the usual ratio; the body grows if a batch compresses worse.
-                let room = self.json.len() / 5;
-                let mut encoder = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(room),
-                    flate2::Compression::fast(),
-                );
-                encoder.write_all(&self.json)?;
-                let mut body = encoder.finish()?;
-                // Exactly sized, as above.
-                body.shrink_to_fit();
-                body
+                // Copied out at its exact size, as above.
+                scratch.get(..written).unwrap_or_default().to_vec()
             }
         };
         let batch = ClosedBatch {
