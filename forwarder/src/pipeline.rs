@@ -36,7 +36,8 @@ pub struct Batch {
 /// A batch is handed over once it holds this many bytes (or when its listener flushes).
 const BATCH_BYTES: usize = 256 * 1024;
 
-/// The room a target's first row batch is given; later ones are sized like the one before.
+/// The room a target's first row batch is given; later ones are sized like the one before,
+/// never smaller.
 const FIRST_BATCH_BYTES: usize = 64 * 1024;
 
 /// The outputs have stopped: the forwarder is shutting down.
@@ -349,7 +350,8 @@ impl Shaper {
             // The next batch gets room for one like this: listeners flush after every read,
             // so batches keep about the same size, and growing one by doubling copied it
             // about twice over.
-            let room = (batch.rows.len() + batch.rows.len() / 4).min(BATCH_BYTES + 8192);
+            let room = (batch.rows.len() + batch.rows.len() / 4)
+                .clamp(FIRST_BATCH_BYTES, BATCH_BYTES + 8192);
             let batch = std::mem::replace(batch, RowBatch::with_capacity(room));
             match self.sink.uploads.get(key.as_str()) {
                 Some(channel) => {
