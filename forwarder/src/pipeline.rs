@@ -347,9 +347,8 @@ impl Shaper {
             if batch.count == 0 {
                 continue;
             }
-            // The next batch gets room for one like this: listeners flush after every read,
-            // so batches keep about the same size, and growing one by doubling copied it
-            // about twice over.
+            // The next batch gets room for one like this (a listener's batches keep about the
+            // same size): growing one by doubling copied it about twice over.
             let room = (batch.rows.len() + batch.rows.len() / 4)
                 .clamp(FIRST_BATCH_BYTES, BATCH_BYTES + 8192);
             let batch = std::mem::replace(batch, RowBatch::with_capacity(room));
@@ -415,7 +414,8 @@ impl RowSink {
             });
             notes
         } else {
-            // A target without an endpoint, with no local output to show its rows.
+            // No uploader takes it (a target without an endpoint, or no credential) and no
+            // local output is open: counted, not lost silently.
             self.unsent.inc();
             return;
         };

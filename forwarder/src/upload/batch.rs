@@ -126,7 +126,28 @@ impl Batcher {
             return Ok(None);
         }
         self.json.push(b']');
-        let body = match &mut self.engine {
+        let body = match self.compress() {
+            Ok(body) => body,
+            Err(e) => {
+                // The rows stay, open for more (compressing into memory does not fail; should
+                // it, the batch is not left closed).
+                self.json.pop();
+                return Err(e);
+            }
+        };
+        let batch = ClosedBatch {
+            body,
+            rows: self.rows,
+            uncompressed_bytes: self.json.len(),
+        };
+        self.json.clear();
+        self.rows = 0;
+        Ok(Some(batch))
+    }
+
+    /// The gzip body of the closed JSON array.
+    fn compress(&mut self) -> std::io::Result<Vec<u8>> {
+        Ok(match &mut self.engine {
             Engine::Fast(deflate) => {
                 deflate.reset();
                 // Room for the usual ratio; grown if a batch compresses worse.
@@ -164,15 +185,7 @@ impl Batcher {
                 // Copied out at its exact size, as above.
                 scratch.get(..written).unwrap_or_default().to_vec()
             }
-        };
-        let batch = ClosedBatch {
-            body,
-            rows: self.rows,
-            uncompressed_bytes: self.json.len(),
-        };
-        self.json.clear();
-        self.rows = 0;
-        Ok(Some(batch))
+        })
     }
 }
 
