@@ -258,16 +258,18 @@ pub const KINDS: [&str; 14] = [
 
 impl ListenerMetrics {
     pub fn drop(&self, reason: DropReason, count: u64) {
-        self.dropped(reason).inc_by(count);
+        if let Some(counter) = self.dropped(reason) {
+            counter.inc_by(count);
+        }
     }
 
     /// The counter of messages dropped for `reason`.
-    pub fn dropped(&self, reason: DropReason) -> Counter {
+    pub fn dropped(&self, reason: DropReason) -> Option<&Counter> {
         let index = DropReason::ALL
             .iter()
             .position(|r| *r == reason)
             .unwrap_or(0);
-        self.dropped.get(index).cloned().unwrap_or_default()
+        self.dropped.get(index)
     }
 
     pub fn parsed_kind(&self, kind: &str) -> Option<&Counter> {

@@ -129,7 +129,10 @@ impl Shaper {
                 rows: 0,
             },
             local_outputs: pipeline.local_outputs,
-            unsent: metrics.dropped(DropReason::NoUploader),
+            unsent: metrics
+                .dropped(DropReason::NoUploader)
+                .cloned()
+                .unwrap_or_default(),
             uploads: Arc::clone(&pipeline.uploads),
             pending_uploads: Vec::new(),
             unconfirmed: Vec::new(),

@@ -285,7 +285,7 @@ async fn serve<S: AsyncRead + Unpin>(
                     start += consumed;
                 }
                 Decoded::Oversized { len, consumed } => {
-                    metrics.received.inc();
+                    frames += 1;
                     metrics.drop(DropReason::Oversized, 1);
                     crate::warn_limited!(%peer, len, max = listen.max_message_bytes, "oversized frame skipped");
                     start += consumed;

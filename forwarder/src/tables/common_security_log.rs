@@ -657,21 +657,19 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
         else {
             continue;
         };
-        // Told apart by column, not by key: comparing each key with these names cost a string
-        // comparison per pair (a test keeps the indices and the key table together).
-        let accepted = match index {
-            DIRECTION_COLUMN => match value.trim() {
+        let accepted = match key {
+            "deviceDirection" => match value.trim() {
                 "0" => Some(Typed::Text(Cow::Borrowed("Inbound"))),
                 "1" => Some(Typed::Text(Cow::Borrowed("Outbound"))),
                 _ => None,
             },
-            EXTERNAL_ID_COLUMN => {
+            "externalId" => {
                 legacy_external_id = value.trim().parse::<i32>().ok();
                 Some(Typed::Text(value))
             }
-            CUSTOM_NUMBER_COLUMNS_START..CUSTOM_NUMBER_COLUMNS_END => {
+            "cn1" | "cn2" | "cn3" => {
                 let n = value.trim().parse::<i64>().ok();
-                let slot = index - CUSTOM_NUMBER_COLUMNS_START;
+                let slot = usize::from(key.as_bytes().get(2).copied().unwrap_or(b'1') - b'1');
                 if let Some(legacy) = legacy_numbers.get_mut(slot) {
                     *legacy = n;
                 }
@@ -721,12 +719,6 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
     write_additional_extensions(cef, &pairs, &values, row);
     notes
 }
-
-/// The columns of `deviceDirection`, `externalId`, and `cn1`…`cn3` (in order) in [`KEYS`].
-const DIRECTION_COLUMN: usize = 128;
-const EXTERNAL_ID_COLUMN: usize = 127;
-const CUSTOM_NUMBER_COLUMNS_START: usize = 89;
-const CUSTOM_NUMBER_COLUMNS_END: usize = 92;
 
 const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
     "DeviceCustomNumber1",
@@ -954,25 +946,6 @@ mod tests {
                     || VENDOR_HEADER.contains(column),
                 "{column}"
             );
-        }
-        // The columns with rules of their own are reached by their keys and no other.
-        let special = [
-            ("deviceDirection", DIRECTION_COLUMN),
-            ("externalId", EXTERNAL_ID_COLUMN),
-            ("cn1", CUSTOM_NUMBER_COLUMNS_START),
-            ("cn2", CUSTOM_NUMBER_COLUMNS_START + 1),
-            ("cn3", CUSTOM_NUMBER_COLUMNS_START + 2),
-        ];
-        assert_eq!(CUSTOM_NUMBER_COLUMNS_END, CUSTOM_NUMBER_COLUMNS_START + 3);
-        for (key, (_, index)) in KEYS.entries() {
-            let rule = special.iter().find(|(_, column)| column == index);
-            assert!(
-                rule.is_none_or(|(k, _)| k == key),
-                "{key} shares column {index}"
-            );
-        }
-        for (key, column) in special {
-            assert_eq!(KEYS[key].1, column, "{key}");
         }
     }
 
