@@ -8,9 +8,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # C/C++ toolchain for libFuzzer (cargo-fuzz) and crates with C parts; real syslog clients
 # and relays for the end-to-end tests: rsyslog with RELP and GnuTLS, util-linux's logger;
-# systemd for `systemd-analyze verify` of the units.
+# systemd for `systemd-analyze verify` of the units; nasm and autotools build ISA-L (the gzip
+# of upload batches, decision 82) from the source bundled in the isal-sys crate.
 apt-get install -y -qq --no-install-recommends build-essential pkg-config rsyslog util-linux \
-  bsdutils procps rsyslog-relp rsyslog-gnutls systemd >/dev/null
+  bsdutils procps rsyslog-relp rsyslog-gnutls systemd nasm autoconf automake libtool >/dev/null
 # syslog-ng's libraries (and libcurl for its http() destination, used by the load benchmark),
 # then the .debs unpacked into /opt/tern-ci/syslog-ng, run from there.
 apt-get install -y -qq --no-install-recommends libivykis0 libjson-c5 libnet1 libpcre3 \

@@ -76,6 +76,16 @@ fn main() {
             encoder.finish().unwrap().len()
         });
     }
+    for (level, isal_level) in [
+        (0, isal::CompressionLevel::Zero),
+        (1, isal::CompressionLevel::One),
+        (3, isal::CompressionLevel::Three),
+    ] {
+        let mut buffer = vec![0u8; 1_100_000];
+        report("ISA-L (igzip, stateless)", level, &mut |data| {
+            isal::compress_into(data, &mut buffer, isal_level, isal::Codec::Gzip).unwrap()
+        });
+    }
     for level in [1, 3, 6, 9, 12] {
         let mut compressor =
             libdeflater::Compressor::new(libdeflater::CompressionLvl::new(level).unwrap());
