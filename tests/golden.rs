@@ -15,6 +15,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn run_parse(input: &[u8]) -> Vec<u8> {
+    run_parse_with(input, &[])
+}
+
+fn run_parse_with(input: &[u8], extra: &[&str]) -> Vec<u8> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args([
             "parse",
@@ -25,6 +29,7 @@ fn run_parse(input: &[u8]) -> Vec<u8> {
             "--sender",
             "192.0.2.7",
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -73,4 +78,52 @@ fn parse_prints_exact_rows() {
     }
     // rfc3164, rfc5424, cef, asa and the ten vendor formats.
     assert_eq!(checked, 14);
+}
+
+/// Zone-less device times are read in the listener's `timezone` (here `tern parse
+/// --timezone`), by their own date: summer and winter differ, times with a zone do not move.
+#[test]
+fn zone_less_times_are_read_in_the_configured_zone() {
+    let input = b"<13>2026-01-15T10:00:00 host app: winter\n\
+<13>1 2026-07-15T10:00:00 host app - - - summer\n\
+<13>1 2026-07-15T10:00:00+05:00 host app - - - zoned\n\
+<13>Jan 15 10:00:00 fw CEF:0|V|P|1|2|N|3|start=Jan 15 2026 10:00:00 end=2026-01-15T10:00:00Z\n";
+    let times = |extra: &[&str]| -> Vec<(String, String)> {
+        String::from_utf8(run_parse_with(input, extra))
+            .unwrap()
+            .lines()
+            .flat_map(|line| {
+                let row = serde_json::from_str::<serde_json::Value>(line).unwrap()["row"].clone();
+                ["EventTime", "StartTime", "EndTime"]
+                    .into_iter()
+                    .filter_map(move |c| Some((c.to_owned(), row[c].as_str()?.to_owned())))
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(c, t)| ((*c).to_owned(), (*t).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        times(&["--timezone", "Europe/Berlin"]),
+        pairs(&[
+            ("EventTime", "2026-01-15T09:00:00Z"),
+            ("EventTime", "2026-07-15T08:00:00Z"),
+            ("EventTime", "2026-07-15T05:00:00Z"),
+            ("StartTime", "2026-01-15T09:00:00Z"),
+            ("EndTime", "2026-01-15T10:00:00Z"),
+        ])
+    );
+    // The default is UTC.
+    assert_eq!(
+        times(&[]),
+        pairs(&[
+            ("EventTime", "2026-01-15T10:00:00Z"),
+            ("EventTime", "2026-07-15T10:00:00Z"),
+            ("EventTime", "2026-07-15T05:00:00Z"),
+            ("StartTime", "2026-01-15T10:00:00Z"),
+            ("EndTime", "2026-01-15T10:00:00Z"),
+        ])
+    );
 }

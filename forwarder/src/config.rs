@@ -97,6 +97,8 @@ struct RawListen {
     idle_timeout_seconds: Option<u64>,
     /// TCP: connections served at once; more wait in the kernel's backlog.
     max_connections: Option<Spanned<usize>>,
+    /// The zone of device timestamps that carry none (`UTC`, `local`, `+02:00`, an IANA name).
+    timezone: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,6 +260,8 @@ pub struct Listen {
     pub max_connections: usize,
     /// TLS (`protocol = "tls"`, or RELP over TLS).
     pub tls: Option<TlsFiles>,
+    /// The zone zone-less device timestamps are read in (UTC unless set).
+    pub timezone: crate::timezone::Zone,
 }
 
 /// The lowest TLS version a listener accepts (never below 1.2).
@@ -326,6 +330,7 @@ impl Listen {
             idle_timeout: std::time::Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             tls: None,
+            timezone: crate::timezone::Zone::default(),
         }
     }
 }
@@ -539,6 +544,10 @@ impl Config {
                     ));
                 }
                 checked.max_message_bytes = *max.get_ref();
+            }
+            if let Some(zone) = &l.timezone {
+                checked.timezone = crate::timezone::Zone::parse(zone.get_ref())
+                    .map_err(|e| at(zone.span(), format!("{}: {e}", key("timezone"))))?;
             }
             if let Some(format) = &l.format {
                 checked.format = Format::from_name(format.get_ref()).ok_or_else(|| {
@@ -1450,6 +1459,34 @@ address = "127.0.0.1:9280"
         assert_eq!(err.line, 1);
         let err = Config::parse("t.toml", "hostname = \"x\"\n").unwrap_err();
         assert!(err.message.contains("no [[listen]]"));
+    }
+
+    #[test]
+    fn listener_timezone_is_utc_unless_set_and_a_wrong_one_is_named() {
+        use crate::timezone::Zone;
+        let with = |extra: &str| {
+            Config::parse(
+                "t.toml",
+                &format!("[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n{extra}"),
+            )
+        };
+        assert_eq!(with("").unwrap().listen[0].timezone, Zone::Fixed(0));
+        let berlin = with("timezone = \"Europe/Berlin\"\n").unwrap();
+        assert!(
+            matches!(&berlin.listen[0].timezone, Zone::Named { name, .. } if name == "Europe/Berlin")
+        );
+        assert_eq!(
+            with("timezone = \"-03:00\"\n").unwrap().listen[0].timezone,
+            Zone::Fixed(-10_800)
+        );
+        let err = with("timezone = \"Europe/Berlni\"\n").unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message
+                .contains("listen[0].timezone: `Europe/Berlni` is not a time zone"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

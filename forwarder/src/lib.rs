@@ -18,4 +18,5 @@ pub mod send_test;
 pub mod spool;
 pub mod systemd;
 pub mod tables;
+pub mod timezone;
 pub mod upload;

@@ -140,6 +140,10 @@ enum Command {
         /// Sender address, as a listener would see it (fills `HostIP` when the header has none).
         #[arg(long)]
         sender: Option<std::net::IpAddr>,
+        /// The zone of device timestamps that carry none, as a listener's `timezone`: UTC,
+        /// local, an offset like +02:00, or an IANA name like Europe/Berlin.
+        #[arg(long, default_value = "UTC", value_parser = tern::timezone::Zone::parse)]
+        timezone: tern::timezone::Zone,
     },
 }
 
@@ -183,9 +187,10 @@ struct ParseArgs {
     hostname: String,
     received_at: Option<Timestamp>,
     sender: Option<std::net::IpAddr>,
+    zone: tern::timezone::ZoneClock,
 }
 
-fn run_parse(args: ParseArgs) -> ExitCode {
+fn run_parse(mut args: ParseArgs) -> ExitCode {
     let stdin = std::io::stdin();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut line = Vec::new();
@@ -214,7 +219,9 @@ fn run_parse(args: ParseArgs) -> ExitCode {
                     time: received_time,
                     sender: args.sender,
                     collector_hostname: &args.hostname,
-                    default_offset_seconds: 0,
+                    default_offset_seconds: args
+                        .zone
+                        .offset_for(event.timestamp.as_ref(), &received_time),
                 };
                 out.extend_from_slice(b"{\"table\":\"");
                 out.extend_from_slice(table.name().as_bytes());
@@ -652,11 +659,13 @@ fn main() -> ExitCode {
             hostname,
             received_at,
             sender,
+            timezone,
         }) => run_parse(ParseArgs {
             format,
             hostname: hostname.unwrap_or_else(system_hostname),
             received_at,
             sender,
+            zone: tern::timezone::ZoneClock::new(timezone),
         }),
     }
 }

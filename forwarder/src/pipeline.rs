@@ -11,6 +11,7 @@ use std::time::Instant;
 use tern_parsers::vendor::cisco_ise::{parse_segment, segmented_tag};
 
 use crate::reassembly::{Reassembler, Whole};
+use crate::timezone::ZoneClock;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -84,6 +85,8 @@ pub struct Shaper {
     sink: RowSink,
     /// Segments of multi-part messages waiting for the rest.
     reassembler: Reassembler,
+    /// The zone of device timestamps without one (`[[listen]] timezone`).
+    zone: ZoneClock,
 }
 
 /// The rows a shaper has written and not yet handed on.
@@ -151,6 +154,7 @@ impl Shaper {
             batches: pipeline.batches.clone(),
             sink,
             reassembler: Reassembler::default(),
+            zone: ZoneClock::new(listen.timezone.clone()),
         }
     }
 
@@ -230,7 +234,7 @@ impl Shaper {
             time: received_at,
             sender,
             collector_hostname: &self.collector_hostname,
-            default_offset_seconds: 0,
+            default_offset_seconds: self.zone.offset_for(event.timestamp.as_ref(), &received_at),
         };
         if bindings.targets.is_empty() {
             // No upload target: one row per table the routes name (or by kind, with no DCR).
