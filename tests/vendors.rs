@@ -130,6 +130,23 @@ fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
 /// sender sends nothing more (there is no connection whose end would release it).
 #[test]
 fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
+    incomplete_ise_group_leaves_a_quiet_sender_on_time(Transport::Udp);
+}
+
+/// Over TCP, the same while the sender keeps its connection open and silent (the group used to
+/// wait for the next bytes or the idle timeout, five minutes).
+#[test]
+fn incomplete_ise_group_leaves_a_quiet_tcp_connection_on_time() {
+    incomplete_ise_group_leaves_a_quiet_sender_on_time(Transport::Tcp);
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
+fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let rows_path = dir.path().join("rows.jsonl");
     let (port, udp_port, metrics_port) = (free_port(), free_port(), free_port());
@@ -143,29 +160,36 @@ fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
     let config_path = dir.path().join("tern.toml");
     std::fs::write(&config_path, config).unwrap();
     let mut tern = spawn_tern(&config_path);
-    drop(connect_when_ready(port));
+    let mut connection = connect_when_ready(port);
 
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut send = |message: &str| match transport {
+        Transport::Udp => {
+            socket
+                .send_to(message.as_bytes(), ("127.0.0.1", udp_port))
+                .unwrap();
+        }
+        Transport::Tcp => connection
+            .write_all(format!("{message}\n").as_bytes())
+            .unwrap(),
+    };
     // A datagram sent before the listener is bound is lost: repeat one until it lands.
     let deadline = Instant::now() + Duration::from_secs(20);
     while rows_in(&rows_path).is_empty() {
-        assert!(Instant::now() < deadline, "the UDP listener never answered");
-        socket
-            .send_to(
-                b"<13>Nov 21 10:00:01 host app: ready",
-                ("127.0.0.1", udp_port),
-            )
-            .unwrap();
+        assert!(
+            Instant::now() < deadline,
+            "the {transport:?} listener never answered"
+        );
+        send("<13>Nov 21 10:00:01 host app: ready");
         std::thread::sleep(Duration::from_millis(200));
     }
     let ready_rows = rows_in(&rows_path).len();
     let sent = Instant::now();
     for segment in [ISE[0], ISE[1]] {
-        socket
-            .send_to(segment.as_bytes(), ("127.0.0.1", udp_port))
-            .unwrap();
+        send(segment);
     }
-    // Nothing more is sent. The window is 10 s; the check runs every second.
+    // Nothing more is sent (the TCP connection stays open). The window is 10 s; the check runs
+    // every second.
     let deadline = Instant::now() + Duration::from_secs(20);
     while rows_in(&rows_path).len() == ready_rows {
         assert!(Instant::now() < deadline, "the incomplete group never left");
@@ -173,10 +197,11 @@ fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
     }
     let waited = sent.elapsed();
     let (_, exposition) = http_get(metrics_port, "/metrics").unwrap();
+    drop(connection);
     assert_eq!(stop_tern_ref(&mut tern).code(), Some(0));
     assert!(
         (Duration::from_secs(10)..Duration::from_secs(13)).contains(&waited),
-        "left after {waited:?}"
+        "{transport:?}: left after {waited:?}"
     );
     let rows = rows_in(&rows_path);
     assert_eq!(rows.len(), ready_rows + 1, "{rows:#?}");

@@ -11,6 +11,10 @@ pub mod tls;
 pub mod udp;
 pub mod unix;
 
+/// How often a listener whose sender has gone quiet looks for multi-part groups whose window
+/// has passed.
+const REASSEMBLY_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 use std::net::IpAddr;
 
 use ipnet::IpNet;

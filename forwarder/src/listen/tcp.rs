@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use super::REASSEMBLY_CHECK;
 use crate::config::{Address, Listen};
 use crate::metrics::DropReason;
 use crate::pipeline::{Pipeline, Shaper, now};
@@ -259,7 +260,21 @@ async fn serve<S: AsyncRead + Unpin>(
                     if shaper.flush().await.is_err() {
                         return;
                     }
-                    read.await
+                    // Segments of a multi-part message (Cisco ISE) leave when their window
+                    // passes, even if this sender then goes quiet and keeps the connection open.
+                    loop {
+                        if !shaper.has_waiting_segments() {
+                            break read.as_mut().await;
+                        }
+                        match tokio::time::timeout(REASSEMBLY_CHECK, read.as_mut()).await {
+                            Ok(read) => break read,
+                            Err(_) => {
+                                if shaper.flush().await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
                 }
             }
         };

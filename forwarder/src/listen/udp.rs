@@ -16,6 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::REASSEMBLY_CHECK;
 use crate::config::{Address, Listen};
 use crate::metrics::DropReason;
 use crate::pipeline::{Pipeline, Shaper, now};
@@ -25,9 +26,6 @@ const BATCH: usize = 32;
 
 /// `recvmmsg` calls per wake-up before the rows are handed on and shutdown is looked at.
 const READS_PER_WAKE: usize = 32;
-
-/// How often a quiet listener looks for multi-part groups whose window has passed.
-const REASSEMBLY_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Applies the listener's options to a socket systemd bound.
 fn adopt(socket: std::net::UdpSocket, listen: &Listen) -> std::io::Result<UdpSocket> {
