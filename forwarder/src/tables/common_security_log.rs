@@ -919,10 +919,20 @@ fn write_vendor<'a>(
     let consumed = |position: usize| {
         (position < 63 && placeholders & (1 << position) != 0) || landed.contains(position)
     };
+    let derived = |column: &str| {
+        column_index(column)
+            .and_then(|i| values.get(i))
+            .is_some_and(|(position, _)| position == usize::MAX)
+    };
+    let replaced = |key: &str| {
+        mapping.replaced.iter().any(|(field, sets)| {
+            *field == key && sets.iter().any(|set| set.iter().all(|c| derived(c)))
+        })
+    };
     let extra = message
         .fields()
         .enumerate()
-        .filter(|(position, _)| !consumed(*position))
+        .filter(|(position, (key, _))| !consumed(*position) && !replaced(key))
         .map(|(_, field)| field);
     write_additional(row, None, extra);
     notes
@@ -989,8 +999,14 @@ mod row_tests {
     use tern_parsers::{Options, Timestamp, parse};
 
     fn row(line: &str) -> serde_json::Value {
+        row_as(line, tern_parsers::Format::Auto)
+    }
+
+    fn row_as(line: &str, format: tern_parsers::Format) -> serde_json::Value {
         let time = Timestamp::from_unix(1_795_219_201, 0);
-        let event = parse(line.as_bytes(), &Options::new(time)).unwrap();
+        let mut options = Options::new(time);
+        options.format = format;
+        let event = parse(line.as_bytes(), &options).unwrap();
         let received = Received {
             time,
             sender: None,
@@ -1000,6 +1016,25 @@ mod row_tests {
         let mut out = Vec::new();
         write_row(Table::for_event(&event), &event, &received, &mut out);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_vendor_field_turned_whole_into_columns_is_not_repeated_but_one_that_is_not_stays() {
+        let meraki = tern_parsers::Format::Vendor(tern_parsers::Vendor::Meraki);
+        let split = row_as(
+            "1374543213.342705328 MX84 urls src=192.0.2.1:63735 request: GET https://a.example/?q=1",
+            meraki,
+        );
+        assert_eq!(split["RequestMethod"], "GET");
+        assert_eq!(split["RequestURL"], "https://a.example/?q=1");
+        assert!(split.get("AdditionalExtensions").is_none(), "{split}");
+        // Not `METHOD URL`: nothing derived from it, so it is kept as sent.
+        let kept = row_as(
+            "1374543213.342705328 MX84 urls src=192.0.2.1:63735 request: opaque",
+            meraki,
+        );
+        assert!(kept.get("RequestMethod").is_none());
+        assert_eq!(kept["AdditionalExtensions"], "request=opaque");
     }
 
     #[test]

@@ -69,6 +69,17 @@ pub const MAPPING: Mapping = Mapping {
         ("operation", "Activity", ""),
     ],
     derive: Some(derive),
+    // `ifname` lands in the interface column `ifdir` picks: both are then in the row.
+    replaced: &[
+        (
+            "ifname",
+            &[&["DeviceInboundInterface"], &["DeviceOutboundInterface"]],
+        ),
+        (
+            "ifdir",
+            &[&["DeviceInboundInterface"], &["DeviceOutboundInterface"]],
+        ),
+    ],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {

@@ -30,6 +30,7 @@ pub const MAPPING: Mapping = Mapping {
         ("message", "Message", ""),
     ],
     derive: Some(derive),
+    replaced: &[],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {

@@ -61,6 +61,7 @@ pub const MAPPING: Mapping = Mapping {
         ("", "Message", ""),
     ],
     derive: Some(derive),
+    replaced: &[],
 };
 
 /// FortiOS level words, most severe first.

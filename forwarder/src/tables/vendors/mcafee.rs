@@ -62,6 +62,7 @@ pub const MAPPING: Mapping = Mapping {
         ("status", "EventOutcome", ""),
     ],
     derive: Some(derive),
+    replaced: &[],
 };
 
 /// The product by the TAG of the non-ePO forms.

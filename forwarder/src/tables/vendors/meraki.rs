@@ -48,6 +48,8 @@ pub const MAPPING: Mapping = Mapping {
         ("action", "DeviceAction", ""),
     ],
     derive: Some(derive),
+    // `request: GET https://…` becomes RequestMethod and RequestURL.
+    replaced: &[("request", &[&["RequestMethod", "RequestURL"]])],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {

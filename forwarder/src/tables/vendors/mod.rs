@@ -34,6 +34,11 @@ pub struct Mapping {
     pub fields: &'static [(&'static str, &'static str, &'static str)],
     /// Columns computed from several fields (FortiOS' `Activity`, a reversed severity…).
     pub derive: Option<Derive>,
+    /// Fields that `derive` turns whole into columns, with the sets of columns that stand for
+    /// them: a field is left out of `AdditionalExtensions` when, for one of its sets, every
+    /// column holds a derived value (not one a field of its own filled), so that nothing is
+    /// written twice and nothing is lost.
+    pub replaced: &'static [(&'static str, &'static [&'static [&'static str]])],
 }
 
 /// Computes column values from a whole message: called with a setter for (column, value).

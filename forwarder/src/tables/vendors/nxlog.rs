@@ -29,4 +29,5 @@ pub const MAPPING: Mapping = Mapping {
         ("MessageSourceAddress", "DeviceAddress", ""),
     ],
     derive: None,
+    replaced: &[],
 };

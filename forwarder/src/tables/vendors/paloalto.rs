@@ -78,4 +78,5 @@ pub const MAPPING: Mapping = Mapping {
         ("filetype", "FileType", ""),
     ],
     derive: None,
+    replaced: &[],
 };

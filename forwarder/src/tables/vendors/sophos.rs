@@ -63,6 +63,7 @@ pub const MAPPING: Mapping = Mapping {
         ("http_category", "DeviceCustomString4", "Category"),
     ],
     derive: Some(derive),
+    replaced: &[],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {

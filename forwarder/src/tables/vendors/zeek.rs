@@ -58,6 +58,7 @@ pub const MAPPING: Mapping = Mapping {
         ("_system_name", "DeviceName", ""),
     ],
     derive: Some(derive),
+    replaced: &[],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {
