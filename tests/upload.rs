@@ -449,32 +449,13 @@ async fn two_workspaces_each_get_every_row_once() {
         .unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();
-    let dcrs = dir.path().join("dcr");
-    std::fs::create_dir(&dcrs).unwrap();
-    for ws in ["ws1", "ws2"] {
-        let dcr = serde_json::json!({"properties": {
-            "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": ["user"], "logLevels": ["*"]}]},
-            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": format!("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}")}]},
-            "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]
-        }});
-        std::fs::write(dcrs.join(format!("{ws}.json")), dcr.to_string()).unwrap();
-    }
     let port = support::free_port();
-    let url = mock.url();
-    let destinations: String = ["ws1", "ws2"]
-        .iter()
-        .map(|ws| {
-            format!(
-                "[[destination]]\nname = \"{ws}\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-{}\" }}\nworkspace = \"/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}\"\n\n",
-                ws.to_uppercase()
-            )
-        })
-        .collect();
-    let config = format!(
-        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"\"\n\n[dcr]\npaths = [\"{dcrs}\"]\n\n{auth}\n{destinations}",
-        rows = dir.path().join("rows.jsonl").display(),
-        dcrs = dcrs.display(),
-        auth = support::secret_auth(dir.path(), &url),
+    let config = two_workspace_config(
+        dir.path(),
+        &mock.url(),
+        port,
+        (&["ws1", "ws2"], &["ws1", "ws2"]),
+        "",
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));
@@ -817,4 +798,162 @@ async fn a_failing_workspace_does_not_stall_the_other() {
             "{stream}"
         );
     }
+}
+
+/// A DCR collecting `user` (all levels) into workspace `ws`.
+fn user_dcr(ws: &str) -> String {
+    serde_json::json!({"properties": {
+        "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": ["user"], "logLevels": ["*"]}]},
+        "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": format!("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}")}]},
+        "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]
+    }})
+    .to_string()
+}
+
+/// The ingestion DCR (as exported from Azure) of the mock's stream `Custom-WS…` for workspace
+/// `ws`: what a user adds beside the collection DCR to send to a new workspace.
+fn ingestion_dcr(ws: &str, url: &str) -> String {
+    let columns: Vec<serde_json::Value> = tern::tables::Table::Syslog
+        .columns()
+        .into_iter()
+        .map(|(name, kind)| serde_json::json!({"name": name, "type": kind}))
+        .collect();
+    let stream = format!("Custom-{}", ws.to_uppercase());
+    serde_json::json!({
+        "name": format!("ingest-{ws}"), "kind": "Direct",
+        "properties": {
+            "immutableId": DCR,
+            "endpoints": {"logsIngestion": url},
+            "streamDeclarations": {stream.clone(): {"columns": columns}},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": format!("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}")}]},
+            "dataFlows": [{"streams": [stream], "destinations": ["la"], "transformKql": "source", "outputStream": "Microsoft-Syslog"}]
+        }
+    })
+    .to_string()
+}
+
+/// A config with a TCP listener on `port`, `[[destination]]`s for the workspaces `destined`
+/// (ws1 → stream Custom-WS1 of the mock, ws2 → Custom-WS2), and collection DCRs in `dir/dcr`
+/// for the workspaces `routed`.
+fn two_workspace_config(
+    dir: &std::path::Path,
+    url: &str,
+    port: u16,
+    (routed, destined): (&[&str], &[&str]),
+    metrics: &str,
+) -> String {
+    let dcrs = dir.join("dcr");
+    std::fs::create_dir_all(&dcrs).unwrap();
+    for ws in routed {
+        std::fs::write(dcrs.join(format!("{ws}.json")), user_dcr(ws)).unwrap();
+    }
+    let destinations: String = destined
+        .iter()
+        .map(|ws| {
+            format!(
+                "[[destination]]\nname = \"{ws}\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-{}\" }}\nworkspace = \"/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/{ws}\"\n\n",
+                ws.to_uppercase()
+            )
+        })
+        .collect();
+    format!(
+        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"{metrics}\"\n\n[dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n{auth}\n{destinations}",
+        rows = dir.join("rows.jsonl").display(),
+        dcrs = dcrs.display(),
+        auth = support::secret_auth(dir, url),
+    )
+}
+
+/// Waits (30 s at most) until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `user` messages `range` (`seq=N`) on a new connection.
+async fn send_user(port: u16, range: std::ops::Range<usize>) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = connect_when_ready(port);
+        let text: String = range
+            .map(|i| format!("<14>Nov 21 10:00:00 h app: seq={i}\n"))
+            .collect();
+        stream.write_all(text.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// A workspace that a DCR reload adds (a new DCR file while Tern runs) gets its uploader then:
+/// every row routed to it after the reload arrives, none is dropped as `no_uploader`, and no
+/// restart is needed (decision 84).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart() {
+    let mock = MockAzure::start(&[(DCR, "Custom-WS1"), (DCR, "Custom-WS2")])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (support::free_port(), support::free_port());
+    // ws1 only: its collection DCR and a [[destination]].
+    let config = two_workspace_config(
+        dir.path(),
+        &mock.url(),
+        port,
+        (&["ws1"], &["ws1"]),
+        &format!("127.0.0.1:{metrics_port}"),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    let metric = |name: &str, filter: &str| {
+        support::http_get(metrics_port, "/metrics")
+            .map_or(0, |(_, text)| support::metric_sum(&text, name, filter))
+    };
+    const N: usize = 1_000;
+    send_user(port, 0..N).await;
+    until("ws1's first rows", || {
+        mock.rows(DCR, "Custom-WS1").len() >= N
+    })
+    .await;
+    // A new workspace: its ingestion DCR (one reload: a target nobody routes to yet), then the
+    // collection DCR that routes `user` to it (a second reload).
+    let dcrs = dir.path().join("dcr");
+    std::fs::write(
+        dcrs.join("ws2-ingest.json"),
+        ingestion_dcr("ws2", &mock.url()),
+    )
+    .unwrap();
+    until("the reload with the ingestion DCR", || {
+        metric("tern_dcr_reloads_total", "result=\"ok\"") == 1
+    })
+    .await;
+    std::fs::write(dcrs.join("ws2.json"), user_dcr("ws2")).unwrap();
+    until("the reload with the collection DCR", || {
+        metric("tern_dcr_reloads_total", "result=\"ok\"") == 2
+    })
+    .await;
+    assert_eq!(metric("tern_dcr_reloads_total", "result=\"failed\""), 0);
+    send_user(port, N..2 * N).await;
+    until("the rows after the reload", || {
+        mock.rows(DCR, "Custom-WS1").len() >= 2 * N && mock.rows(DCR, "Custom-WS2").len() >= N
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        metric("tern_dropped_total", "reason=\"no_uploader\""),
+        0,
+        "rows dropped for want of an uploader"
+    );
+    assert!(stop_tern(child).await.success());
+    assert_eq!(
+        seqs_in(&mock, "Custom-WS1", "SyslogMessage"),
+        (0..2 * N).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs_in(&mock, "Custom-WS2", "SyslogMessage"),
+        (N..2 * N).collect::<Vec<_>>()
+    );
 }

@@ -25,7 +25,7 @@ use crate::dcr::binding::Target;
 use crate::dcr::routing::EventKind;
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_declared_row};
-use crate::upload::stage::{RowBatch, UploadChannels};
+use crate::upload::stage::{ChannelMap, RowBatch, UploadChannels};
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -97,6 +97,9 @@ struct RowSink {
     /// Rows that neither an uploader nor a local output takes (`dropped{reason="no_uploader"}`).
     unsent: Counter,
     uploads: Arc<UploadChannels>,
+    /// The channels as of the last flush (a reload may add some; looked up per row, so not
+    /// loaded per row).
+    channels: Arc<ChannelMap>,
     /// Rows waiting for the next flush, per upload target key.
     pending_uploads: Vec<(String, RowBatch)>,
     /// Targets handed rows since the last [`Shaper::flush_durable`].
@@ -137,6 +140,7 @@ impl Shaper {
                 .cloned()
                 .unwrap_or_default(),
             uploads: Arc::clone(&pipeline.uploads),
+            channels: pipeline.uploads.snapshot(),
             pending_uploads: Vec::new(),
             unconfirmed: Vec::new(),
             rows: [
@@ -328,7 +332,7 @@ impl Shaper {
         self.flush().await?;
         let mut waits = Vec::new();
         for key in std::mem::take(&mut self.sink.unconfirmed) {
-            if let Some(channel) = self.sink.uploads.get(key.as_str()) {
+            if let Some(channel) = self.sink.channels.get(key.as_str()) {
                 let (barrier, done) = tokio::sync::oneshot::channel();
                 let marker = RowBatch {
                     barrier: Some(barrier),
@@ -350,6 +354,9 @@ impl Shaper {
             let expired = self.reassembler.expire(Some(Instant::now()));
             self.handle_reassembled(expired, now());
         }
+        // Rows are only ever written for targets that were routed; a reload starts the new
+        // targets' uploaders before it routes to them, so this snapshot has their channels.
+        self.sink.channels = self.sink.uploads.snapshot();
         for (key, batch) in self.sink.pending_uploads.iter_mut() {
             if batch.count == 0 {
                 continue;
@@ -359,7 +366,7 @@ impl Shaper {
             let room = (batch.rows.len() + batch.rows.len() / 4)
                 .clamp(FIRST_BATCH_BYTES, BATCH_BYTES + 8192);
             let batch = std::mem::replace(batch, RowBatch::with_capacity(room));
-            match self.sink.uploads.get(key.as_str()) {
+            match self.sink.channels.get(key.as_str()) {
                 Some(channel) => {
                     if channel.send(batch).await.is_err() {
                         return Err(OutputsClosed);
@@ -399,7 +406,7 @@ impl RowSink {
     ) {
         let declared = target.and_then(|t| t.columns.as_deref());
         let upload_key = target
-            .filter(|_| !self.uploads.is_empty())
+            .filter(|_| !self.channels.is_empty())
             .and_then(|t| t.key.as_deref());
         let pending = upload_key.and_then(|key| pending_batch(&mut self.pending_uploads, key));
         let notes = if let Some(batch) = pending {

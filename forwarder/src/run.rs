@@ -96,43 +96,44 @@ pub async fn run(
         .as_ref()
         .and_then(|a| Some((a, a.credential.clone()?)))
     {
-        Some((azure, credential)) if !compiled.bindings.targets.is_empty() => {
-            crate::upload::stage::start(
-                &compiled.bindings.targets,
-                credential,
-                &crate::upload::stage::UploadOptions {
-                    concurrency: azure.concurrency,
-                    max_queued_bytes: azure.max_queue_bytes,
-                    dead_letter: azure.dead_letter.clone(),
-                    spool: config.spool.clone(),
-                    compression: azure.compression,
-                },
-                &azure.http,
-                &metrics,
-            )?
-        }
-        _ => (std::collections::HashMap::new(), Vec::new()),
+        // With a credential the stage starts even without targets: a DCR reload may add some.
+        Some((azure, credential)) => crate::upload::stage::start(
+            &compiled.bindings.targets,
+            credential,
+            &crate::upload::stage::UploadOptions {
+                concurrency: azure.concurrency,
+                max_queued_bytes: azure.max_queue_bytes,
+                dead_letter: azure.dead_letter.clone(),
+                spool: config.spool.clone(),
+                compression: azure.compression,
+            },
+            &azure.http,
+            &metrics,
+        )?,
+        None => (crate::upload::stage::UploadChannels::none(), Vec::new()),
     };
-    if !uploads.is_empty() {
+    let uploads = Arc::new(uploads);
+    if !uploads.snapshot().is_empty() {
         tracing::info!(
-            targets = uploads.len(),
+            targets = uploads.snapshot().len(),
             "uploading to Azure Monitor Logs Ingestion"
         );
     }
     let routing = Arc::new(ArcSwap::from_pointee(compiled));
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
-    let _watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
+    let watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
         tokio::spawn(crate::dcr::reload::watch(
             config.dcr.clone(),
             config.destinations.clone(),
             Arc::clone(&routing),
+            Arc::clone(&uploads),
             reloads_ok.clone(),
             reloads_failed.clone(),
         ))
     });
     let pipeline = Pipeline {
         collector_hostname: Arc::from(config.hostname.as_str()),
-        uploads: Arc::new(uploads),
+        uploads: Arc::clone(&uploads),
         routing: Arc::clone(&routing),
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
@@ -212,7 +213,7 @@ pub async fn run(
                 reopen.notify_one();
                 reload_tx.send_modify(|generation| *generation += 1);
                 if !config.dcr.paths.is_empty() {
-                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &routing, &reloads_ok, &reloads_failed).await;
+                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &routing, &uploads, &reloads_ok, &reloads_failed).await;
                 }
             }
         }
@@ -221,6 +222,11 @@ pub async fn run(
     metrics.set_ready(false);
     crate::systemd::stopping();
     let _ = shutdown_tx.send(true);
+    // No reload from here on: the watcher holds the upload channels, which must close.
+    if let Some(task) = watch_task {
+        task.abort();
+        let _ = task.await;
+    }
     let drained = tokio::time::timeout(DRAIN_GRACE, async {
         for task in tasks {
             let _ = task.await;
@@ -239,6 +245,11 @@ pub async fn run(
         tracing::warn!("listeners did not finish within {DRAIN_GRACE:?}; stopping anyway");
     }
     let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
+    // The listeners are done: dropping the last handle on the channels lets each uploader see
+    // its input end, spool what it holds and finish.
+    let mut upload_tasks = upload_tasks;
+    upload_tasks.extend(uploads.take_started_later());
+    drop(uploads);
     let uploaded = tokio::time::timeout(DRAIN_GRACE, async {
         for task in upload_tasks {
             let _ = task.await;

@@ -1,5 +1,6 @@
 //! Live reload of the DCR set: on a change under `[dcr] paths` (inotify) or SIGHUP, load and
-//! compile the DCRs again; if they are valid, swap the routing whole (listeners read one
+//! compile the DCRs again; if they are valid, start uploaders for targets new to the set
+//! (decision 84), then swap the routing whole (listeners read one
 //! snapshot per message, so no event is dropped or routed twice by the swap); if not, keep the
 //! routing in force, log every error, and count the failure.
 
@@ -14,6 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use super::Compiled;
 use crate::config::{DcrConfig, Destination};
+use crate::upload::stage::UploadChannels;
 
 /// Changes closer together than this are one reload (editors write in several steps).
 const SETTLE: Duration = Duration::from_millis(300);
@@ -23,6 +25,7 @@ pub async fn reload(
     config: &DcrConfig,
     destinations: &[Destination],
     routing: &ArcSwap<Compiled>,
+    uploads: &UploadChannels,
     ok: &Counter,
     failed: &Counter,
 ) -> bool {
@@ -35,6 +38,9 @@ pub async fn reload(
             for line in new.routing.describe() {
                 tracing::info!(route = %line, "routing");
             }
+            // Uploaders for new targets first: once the routing is in force, rows for them
+            // must find a channel.
+            uploads.add_targets(&new.bindings.targets);
             routing.store(Arc::new(new));
             ok.inc();
             tracing::info!("DCRs reloaded");
@@ -80,6 +86,7 @@ pub async fn watch(
     config: DcrConfig,
     destinations: Vec<Destination>,
     routing: Arc<ArcSwap<Compiled>>,
+    uploads: Arc<UploadChannels>,
     ok: Counter,
     failed: Counter,
 ) {
@@ -112,6 +119,6 @@ pub async fn watch(
                 Err(_) => break,
             }
         }
-        reload(&config, &destinations, &routing, &ok, &failed).await;
+        reload(&config, &destinations, &routing, &uploads, &ok, &failed).await;
     }
 }

@@ -41,7 +41,7 @@ pub fn start(
             .iter()
             .filter_map(|&i| compiled.bindings.targets.get(i))
             .filter_map(|t| {
-                let channel = uploads.get(t.key.as_deref()?)?.clone();
+                let channel = uploads.get(t.key.as_deref()?)?;
                 Some((t.stream.clone(), t.workspace.clone(), channel))
             })
             .collect();

@@ -68,41 +68,119 @@ pub struct UploadOptions {
     pub compression: Compression,
 }
 
-/// Channels to the uploaders, by [`Target::key`].
-pub type UploadChannels = HashMap<String, mpsc::Sender<RowBatch>>;
+/// Channels to the uploaders, by [`Target::key`], as one snapshot.
+pub type ChannelMap = HashMap<String, mpsc::Sender<RowBatch>>;
 
-/// Starts an uploader per target that has an endpoint and DCR id, each with its spool
-/// (recovered from disk when there is a `[spool]`). Returns the channels by [`Target::key`]
-/// and the tasks.
-pub fn start(
-    targets: &[Target],
-    credential: Credential,
-    options: &UploadOptions,
-    http_options: &super::HttpOptions,
-    registry: &Arc<crate::metrics::Metrics>,
-) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
-    let metrics = registry.uploads();
-    let http = super::http_client_with(http_options)?;
-    let tokens = Arc::new(TokenCache::new(credential));
-    let shared_budget = options
-        .spool
-        .as_ref()
-        .map(|s| Arc::new(Budget::new(s.max_bytes)));
-    let mut channels = HashMap::new();
-    let mut tasks = Vec::new();
-    for target in targets {
-        let Some(key) = target.key.clone() else {
-            continue;
-        };
-        if channels.contains_key(&key) {
-            continue;
+/// The uploaders' channels. A DCR reload that names a target without an uploader starts one
+/// before the new routing is in force, so that no row for it is dropped (decision 84); rows
+/// for a target that has no endpoint or DCR id are still counted as `no_uploader`.
+pub struct UploadChannels {
+    channels: arc_swap::ArcSwap<ChannelMap>,
+    /// What starting another uploader takes; `None` when Tern does not upload at all.
+    starter: std::sync::Mutex<Option<Starter>>,
+    /// Uploader tasks started after the first ones, for shutdown to wait on.
+    started_later: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl UploadChannels {
+    /// No uploads: every row goes to the local outputs.
+    pub fn none() -> UploadChannels {
+        UploadChannels {
+            channels: arc_swap::ArcSwap::from_pointee(HashMap::new()),
+            starter: std::sync::Mutex::new(None),
+            started_later: std::sync::Mutex::new(Vec::new()),
         }
-        let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
-            continue;
+    }
+
+    /// The channels in force now.
+    pub fn snapshot(&self) -> Arc<ChannelMap> {
+        self.channels.load_full()
+    }
+
+    /// The channel of one target.
+    pub fn get(&self, key: &str) -> Option<mpsc::Sender<RowBatch>> {
+        self.channels.load().get(key).cloned()
+    }
+
+    /// Starts uploaders for the targets of `targets` that have none yet. Returns how many.
+    pub fn add_targets(&self, targets: &[Target]) -> usize {
+        let Ok(mut starter) = self.starter.lock() else {
+            return 0;
         };
+        let Some(starter) = starter.as_mut() else {
+            return 0;
+        };
+        let current = self.channels.load_full();
+        let mut next: Option<ChannelMap> = None;
+        for target in targets {
+            let Some(key) = target.key.as_deref() else {
+                continue;
+            };
+            let known = next.as_ref().unwrap_or(&current);
+            if known.contains_key(key) {
+                continue;
+            }
+            match starter.start(target) {
+                Ok(Some((tx, task))) => {
+                    tracing::info!(
+                        target = key,
+                        "new upload target from a DCR reload: uploader started"
+                    );
+                    next.get_or_insert_with(|| (*current).clone())
+                        .insert(key.to_owned(), tx);
+                    if let Ok(mut later) = self.started_later.lock() {
+                        later.push(task);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(target = key, error = %e, "cannot start an uploader for a new target; its rows are counted as dropped (no_uploader)");
+                }
+            }
+        }
+        let added = next.as_ref().map_or(0, |n| n.len() - current.len());
+        if let Some(next) = next {
+            self.channels.store(Arc::new(next));
+        }
+        added
+    }
+
+    /// The uploader tasks started by reloads so far (taken: for shutdown).
+    pub fn take_started_later(&self) -> Vec<JoinHandle<()>> {
+        self.started_later
+            .lock()
+            .map(|mut tasks| std::mem::take(&mut *tasks))
+            .unwrap_or_default()
+    }
+}
+
+/// A started uploader: its channel and its task.
+type Started = (mpsc::Sender<RowBatch>, JoinHandle<()>);
+
+/// What an uploader needs besides its target: shared by every uploader of the process.
+struct Starter {
+    http: reqwest::Client,
+    tokens: Arc<TokenCache>,
+    options: UploadOptions,
+    shared_budget: Option<Arc<Budget>>,
+    registry: Arc<crate::metrics::Metrics>,
+    metrics: UploadMetrics,
+}
+
+impl Starter {
+    /// Starts `target`'s uploader: `None` when it has no key, endpoint or DCR id.
+    fn start(&mut self, target: &Target) -> Result<Option<Started>, String> {
+        let options = &self.options;
+        let registry = &self.registry;
+        let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
+            return Ok(None);
+        };
+        if target.key.is_none() {
+            return Ok(None);
+        }
         let name = spool_name(dcr, &target.stream);
         let spool_metrics = registry.spool(&name);
-        let spool = match (&options.spool, &shared_budget) {
+        let spool = match (&options.spool, &self.shared_budget) {
             (Some(config), Some(budget)) => {
                 let (spool, recovered) = TargetSpool::open(
                     &config.dir.join(&name),
@@ -128,31 +206,75 @@ pub fn start(
             .map_or(WhenFull::Block, |s| s.when_full);
         let sender = Arc::new(
             Sender::new(
-                http.clone(),
-                Arc::clone(&tokens),
+                self.http.clone(),
+                Arc::clone(&self.tokens),
                 endpoint,
                 dcr,
                 &target.stream,
                 options.dead_letter.clone(),
                 RetryPolicy::default(),
             )
-            .with_metrics(metrics.requests.clone()),
+            .with_metrics(self.metrics.requests.clone()),
         );
         // Short: rows waiting here are in memory only (lost on kill -9, not counted against
         // the budget); the uploader spools them within milliseconds.
         let (tx, rx) = mpsc::channel(4);
-        channels.insert(key, tx);
-        tasks.push(tokio::spawn(uploader(
+        let task = tokio::spawn(uploader(
             rx,
             sender,
             options.compression,
             options.concurrency.max(1),
             spool,
             when_full,
-            metrics.clone(),
-        )));
+            self.metrics.clone(),
+        ));
+        Ok(Some((tx, task)))
     }
-    Ok((channels, tasks))
+}
+
+/// Starts an uploader per target that has an endpoint and DCR id, each with its spool
+/// (recovered from disk when there is a `[spool]`). Returns the channels, which can start
+/// more on a DCR reload, and the tasks started now.
+pub fn start(
+    targets: &[Target],
+    credential: Credential,
+    options: &UploadOptions,
+    http_options: &super::HttpOptions,
+    registry: &Arc<crate::metrics::Metrics>,
+) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
+    let mut starter = Starter {
+        http: super::http_client_with(http_options)?,
+        tokens: Arc::new(TokenCache::new(credential)),
+        shared_budget: options
+            .spool
+            .as_ref()
+            .map(|s| Arc::new(Budget::new(s.max_bytes))),
+        options: options.clone(),
+        registry: Arc::clone(registry),
+        metrics: registry.uploads(),
+    };
+    let mut channels = HashMap::new();
+    let mut tasks = Vec::new();
+    for target in targets {
+        let Some(key) = target.key.clone() else {
+            continue;
+        };
+        if channels.contains_key(&key) {
+            continue;
+        }
+        if let Some((tx, task)) = starter.start(target)? {
+            channels.insert(key, tx);
+            tasks.push(task);
+        }
+    }
+    Ok((
+        UploadChannels {
+            channels: arc_swap::ArcSwap::from_pointee(channels),
+            starter: std::sync::Mutex::new(Some(starter)),
+            started_later: std::sync::Mutex::new(Vec::new()),
+        },
+        tasks,
+    ))
 }
 
 /// A target's spool folder: its DCR immutable id and stream, which name it uniquely and stay
