@@ -170,6 +170,8 @@ pub struct ListenerMetrics {
     pub parsed: [Counter; 14],
     /// Indexed like [`DropReason::ALL`].
     pub dropped: [Counter; 6],
+    /// Indexed like [`ANOMALIES`].
+    anomalies: [Counter; 8],
     pub body_errors: Counter,
     pub mistyped_values: Counter,
     pub framing_resyncs: Counter,
@@ -239,6 +241,18 @@ impl TlsMetrics {
 
 /// Body kinds, as `tern_parsed_total{kind}` labels: the core formats, then the vendors (their
 /// `Vendor::name`s; a test keeps the two lists together).
+/// The anomalies a parser tolerates, as `tern_anomalies_total{reason}` names them.
+pub const ANOMALIES: [&str; 8] = [
+    "bad_pri",
+    "missing_pri",
+    "bad_timestamp",
+    "bad_structured_data",
+    "truncated_header",
+    "field_too_long",
+    "non_utf8_header",
+    "relayed_header",
+];
+
 pub const KINDS: [&str; 14] = [
     "text",
     "cef",
@@ -279,15 +293,26 @@ impl ListenerMetrics {
             .and_then(|i| self.parsed.get(i))
     }
 
-    /// Counts an anomaly the parser tolerated (rare: looked up by name).
+    /// Counts an anomaly the parser tolerated. Counters made up front: some devices trip one
+    /// on every line (no PRI, a relayed header), and a labelled lookup allocated two strings
+    /// per event (2 % of the daemon at 200,000 datagrams/s).
     pub fn anomaly(&self, name: &str) {
-        self.metrics
-            .anomalies
-            .get_or_create(&ReasonLabels {
-                listener: self.listener.clone(),
-                reason: name.to_owned(),
-            })
-            .inc();
+        match ANOMALIES.iter().position(|a| *a == name) {
+            Some(i) => {
+                if let Some(counter) = self.anomalies.get(i) {
+                    counter.inc();
+                }
+            }
+            None => {
+                self.metrics
+                    .anomalies
+                    .get_or_create(&ReasonLabels {
+                        listener: self.listener.clone(),
+                        reason: name.to_owned(),
+                    })
+                    .inc();
+            }
+        }
     }
 }
 
@@ -577,12 +602,21 @@ impl Metrics {
                 })
                 .clone()
         };
+        let anomaly = |name: &str| {
+            self.anomalies
+                .get_or_create(&ReasonLabels {
+                    listener: listener.to_owned(),
+                    reason: name.to_owned(),
+                })
+                .clone()
+        };
         ListenerMetrics {
             received: self.received.get_or_create(&label).clone(),
             received_bytes: self.received_bytes.get_or_create(&label).clone(),
             filtered: self.filtered.get_or_create(&label).clone(),
             parsed: KINDS.map(kind),
             dropped: DropReason::ALL.map(reason),
+            anomalies: ANOMALIES.map(anomaly),
             body_errors: self.body_errors.get_or_create(&label).clone(),
             mistyped_values: self.mistyped_values.get_or_create(&label).clone(),
             framing_resyncs: self.framing_resyncs.get_or_create(&label).clone(),
@@ -786,5 +820,26 @@ mod tests {
             assert!(KINDS.contains(&vendor.name()), "{vendor:?}");
         }
         assert_eq!(KINDS.len(), 4 + tern_parsers::Vendor::ALL.len());
+    }
+
+    #[test]
+    fn every_anomaly_has_a_counter_made_up_front() {
+        let metrics = Metrics::new();
+        let listener = metrics.listener("udp://127.0.0.1:1");
+        for (_, name) in crate::pipeline::ANOMALY_NAMES {
+            assert!(ANOMALIES.contains(&name), "{name}");
+            listener.anomaly(name);
+        }
+        listener.anomaly("missing_pri");
+        let text = metrics.encode();
+        assert_eq!(
+            sum_in(
+                &text,
+                "tern_parse_anomalies_total",
+                "reason=\"missing_pri\""
+            ),
+            2.0
+        );
+        assert_eq!(sum_in(&text, "tern_parse_anomalies_total", ""), 9.0);
     }
 }

@@ -108,7 +108,7 @@ struct RowSink {
     mistyped_values: Counter,
 }
 
-const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
+pub(crate) const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
     (Anomalies::BAD_PRI, "bad_pri"),
     (Anomalies::MISSING_PRI, "missing_pri"),
     (Anomalies::BAD_TIMESTAMP, "bad_timestamp"),
