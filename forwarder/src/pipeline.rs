@@ -108,6 +108,8 @@ struct RowSink {
     mistyped_values: Counter,
 }
 
+/// The anomalies a parser tolerates, as `tern_parse_anomalies_total{reason}` names them; the
+/// listener's counters are indexed like this list.
 pub(crate) const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
     (Anomalies::BAD_PRI, "bad_pri"),
     (Anomalies::MISSING_PRI, "missing_pri"),
@@ -210,9 +212,9 @@ impl Shaper {
             self.metrics.body_errors.inc();
         }
         if !event.anomalies.is_empty() {
-            for (flag, name) in ANOMALY_NAMES {
-                if event.anomalies.contains(flag) {
-                    self.metrics.anomaly(name);
+            for (index, (flag, _)) in ANOMALY_NAMES.iter().enumerate() {
+                if event.anomalies.contains(*flag) {
+                    self.metrics.anomaly(index);
                 }
             }
         }

@@ -91,7 +91,7 @@ pub async fn run(
         tracing::warn!("{note}");
     }
     // Uploads, when there is a credential and a target to post to.
-    let (uploads, upload_tasks) = match config
+    let uploads = match config
         .azure
         .as_ref()
         .and_then(|a| Some((a, a.credential.clone()?)))
@@ -110,14 +110,12 @@ pub async fn run(
             &azure.http,
             &metrics,
         )?,
-        None => (crate::upload::stage::UploadChannels::none(), Vec::new()),
+        None => crate::upload::stage::UploadChannels::none(),
     };
     let uploads = Arc::new(uploads);
-    if !uploads.snapshot().is_empty() {
-        tracing::info!(
-            targets = uploads.snapshot().len(),
-            "uploading to Azure Monitor Logs Ingestion"
-        );
+    let targets = uploads.snapshot().len();
+    if targets > 0 {
+        tracing::info!(targets, "uploading to Azure Monitor Logs Ingestion");
     }
     let routing = Arc::new(ArcSwap::from_pointee(compiled));
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
@@ -196,7 +194,7 @@ pub async fn run(
                 // only lose what is held in memory.
                 let dead = tasks.iter().filter(|t| t.is_finished()).count()
                     + usize::from(output_task.is_finished())
-                    + upload_tasks.iter().filter(|t| t.is_finished()).count()
+                    + uploads.stopped()
                     + file_threads.iter().filter(|t| t.is_finished()).count();
                 if dead == 0 {
                     crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
@@ -247,8 +245,7 @@ pub async fn run(
     let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
     // The listeners are done: dropping the last handle on the channels lets each uploader see
     // its input end, spool what it holds and finish.
-    let mut upload_tasks = upload_tasks;
-    upload_tasks.extend(uploads.take_started_later());
+    let upload_tasks = uploads.take_tasks();
     drop(uploads);
     let uploaded = tokio::time::timeout(DRAIN_GRACE, async {
         for task in upload_tasks {

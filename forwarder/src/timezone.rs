@@ -14,7 +14,8 @@ use jiff::tz::TimeZone;
 pub enum Zone {
     /// Seconds east of UTC, the same all year.
     Fixed(i32),
-    /// A zone with rules (daylight saving): its offset is looked up per second of arrival.
+    /// A zone with rules (daylight saving): its offset depends on the date (see
+    /// [`ZoneClock::offset_for`]).
     Named { name: String, zone: TimeZone },
 }
 

@@ -78,8 +78,9 @@ pub struct UploadChannels {
     channels: arc_swap::ArcSwap<ChannelMap>,
     /// What starting another uploader takes; `None` when Tern does not upload at all.
     starter: std::sync::Mutex<Option<Starter>>,
-    /// Uploader tasks started after the first ones, for shutdown to wait on.
-    started_later: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Every uploader task, those started at launch and by reloads, for the watchdog's health
+    /// check and for shutdown to wait on.
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl UploadChannels {
@@ -88,7 +89,7 @@ impl UploadChannels {
         UploadChannels {
             channels: arc_swap::ArcSwap::from_pointee(HashMap::new()),
             starter: std::sync::Mutex::new(None),
-            started_later: std::sync::Mutex::new(Vec::new()),
+            tasks: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -102,13 +103,13 @@ impl UploadChannels {
         self.channels.load().get(key).cloned()
     }
 
-    /// Starts uploaders for the targets of `targets` that have none yet. Returns how many.
-    pub fn add_targets(&self, targets: &[Target]) -> usize {
+    /// Starts uploaders for the targets of `targets` that have none yet.
+    pub fn add_targets(&self, targets: &[Target]) {
         let Ok(mut starter) = self.starter.lock() else {
-            return 0;
+            return;
         };
         let Some(starter) = starter.as_mut() else {
-            return 0;
+            return;
         };
         let current = self.channels.load_full();
         let mut next: Option<ChannelMap> = None;
@@ -128,8 +129,8 @@ impl UploadChannels {
                     );
                     next.get_or_insert_with(|| (*current).clone())
                         .insert(key.to_owned(), tx);
-                    if let Ok(mut later) = self.started_later.lock() {
-                        later.push(task);
+                    if let Ok(mut tasks) = self.tasks.lock() {
+                        tasks.push(task);
                     }
                 }
                 Ok(None) => {}
@@ -138,16 +139,21 @@ impl UploadChannels {
                 }
             }
         }
-        let added = next.as_ref().map_or(0, |n| n.len() - current.len());
         if let Some(next) = next {
             self.channels.store(Arc::new(next));
         }
-        added
     }
 
-    /// The uploader tasks started by reloads so far (taken: for shutdown).
-    pub fn take_started_later(&self) -> Vec<JoinHandle<()>> {
-        self.started_later
+    /// How many uploader tasks have ended (none should before shutdown).
+    pub fn stopped(&self) -> usize {
+        self.tasks
+            .lock()
+            .map_or(0, |tasks| tasks.iter().filter(|t| t.is_finished()).count())
+    }
+
+    /// Every uploader task (taken: for shutdown to wait on).
+    pub fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+        self.tasks
             .lock()
             .map(|mut tasks| std::mem::take(&mut *tasks))
             .unwrap_or_default()
@@ -168,16 +174,13 @@ struct Starter {
 }
 
 impl Starter {
-    /// Starts `target`'s uploader: `None` when it has no key, endpoint or DCR id.
+    /// Starts `target`'s uploader: `None` when it has no endpoint or DCR id.
     fn start(&mut self, target: &Target) -> Result<Option<Started>, String> {
         let options = &self.options;
         let registry = &self.registry;
         let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
             return Ok(None);
         };
-        if target.key.is_none() {
-            return Ok(None);
-        }
         let name = spool_name(dcr, &target.stream);
         let spool_metrics = registry.spool(&name);
         let spool = match (&options.spool, &self.shared_budget) {
@@ -234,14 +237,14 @@ impl Starter {
 
 /// Starts an uploader per target that has an endpoint and DCR id, each with its spool
 /// (recovered from disk when there is a `[spool]`). Returns the channels, which can start
-/// more on a DCR reload, and the tasks started now.
+/// more on a DCR reload and hold the tasks.
 pub fn start(
     targets: &[Target],
     credential: Credential,
     options: &UploadOptions,
     http_options: &super::HttpOptions,
     registry: &Arc<crate::metrics::Metrics>,
-) -> Result<(UploadChannels, Vec<JoinHandle<()>>), String> {
+) -> Result<UploadChannels, String> {
     let mut starter = Starter {
         http: super::http_client_with(http_options)?,
         tokens: Arc::new(TokenCache::new(credential)),
@@ -267,14 +270,11 @@ pub fn start(
             tasks.push(task);
         }
     }
-    Ok((
-        UploadChannels {
-            channels: arc_swap::ArcSwap::from_pointee(channels),
-            starter: std::sync::Mutex::new(Some(starter)),
-            started_later: std::sync::Mutex::new(Vec::new()),
-        },
-        tasks,
-    ))
+    Ok(UploadChannels {
+        channels: arc_swap::ArcSwap::from_pointee(channels),
+        starter: std::sync::Mutex::new(Some(starter)),
+        tasks: std::sync::Mutex::new(tasks),
+    })
 }
 
 /// A target's spool folder: its DCR immutable id and stream, which name it uniquely and stay

@@ -69,17 +69,11 @@ pub const MAPPING: Mapping = Mapping {
         ("operation", "Activity", ""),
     ],
     derive: Some(derive),
-    // `ifname` lands in the interface column `ifdir` picks: both are then in the row.
-    replaced: &[
-        (
-            "ifname",
-            &[&["DeviceInboundInterface"], &["DeviceOutboundInterface"]],
-        ),
-        (
-            "ifdir",
-            &[&["DeviceInboundInterface"], &["DeviceOutboundInterface"]],
-        ),
-    ],
+    // `ifname` lands in the interface column `ifdir` picks (`ifdir` has a column of its own).
+    replaced: &[(
+        "ifname",
+        &[&["DeviceInboundInterface"], &["DeviceOutboundInterface"]],
+    )],
 };
 
 fn derive<'a>(message: &VendorMessage<'a>, set: &mut dyn FnMut(&'static str, Cow<'a, str>)) {
