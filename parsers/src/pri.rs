@@ -224,23 +224,90 @@ pub enum PriError {
 #[inline]
 pub fn parse_pri(input: &[u8]) -> Result<(&[u8], Pri), PriError> {
     let rest = input.strip_prefix(b"<").ok_or(PriError::Missing)?;
-    let mut value = 0u16;
-    for (i, &b) in rest.iter().enumerate().take(4) {
-        match b {
-            b'0'..=b'9' if i < 3 => value = value * 10 + u16::from(b - b'0'),
-            b'>' if i > 0 => {
-                let pri = Pri::from_value(value).ok_or(PriError::Invalid)?;
-                return Ok((rest.get(i + 1..).unwrap_or_default(), pri));
+    // Four bytes at once, the length chosen by where `>` is: PRIs of one, two and three digits
+    // come mixed, and a digit loop mispredicted its exit on most lines. A line shorter than
+    // that is padded with NULs, which are neither digits nor `>`.
+    let [a, b, c, d] = match rest.first_chunk::<4>() {
+        Some(&head) => head,
+        None => {
+            let mut head = [0u8; 4];
+            for (slot, &byte) in head.iter_mut().zip(rest) {
+                *slot = byte;
             }
-            _ => return Err(PriError::Invalid),
+            head
         }
+    };
+    let [a, b, c] = [a, b, c].map(|x| u16::from(x.wrapping_sub(b'0')));
+    let close = u16::from(b'>'.wrapping_sub(b'0'));
+    let (len, value, digits_ok) = if b == close {
+        (1, a, a <= 9)
+    } else if c == close {
+        (2, a * 10 + b, a <= 9 && b <= 9)
+    } else if d == b'>' {
+        (3, a * 100 + b * 10 + c, a <= 9 && b <= 9 && c <= 9)
+    } else {
+        return Err(PriError::Invalid);
+    };
+    if !digits_ok {
+        return Err(PriError::Invalid);
     }
-    Err(PriError::Invalid)
+    let pri = Pri::from_value(value).ok_or(PriError::Invalid)?;
+    Ok((rest.get(len + 1..).unwrap_or_default(), pri))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule the four-byte fast path must follow: up to three digits, then `>`.
+    fn parse_pri_by_loop(input: &[u8]) -> Result<(&[u8], Pri), PriError> {
+        let rest = input.strip_prefix(b"<").ok_or(PriError::Missing)?;
+        let mut value = 0u16;
+        for (i, &b) in rest.iter().enumerate().take(4) {
+            match b {
+                b'0'..=b'9' if i < 3 => value = value * 10 + u16::from(b - b'0'),
+                b'>' if i > 0 => {
+                    let pri = Pri::from_value(value).ok_or(PriError::Invalid)?;
+                    return Ok((rest.get(i + 1..).unwrap_or_default(), pri));
+                }
+                _ => return Err(PriError::Invalid),
+            }
+        }
+        Err(PriError::Invalid)
+    }
+
+    #[test]
+    fn every_short_pri_shape_reads_as_the_digit_rule_says() {
+        let alphabet = b"0159>x<";
+        let mut lines = vec![b"<".to_vec()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = lines
+                .iter()
+                .flat_map(|l| {
+                    alphabet.iter().map(move |&c| {
+                        let mut l = l.clone();
+                        l.push(c);
+                        l
+                    })
+                })
+                .collect();
+            lines.extend(longer);
+        }
+        lines.sort();
+        lines.dedup();
+        assert!(lines.len() > 19_000);
+        for line in &lines {
+            for suffix in [b"".as_slice(), b"1 x"] {
+                let input = [line.as_slice(), suffix].concat();
+                assert_eq!(
+                    parse_pri(&input),
+                    parse_pri_by_loop(&input),
+                    "{:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
+    }
 
     #[test]
     fn decodes_facility_and_severity() {
