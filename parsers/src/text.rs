@@ -68,8 +68,8 @@ pub fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
     bytes.split_at(end)
 }
 
-/// Where the spaces are in the first 64 bytes of `bytes` (in whole 16-byte blocks): bit `i`
-/// set when byte `i` is a space, and how many bytes the mask covers.
+/// Where each of `needles` is in the first 64 bytes of `bytes` (in whole 16-byte blocks): bit
+/// `i` of mask `n` set when byte `i` is `needles[n]`, and how many bytes the masks cover.
 ///
 /// Why: splitting space-separated header fields with a byte loop per field mispredicts once
 /// per field, at its end (fields vary in length from line to line); those exits were a fifth
@@ -79,20 +79,37 @@ pub fn split_token(bytes: &[u8]) -> (&[u8], &[u8]) {
 /// mask; `safe_arch` wraps the intrinsics, which this crate may not call (`unsafe`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-pub fn space_mask(bytes: &[u8]) -> (u64, usize) {
+pub fn byte_masks<const N: usize>(bytes: &[u8], needles: [u8; N]) -> ([u64; N], usize) {
     use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
-    let space = set_splat_i8_m128i(b' ' as i8);
-    let mut bits = 0u64;
+    let splats = needles.map(|b| set_splat_i8_m128i(b as i8));
+    let mut masks = [0u64; N];
     let mut covered = 0;
     for block in bytes.chunks_exact(16).take(4) {
         let Ok(block) = <[u8; 16]>::try_from(block) else {
             break;
         };
-        let matches = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(m128i::from(block), space));
-        bits |= u64::from(matches as u16) << covered;
+        let lanes = m128i::from(block);
+        for (mask, splat) in masks.iter_mut().zip(splats) {
+            let matches = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(lanes, splat));
+            *mask |= u64::from(matches as u16) << covered;
+        }
         covered += 16;
     }
-    (bits, covered)
+    (masks, covered)
+}
+
+/// Other targets: empty masks covering nothing, so callers take their general path.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub fn byte_masks<const N: usize>(_bytes: &[u8], _needles: [u8; N]) -> ([u64; N], usize) {
+    ([0; N], 0)
+}
+
+/// [`byte_masks`] for spaces alone.
+#[inline]
+pub fn space_mask(bytes: &[u8]) -> (u64, usize) {
+    let ([spaces], covered) = byte_masks(bytes, [b' ']);
+    (spaces, covered)
 }
 
 /// The offset of the first `"` or `\\` in `bytes`: the end of a quoted SD value or its next
@@ -125,13 +142,6 @@ pub fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\')
         .map(|i| at + i)
-}
-
-/// Other targets: an empty mask, so callers take their general path.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-pub fn space_mask(_bytes: &[u8]) -> (u64, usize) {
-    (0, 0)
 }
 
 /// `bytes` as `&str` if it is valid UTF-8.
