@@ -43,6 +43,42 @@ fn text_source(pattern: &Path) -> FileSource {
     }
 }
 
+/// A DCR collecting `sources` into `Custom-App_CL`, sent to the test's workspace.
+fn files_dcr(sources: &[FileSource]) -> Value {
+    let data_sources: Vec<Value> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut source = json!({
+                "name": format!("files{i}"),
+                "streams": ["Custom-App_CL"],
+                "filePatterns": s.patterns,
+                "format": s.format,
+            });
+            if let Some(start) = s.record_start {
+                source["settings"] = json!({"text": {"recordStartTimestampFormat": start}});
+            }
+            source
+        })
+        .collect();
+    json!({
+        "location": "westeurope",
+        "kind": "Linux",
+        "properties": {
+            "streamDeclarations": {"Custom-App_CL": {"columns": [
+                {"name": "TimeGenerated", "type": "datetime"},
+                {"name": "RawData", "type": "string"},
+                {"name": "FilePath", "type": "string"},
+                {"name": "Computer", "type": "string"}
+            ]}},
+            "dataSources": {"logFiles": data_sources},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": WORKSPACE}]},
+            "dataFlows": [{"streams": ["Custom-App_CL"], "destinations": ["la"],
+                           "transformKql": "source", "outputStream": "Custom-App_CL"}]
+        }
+    })
+}
+
 struct Setup {
     mock: MockAzure,
     dir: tempfile::TempDir,
@@ -62,38 +98,7 @@ impl Setup {
                 std::fs::create_dir_all(Path::new(pattern).parent().unwrap()).unwrap();
             }
         }
-        let data_sources: Vec<Value> = sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut source = json!({
-                    "name": format!("files{i}"),
-                    "streams": ["Custom-App_CL"],
-                    "filePatterns": s.patterns,
-                    "format": s.format,
-                });
-                if let Some(start) = s.record_start {
-                    source["settings"] = json!({"text": {"recordStartTimestampFormat": start}});
-                }
-                source
-            })
-            .collect();
-        let dcr = json!({
-            "location": "westeurope",
-            "kind": "Linux",
-            "properties": {
-                "streamDeclarations": {"Custom-App_CL": {"columns": [
-                    {"name": "TimeGenerated", "type": "datetime"},
-                    {"name": "RawData", "type": "string"},
-                    {"name": "FilePath", "type": "string"},
-                    {"name": "Computer", "type": "string"}
-                ]}},
-                "dataSources": {"logFiles": data_sources},
-                "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": WORKSPACE}]},
-                "dataFlows": [{"streams": ["Custom-App_CL"], "destinations": ["la"],
-                               "transformKql": "source", "outputStream": "Custom-App_CL"}]
-            }
-        });
+        let dcr = files_dcr(&sources);
         let dcr_dir = dir.path().join("dcr.d");
         std::fs::create_dir(&dcr_dir).unwrap();
         std::fs::write(dcr_dir.join("files.json"), dcr.to_string()).unwrap();
@@ -101,7 +106,7 @@ impl Setup {
         let text = format!(
             "hostname = \"fwd-files\"\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp}\"\n\
              [metrics]\naddress = \"127.0.0.1:{metrics_port}\"\n\
-             [dcr]\npaths = [\"{dcr}\"]\n\n{auth}\n\
+             [dcr]\npaths = [\"{dcr}\"]\nwatch = true\n\n{auth}\n\
              [[destination]]\nname = \"ws\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\n\
              streams = {{ App_CL = \"{STREAM}\" }}\n\n\
              [spool]\ndir = \"{spool}\"\nfsync = \"always\"\n\n\
@@ -122,7 +127,7 @@ impl Setup {
         }
     }
 
-    fn start(&self) -> std::process::Child {
+    fn start(&self) -> support::Tern {
         let child = spawn_tern(&self.config);
         let deadline = Instant::now() + Duration::from_secs(20);
         while support::http_get(self.metrics_port, "/readyz").is_none_or(|(s, _)| s != 200) {
@@ -163,8 +168,25 @@ impl Setup {
     }
 
     fn metric(&self, name: &str) -> u64 {
+        self.metric_where(name, "")
+    }
+
+    /// The sum of `name`'s series whose labels contain `filter`.
+    fn metric_where(&self, name: &str, filter: &str) -> u64 {
         let (_, body) = support::http_get(self.metrics_port, "/metrics").unwrap_or_default();
-        support::metric_sum(&body, name, "")
+        support::metric_sum(&body, name, filter)
+    }
+
+    async fn wait_for_reloads(&self, ok: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.metric_where("tern_dcr_reloads_total", "result=\"ok\"") < ok {
+            assert!(Instant::now() < deadline, "no DCR reload #{ok}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            self.metric_where("tern_dcr_reloads_total", "result=\"failed\""),
+            0
+        );
     }
 }
 
@@ -617,4 +639,51 @@ async fn lines_written_while_stopped_arrive_after_the_restart() {
         "error after the restart",
     );
     assert!(stop_tern(tern).await.success());
+}
+
+/// Adding a `logFiles` source is a DCR change like any other: its files are collected from the
+/// reload on, without a restart; removing it stops them; the source both DCR sets share keeps
+/// reading throughout (not restarted: no line twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_files_added_and_removed_by_a_dcr_reload_start_and_stop_without_a_restart() {
+    // From the beginning: with `end`, a file that the added source finds on its first scan is
+    // read from its end, and whether that scan comes before or after the test's first append
+    // is a race.
+    let setup = Setup::new("beginning", |dir| vec![text_source(&dir.join("a/app.log"))]).await;
+    let child = setup.start();
+    let a = setup.dir.path().join("a/app.log");
+    let lines = |marker: &str, seqs: std::ops::Range<usize>| {
+        seqs.map(|n| format!("{marker} seq={n} payload\n"))
+            .collect::<String>()
+    };
+    append(&a, &lines("a", 0..50));
+    setup.wait_for("a", 50).await;
+
+    // A second DCR file with a source for b/*.log.
+    let b_dir = setup.dir.path().join("b");
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let more = setup.dir.path().join("dcr.d/more.json");
+    let b_source = text_source(&b_dir.join("*.log"));
+    std::fs::write(&more, files_dcr(&[b_source]).to_string()).unwrap();
+    setup.wait_for_reloads(1).await;
+    let b = b_dir.join("new.log");
+    append(&b, &lines("b", 0..50));
+    append(&a, &lines("a", 50..100));
+    exactly_once(&setup.wait_for("b", 50).await, 50, "the added source");
+    exactly_once(&setup.wait_for("a", 100).await, 100, "the source kept");
+
+    // The second DCR file goes: b/*.log is no longer collected.
+    std::fs::remove_file(&more).unwrap();
+    setup.wait_for_reloads(2).await;
+    append(&b, &lines("b", 50..60));
+    append(&a, &lines("a", 100..110));
+    exactly_once(&setup.wait_for("a", 110).await, 110, "the source kept");
+    let b_arrivals = setup.arrivals("b");
+    assert_eq!(
+        b_arrivals.len(),
+        50,
+        "lines of a removed source arrived: {:?}",
+        b_arrivals.keys().filter(|&&n| n >= 50).collect::<Vec<_>>()
+    );
+    assert!(stop_tern(child).await.success());
 }

@@ -63,7 +63,7 @@ impl Setup {
     }
 
     /// Starts Tern with one listener of `kind` on a free port; returns it and the port.
-    fn tern(&self, kind: Listener) -> (std::process::Child, u16) {
+    fn tern(&self, kind: Listener) -> (support::Tern, u16) {
         let port = free_port();
         let tls = format!(
             "tls = {{ cert = \"{}\", key = \"{}\"",
@@ -196,7 +196,7 @@ impl Setup {
 }
 
 /// Stops the relay and Tern; over mutual TLS, the relay's certificate subject was counted.
-async fn finish(setup: &Setup, kind: Listener, tern: std::process::Child, relay: Relay) {
+async fn finish(setup: &Setup, kind: Listener, tern: support::Tern, relay: Relay) {
     if matches!(kind, Listener::MutualTls | Listener::RelpMutualTls) {
         assert!(
             setup.metric(

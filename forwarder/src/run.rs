@@ -2,7 +2,7 @@
 //! signals (SIGTERM/SIGINT: stop and drain; SIGHUP: reopen output files, reload the DCRs and
 //! the TLS certificates).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -118,13 +118,23 @@ pub async fn run(
         tracing::info!(targets, "uploading to Azure Monitor Logs Ingestion");
     }
     let routing = Arc::new(ArcSwap::from_pointee(compiled));
+    let files = Arc::new(Mutex::new(crate::files::FileSources::new(
+        config.files.clone(),
+        &config.hostname,
+        batches_tx.clone(),
+        &metrics,
+    )));
+    let reloaded = crate::dcr::reload::Reloaded {
+        routing: Arc::clone(&routing),
+        uploads: Arc::clone(&uploads),
+        files: Arc::clone(&files),
+    };
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
     let watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
         tokio::spawn(crate::dcr::reload::watch(
             config.dcr.clone(),
             config.destinations.clone(),
-            Arc::clone(&routing),
-            Arc::clone(&uploads),
+            reloaded.clone(),
             reloads_ok.clone(),
             reloads_failed.clone(),
         ))
@@ -154,15 +164,15 @@ pub async fn run(
         );
         tracing::info!(listener = %listen.name(), format = listen.format.name(), "listening");
     }
-    let file_threads = crate::files::start(
-        &routing.load(),
-        &config.files,
-        &config.hostname,
-        &pipeline.uploads,
-        &pipeline.batches,
-        &metrics,
-        &shutdown_rx,
-    )?;
+    {
+        let mut sources = files
+            .lock()
+            .map_err(|_| "file sources poisoned".to_owned())?;
+        let errors = sources.apply(&routing.load(), &pipeline.uploads);
+        if !errors.is_empty() {
+            return Err(errors.join("; "));
+        }
+    }
     if activated {
         for socket in inherited.leftovers() {
             tracing::warn!(%socket, "socket passed by systemd matches no [[listen]] entry; closed");
@@ -195,7 +205,7 @@ pub async fn run(
                 let dead = tasks.iter().filter(|t| t.is_finished()).count()
                     + usize::from(output_task.is_finished())
                     + uploads.stopped()
-                    + file_threads.iter().filter(|t| t.is_finished()).count();
+                    + files.lock().map_or(1, |f| f.ended());
                 if dead == 0 {
                     crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
                 } else if !reported_dead {
@@ -211,7 +221,7 @@ pub async fn run(
                 reopen.notify_one();
                 reload_tx.send_modify(|generation| *generation += 1);
                 if !config.dcr.paths.is_empty() {
-                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &routing, &uploads, &reloads_ok, &reloads_failed).await;
+                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &reloaded, &reloads_ok, &reloads_failed).await;
                 }
             }
         }
@@ -225,6 +235,10 @@ pub async fn run(
         task.abort();
         let _ = task.await;
     }
+    // Tailers stop, and the output channel they share is let go of (the output stage ends
+    // when its last sender does).
+    let file_threads = files.lock().map(|mut f| f.stop_all()).unwrap_or_default();
+    drop(reloaded);
     let drained = tokio::time::timeout(DRAIN_GRACE, async {
         for task in tasks {
             let _ = task.await;

@@ -137,14 +137,48 @@ pub fn daemon_config(hostname: &str, port: u16, rows: &std::path::Path, metrics:
     )
 }
 
-pub fn spawn_tern(config: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+pub fn spawn_tern(config: &std::path::Path) -> Tern {
+    Tern(Some(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(["run", "--config"])
+            .arg(config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    ))
+}
+
+/// A `tern run` child that is killed if the test ends without stopping it (a failed assertion
+/// unwinds past the `stop_tern` at its end, and the daemon would outlive the test run).
+pub struct Tern(Option<std::process::Child>);
+
+impl std::ops::Deref for Tern {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        self.0
+            .as_ref()
+            .expect("the child is taken only by stop_tern")
+    }
+}
+
+impl std::ops::DerefMut for Tern {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        self.0
+            .as_mut()
+            .expect("the child is taken only by stop_tern")
+    }
+}
+
+impl Drop for Tern {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
 }
 
 /// Connects once the daemon listens, for up to 20 s.
@@ -160,7 +194,8 @@ pub fn connect_when_ready(port: u16) -> std::net::TcpStream {
 }
 
 /// SIGTERM, then the exit status once the daemon has drained.
-pub async fn stop_tern(mut child: std::process::Child) -> std::process::ExitStatus {
+pub async fn stop_tern(mut tern: Tern) -> std::process::ExitStatus {
+    let mut child = tern.0.take().expect("a running child");
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

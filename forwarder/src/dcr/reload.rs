@@ -1,11 +1,12 @@
 //! Live reload of the DCR set: on a change under `[dcr] paths` (inotify) or SIGHUP, load and
 //! compile the DCRs again; if they are valid, start uploaders for targets new to the set
-//! (decision 84), then swap the routing whole (listeners read one
-//! snapshot per message, so no event is dropped or routed twice by the swap); if not, keep the
-//! routing in force, log every error, and count the failure.
+//! (decision 84), then swap the routing whole (listeners read one snapshot per message, so no
+//! event is dropped or routed twice by the swap), then bring the log-file tailers in line with
+//! the new `logFiles` sources (decision 86); if not, keep the routing in force, log every
+//! error, and count the failure.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -15,7 +16,16 @@ use prometheus_client::metrics::counter::Counter;
 
 use super::Compiled;
 use crate::config::{DcrConfig, Destination};
+use crate::files::FileSources;
 use crate::upload::stage::UploadChannels;
+
+/// What a reload changes: the routing, the uploaders and the file tailers.
+#[derive(Clone)]
+pub struct Reloaded {
+    pub routing: Arc<ArcSwap<Compiled>>,
+    pub uploads: Arc<UploadChannels>,
+    pub files: Arc<Mutex<FileSources>>,
+}
 
 /// Changes closer together than this are one reload (editors write in several steps).
 const SETTLE: Duration = Duration::from_millis(300);
@@ -24,8 +34,7 @@ const SETTLE: Duration = Duration::from_millis(300);
 pub async fn reload(
     config: &DcrConfig,
     destinations: &[Destination],
-    routing: &ArcSwap<Compiled>,
-    uploads: &UploadChannels,
+    reloaded: &Reloaded,
     ok: &Counter,
     failed: &Counter,
 ) -> bool {
@@ -40,11 +49,23 @@ pub async fn reload(
             }
             // Uploaders for new targets first: once the routing is in force, rows for them
             // must find a channel.
-            uploads.add_targets(&new.bindings.targets);
-            routing.store(Arc::new(new));
-            ok.inc();
-            tracing::info!("DCRs reloaded");
-            true
+            reloaded.uploads.add_targets(&new.bindings.targets);
+            let new = Arc::new(new);
+            reloaded.routing.store(Arc::clone(&new));
+            let errors = match reloaded.files.lock() {
+                Ok(mut files) => files.apply(&new, &reloaded.uploads),
+                Err(_) => vec!["file sources unavailable".to_owned()],
+            };
+            for e in &errors {
+                tracing::error!("log file source not started: {e}");
+            }
+            if errors.is_empty() {
+                ok.inc();
+                tracing::info!("DCRs reloaded");
+            } else {
+                failed.inc();
+            }
+            errors.is_empty()
         }
         Ok(Err(errors)) => {
             failed.inc();
@@ -85,8 +106,7 @@ fn watch_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
 pub async fn watch(
     config: DcrConfig,
     destinations: Vec<Destination>,
-    routing: Arc<ArcSwap<Compiled>>,
-    uploads: Arc<UploadChannels>,
+    reloaded: Reloaded,
     ok: Counter,
     failed: Counter,
 ) {
@@ -119,6 +139,6 @@ pub async fn watch(
                 Err(_) => break,
             }
         }
-        reload(&config, &destinations, &routing, &uploads, &ok, &failed).await;
+        reload(&config, &destinations, &reloaded, &ok, &failed).await;
     }
 }

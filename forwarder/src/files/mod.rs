@@ -9,37 +9,131 @@ pub mod rows;
 pub mod tail;
 
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::FilesConfig;
 use crate::dcr::Compiled;
+use crate::dcr::binding::{FileBinding, Target};
 use crate::metrics::Metrics;
 use crate::pipeline::Batch;
 use crate::upload::stage::UploadChannels;
 
-/// Starts a tailing thread per `logFiles` source of the compiled DCRs. Returns the threads.
-pub fn start(
-    compiled: &Compiled,
-    config: &FilesConfig,
-    computer: &str,
-    uploads: &UploadChannels,
-    outputs: &mpsc::Sender<Batch>,
-    metrics: &Arc<Metrics>,
-    shutdown: &watch::Receiver<bool>,
-) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
-    if compiled.files.is_empty() {
-        return Ok(Vec::new());
+/// The tailing threads, one per `logFiles` source of the DCRs in force, kept in step with
+/// them: a DCR reload starts the sources it adds and stops the ones it removes (a source
+/// whose table or targets changed is restarted), so that adding a log file to collect needs
+/// no restart. A stopped tailer's checkpoint has not moved past what it had not shipped, so
+/// its successor reads that again (at least once, as across a restart).
+pub struct FileSources {
+    config: FilesConfig,
+    computer: String,
+    /// `None` once stopped: the output stage ends when its last sender is dropped.
+    outputs: Option<mpsc::Sender<Batch>>,
+    metrics: Arc<Metrics>,
+    /// Loaded with the first source, shared by all (one file on disk).
+    checkpoints: Option<Arc<Mutex<checkpoint::Checkpoints>>>,
+    running: Vec<Running>,
+    /// Tailers a reload stopped, joined at shutdown.
+    retired: Vec<JoinHandle<()>>,
+}
+
+/// One source's tailer.
+struct Running {
+    /// What it was started for: a source whose binding or targets differ is another source.
+    binding: FileBinding,
+    targets: Vec<Target>,
+    stop: watch::Sender<bool>,
+    thread: JoinHandle<()>,
+}
+
+impl FileSources {
+    pub fn new(
+        config: FilesConfig,
+        computer: &str,
+        outputs: mpsc::Sender<Batch>,
+        metrics: &Arc<Metrics>,
+    ) -> FileSources {
+        FileSources {
+            config,
+            computer: computer.to_owned(),
+            outputs: Some(outputs),
+            metrics: Arc::clone(metrics),
+            checkpoints: None,
+            running: Vec::new(),
+            retired: Vec::new(),
+        }
     }
-    let checkpoints = Arc::new(Mutex::new(checkpoint::Checkpoints::load(
-        &config.checkpoint_path,
-    )));
-    let mut threads = Vec::new();
-    for binding in &compiled.files {
-        let targets = binding
-            .targets
+
+    /// Makes the running tailers those of `compiled`'s `logFiles` sources: starts the new
+    /// ones, stops the ones it no longer has, leaves the unchanged ones reading. Returns the
+    /// errors of sources that could not start (the others run).
+    pub fn apply(&mut self, compiled: &Compiled, uploads: &UploadChannels) -> Vec<String> {
+        let wanted: Vec<(&FileBinding, Vec<Target>)> = compiled
+            .files
             .iter()
-            .filter_map(|&i| compiled.bindings.targets.get(i))
+            .map(|binding| {
+                let targets = binding
+                    .targets
+                    .iter()
+                    .filter_map(|&i| compiled.bindings.targets.get(i).cloned())
+                    .collect();
+                (binding, targets)
+            })
+            .collect();
+        let is_wanted = |running: &Running| {
+            wanted
+                .iter()
+                .any(|(b, t)| same_source(b, &running.binding) && *t == running.targets)
+        };
+        let (keep, stop): (Vec<Running>, Vec<Running>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(is_wanted);
+        self.running = keep;
+        for old in stop {
+            tracing::info!(
+                patterns = %old.binding.source.patterns.join(" "),
+                "no longer collecting log files (DCRs changed)"
+            );
+            let _ = old.stop.send(true);
+            self.retired.push(old.thread);
+        }
+        let mut errors = Vec::new();
+        for (binding, targets) in wanted {
+            let running = self
+                .running
+                .iter()
+                .any(|r| same_source(binding, &r.binding) && r.targets == targets);
+            if !running {
+                if let Err(e) = self.start(binding, targets, uploads) {
+                    errors.push(e);
+                }
+            }
+        }
+        errors
+    }
+
+    fn start(
+        &mut self,
+        binding: &FileBinding,
+        targets: Vec<Target>,
+        uploads: &UploadChannels,
+    ) -> Result<(), String> {
+        let Some(outputs) = self.outputs.clone() else {
+            return Err(format!("{}: not started: shutting down", binding.origin));
+        };
+        let checkpoints = match &self.checkpoints {
+            Some(c) => Arc::clone(c),
+            None => {
+                let loaded = Arc::new(Mutex::new(checkpoint::Checkpoints::load(
+                    &self.config.checkpoint_path,
+                )));
+                self.checkpoints = Some(Arc::clone(&loaded));
+                loaded
+            }
+        };
+        let channels = targets
+            .iter()
             .filter_map(|t| {
                 let channel = uploads.get(t.key.as_deref()?)?;
                 Some((t.stream.clone(), t.workspace.clone(), channel))
@@ -52,30 +146,63 @@ pub fn start(
                 format: binding.source.format,
                 record_start: binding.source.record_start,
             },
-            config.clone(),
-            computer.to_owned(),
+            self.config.clone(),
+            self.computer.clone(),
             tail::Sink {
                 table: binding.table,
-                targets,
-                outputs: outputs.clone(),
+                targets: channels,
+                outputs,
             },
-            Arc::clone(&checkpoints),
-            metrics,
+            checkpoints,
+            &self.metrics,
         )
         .map_err(|e| format!("{}: {e}", binding.origin))?;
-        let shutdown = shutdown.clone();
-        let name = format!("tern-files-{}", threads.len());
-        threads.push(
-            std::thread::Builder::new()
-                .name(name)
-                .spawn(move || tailer.run(shutdown))
-                .map_err(|e| e.to_string())?,
-        );
+        let (stop, stopped) = watch::channel(false);
+        let name = format!("tern-files-{}", self.running.len() + self.retired.len());
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || tailer.run(stopped))
+            .map_err(|e| format!("{}: {e}", binding.origin))?;
         tracing::info!(
             patterns = %binding.source.patterns.join(" "),
             table = binding.table.name(),
             "collecting log files"
         );
+        self.running.push(Running {
+            binding: binding.clone(),
+            targets,
+            stop,
+            thread,
+        });
+        Ok(())
     }
-    Ok(threads)
+
+    /// How many tailers in force have ended (they run until stopped: an end is a failure).
+    pub fn ended(&self) -> usize {
+        self.running
+            .iter()
+            .filter(|r| r.thread.is_finished())
+            .count()
+    }
+
+    /// Stops every tailer and lets go of the output channel; returns the threads to join.
+    pub fn stop_all(&mut self) -> Vec<JoinHandle<()>> {
+        self.outputs = None;
+        let mut threads = std::mem::take(&mut self.retired);
+        for running in std::mem::take(&mut self.running) {
+            let _ = running.stop.send(true);
+            threads.push(running.thread);
+        }
+        threads
+    }
+}
+
+/// Whether two bindings read the same files the same way into the same table (the DCR file
+/// that declares them may differ).
+fn same_source(a: &FileBinding, b: &FileBinding) -> bool {
+    a.table == b.table
+        && a.source.stream == b.source.stream
+        && a.source.patterns == b.source.patterns
+        && a.source.format == b.source.format
+        && a.source.record_start == b.source.record_start
 }
