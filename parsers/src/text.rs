@@ -118,30 +118,42 @@ pub fn space_mask(bytes: &[u8]) -> (u64, usize) {
 /// time; the same for SD names, which are shorter, gained nothing and was not kept).
 #[inline]
 pub fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
     #[cfg(target_arch = "x86_64")]
-    {
-        use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
-        let quote = set_splat_i8_m128i(b'"' as i8);
-        let backslash = set_splat_i8_m128i(b'\\' as i8);
-        for block in bytes.chunks_exact(16) {
-            let Ok(block) = <[u8; 16]>::try_from(block) else {
-                break;
-            };
-            let lanes = m128i::from(block);
-            let hits = cmp_eq_mask_i8_m128i(lanes, quote) | cmp_eq_mask_i8_m128i(lanes, backslash);
-            let mask = move_mask_i8_m128i(hits);
-            if mask != 0 {
-                return Some(at + mask.trailing_zeros() as usize);
-            }
-            at += 16;
-        }
-    }
+    let at = match quote_or_backslash_in_blocks(bytes) {
+        Ok(found) => return Some(found),
+        Err(scanned) => scanned,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let at = 0;
     bytes
         .get(at..)?
         .iter()
         .position(|&b| b == b'"' || b == b'\\')
         .map(|i| at + i)
+}
+
+/// [`find_quote_or_backslash`] over the whole 16-byte blocks: the offset found, or how many
+/// bytes were scanned without one.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn quote_or_backslash_in_blocks(bytes: &[u8]) -> Result<usize, usize> {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+    let quote = set_splat_i8_m128i(b'"' as i8);
+    let backslash = set_splat_i8_m128i(b'\\' as i8);
+    let mut at = 0;
+    for block in bytes.chunks_exact(16) {
+        let Ok(block) = <[u8; 16]>::try_from(block) else {
+            break;
+        };
+        let lanes = m128i::from(block);
+        let hits = cmp_eq_mask_i8_m128i(lanes, quote) | cmp_eq_mask_i8_m128i(lanes, backslash);
+        let mask = move_mask_i8_m128i(hits);
+        if mask != 0 {
+            return Ok(at + mask.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    Err(at)
 }
 
 /// `bytes` as `&str` if it is valid UTF-8.
