@@ -69,18 +69,7 @@ impl FileSources {
     /// ones, stops the ones it no longer has, leaves the unchanged ones reading. Returns the
     /// errors of sources that could not start (the others run).
     pub fn apply(&mut self, compiled: &Compiled, uploads: &UploadChannels) -> Vec<String> {
-        let wanted: Vec<(&FileBinding, Vec<Target>)> = compiled
-            .files
-            .iter()
-            .map(|binding| {
-                let targets = binding
-                    .targets
-                    .iter()
-                    .filter_map(|&i| compiled.bindings.targets.get(i).cloned())
-                    .collect();
-                (binding, targets)
-            })
-            .collect();
+        let wanted = wanted_sources(compiled);
         let is_wanted = |running: &Running| {
             wanted
                 .iter()
@@ -103,9 +92,9 @@ impl FileSources {
             let running = self
                 .running
                 .iter()
-                .any(|r| same_source(binding, &r.binding) && r.targets == targets);
+                .any(|r| same_source(&binding, &r.binding) && r.targets == targets);
             if !running {
-                if let Err(e) = self.start(binding, targets, uploads) {
+                if let Err(e) = self.start(&binding, targets, uploads) {
                     errors.push(e);
                 }
             }
@@ -197,6 +186,32 @@ impl FileSources {
     }
 }
 
+/// The sources of `compiled`, each once with its targets. Bindings that read the same files
+/// the same way (one source declared in two DCRs, each sending to its own workspace) become
+/// one tailer sending to all their targets: two tailers on the same files would share one
+/// checkpoint entry and overwrite each other's positions (rows lost or sent twice after a
+/// restart), and would read every file twice.
+fn wanted_sources(compiled: &Compiled) -> Vec<(FileBinding, Vec<Target>)> {
+    let mut wanted: Vec<(FileBinding, Vec<Target>)> = Vec::new();
+    for binding in &compiled.files {
+        let targets = binding
+            .targets
+            .iter()
+            .filter_map(|&i| compiled.bindings.targets.get(i));
+        match wanted.iter_mut().find(|(b, _)| same_source(b, binding)) {
+            Some((_, all)) => {
+                for target in targets {
+                    if !all.contains(target) {
+                        all.push(target.clone());
+                    }
+                }
+            }
+            None => wanted.push((binding.clone(), targets.cloned().collect())),
+        }
+    }
+    wanted
+}
+
 /// Whether two bindings read the same files the same way into the same table (the DCR file
 /// that declares them may differ).
 fn same_source(a: &FileBinding, b: &FileBinding) -> bool {
@@ -205,4 +220,78 @@ fn same_source(a: &FileBinding, b: &FileBinding) -> bool {
         && a.source.patterns == b.source.patterns
         && a.source.format == b.source.format
         && a.source.record_start == b.source.record_start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dcr::binding::Bindings;
+    use crate::dcr::load::{FileFormat, LogFileSource};
+    use crate::tables::Table;
+
+    fn binding(dcr: &str, pattern: &str, target: usize) -> FileBinding {
+        FileBinding {
+            source: LogFileSource {
+                name: "files".to_owned(),
+                stream: "Custom-App_CL".to_owned(),
+                patterns: vec![pattern.to_owned()],
+                format: FileFormat::Text,
+                record_start: None,
+                path: dcr.to_owned(),
+            },
+            origin: format!("file: {dcr}"),
+            table: Table::Custom("App_CL"),
+            targets: vec![target],
+        }
+    }
+
+    fn target(workspace: &str) -> Target {
+        Target {
+            origin: format!("[[destination]] {workspace}"),
+            endpoint: Some("https://dce.example".to_owned()),
+            immutable_id: Some(format!("dcr-{workspace}")),
+            stream: "Custom-App_CL".to_owned(),
+            table: Table::Custom("App_CL"),
+            workspace: Some(workspace.to_owned()),
+            columns: None,
+            key: Some(format!("https://dce.example/{workspace}")),
+        }
+    }
+
+    #[test]
+    fn one_source_in_two_dcrs_is_one_tailer_sending_to_both_workspaces() {
+        let compiled = Compiled {
+            routing: crate::dcr::routing::Routing::keep_all(),
+            bindings: Bindings {
+                targets: vec![target("ws1"), target("ws2")],
+                ..Bindings::default()
+            },
+            files: vec![
+                binding("a.json", "/var/log/app/*.log", 0),
+                binding("b.json", "/var/log/app/*.log", 1),
+                binding("b.json", "/var/log/other.log", 1),
+                binding("c.json", "/var/log/app/*.log", 1),
+            ],
+        };
+        let wanted = wanted_sources(&compiled);
+        let summary: Vec<(String, Vec<String>)> = wanted
+            .iter()
+            .map(|(b, targets)| {
+                (
+                    b.source.patterns.join(" "),
+                    targets.iter().filter_map(|t| t.workspace.clone()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "/var/log/app/*.log".to_owned(),
+                    vec!["ws1".to_owned(), "ws2".to_owned()]
+                ),
+                ("/var/log/other.log".to_owned(), vec!["ws2".to_owned()]),
+            ]
+        );
+    }
 }
