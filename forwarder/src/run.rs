@@ -205,7 +205,12 @@ pub async fn run(
                 let dead = tasks.iter().filter(|t| t.is_finished()).count()
                     + usize::from(output_task.is_finished())
                     + uploads.stopped()
-                    + files.lock().map_or(1, |f| f.ended());
+                    // Busy with a reload: looked at on the next tick.
+                    + match files.try_lock() {
+                        Ok(files) => files.ended(),
+                        Err(std::sync::TryLockError::WouldBlock) => 0,
+                        Err(std::sync::TryLockError::Poisoned(_)) => 1,
+                    };
                 if dead == 0 {
                     crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
                 } else if !reported_dead {

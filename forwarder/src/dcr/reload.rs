@@ -52,10 +52,14 @@ pub async fn reload(
             reloaded.uploads.add_targets(&new.bindings.targets);
             let new = Arc::new(new);
             reloaded.routing.store(Arc::clone(&new));
-            let errors = match reloaded.files.lock() {
-                Ok(mut files) => files.apply(&new, &reloaded.uploads),
+            // Off the runtime: replacing a tailer waits for it to end.
+            let (files, uploads) = (Arc::clone(&reloaded.files), Arc::clone(&reloaded.uploads));
+            let errors = tokio::task::spawn_blocking(move || match files.lock() {
+                Ok(mut files) => files.apply(&new, &uploads),
                 Err(_) => vec!["file sources unavailable".to_owned()],
-            };
+            })
+            .await
+            .unwrap_or_else(|e| vec![format!("file sources: {e}")]);
             for e in &errors {
                 tracing::error!("log file source not started: {e}");
             }

@@ -67,7 +67,8 @@ impl FileSources {
 
     /// Makes the running tailers those of `compiled`'s `logFiles` sources: starts the new
     /// ones, stops the ones it no longer has, leaves the unchanged ones reading. Returns the
-    /// errors of sources that could not start (the others run).
+    /// errors of sources that could not start (the others run). May block for a poll cycle
+    /// while a tailer being replaced ends: call it off the async runtime.
     pub fn apply(&mut self, compiled: &Compiled, uploads: &UploadChannels) -> Vec<String> {
         let wanted = wanted_sources(compiled);
         let is_wanted = |running: &Running| {
@@ -79,13 +80,24 @@ impl FileSources {
             .into_iter()
             .partition(is_wanted);
         self.running = keep;
+        let mut restarting = Vec::new();
         for old in stop {
             tracing::info!(
                 patterns = %old.binding.source.patterns.join(" "),
-                "no longer collecting log files (DCRs changed)"
+                "no longer collecting these log files as before (DCRs changed)"
             );
             let _ = old.stop.send(true);
-            self.retired.push(old.thread);
+            if wanted.iter().any(|(b, _)| same_source(b, &old.binding)) {
+                restarting.push(old.thread);
+            } else {
+                self.retired.push(old.thread);
+            }
+        }
+        // A source started again with other targets shares its checkpoint entry with the
+        // tailer it replaces: that one ends first (within a poll cycle), so that a late
+        // position of its own cannot overwrite its successor's.
+        for thread in restarting {
+            let _ = thread.join();
         }
         let mut errors = Vec::new();
         for (binding, targets) in wanted {
