@@ -30,7 +30,9 @@ pub struct Reloaded {
 /// Changes closer together than this are one reload (editors write in several steps).
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Reloads the DCRs into `routing`. Returns whether the new set was taken.
+/// Reloads the DCRs into `routing`. Returns whether the new set was taken in full: `false`
+/// when it was refused (the routing in force is kept) or when a log-file source of it could
+/// not start (the rest of it is in force).
 pub async fn reload(
     config: &DcrConfig,
     destinations: &[Destination],
