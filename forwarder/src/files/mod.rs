@@ -47,6 +47,13 @@ struct Running {
     thread: JoinHandle<()>,
 }
 
+impl Running {
+    /// Whether this tailer reads `binding`'s files for exactly `targets`.
+    fn serves(&self, binding: &FileBinding, targets: &[Target]) -> bool {
+        same_source(binding, &self.binding) && self.targets == targets
+    }
+}
+
 impl FileSources {
     pub fn new(
         config: FilesConfig,
@@ -71,11 +78,7 @@ impl FileSources {
     /// while a tailer being replaced ends: call it off the async runtime.
     pub fn apply(&mut self, compiled: &Compiled, uploads: &UploadChannels) -> Vec<String> {
         let wanted = wanted_sources(compiled);
-        let is_wanted = |running: &Running| {
-            wanted
-                .iter()
-                .any(|(b, t)| same_source(b, &running.binding) && *t == running.targets)
-        };
+        let is_wanted = |running: &Running| wanted.iter().any(|(b, t)| running.serves(b, t));
         let (keep, stop): (Vec<Running>, Vec<Running>) = std::mem::take(&mut self.running)
             .into_iter()
             .partition(is_wanted);
@@ -101,11 +104,7 @@ impl FileSources {
         }
         let mut errors = Vec::new();
         for (binding, targets) in wanted {
-            let running = self
-                .running
-                .iter()
-                .any(|r| same_source(&binding, &r.binding) && r.targets == targets);
-            if !running {
+            if !self.running.iter().any(|r| r.serves(&binding, &targets)) {
                 if let Err(e) = self.start(&binding, targets, uploads) {
                     errors.push(e);
                 }
