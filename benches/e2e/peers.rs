@@ -8,6 +8,9 @@
 //! - **rsyslog** (Debian 12's 8.2302): `imtcp`, its built-in RFC 3164/5424 parser, a JSON
 //!   template of the header fields and the message (`option.jsonf`), and `omfwd` over TCP to a
 //!   line sink: Debian builds no `omhttp`, so there is no HTTP and no gzip.
+//! - **rsyslog-zlib**: the same, with `omfwd` compressing its stream (`compression.mode=
+//!   "stream:always"`, `ziplevel="1"`, flushed at the end of each batch): rsyslog's nearest to
+//!   the job's gzip (decision 87). The line sink inflates it.
 //! - **syslog-ng** (Debian 12's 3.38): `network()` TCP source with its RFC 3164 parser, a
 //!   `format-json` row of the same fields, and the `http()` destination batching up to 1,000
 //!   rows (≤ 1 MB) into a JSON array per POST to the mock with a bearer token: 3.38 cannot
@@ -126,7 +129,9 @@ pub fn tern(
     Ok(Running { child, _dir: dir })
 }
 
-pub fn rsyslog(port: u16, sink: &Sink) -> Result<Running, String> {
+/// rsyslog as above; with `zlib`, `omfwd` compresses its stream (zlib level 1, flushed at the
+/// end of each batch of messages): the nearest rsyslog gets to the job's gzip without `omhttp`.
+pub fn rsyslog(port: u16, sink: &Sink, zlib: bool) -> Result<Running, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
@@ -146,10 +151,15 @@ pub fn rsyslog(port: u16, sink: &Sink) -> Result<Running, String> {
            property(outname=\"ProcessID\" name=\"procid\" format=\"jsonf\")\n\
            property(outname=\"SyslogMessage\" name=\"msg\" format=\"jsonf\")\n\
          }}\n\
-         action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{sink}\" protocol=\"tcp\" template=\"row\"\n\
+         action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{sink}\" protocol=\"tcp\" template=\"row\"{compression}\n\
            queue.type=\"LinkedList\" queue.size=\"200000\" queue.dequeueBatchSize=\"2048\")\n",
         work = work.display(),
         sink = sink.line_port,
+        compression = if zlib {
+            " compression.mode=\"stream:always\" ziplevel=\"1\" compression.stream.flushOnTXEnd=\"on\""
+        } else {
+            ""
+        },
     );
     let path = dir.path().join("rsyslog.conf");
     std::fs::write(&path, config).map_err(|e| e.to_string())?;
