@@ -406,7 +406,7 @@ impl RowSink {
         event: &tern_parsers::Event<'_>,
         received: &Received<'_>,
     ) {
-        let declared = target.and_then(|t| t.columns.as_deref());
+        let declared = target.map(|t| &t.undeclared);
         let upload_key = target
             .filter(|_| !self.channels.is_empty())
             .and_then(|t| t.key.as_deref());

@@ -11,7 +11,7 @@
 use super::DcrError;
 use super::load::Dcr;
 use super::routing::Routing;
-use crate::tables::Table;
+use crate::tables::{Table, Undeclared};
 
 /// Where the rows of one (table, workspace) are posted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +25,10 @@ pub struct Target {
     /// `None`: an inline destination that names no workspace; it takes its table from every
     /// workspace's routes.
     pub workspace: Option<String>,
-    /// Declared columns; `None` for an inline destination (Tern's own columns assumed, as
-    /// `tern dcr scaffold` declares them).
-    pub columns: Option<Vec<String>>,
+    /// Tern's columns of `table` that the stream does not declare (rows leave them out);
+    /// empty for an inline destination (Tern's own columns assumed, as `tern dcr scaffold`
+    /// declares them).
+    pub undeclared: Undeclared,
     /// The key its rows travel under to their uploader (the request URL without the query),
     /// made once here rather than per row; `None` without an endpoint or DCR id.
     pub key: Option<String>,
@@ -44,15 +45,6 @@ pub fn upload_key(
         endpoint?.trim_end_matches('/'),
         immutable_id?
     ))
-}
-
-impl Target {
-    /// Whether a Tern column of this target's table is declared (kept in its rows).
-    pub fn declares(&self, column: &str) -> bool {
-        self.columns
-            .as_ref()
-            .is_none_or(|columns| columns.iter().any(|c| c == column))
-    }
 }
 
 /// Routes bound to targets.
@@ -201,6 +193,8 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
                     continue;
                 };
                 let tern_columns = table.columns();
+                let declared_names: Vec<String> =
+                    declaration.columns.iter().map(|c| c.name.clone()).collect();
                 for column in &declaration.columns {
                     if let Some((_, kind)) =
                         tern_columns.iter().find(|(name, _)| *name == column.name)
@@ -279,7 +273,7 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
                         stream: stream.clone(),
                         table,
                         workspace,
-                        columns: Some(declaration.columns.iter().map(|c| c.name.clone()).collect()),
+                        undeclared: Undeclared::of(table, &declared_names),
                     });
                 }
             }
@@ -307,7 +301,7 @@ pub fn targets_from_config(destinations: &[crate::config::Destination]) -> Vec<T
                     stream: stream.clone(),
                     table,
                     workspace: d.workspace.clone(),
-                    columns: None,
+                    undeclared: Undeclared::default(),
                 })
             })
         })

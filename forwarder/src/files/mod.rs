@@ -264,7 +264,7 @@ mod tests {
             stream: "Custom-App_CL".to_owned(),
             table: Table::Custom("App_CL"),
             workspace: Some(workspace.to_owned()),
-            columns: None,
+            undeclared: crate::tables::Undeclared::default(),
             key: Some(format!("https://dce.example/{workspace}")),
         }
     }

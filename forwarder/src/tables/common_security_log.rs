@@ -609,7 +609,7 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
 pub fn write(
     event: &Event<'_>,
     received: &Received<'_>,
-    declared: Option<&[String]>,
+    declared: Option<&super::Undeclared>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
     let mut row = JsonObject::begin_declared(out, declared);

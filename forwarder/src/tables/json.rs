@@ -12,8 +12,8 @@ use tern_parsers::Timestamp;
 pub struct JsonObject<'b> {
     out: &'b mut Vec<u8>,
     first: bool,
-    /// When set, only these columns are written (a target's declared columns).
-    declared: Option<&'b [String]>,
+    /// When set, these columns are left out (not declared by the target's stream).
+    undeclared: Option<&'b super::Undeclared>,
 }
 
 /// Adapts a byte buffer to `fmt::Write` for numbers and timestamps.
@@ -151,19 +151,22 @@ impl<'b> JsonObject<'b> {
         JsonObject::begin_declared(out, None)
     }
 
-    /// An object that writes only the `declared` columns (all when `None`).
-    pub fn begin_declared(out: &'b mut Vec<u8>, declared: Option<&'b [String]>) -> JsonObject<'b> {
+    /// An object that leaves out the `undeclared` columns (writes all when `None`).
+    pub fn begin_declared(
+        out: &'b mut Vec<u8>,
+        undeclared: Option<&'b super::Undeclared>,
+    ) -> JsonObject<'b> {
         out.push(b'{');
         JsonObject {
             out,
             first: true,
-            declared,
+            undeclared,
         }
     }
 
     /// Whether `name` is written (declared, or no declaration applies).
     pub fn keeps(&self, name: &'static str) -> bool {
-        self.declared.is_none_or(|d| d.iter().any(|c| c == name))
+        self.undeclared.is_none_or(|u| !u.contains(name))
     }
 
     /// Writes the key unless the column is not declared; returns whether it did. Column names

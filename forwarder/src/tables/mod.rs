@@ -108,15 +108,45 @@ pub fn write_row(
     write_declared_row(table, event, received, None, out)
 }
 
-/// Like [`write_row`], writing only the `declared` columns (a target's stream declaration):
-/// exactly what the target takes, nothing Azure would drop.
+/// The columns of a target's table that its DCR stream does not declare: its rows leave them
+/// out (Azure would drop them). Usually none, as `tern dcr scaffold` declares every column,
+/// and then rows are written with no check per column at all; otherwise the check is a hash
+/// lookup, not a walk over the declaration (decision 88).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Undeclared(rustc_hash::FxHashSet<&'static str>);
+
+impl Undeclared {
+    /// Tern's columns of `table` that `declared` lacks.
+    pub fn of(table: Table, declared: &[String]) -> Undeclared {
+        Undeclared(
+            table
+                .columns()
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| !declared.iter().any(|d| d == name))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, column: &str) -> bool {
+        self.0.contains(column)
+    }
+}
+
+/// Like [`write_row`], leaving out the `undeclared` columns (those a target's stream does not
+/// declare): exactly what the target takes, nothing Azure would drop.
 pub fn write_declared_row(
     table: Table,
     event: &Event<'_>,
     received: &Received<'_>,
-    declared: Option<&[String]>,
+    undeclared: Option<&Undeclared>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
+    let declared = undeclared.filter(|u| !u.is_empty());
     match table {
         Table::Syslog => syslog::write(event, received, declared, out),
         Table::CommonSecurityLog => common_security_log::write(event, received, declared, out),
@@ -157,4 +187,126 @@ fn host_ip(event: &Event<'_>, received: &Received<'_>) -> Option<IpAddr> {
         .hostname
         .and_then(|h| h.parse::<IpAddr>().ok())
         .or(received.sender)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_parsers::{Format, Options, Timestamp, Vendor, parse};
+
+    fn corpus_files() -> Vec<std::path::PathBuf> {
+        let root = std::env::var_os("TERN_CORPUS").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+            std::path::PathBuf::from,
+        );
+        let mut files = Vec::new();
+        let mut folders = vec![root];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+
+    /// A stream that declares only some columns gets rows of those only; one that declares
+    /// every column (or none is given) gets every column.
+    #[test]
+    fn rows_leave_out_the_columns_a_stream_does_not_declare() {
+        let time = Timestamp::from_unix(1_795_219_201, 0);
+        let received = Received {
+            time,
+            sender: None,
+            collector_hostname: "fwd",
+            default_offset_seconds: 0,
+        };
+        let line = b"<13>1 2026-11-21T10:00:00Z host app 42 - - hello";
+        let event = parse(line, &Options::new(time)).unwrap();
+        let keys = |undeclared: Option<&Undeclared>| {
+            let mut out = Vec::new();
+            write_declared_row(Table::Syslog, &event, &received, undeclared, &mut out);
+            let row: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&out).unwrap();
+            row.keys().cloned().collect::<Vec<_>>()
+        };
+        let some = Undeclared::of(
+            Table::Syslog,
+            &["TimeGenerated".to_owned(), "SyslogMessage".to_owned()],
+        );
+        assert_eq!(keys(Some(&some)), ["SyslogMessage", "TimeGenerated"]);
+        let all: Vec<String> = Table::Syslog
+            .columns()
+            .into_iter()
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let everything = Undeclared::of(Table::Syslog, &all);
+        assert!(everything.is_empty());
+        assert_eq!(keys(Some(&everything)), keys(None));
+        assert!(keys(None).len() > 8, "{:?}", keys(None));
+    }
+
+    /// A target's declaration is checked against [`Table::columns`] only (decision 88), so a
+    /// column written but missing from that list would reach a stream that does not declare
+    /// it. Every corpus line, read as every format and shaped into both tables, writes only
+    /// listed columns.
+    #[test]
+    fn every_column_written_is_one_the_table_lists() {
+        let time = Timestamp::from_unix(1_795_219_201, 0);
+        let received = Received {
+            time,
+            sender: Some(IpAddr::from([192, 0, 2, 1])),
+            collector_hostname: "fwd",
+            default_offset_seconds: 0,
+        };
+        let formats: Vec<Format> = [Format::Auto]
+            .into_iter()
+            .chain(Vendor::ALL.map(Format::Vendor))
+            .collect();
+        let listed: Vec<(Table, Vec<&str>)> = [Table::Syslog, Table::CommonSecurityLog]
+            .into_iter()
+            .map(|t| (t, t.columns().into_iter().map(|(n, _)| n).collect()))
+            .collect();
+        let (mut rows, mut csl_rows_with_extensions) = (0, 0);
+        for file in corpus_files() {
+            let bytes = std::fs::read(&file).unwrap();
+            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                for format in &formats {
+                    let mut options = Options::new(time);
+                    options.format = *format;
+                    let Ok(event) = parse(line, &options) else {
+                        continue;
+                    };
+                    for (table, columns) in &listed {
+                        let mut out = Vec::new();
+                        write_row(*table, &event, &received, &mut out);
+                        let row: serde_json::Map<String, serde_json::Value> =
+                            serde_json::from_slice(&out).unwrap();
+                        for name in row.keys() {
+                            assert!(
+                                columns.contains(&name.as_str()),
+                                "{}: {name} written to {} but not in its columns()",
+                                file.display(),
+                                table.name()
+                            );
+                        }
+                        rows += 1;
+                        if *table == Table::CommonSecurityLog && row.len() > 12 {
+                            csl_rows_with_extensions += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // The corpus was found and its events filled many columns.
+        assert!(rows > 10_000, "{rows} rows");
+        assert!(
+            csl_rows_with_extensions > 1_000,
+            "{csl_rows_with_extensions}"
+        );
+    }
 }

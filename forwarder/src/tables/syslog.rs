@@ -27,7 +27,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
 pub fn write(
     event: &Event<'_>,
     received: &Received<'_>,
-    declared: Option<&[String]>,
+    declared: Option<&super::Undeclared>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
