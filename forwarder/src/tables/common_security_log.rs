@@ -635,14 +635,171 @@ pub fn write(
 }
 
 fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -> ShapeNotes {
-    let mut notes = ShapeNotes::default();
     row.string("DeviceVendor", &cef.device_vendor);
     row.string("DeviceProduct", &cef.device_product);
     row.string("DeviceVersion", &cef.device_version);
     row.string("DeviceEventClassID", &cef.signature_id);
     row.string("Activity", &cef.name);
     row.string("LogSeverity", &cef.severity);
+    let mark = row.mark();
+    if let Some(notes) = write_extensions_once(cef, received, row) {
+        return notes;
+    }
+    // A mapped key came twice: written again by the rule for repeats.
+    row.rewind(mark);
+    write_extensions_with_repeats(cef, received, row)
+}
 
+/// The values a row's `RemoteIP`/`RemotePort` are chosen from, as they landed.
+#[derive(Default)]
+struct RemoteParts<'a> {
+    inbound: Option<bool>,
+    source_ip: Option<Cow<'a, str>>,
+    source_port: Option<i64>,
+    destination_ip: Option<Cow<'a, str>>,
+    destination_port: Option<i64>,
+}
+
+impl RemoteParts<'_> {
+    fn write(self, row: &mut JsonObject<'_>) {
+        let (ip, port) = match self.inbound {
+            Some(true) => (self.source_ip, self.source_port),
+            Some(false) => (self.destination_ip, self.destination_port),
+            None => return,
+        };
+        if let Some(ip) = ip {
+            row.string("RemoteIP", &ip);
+        }
+        if let Some(port) = port {
+            row.int_text("RemotePort", port);
+        }
+    }
+}
+
+/// A mapped CEF pair's value checked for its column, with the legacy columns the special keys
+/// also fill: what both extension writers share.
+fn accept<'v>(
+    key: &str,
+    kind: Kind,
+    value: &'v str,
+    received: &Received<'_>,
+    legacy_external_id: &mut Option<i32>,
+    legacy_numbers: &mut [Option<i64>; 3],
+) -> Option<Typed<'v>> {
+    match key {
+        "deviceDirection" => match value.trim() {
+            "0" => Some(Typed::Text(Cow::Borrowed("Inbound"))),
+            "1" => Some(Typed::Text(Cow::Borrowed("Outbound"))),
+            _ => None,
+        },
+        "externalId" => {
+            *legacy_external_id = value.trim().parse::<i32>().ok();
+            Some(Typed::Text(Cow::Borrowed(value)))
+        }
+        "cn1" | "cn2" | "cn3" => {
+            let n = value.trim().parse::<i64>().ok();
+            let slot = usize::from(key.as_bytes().get(2).copied().unwrap_or(b'1') - b'1');
+            if let Some(legacy) = legacy_numbers.get_mut(slot) {
+                *legacy = n;
+            }
+            n.map(Typed::Int)
+        }
+        _ => typed(kind, Cow::Borrowed(value), received.default_offset_seconds),
+    }
+}
+
+/// `ExternalID` and `DeviceCustomNumber1`–`3`: the deprecated `int` columns, when the value fits.
+fn write_legacy_columns(
+    row: &mut JsonObject<'_>,
+    external_id: Option<i32>,
+    numbers: [Option<i64>; 3],
+) {
+    if let Some(id) = external_id {
+        row.int("ExternalID", i64::from(id));
+    }
+    for (column, n) in LEGACY_NUMBER_COLUMNS.iter().zip(numbers) {
+        if let Some(n) = n.and_then(|n| i32::try_from(n).ok()) {
+            row.int(column, i64::from(n));
+        }
+    }
+}
+
+/// The extension pairs in one walk, each mapped value written as it comes, in the order
+/// received: the path of every record whose mapped keys are all different. Pairs that land in
+/// no column (unmapped, or a value that does not fit the column's type) are kept for
+/// `AdditionalExtensions`. `None` at the first mapped key seen twice: the last value must win,
+/// and the row is then written by [`write_extensions_with_repeats`]. Collecting, sorting and
+/// walking the pairs a second time cost more than the rest of a row (decision 89).
+fn write_extensions_once(
+    cef: &Cef<'_>,
+    received: &Received<'_>,
+    row: &mut JsonObject<'_>,
+) -> Option<ShapeNotes> {
+    let mut notes = ShapeNotes::default();
+    let special = &*SPECIAL;
+    let mut seen = [0u64; 3];
+    let mut extra: smallvec::SmallVec<[(&str, Cow<'_, str>); 16]> = smallvec::SmallVec::new();
+    let mut remote = RemoteParts::default();
+    let mut legacy_external_id = None;
+    let mut legacy_numbers: [Option<i64>; 3] = [None; 3];
+    for (key, value) in cef.extensions.iter() {
+        let Some((index, kind)) = column_for_key(key).and_then(|i| Some((i, COLUMNS.get(i)?.1)))
+        else {
+            extra.push((key, value));
+            continue;
+        };
+        let bits = seen.get_mut(index / 64)?;
+        if *bits & (1 << (index % 64)) != 0 {
+            return None;
+        }
+        *bits |= 1 << (index % 64);
+        let accepted = accept(
+            key,
+            kind,
+            &value,
+            received,
+            &mut legacy_external_id,
+            &mut legacy_numbers,
+        );
+        let Some(accepted) = accepted else {
+            notes.mistyped_values += 1;
+            extra.push((key, value));
+            continue;
+        };
+        write_typed(row, index, &accepted);
+        let column = Some(index);
+        if column == special.direction {
+            remote.inbound = match accepted {
+                Typed::Text(Cow::Borrowed("Inbound")) => Some(true),
+                _ => Some(false),
+            };
+        } else if let Typed::Int(port) = accepted {
+            if column == special.source_port {
+                remote.source_port = Some(port);
+            } else if column == special.destination_port {
+                remote.destination_port = Some(port);
+            }
+        } else if column == special.source_ip {
+            remote.source_ip = Some(value);
+        } else if column == special.destination_ip {
+            remote.destination_ip = Some(value);
+        }
+    }
+    write_legacy_columns(row, legacy_external_id, legacy_numbers);
+    remote.write(row);
+    write_additional(row, cef.extensions.unkeyed_prefix(), extra.into_iter());
+    Some(notes)
+}
+
+/// [`write_extensions_once`] for a record with a mapped key given more than once: the pairs
+/// are collected, the last value of each column wins (even one that does not fit its type),
+/// and every other pair goes to `AdditionalExtensions`, so nothing is lost.
+fn write_extensions_with_repeats(
+    cef: &Cef<'_>,
+    received: &Received<'_>,
+    row: &mut JsonObject<'_>,
+) -> ShapeNotes {
+    let mut notes = ShapeNotes::default();
     // Collect first, then write each column once. A slot holds the value that landed in the
     // column and the position of its pair, so that every other pair (unmapped, mistyped, or an
     // earlier duplicate) goes to AdditionalExtensions and nothing is lost. The pairs are
@@ -654,31 +811,18 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
     let mut legacy_external_id = None;
     let mut legacy_numbers: [Option<i64>; 3] = [None; 3];
     for (position, (key, value)) in pairs.iter().enumerate() {
-        let (key, value) = (*key, Cow::Borrowed(value.as_ref()));
         let Some((index, kind)) = column_for_key(key).and_then(|i| Some((i, COLUMNS.get(i)?.1)))
         else {
             continue;
         };
-        let accepted = match key {
-            "deviceDirection" => match value.trim() {
-                "0" => Some(Typed::Text(Cow::Borrowed("Inbound"))),
-                "1" => Some(Typed::Text(Cow::Borrowed("Outbound"))),
-                _ => None,
-            },
-            "externalId" => {
-                legacy_external_id = value.trim().parse::<i32>().ok();
-                Some(Typed::Text(value))
-            }
-            "cn1" | "cn2" | "cn3" => {
-                let n = value.trim().parse::<i64>().ok();
-                let slot = usize::from(key.as_bytes().get(2).copied().unwrap_or(b'1') - b'1');
-                if let Some(legacy) = legacy_numbers.get_mut(slot) {
-                    *legacy = n;
-                }
-                n.map(Typed::Int)
-            }
-            _ => typed(kind, value, received.default_offset_seconds),
-        };
+        let accepted = accept(
+            key,
+            kind,
+            value,
+            received,
+            &mut legacy_external_id,
+            &mut legacy_numbers,
+        );
         if accepted.is_none() {
             notes.mistyped_values += 1;
         }
@@ -690,34 +834,28 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
     for (index, _, value) in values.iter() {
         write_typed(row, index, value);
     }
-    if let Some(id) = legacy_external_id {
-        row.int("ExternalID", i64::from(id));
-    }
-    for (column, n) in LEGACY_NUMBER_COLUMNS.iter().zip(legacy_numbers) {
-        if let Some(n) = n.and_then(|n| i32::try_from(n).ok()) {
-            row.int(column, i64::from(n));
-        }
-    }
-    // RemoteIP/RemotePort: the far end of the connection, by direction.
-    let value_of = |column: Option<usize>| column.and_then(|i| values.get(i));
+    write_legacy_columns(row, legacy_external_id, legacy_numbers);
     let special = &*SPECIAL;
-    let remote = match value_of(special.direction) {
-        Some((_, Typed::Text(d))) if d == "Inbound" => {
-            Some((special.source_ip, special.source_port))
-        }
-        Some((_, Typed::Text(d))) if d == "Outbound" => {
-            Some((special.destination_ip, special.destination_port))
-        }
+    let text_of = |column: Option<usize>| match column.and_then(|i| values.get(i)) {
+        Some((_, Typed::Text(text))) => Some(Cow::Borrowed(text.as_ref())),
         _ => None,
     };
-    if let Some((ip_column, port_column)) = remote {
-        if let Some((_, Typed::Text(ip))) = value_of(ip_column) {
-            row.string("RemoteIP", ip);
-        }
-        if let Some((_, Typed::Int(port))) = value_of(port_column) {
-            row.int_text("RemotePort", *port);
-        }
+    let int_of = |column: Option<usize>| match column.and_then(|i| values.get(i)) {
+        Some((_, Typed::Int(n))) => Some(*n),
+        _ => None,
+    };
+    RemoteParts {
+        inbound: match text_of(special.direction).as_deref() {
+            Some("Inbound") => Some(true),
+            Some("Outbound") => Some(false),
+            _ => None,
+        },
+        source_ip: text_of(special.source_ip),
+        source_port: int_of(special.source_port),
+        destination_ip: text_of(special.destination_ip),
+        destination_port: int_of(special.destination_port),
     }
+    .write(row);
     write_additional_extensions(cef, &pairs, &values, row);
     notes
 }
@@ -1016,6 +1154,79 @@ mod row_tests {
         let mut out = Vec::new();
         write_row(Table::for_event(&event), &event, &received, &mut out);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    /// The one-walk writer (decision 89) gives every CEF record of the corpus the same columns
+    /// and values as the collecting writer it stands in front of, and gives way to it exactly
+    /// when a mapped key repeats.
+    #[test]
+    fn one_walk_and_collecting_writers_agree_on_every_corpus_record() {
+        use super::super::json::JsonObject;
+        let time = Timestamp::from_unix(1_795_219_201, 0);
+        let received = Received {
+            time,
+            sender: None,
+            collector_hostname: "fwd",
+            default_offset_seconds: 3600,
+        };
+        let (mut agreed, mut repeated) = (0, 0);
+        // The special rules, which few corpus records exercise.
+        let rules: &[u8] =
+            b"CEF:0|V|P|1|2|N|3|deviceDirection=0 src=10.0.0.1 spt=443 dst=10.0.0.2 dpt=80 cnt=x\n\
+CEF:0|V|P|1|2|N|3|dpt=80 dst=10.0.0.2 deviceDirection=1 spt=443 src=10.0.0.1\n\
+CEF:0|V|P|1|2|N|3|deviceDirection=2 src=10.0.0.1 spt=x\n\
+CEF:0|V|P|1|2|N|3|externalId=12 cn1=5000000000 cn2=7 cn3=y in=x out=9 start=1700000000000 end=bad\n\
+CEF:0|V|P|1|2|N|3|lead text src=a\\=b x=1 suser=\\\\u cfp1=1.5 cfp2=nan rt=Jan 15 2026 10:00:00\n\
+CEF:0|V|P|1|2|N|3|unmapped=1 another=2 act=a=b\n\
+CEF:0|V|P|1|2|N|3|src=10.0.0.1 src=10.0.0.9 deviceDirection=0\n";
+        let corpus = super::super::tests::corpus_files()
+            .into_iter()
+            .map(|file| (file.display().to_string(), std::fs::read(&file).unwrap()));
+        for (file, bytes) in std::iter::once(("rules".to_owned(), rules.to_vec())).chain(corpus) {
+            for line in bytes.split(|&b| b == b'\n') {
+                let Ok(event) = parse(line, &Options::new(time)) else {
+                    continue;
+                };
+                let tern_parsers::Body::Cef(cef) = &event.body else {
+                    continue;
+                };
+                let mut collected = Vec::new();
+                let mut row = JsonObject::begin(&mut collected);
+                let collecting_notes =
+                    super::write_extensions_with_repeats(cef, &received, &mut row);
+                row.end();
+                let collected: serde_json::Value = serde_json::from_slice(&collected).unwrap();
+                let mut walked = Vec::new();
+                let mut row = JsonObject::begin(&mut walked);
+                let notes = super::write_extensions_once(cef, &received, &mut row);
+                row.end();
+                let repeats = cef
+                    .extensions
+                    .duplicate_keys()
+                    .iter()
+                    .any(|k| super::column_for_key(k).is_some());
+                match notes {
+                    None => {
+                        assert!(repeats, "{file}: gave way without a repeated mapped key");
+                        repeated += 1;
+                    }
+                    Some(notes) => {
+                        assert!(!repeats, "{file}: a repeated mapped key was written once");
+                        let walked: serde_json::Value = serde_json::from_slice(&walked).unwrap();
+                        assert_eq!(
+                            walked,
+                            collected,
+                            "{file}: {}",
+                            String::from_utf8_lossy(line)
+                        );
+                        assert_eq!(notes, collecting_notes);
+                        agreed += 1;
+                    }
+                }
+            }
+        }
+        assert!(agreed > 200, "{agreed} records");
+        println!("{agreed} records agree, {repeated} with a repeated mapped key");
     }
 
     #[test]

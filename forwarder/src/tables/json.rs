@@ -16,6 +16,13 @@ pub struct JsonObject<'b> {
     undeclared: Option<&'b super::Undeclared>,
 }
 
+/// A point in an object's columns ([`JsonObject::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    len: usize,
+    first: bool,
+}
+
 /// Adapts a byte buffer to `fmt::Write` for numbers and timestamps.
 struct Bytes<'b>(&'b mut Vec<u8>);
 
@@ -285,6 +292,20 @@ impl<'b> JsonObject<'b> {
             return None;
         }
         Some(self.out)
+    }
+
+    /// Where the object stands, to [`JsonObject::rewind`] to.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.out.len(),
+            first: self.first,
+        }
+    }
+
+    /// Takes back every column written since `mark`.
+    pub fn rewind(&mut self, mark: Mark) {
+        self.out.truncate(mark.len);
+        self.first = mark.first;
     }
 
     pub fn end(self) {

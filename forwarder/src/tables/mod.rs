@@ -190,11 +190,12 @@ fn host_ip(event: &Event<'_>, received: &Received<'_>) -> Option<IpAddr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tern_parsers::{Format, Options, Timestamp, Vendor, parse};
 
-    fn corpus_files() -> Vec<std::path::PathBuf> {
+    /// Every file of `../shared/corpus` (or `TERN_CORPUS`).
+    pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
         let root = std::env::var_os("TERN_CORPUS").map_or_else(
             || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
             std::path::PathBuf::from,
