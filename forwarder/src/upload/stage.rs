@@ -343,22 +343,9 @@ async fn uploader(
             batch = rows.recv(), if accepting => {
                 match batch {
                     Some(batch) => {
-                        // Rows are one per line (a row's JSON never holds a raw newline).
-                        let mut start = 0;
-                        let ends = memchr::memchr_iter(b'\n', &batch.rows)
-                            .chain(std::iter::once(batch.rows.len()));
-                        for end in ends {
-                            let row = batch.rows.get(start..end).unwrap_or_default();
-                            start = end + 1;
-                            if row.is_empty() {
-                                continue;
-                            }
-                            // Compressing into memory cannot fail; an error would be a bug.
-                            match batcher.push(row) {
-                                Ok(Some(full)) => closed.push(full),
-                                Ok(None) => {}
-                                Err(e) => tracing::error!(error = %e, "compressing a batch failed"),
-                            }
+                        // Compressing into memory cannot fail; an error would be a bug.
+                        if let Err(e) = batcher.push_rows(&batch.rows, &mut closed) {
+                            tracing::error!(error = %e, "compressing a batch failed");
                         }
                         if let Some(barrier) = batch.barrier {
                             // Spool now rather than after the linger: a sender waits.
