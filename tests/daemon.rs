@@ -155,6 +155,14 @@ fn this_host() -> String {
 fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
     let mut daemon = Daemon::start("");
     let port = daemon.port.to_string();
+    let seconds_now = || {
+        let mut text = String::new();
+        tern::pipeline::now()
+            .write_rfc3339_utc(0, &mut text)
+            .unwrap();
+        text[..19].to_owned()
+    };
+    let before = seconds_now();
     logger(&[
         "-n",
         "127.0.0.1",
@@ -197,6 +205,7 @@ fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
         "hello octets",
     ]);
     let mut rows = daemon.rows(3);
+    let after = seconds_now();
     assert_eq!(rows.len(), 3, "{}", daemon.stderr());
     rows.sort_by_key(|r| r["row"]["SyslogMessage"].as_str().unwrap().to_owned());
     let expected = [
@@ -215,7 +224,13 @@ fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
         assert_eq!(r["HostName"], this_host());
         assert_eq!(r["HostIP"], "127.0.0.1");
         assert_eq!(r["CollectorHostName"], "fwd-test");
-        assert!(r["TimeGenerated"].as_str().unwrap().ends_with('Z'));
+        // The time received, in UTC, to the second within the test's own clock readings.
+        let received = r["TimeGenerated"].as_str().unwrap();
+        assert!(received.ends_with('Z'), "{received}");
+        assert!(
+            (before.as_str()..=after.as_str()).contains(&&received[..19]),
+            "{before} ≤ {received} ≤ {after}"
+        );
         assert!(r["EventTime"].as_str().unwrap().ends_with('Z'));
         // logger's own PID is in the header of each.
         assert!(r["ProcessID"].as_i64().unwrap() > 0);

@@ -12,6 +12,7 @@ fn main() {
     let options = options();
     let received = Received {
         time: options.reference_time,
+        time_text: None,
         sender: None,
         collector_hostname: "bench",
         default_offset_seconds: 0,

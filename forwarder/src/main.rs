@@ -217,6 +217,7 @@ fn run_parse(mut args: ParseArgs) -> ExitCode {
                 let table = Table::for_event(&event);
                 let received = Received {
                     time: received_time,
+                    time_text: None,
                     sender: args.sender,
                     collector_hostname: &args.hostname,
                     default_offset_seconds: args

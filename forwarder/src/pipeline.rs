@@ -87,6 +87,8 @@ pub struct Shaper {
     reassembler: Reassembler,
     /// The zone of device timestamps without one (`[[listen]] timezone`).
     zone: ZoneClock,
+    /// The last receive time and its RFC 3339 text: every message of a read shares it.
+    time_text: (Timestamp, String),
 }
 
 /// The rows a shaper has written and not yet handed on.
@@ -161,6 +163,10 @@ impl Shaper {
             sink,
             reassembler: Reassembler::default(),
             zone: ZoneClock::new(listen.timezone.clone()),
+            time_text: (
+                Timestamp::from_unix(0, 0),
+                "1970-01-01T00:00:00Z".to_owned(),
+            ),
         }
     }
 
@@ -236,8 +242,15 @@ impl Shaper {
             self.metrics.filtered.inc();
             return;
         }
+        if self.time_text.0 != received_at {
+            let (time, text) = &mut self.time_text;
+            *time = received_at;
+            text.clear();
+            let _ = received_at.write_rfc3339_utc(0, text);
+        }
         let received = Received {
             time: received_at,
+            time_text: Some(&self.time_text.1),
             sender,
             collector_hostname: &self.collector_hostname,
             default_offset_seconds: self.zone.offset_for(event.timestamp.as_ref(), &received_at),
@@ -285,7 +298,7 @@ impl Shaper {
                 }
             }
         }
-        for id in (0..64).filter(|id| targets & (1u64 << id) != 0) {
+        for id in crate::dcr::routing::set_bits(targets) {
             if let Some(target) = bindings.targets.get(id) {
                 self.sink
                     .append_row(target.table, Some(target), &event, &received);

@@ -10,6 +10,7 @@ pub fn firewall_rows(count: usize) -> Vec<Vec<u8>> {
     let now = Timestamp::from_unix(1_795_219_200, 0);
     let received = Received {
         time: now,
+        time_text: None,
         sender: None,
         collector_hostname: "fwd-01",
         default_offset_seconds: 0,

@@ -57,8 +57,21 @@ impl RouteSet {
     }
 
     pub fn ids(self) -> impl Iterator<Item = usize> {
-        (0..MAX_ROUTES).filter(move |i| self.0 & (1 << i) != 0)
+        set_bits(self.0)
     }
+}
+
+/// The positions of the set bits of `bits`, lowest first: one step per set bit, where testing
+/// all 64 positions cost a loop of 64 per event (1 % of the daemon in the load benchmark).
+pub fn set_bits(mut bits: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let at = bits.trailing_zeros();
+        bits &= bits - 1;
+        usize::try_from(at).ok()
+    })
 }
 
 /// The compiled routing.
@@ -372,5 +385,25 @@ impl Routing {
             }
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_bits;
+
+    #[test]
+    fn set_bits_lists_every_set_position_once_lowest_first() {
+        assert_eq!(set_bits(0).count(), 0);
+        assert_eq!(set_bits(1).collect::<Vec<_>>(), [0]);
+        assert_eq!(set_bits(1 << 63).collect::<Vec<_>>(), [63]);
+        assert_eq!(
+            set_bits(0b1010_0110 | 1 << 40).collect::<Vec<_>>(),
+            [1, 2, 5, 7, 40]
+        );
+        assert_eq!(
+            set_bits(u64::MAX).collect::<Vec<_>>(),
+            (0..64).collect::<Vec<_>>()
+        );
     }
 }

@@ -654,7 +654,7 @@ pub fn write(
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
     let mut row = JsonObject::begin_declared(out, declared);
-    row.datetime("TimeGenerated", &received.time, 0);
+    super::write_time_generated(&mut row, received);
     if let Some(computer) = computer(event, received) {
         computer.write(&mut row, "Computer");
     }
@@ -1207,6 +1207,7 @@ mod row_tests {
         let event = parse(line.as_bytes(), &options).unwrap();
         let received = Received {
             time,
+            time_text: None,
             sender: None,
             collector_hostname: "fwd",
             default_offset_seconds: 0,
@@ -1225,6 +1226,7 @@ mod row_tests {
         let time = Timestamp::from_unix(1_795_219_201, 0);
         let received = Received {
             time,
+            time_text: None,
             sender: None,
             collector_hostname: "fwd",
             default_offset_seconds: 3600,

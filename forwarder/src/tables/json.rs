@@ -214,6 +214,17 @@ impl<'b> JsonObject<'b> {
         self.out.push(b'"');
     }
 
+    /// Text that needs no JSON escaping (Tern's own formatting: times, numbers), as a string.
+    pub fn clean_string(&mut self, name: &'static str, value: &str) {
+        if !self.key(name) {
+            return;
+        }
+        self.out.reserve(value.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+    }
+
     /// A value whose `Display` form needs no JSON escaping (addresses, numbers), as a string.
     pub fn plain(&mut self, name: &'static str, value: &dyn core::fmt::Display) {
         if !self.key(name) {

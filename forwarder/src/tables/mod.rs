@@ -80,6 +80,10 @@ impl Table {
 pub struct Received<'a> {
     /// When Tern received it (UTC): `TimeGenerated`.
     pub time: Timestamp,
+    /// `time` already written as RFC 3339, when the caller has it: a listener formats it once
+    /// per read rather than once per row (1 % of the daemon in the load benchmark). `None`:
+    /// each row formats `time`.
+    pub time_text: Option<&'a str>,
     /// The sending socket's address, if any (not for unix sockets or stdin).
     pub sender: Option<IpAddr>,
     /// This forwarder's name: `CollectorHostName`.
@@ -156,6 +160,14 @@ pub fn write_declared_row(
     }
 }
 
+/// `TimeGenerated`: the time received, formatted once per read when the listener has done so.
+fn write_time_generated(row: &mut json::JsonObject<'_>, received: &Received<'_>) {
+    match received.time_text {
+        Some(text) => row.clean_string("TimeGenerated", text),
+        None => row.datetime("TimeGenerated", &received.time, 0),
+    }
+}
+
 /// A host as a column value: a name from the header or an address from the socket.
 #[derive(Debug, Clone, Copy)]
 enum Host<'a> {
@@ -222,6 +234,7 @@ pub(crate) mod tests {
         let time = Timestamp::from_unix(1_795_219_201, 0);
         let received = Received {
             time,
+            time_text: None,
             sender: None,
             collector_hostname: "fwd",
             default_offset_seconds: 0,
@@ -260,6 +273,7 @@ pub(crate) mod tests {
         let time = Timestamp::from_unix(1_795_219_201, 0);
         let received = Received {
             time,
+            time_text: None,
             sender: Some(IpAddr::from([192, 0, 2, 1])),
             collector_hostname: "fwd",
             default_offset_seconds: 0,

@@ -32,7 +32,7 @@ pub fn write(
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
     let mut row = JsonObject::begin_declared(out, declared);
-    row.datetime("TimeGenerated", &received.time, 0);
+    super::write_time_generated(&mut row, received);
     // A line without a timestamp happened when it arrived.
     let event_time = event.timestamp.unwrap_or(received.time);
     row.datetime("EventTime", &event_time, received.default_offset_seconds);
