@@ -480,20 +480,15 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
 #[inline]
 fn column_for_key(key: &str) -> Option<usize> {
     match short_key(key.as_bytes()) {
-        Some(word) => SHORT_KEY_INDEX
-            .get(&word)
-            .filter(|(_, len)| usize::from(*len) == key.len())
-            .map(|(index, _)| *index),
-        None => KEY_INDEX.get(key).copied(),
+        Some(word) if !SHORT_KEYS.slots.is_empty() => SHORT_KEYS.column(word, key.len()),
+        _ => KEY_INDEX.get(key).copied(),
     }
 }
 
 /// A key of at most eight bytes as one integer. Most CEF keys are this short (`src`, `dpt`,
-/// `cs1Label`), and an integer key is hashed in one multiply and compared in one instruction,
-/// where a string key cost a hashing loop and a call to `memcmp` (together 4 % of the daemon
-/// in the load benchmark). From four bytes on, the first four and the last four (overlapping
-/// below eight) make the word; shorter keys are zero-padded. Either way two keys of the same
-/// length give different words, so the map holds the length too.
+/// `cs1Label`). From four bytes on, the first four and the last four (overlapping below
+/// eight) make the word; shorter keys are zero-padded. Either way two keys of the same length
+/// give different words, so a lookup compares the length too.
 #[inline]
 fn short_key(key: &[u8]) -> Option<u64> {
     let four = |at: usize| {
@@ -512,16 +507,78 @@ fn short_key(key: &[u8]) -> Option<u64> {
     }
 }
 
-/// [`KEYS`] of at most eight bytes, by [`short_key`]: (column index, key length).
-static SHORT_KEY_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<u64, (usize, u8)>> =
-    std::sync::LazyLock::new(|| {
-        KEYS.entries()
-            .filter_map(|(key, (_, index))| {
-                let len = u8::try_from(key.len()).ok()?;
-                Some((short_key(key.as_bytes())?, (*index, len)))
-            })
-            .collect()
-    });
+/// The short keys of [`KEYS`] in a table indexed by a perfect hash of their [`short_key`]
+/// word: one multiply, one shift, one load and one compare per lookup, with no probing and
+/// no call to `memcmp`. A string-keyed hash map cost 4 % of the daemon in the load benchmark
+/// (a hashing loop, a probe and `memcmp` per pair), and phf's SipHash more. No crate builds
+/// a perfect hash over integers at startup, and the search is a few lines: multipliers are
+/// tried from a fixed sequence until one puts every key in a slot of its own.
+struct ShortKeys {
+    multiplier: u64,
+    /// (word, column index, key length); length 0 marks an empty slot.
+    slots: Box<[(u64, u16, u8)]>,
+}
+
+/// Slots of [`ShortKeys`]: 2^10 for about a hundred keys, so that a collision-free
+/// multiplier turns up within a few hundred tries (16 KB of table).
+const SHORT_KEY_BITS: u32 = 10;
+
+impl ShortKeys {
+    fn slot(multiplier: u64, word: u64) -> usize {
+        usize::try_from(word.wrapping_mul(multiplier) >> (64 - SHORT_KEY_BITS)).unwrap_or(0)
+    }
+
+    /// The table for `keys` (word, column, length), or `None` if no multiplier of the
+    /// sequence separates them.
+    fn build(keys: &[(u64, usize, usize)]) -> Option<ShortKeys> {
+        // SplitMix64: a fixed, well-spread sequence, so every run builds the same table.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..100_000 {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            let multiplier = (z ^ (z >> 31)) | 1;
+            let mut slots = vec![(0u64, 0u16, 0u8); 1 << SHORT_KEY_BITS].into_boxed_slice();
+            let placed = keys.iter().all(|&(word, column, len)| {
+                match slots.get_mut(Self::slot(multiplier, word)) {
+                    Some(slot) if slot.2 == 0 => {
+                        *slot = (
+                            word,
+                            u16::try_from(column).unwrap_or(u16::MAX),
+                            u8::try_from(len).unwrap_or(0),
+                        );
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if placed {
+                return Some(ShortKeys { multiplier, slots });
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn column(&self, word: u64, len: usize) -> Option<usize> {
+        let (stored, column, stored_len) = *self.slots.get(Self::slot(self.multiplier, word))?;
+        (stored == word && usize::from(stored_len) == len && len > 0).then_some(usize::from(column))
+    }
+}
+
+static SHORT_KEYS: std::sync::LazyLock<ShortKeys> = std::sync::LazyLock::new(|| {
+    let keys: Vec<(u64, usize, usize)> = KEYS
+        .entries()
+        .filter_map(|(key, (_, column))| Some((short_key(key.as_bytes())?, *column, key.len())))
+        .collect();
+    // Found in a few hundred tries for the keys of the CEF table (a unit test checks); an
+    // empty table would only send every short key down the slower map.
+    ShortKeys::build(&keys).unwrap_or(ShortKeys {
+        multiplier: 1,
+        slots: Box::new([]),
+    })
+});
 
 /// [`KEYS`] with a fast hash for the lookup: phf's SipHash cost more than the rest of a key's
 /// handling (profile of the load benchmark); Fx hashes a short key in a few instructions, and
@@ -1136,7 +1193,13 @@ mod tests {
                 }
             }
         }
-        assert!(SHORT_KEY_INDEX.len() > 60, "{}", SHORT_KEY_INDEX.len());
+        assert!(!SHORT_KEYS.slots.is_empty(), "no perfect hash found");
+        let short = SHORT_KEYS
+            .slots
+            .iter()
+            .filter(|(_, _, len)| *len > 0)
+            .count();
+        assert!(short > 60, "{short}");
         assert_eq!(column_for_key(""), None);
     }
 
