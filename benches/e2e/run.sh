@@ -2,7 +2,7 @@
 # The end-to-end load benchmark in one command: Tern, rsyslog and syslog-ng doing the same job
 # on this machine, then Tern alone (full speed, CEF only, UDP at a fixed rate, memory through an
 # upstream outage). Figures go to stdout as Markdown tables; benches/README.md keeps them.
-# Usage: benches/e2e/run.sh [e2e options, see --help]   (about 12 minutes with the defaults)
+# Usage: benches/e2e/run.sh [e2e options, see --help]   (about 9 minutes with the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wants_help=false
