@@ -419,14 +419,14 @@ impl RowSink {
         event: &tern_parsers::Event<'_>,
         received: &Received<'_>,
     ) {
-        let declared = target.map(|t| &t.undeclared);
+        let undeclared = target.map(|t| &t.undeclared);
         let upload_key = target
             .filter(|_| !self.channels.is_empty())
             .and_then(|t| t.key.as_deref());
         let pending = upload_key.and_then(|key| pending_batch(&mut self.pending_uploads, key));
         let notes = if let Some(batch) = pending {
             let row_start = batch.rows.len();
-            let notes = write_declared_row(table, event, received, declared, &mut batch.rows);
+            let notes = write_declared_row(table, event, received, undeclared, &mut batch.rows);
             if self.local_outputs {
                 let row = batch.rows.get(row_start..).unwrap_or_default();
                 write_local_line(&mut self.batch, table, target, |out| {
@@ -439,7 +439,7 @@ impl RowSink {
         } else if self.local_outputs {
             let mut notes = Default::default();
             write_local_line(&mut self.batch, table, target, |out| {
-                notes = write_declared_row(table, event, received, declared, out);
+                notes = write_declared_row(table, event, received, undeclared, out);
             });
             notes
         } else {

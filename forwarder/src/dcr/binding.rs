@@ -162,11 +162,44 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
             });
         }
     }
+    errors.extend(shared_checkpoints(&bound));
     if errors.is_empty() {
         Ok(bound)
     } else {
         Err(errors)
     }
+}
+
+/// Sources that would read the same files under one checkpoint entry but differently (another
+/// format, record start or table). A file's read position is kept per stream and patterns
+/// (`files::checkpoint::source_key`), so two such tailers would overwrite each other's
+/// positions: rows lost or sent twice after a restart. The same source declared twice the
+/// same way is fine: it becomes one tailer (decision 86).
+fn shared_checkpoints(bound: &[FileBinding]) -> Vec<DcrError> {
+    let mut errors = Vec::new();
+    for (i, a) in bound.iter().enumerate() {
+        let key = crate::files::checkpoint::source_key(&a.source.stream, &a.source.patterns);
+        let clash = bound.iter().skip(i + 1).find(|b| {
+            crate::files::checkpoint::source_key(&b.source.stream, &b.source.patterns) == key
+                && (b.table != a.table
+                    || b.source.format != a.source.format
+                    || b.source.record_start != a.source.record_start)
+        });
+        if let Some(b) = clash {
+            let (file, path) = b.origin.split_once(": ").unwrap_or((&b.origin, ""));
+            errors.push(DcrError {
+                file: file.to_owned(),
+                path: path.to_owned(),
+                message: format!(
+                    "reads the same files as {} (stream {}, the same filePatterns) but another \
+                     way (format, record start or output table): they would share one read \
+                     position per file; give one of them its own stream",
+                    a.origin, a.source.stream
+                ),
+            });
+        }
+    }
+    errors
 }
 
 /// The targets the ingestion DCRs among `dcrs` define, with their declared columns checked.
@@ -389,5 +422,60 @@ impl Bindings {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dcr::load::load_str;
+
+    /// A collection DCR with `logFiles` sources given as (stream, format) over one pattern.
+    fn files_dcr(sources: &[(&str, &str)]) -> Vec<Dcr> {
+        let data_sources: Vec<serde_json::Value> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, (stream, format))| {
+                serde_json::json!({"name": format!("files{i}"), "streams": [stream],
+                    "filePatterns": ["/var/log/app/*.log"], "format": format})
+            })
+            .collect();
+        let streams: Vec<&str> = sources.iter().map(|(s, _)| *s).collect();
+        let text = serde_json::json!({"location": "westeurope", "kind": "Linux", "properties": {
+            "dataSources": {"logFiles": data_sources},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"}]},
+            "dataFlows": [{"streams": streams, "destinations": ["la"], "outputStream": "Custom-App_CL"}]
+        }})
+        .to_string();
+        load_str("files.json", &text).unwrap()
+    }
+
+    #[test]
+    fn two_sources_reading_the_same_files_differently_are_refused() {
+        let errors = bind_files(
+            &files_dcr(&[("Custom-App_CL", "text"), ("Custom-App_CL", "json")]),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].file, "files.json");
+        assert!(
+            errors[0].message.contains("share one read position"),
+            "{}",
+            errors[0].message
+        );
+        // The same files under their own streams, or the same source twice, are fine.
+        let bound = bind_files(
+            &files_dcr(&[("Custom-App_CL", "text"), ("Custom-Other_CL", "json")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(bound.len(), 2);
+        let bound = bind_files(
+            &files_dcr(&[("Custom-App_CL", "text"), ("Custom-App_CL", "text")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(bound.len(), 2);
     }
 }

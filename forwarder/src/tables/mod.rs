@@ -150,13 +150,14 @@ pub fn write_declared_row(
     undeclared: Option<&Undeclared>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
-    let declared = undeclared.filter(|u| !u.is_empty());
+    // Nothing left out: no check per column at all.
+    let undeclared = undeclared.filter(|u| !u.is_empty());
     match table {
-        Table::Syslog => syslog::write(event, received, declared, out),
-        Table::CommonSecurityLog => common_security_log::write(event, received, declared, out),
+        Table::Syslog => syslog::write(event, received, undeclared, out),
+        Table::CommonSecurityLog => common_security_log::write(event, received, undeclared, out),
         // Routing never sends a syslog event to a custom table (only log files go there);
         // should it ever, the event still lands whole, shaped as Syslog.
-        Table::Custom(_) => syslog::write(event, received, declared, out),
+        Table::Custom(_) => syslog::write(event, received, undeclared, out),
     }
 }
 

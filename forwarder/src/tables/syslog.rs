@@ -27,11 +27,11 @@ pub const COLUMNS: &[(&str, &str)] = &[
 pub fn write(
     event: &Event<'_>,
     received: &Received<'_>,
-    declared: Option<&super::Undeclared>,
+    undeclared: Option<&super::Undeclared>,
     out: &mut Vec<u8>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
-    let mut row = JsonObject::begin_declared(out, declared);
+    let mut row = JsonObject::begin_declared(out, undeclared);
     super::write_time_generated(&mut row, received);
     // A line without a timestamp happened when it arrived.
     let event_time = event.timestamp.unwrap_or(received.time);

@@ -433,6 +433,44 @@ mod tests {
         assert!(closed.len() > 5, "{}", closed.len());
     }
 
+    proptest::proptest! {
+        /// Any hand-over sizes, row sizes (up to beyond a whole batch) and batch limits: the
+        /// rows come out once each, in order, in batches within the limit.
+        #[test]
+        fn any_hand_overs_keep_every_row_once_in_order(
+            limit in 1_024usize..20_000,
+            batches in proptest::collection::vec(
+                proptest::collection::vec(0usize..3_000, 0..40), 1..30),
+        ) {
+            let mut batcher = Batcher::new(limit, Compression::Fast);
+            let mut closed = Vec::new();
+            let mut next = 0;
+            for sizes in &batches {
+                let mut text = Vec::new();
+                for size in sizes {
+                    let size = if *size > 2_900 { limit + size } else { *size };
+                    text.extend(row(next, size));
+                    text.push(b'\n');
+                    next += 1;
+                }
+                batcher.push_rows(&text, &mut closed).unwrap();
+            }
+            closed.extend(batcher.close().unwrap());
+            let mut seen = Vec::new();
+            for batch in &closed {
+                let json = gunzip(&batch.body);
+                proptest::prop_assert!(json.len() <= limit, "{} > {limit}", json.len());
+                let parsed: Vec<Value> = serde_json::from_slice(&json).unwrap();
+                proptest::prop_assert_eq!(parsed.len() as u64, batch.rows);
+                for r in parsed {
+                    let text = r["SyslogMessage"].as_str().unwrap().to_owned();
+                    seen.push(text.split('-').next().unwrap().parse::<usize>().unwrap());
+                }
+            }
+            proptest::prop_assert_eq!(seen, (0..next).collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn compression_names() {
         assert_eq!(Compression::parse("fast"), Some(Compression::Fast));
