@@ -466,6 +466,24 @@ async fn relp_from_rsyslog_loses_nothing_through_kill_9() {
     let arrivals = setup.wait_for(N, Duration::from_secs(90)).await;
     let redelivery = restarted.elapsed();
     let received_after_restart = setup.metric("tern_received_total");
+    // Tern's own view at the deadline, for the failure message: where the rows stand (seen
+    // once, in a run under CPU load, as the last events of the stream neither delivered nor
+    // answered until rsyslog's own 90 s RELP timeout).
+    let at_deadline = if arrivals.len() < N {
+        let (_, body) = support::http_get(setup.metrics_port, "/metrics").unwrap_or_default();
+        body.lines()
+            .filter(|l| {
+                !l.starts_with('#')
+                    && !l.contains("_bucket")
+                    && ["upload", "spool", "dropped", "received", "rows"]
+                        .iter()
+                        .any(|w| l.contains(w))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        String::new()
+    };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = tokio::task::spawn_blocking(move || {
         let mut logger = logger;
@@ -497,7 +515,7 @@ async fn relp_from_rsyslog_loses_nothing_through_kill_9() {
     assert!(
         missing.is_empty(),
         "zero loss; missing {missing:?}; in Tern's spool: {:?}; in its local output: \
-         {seen_locally:?}",
+         {seen_locally:?}; Tern's metrics at the deadline:\n{at_deadline}",
         missing
             .iter()
             .map(|s| spooled.contains(s))
