@@ -1268,13 +1268,7 @@ mod row_tests {
         let mut options = Options::new(time);
         options.format = format;
         let event = parse(line.as_bytes(), &options).unwrap();
-        let received = Received {
-            time,
-            time_text: None,
-            sender: None,
-            collector_hostname: "fwd",
-            default_offset_seconds: 0,
-        };
+        let received = super::super::tests::received(time);
         let mut out = Vec::new();
         write_row(Table::for_event(&event), &event, &received, &mut out);
         serde_json::from_slice(&out).unwrap()
@@ -1288,11 +1282,8 @@ mod row_tests {
         use super::super::json::JsonObject;
         let time = Timestamp::from_unix(1_795_219_201, 0);
         let received = Received {
-            time,
-            time_text: None,
-            sender: None,
-            collector_hostname: "fwd",
             default_offset_seconds: 3600,
+            ..super::super::tests::received(time)
         };
         let (mut agreed, mut repeated) = (0, 0);
         // The special rules, which few corpus records exercise.

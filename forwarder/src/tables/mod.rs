@@ -207,6 +207,17 @@ pub(crate) mod tests {
     use super::*;
     use tern_parsers::{Format, Options, Timestamp, Vendor, parse};
 
+    /// What the row tests receive with: no sender, collector `fwd`, times in UTC.
+    pub(crate) fn received(time: Timestamp) -> Received<'static> {
+        Received {
+            time,
+            time_text: None,
+            sender: None,
+            collector_hostname: "fwd",
+            default_offset_seconds: 0,
+        }
+    }
+
     /// Every file of `../shared/corpus` (or `TERN_CORPUS`).
     pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
         let root = std::env::var_os("TERN_CORPUS").map_or_else(
@@ -233,13 +244,7 @@ pub(crate) mod tests {
     #[test]
     fn rows_leave_out_the_columns_a_stream_does_not_declare() {
         let time = Timestamp::from_unix(1_795_219_201, 0);
-        let received = Received {
-            time,
-            time_text: None,
-            sender: None,
-            collector_hostname: "fwd",
-            default_offset_seconds: 0,
-        };
+        let received = received(time);
         let line = b"<13>1 2026-11-21T10:00:00Z host app 42 - - hello";
         let event = parse(line, &Options::new(time)).unwrap();
         let keys = |undeclared: Option<&Undeclared>| {
@@ -273,11 +278,8 @@ pub(crate) mod tests {
     fn every_column_written_is_one_the_table_lists() {
         let time = Timestamp::from_unix(1_795_219_201, 0);
         let received = Received {
-            time,
-            time_text: None,
             sender: Some(IpAddr::from([192, 0, 2, 1])),
-            collector_hostname: "fwd",
-            default_offset_seconds: 0,
+            ..received(time)
         };
         let formats: Vec<Format> = [Format::Auto]
             .into_iter()
