@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs Tern on a plain Linux VM with systemd: the binary, the `tern` user, the folders,
 # the units (tern.service, tern.socket), an example config (never overwriting one), and
-# optionally the firewall ports. Run from the repository after `cargo build --release`:
+# optionally the firewall ports. Run from the repository after
+# `cargo build --release --features isal` (ISA-L gzip: needs nasm, autoconf, automake, libtool;
+# plain `cargo build --release` works too, with zlib-rs gzip at about 25 % more CPU per event):
 #
 #   sudo packaging/install.sh [--binary target/release/tern] [--enable] [--open-firewall]
 #
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ -x "$binary" ] || { echo "install.sh: $binary not found: run cargo build --release first, or give --binary" >&2; exit 2; }
+[ -x "$binary" ] || { echo "install.sh: $binary not found: run cargo build --release --features isal first, or give --binary" >&2; exit 2; }
 if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then
   echo "install.sh: run as root (sudo), or with --destdir" >&2; exit 2
 fi

@@ -15,6 +15,9 @@ if [ "$(id -u)" = 0 ] && [ "$wants_help" = false ]; then
   # Let the UDP listener have the 32 MiB receive buffer the benchmark asks for.
   sysctl -q -w net.core.rmem_max=33554432 || true
 fi
-cargo build --release -q -p tern
+# The packaged build: ISA-L gzip (the `isal` feature; .ci/packages.sh installs nasm and
+# autotools). TERN_FEATURES="" measures the default build instead.
+features="${TERN_FEATURES-isal}"
+cargo build --release -q -p tern --features "$features"
 cargo build --release -q -p tern-benches --example e2e
 exec target/release/examples/e2e "$@"

@@ -76,6 +76,7 @@ fn main() {
             encoder.finish().unwrap().len()
         });
     }
+    #[cfg(feature = "isal")]
     for (level, isal_level) in [
         (0, isal::CompressionLevel::Zero),
         (1, isal::CompressionLevel::One),

@@ -161,6 +161,10 @@ struct RawAzureUpload {
     ca_file: Option<Spanned<String>>,
     /// `fast` (default) or `small`: CPU against upload and spool bytes.
     compression: Option<Spanned<String>>,
+    /// The first wait before a retry, doubled per failure up to `retry_cap_ms` (with jitter);
+    /// a `Retry-After` from the service takes precedence.
+    retry_base_ms: Option<u64>,
+    retry_cap_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -366,6 +370,28 @@ pub struct AzureConfig {
     /// Proxy (from `proxy` or `HTTPS_PROXY`) and extra trust roots.
     pub http: crate::upload::HttpOptions,
     pub compression: crate::upload::batch::Compression,
+    pub retry: crate::upload::sender::RetryPolicy,
+}
+
+/// The retry backoff of `[azure.upload]`: `retry_base_ms` (default 500, 10 to 60,000) and
+/// `retry_cap_ms` (default 60,000, from the base to 600,000). Out-of-range values are clamped:
+/// a base of 0 would retry in a hot loop, and an hour's cap would hide a recovered workspace.
+fn retry_policy(upload: Option<&RawAzureUpload>) -> crate::upload::sender::RetryPolicy {
+    let default = crate::upload::sender::RetryPolicy::default();
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let base = upload
+        .and_then(|u| u.retry_base_ms)
+        .unwrap_or(millis(default.base))
+        .clamp(10, 60_000);
+    let cap = upload
+        .and_then(|u| u.retry_cap_ms)
+        .unwrap_or(millis(default.cap))
+        .clamp(base, 600_000);
+    crate::upload::sender::RetryPolicy {
+        base: std::time::Duration::from_millis(base),
+        cap: std::time::Duration::from_millis(cap),
+        configuration_wait: default.configuration_wait,
+    }
 }
 
 /// `[dcr]`: where the DCR exports are and how to apply them.
@@ -786,6 +812,7 @@ impl Config {
                                 )
                             })?,
                     },
+                    retry: retry_policy(a.upload.as_ref()),
                 })
             }
         };
@@ -1487,6 +1514,34 @@ address = "127.0.0.1:9280"
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn retry_backoff_defaults_and_is_clamped_to_its_range() {
+        use std::time::Duration;
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let retry = |upload: &str| {
+            Config::parse("t.toml", &format!("{listen}[azure]\n{upload}"))
+                .unwrap()
+                .azure
+                .unwrap()
+                .retry
+        };
+        let default = retry("");
+        assert_eq!(default.base, Duration::from_millis(500));
+        assert_eq!(default.cap, Duration::from_secs(60));
+        let fast = retry("[azure.upload]\nretry_base_ms = 50\nretry_cap_ms = 400\n");
+        assert_eq!(
+            (fast.base, fast.cap),
+            (Duration::from_millis(50), Duration::from_millis(400))
+        );
+        let wild = retry("[azure.upload]\nretry_base_ms = 0\nretry_cap_ms = 99999999\n");
+        assert_eq!(
+            (wild.base, wild.cap),
+            (Duration::from_millis(10), Duration::from_secs(600))
+        );
+        let inverted = retry("[azure.upload]\nretry_base_ms = 2000\nretry_cap_ms = 100\n");
+        assert_eq!(inverted.cap, Duration::from_millis(2000));
     }
 
     #[test]

@@ -106,6 +106,7 @@ pub async fn run(
                 dead_letter: azure.dead_letter.clone(),
                 spool: config.spool.clone(),
                 compression: azure.compression,
+                retry: azure.retry,
             },
             &azure.http,
             &metrics,
@@ -186,9 +187,7 @@ pub async fn run(
     crate::systemd::ready(&status_line(&metrics));
     let watchdog = sd_notify::watchdog_enabled();
     // Status for `systemctl status` every few seconds; watchdog pings at a third of its period.
-    let mut tick = tokio::time::interval(watchdog.map_or(STATUS_EVERY, |period| {
-        (period / 3).clamp(Duration::from_millis(1), STATUS_EVERY)
-    }));
+    let mut tick = tokio::time::interval(crate::systemd::notify_every(watchdog, STATUS_EVERY));
     let mut reported_dead = false;
 
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;

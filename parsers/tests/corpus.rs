@@ -15,17 +15,29 @@ use std::path::{Path, PathBuf};
 use tern_parsers::framing::{Framing, decode_all};
 use tern_parsers::{Body, BodyError, HeaderKind, Options, Timestamp, parse};
 
-fn corpus_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TERN_CORPUS") {
-        return PathBuf::from(dir);
+/// The shared corpus (`../shared/corpus` beside the checkout, or `TERN_CORPUS`). It lives
+/// outside the repository, so a clone without it skips these tests with a visible line, as the
+/// end-to-end suite does for missing programs; `TERN_TEST_REQUIRE_ALL=1` (CI) fails instead.
+fn corpus_dir(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("TERN_CORPUS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        PathBuf::from,
+    );
+    if dir.is_dir() {
+        return Some(dir);
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {} (set TERN_CORPUS)",
+    let why = format!(
+        "needs the log corpus at {} (the shared/ folder beside the checkout, or set TERN_CORPUS)",
         dir.display()
     );
-    dir
+    assert!(
+        std::env::var_os("TERN_TEST_REQUIRE_ALL").is_none_or(|v| v != "1"),
+        "{test}: {why} (TERN_TEST_REQUIRE_ALL=1)"
+    );
+    // Straight to stderr: the harness captures `eprintln!` of passing tests.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+    None
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -79,7 +91,9 @@ fn folder_of(corpus: &Path, path: &Path) -> String {
 
 #[test]
 fn every_corpus_line_parses_and_each_folder_has_its_kind() {
-    let corpus = corpus_dir();
+    let Some(corpus) = corpus_dir("every_corpus_line_parses_and_each_folder_has_its_kind") else {
+        return;
+    };
     let opts = options();
     let mut lines = 0usize;
     let mut wrong: Vec<String> = Vec::new();
@@ -194,15 +208,18 @@ fn contains_asa_tag(line: &[u8]) -> bool {
     }) || line.starts_with(b"ASA-")
 }
 
-fn read_json(relative: &str) -> serde_json::Value {
-    let path = corpus_dir().join(relative);
+fn read_json(corpus: &Path, relative: &str) -> serde_json::Value {
+    let path = corpus.join(relative);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 
 /// VRL's documented `parse_cef` results: header fields and every extension pair.
 #[test]
 fn cef_matches_vrl_documented_results() {
-    let examples = read_json("cef/expected/vrl-docs-parse_cef-examples.json");
+    let Some(corpus) = corpus_dir("cef_matches_vrl_documented_results") else {
+        return;
+    };
+    let examples = read_json(&corpus, "cef/expected/vrl-docs-parse_cef-examples.json");
     let mut checked = 0;
     for example in examples.as_array().unwrap() {
         let (Some(input), Some(expected)) =
@@ -245,7 +262,13 @@ fn cef_matches_vrl_documented_results() {
 /// VRL's documented `parse_syslog` results for RFC 5424.
 #[test]
 fn rfc5424_matches_vrl_documented_results() {
-    let examples = read_json("rfc5424/expected/vrl-docs-parse_syslog-examples.json");
+    let Some(corpus) = corpus_dir("rfc5424_matches_vrl_documented_results") else {
+        return;
+    };
+    let examples = read_json(
+        &corpus,
+        "rfc5424/expected/vrl-docs-parse_syslog-examples.json",
+    );
     let mut checked = 0;
     for example in examples.as_array().unwrap() {
         let (Some(input), Some(expected)) =
@@ -281,7 +304,10 @@ fn rfc5424_matches_vrl_documented_results() {
 /// program name and message, with Tern's deliberate deviations listed and pinned.
 #[test]
 fn rfc3164_matches_rsyslog_expectations() {
-    let dir = corpus_dir().join("rfc3164/expected");
+    let Some(corpus) = corpus_dir("rfc3164_matches_rsyslog_expectations") else {
+        return;
+    };
+    let dir = corpus.join("rfc3164/expected");
     let inputs = std::fs::read(dir.join("rsyslog-parsertest-parse1.input.log")).unwrap();
     let expected =
         std::fs::read_to_string(dir.join("rsyslog-parsertest-parse1.expected.csv")).unwrap();
@@ -331,8 +357,10 @@ fn rfc3164_matches_rsyslog_expectations() {
 /// that a change in recognition is noticed.
 #[test]
 fn vendor_folders_parse_as_their_vendor() {
+    let Some(corpus) = corpus_dir("vendor_folders_parse_as_their_vendor") else {
+        return;
+    };
     use tern_parsers::{Format, Vendor};
-    let corpus = corpus_dir();
     // The lines auto mode leaves as plain syslog, by design: Gaia kernel messages (checkpoint),
     // FortiWeb's `VERSION:v1:` form, an octet count left in a line, Wazuh decoder XML and
     // Wazuh-rewritten headers (fortinet), Junos daemon messages (rpd, mib2d, eswd, PFE) and

@@ -10,18 +10,26 @@
 use libdeflater::{CompressionLvl, Compressor};
 use serde_json::Value;
 
-/// How batches are compressed (`[azure.upload] compression`; decisions 81, 82). Both are gzip;
-/// they trade CPU against size.
+/// How batches are compressed (`[azure.upload] compression`; docs/upload.md, "gzip engines").
+/// Both are gzip; they trade CPU against size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// ISA-L's igzip at level 1: about 9.1:1 on CommonSecurityLog rows at some 1.3 GB/s per
-    /// core, twice zlib-rs level 1 (6.7:1) and nearly three times libdeflate level 1 (9.2:1).
+    /// The fastest engine built in: ISA-L's igzip at level 1 with the `isal` feature (about
+    /// 9.1:1 on CommonSecurityLog rows at some 1.3 GB/s per core), otherwise zlib-rs at
+    /// level 1 (pure Rust: about 6.7:1 at some 670 MB/s).
     #[default]
     Fast,
     /// libdeflate at level 6: about 12.1:1 at some 150 MB/s, for links or spools where bytes
     /// count more than CPU.
     Small,
 }
+
+/// The engine behind [`Compression::Fast`] in this build, for `tern --version` and the log.
+pub const FAST_ENGINE: &str = if cfg!(feature = "isal") {
+    "ISA-L igzip level 1"
+} else {
+    "zlib-rs level 1 (built without the isal feature)"
+};
 
 impl Compression {
     /// The name `[azure.upload] compression` takes.
@@ -54,8 +62,25 @@ pub struct ClosedBatch {
 enum Engine {
     /// ISA-L compresses the whole batch in one stateless call (no window to slide, no state
     /// to keep between batches).
+    #[cfg(feature = "isal")]
     Fast,
+    /// zlib-rs keeps its state (some 300 KB of window and hash tables) from batch to batch,
+    /// reset rather than allocated again.
+    #[cfg(not(feature = "isal"))]
+    Fast(Box<flate2::Compress>),
     Small(Compressor),
+}
+
+impl Engine {
+    fn fast() -> Engine {
+        #[cfg(feature = "isal")]
+        return Engine::Fast;
+        #[cfg(not(feature = "isal"))]
+        return Engine::Fast(Box::new(flate2::Compress::new_gzip(
+            flate2::Compression::fast(),
+            15,
+        )));
+    }
 }
 
 /// Rows being collected for one target.
@@ -79,7 +104,7 @@ impl Batcher {
         Batcher {
             max_bytes,
             engine: match compression {
-                Compression::Fast => Engine::Fast,
+                Compression::Fast => Engine::fast(),
                 Compression::Small => {
                     Engine::Small(Compressor::new(CompressionLvl::new(6).unwrap_or_default()))
                 }
@@ -249,15 +274,16 @@ impl Batcher {
     /// The gzip body of the closed JSON array.
     fn compress(&mut self) -> std::io::Result<Vec<u8>> {
         let bound = match &mut self.engine {
-            // Deflate's stored blocks add 5 bytes per 65,535; gzip 18 bytes of frame. ISA-L
-            // fails (rather than overflows) if this were ever short.
-            Engine::Fast => self.json.len() + self.json.len() / 64 + 1024,
             Engine::Small(compressor) => compressor.gzip_compress_bound(self.json.len()),
+            // Deflate's stored blocks add 5 bytes per 65,535; gzip 18 bytes of frame. Both
+            // engines fail (rather than overflow) if this were ever short.
+            _ => self.json.len() + self.json.len() / 64 + 1024,
         };
         if self.scratch.len() < bound {
             self.scratch.resize(bound, 0);
         }
         let written = match &mut self.engine {
+            #[cfg(feature = "isal")]
             Engine::Fast => isal::compress_into(
                 &self.json,
                 &mut self.scratch,
@@ -265,6 +291,19 @@ impl Batcher {
                 isal::Codec::Gzip,
             )
             .map_err(|e| std::io::Error::other(format!("gzip (ISA-L): {e}")))?,
+            #[cfg(not(feature = "isal"))]
+            Engine::Fast(compressor) => {
+                compressor.reset();
+                let status = compressor
+                    .compress(&self.json, &mut self.scratch, flate2::FlushCompress::Finish)
+                    .map_err(|e| std::io::Error::other(format!("gzip (zlib-rs): {e}")))?;
+                if status != flate2::Status::StreamEnd {
+                    return Err(std::io::Error::other(
+                        "gzip (zlib-rs): the body did not fit its bound",
+                    ));
+                }
+                usize::try_from(compressor.total_out()).unwrap_or(usize::MAX)
+            }
             Engine::Small(compressor) => compressor
                 .gzip_compress(&self.json, &mut self.scratch)
                 .map_err(|e| std::io::Error::other(format!("gzip (libdeflate): {e}")))?,
@@ -272,7 +311,10 @@ impl Batcher {
         // Copied out at its exact size: a body stored in a larger buffer keeps the whole
         // capacity, and queued batches (counted by length) then held more than their budget
         // in memory through an outage (decision 74).
-        Ok(self.scratch.get(..written).unwrap_or_default().to_vec())
+        self.scratch
+            .get(..written)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| std::io::Error::other("gzip: the engine reported more than it wrote"))
     }
 }
 

@@ -66,6 +66,8 @@ pub struct UploadOptions {
     /// `[spool]`: batches on disk until accepted.
     pub spool: Option<crate::spool::SpoolConfig>,
     pub compression: Compression,
+    /// Backoff between retries (`[azure.upload] retry_base_ms`, `retry_cap_ms`).
+    pub retry: RetryPolicy,
 }
 
 /// Channels to the uploaders, by [`Target::key`], as one snapshot.
@@ -215,7 +217,7 @@ impl Starter {
                 dcr,
                 &target.stream,
                 options.dead_letter.clone(),
-                RetryPolicy::default(),
+                options.retry,
             )
             .with_metrics(self.metrics.requests.clone()),
         );

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod pki;
+pub mod programs;
+pub mod relp;
 
 use tern::upload::auth::TokenCache;
 use tern::upload::sender::{RetryPolicy, Sender};
@@ -119,12 +121,10 @@ pub fn logger_file(port: u16, priority: &str, tag: &str, file: &Path) {
 }
 
 pub fn rsyslogd() -> PathBuf {
-    for candidate in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
-        if Path::new(candidate).exists() {
-            return PathBuf::from(candidate);
-        }
-    }
-    panic!("rsyslogd is needed (Debian package rsyslog; .ci/run installs it)");
+    let program = programs::Program::named("rsyslogd");
+    program
+        .path()
+        .unwrap_or_else(|| panic!("{}", program.missing_reason()))
 }
 
 /// The start of a daemon config: `hostname`, a TCP listener on `port`, rows to `rows`, and
@@ -196,9 +196,7 @@ pub fn connect_when_ready(port: u16) -> std::net::TcpStream {
 /// SIGTERM, then the exit status once the daemon has drained.
 pub async fn stop_tern(mut tern: Tern) -> std::process::ExitStatus {
     let mut child = tern.0.take().expect("a running child");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap()
@@ -309,26 +307,15 @@ pub fn rsyslog_with(port: u16, snippet: &str) -> Relay {
     start_rsyslogd(dir, &config, port)
 }
 
-/// syslog-ng's files: Debian's package installed, or unpacked from its `.deb` (it conflicts
-/// with rsyslog as a package) into `TERN_SYSLOG_NG_ROOT`, by default /opt/tern-ci/syslog-ng
-/// where `.ci/run` puts it. Returns (binary, module path, library path).
+/// syslog-ng's files ([`programs::syslog_ng_root`]): (binary, module path, library path).
 pub fn syslog_ng() -> (PathBuf, PathBuf, PathBuf) {
-    let root = std::env::var_os("TERN_SYSLOG_NG_ROOT")
-        .map_or_else(|| PathBuf::from("/opt/tern-ci/syslog-ng"), PathBuf::from);
-    for root in [root, PathBuf::from("/")] {
-        let binary = root.join("usr/sbin/syslog-ng");
-        if binary.exists() {
-            return (
-                binary,
-                root.join("usr/lib/syslog-ng/3.38"),
-                root.join("usr/lib/syslog-ng"),
-            );
-        }
-    }
-    panic!(
-        "syslog-ng is needed: .ci/run unpacks Debian's syslog-ng-core into /opt/tern-ci/syslog-ng \
-         (or set TERN_SYSLOG_NG_ROOT)"
-    );
+    let root = programs::syslog_ng_root()
+        .unwrap_or_else(|| panic!("{}", programs::Program::named("syslog-ng").missing_reason()));
+    (
+        root.join("usr/sbin/syslog-ng"),
+        root.join("usr/lib/syslog-ng/3.38"),
+        root.join("usr/lib/syslog-ng"),
+    )
 }
 
 /// A real syslog-ng relay: a `syslog()` source `s_src` on `port` (TCP, RFC 5424 with octet
@@ -377,8 +364,55 @@ pub fn syslog_ng_with(port: u16, snippet: &str) -> Relay {
 
 /// SIGTERM, then the exit status, for a child the caller keeps.
 pub fn stop_tern_ref(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     child.wait().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sends `signal` to the process `pid` (a child of the test).
+pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or_else(|e| panic!("{e}")));
+    nix::sys::signal::kill(pid, signal).unwrap_or_else(|e| panic!("kill -{signal} {pid}: {e}"));
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `limit`; panics naming
+/// `what` past it. The limit is a deadline, generous for a loaded machine, never a pace.
+pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// [`wait_until`] for async tests.
+pub async fn wait_until_async(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether something on this machine has bound `port` for `protocol` ("udp" or "tcp", listening)
+/// on IPv4 or IPv6: how a test knows a daemon that it cannot probe without waking it is ready.
+pub fn port_bound(protocol: &str, port: u16) -> bool {
+    let listening_state = if protocol == "tcp" { "0A" } else { "07" };
+    [
+        format!("/proc/net/{protocol}"),
+        format!("/proc/net/{protocol}6"),
+    ]
+    .iter()
+    .filter_map(|table| std::fs::read_to_string(table).ok())
+    .flat_map(|text| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+    .any(|line| {
+        let mut fields = line.split_whitespace();
+        let local = fields.nth(1).unwrap_or_default();
+        let state = fields.nth(1).unwrap_or_default();
+        local
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+            == Some(port)
+            && state == listening_state
+    })
 }

@@ -11,10 +11,8 @@ use std::process::Command;
 
 use tern_mock_azure::MockAzure;
 
-mod support;
-
-use support::free_port;
-use support::pki::Ca;
+use crate::support::free_port;
+use crate::support::pki::Ca;
 
 const DCR: &str = "dcr-0000000000000000000000000000000a";
 const STREAM: &str = "Custom-TernSyslog";
@@ -42,8 +40,7 @@ fn run_id(out: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn samples_are_followed_to_the_upload_over_udp_tcp_and_tls() {
+pub(crate) async fn samples_are_followed_to_the_upload_over_udp_tcp_and_tls() {
     let mock = MockAzure::start(&[(DCR, STREAM), (DCR, CEF_STREAM)])
         .await
         .unwrap();
@@ -66,13 +63,13 @@ async fn samples_are_followed_to_the_upload_over_udp_tcp_and_tls() {
              streams = {{ Syslog = \"{STREAM}\", CommonSecurityLog = \"{CEF_STREAM}\" }}\n",
             server.cert.display(),
             server.key.display(),
-            support::secret_auth(dir.path(), &mock.url()),
+            crate::support::secret_auth(dir.path(), &mock.url()),
             url = mock.url(),
         ),
     )
     .unwrap();
-    let tern = support::spawn_tern(&config);
-    drop(support::connect_when_ready(tcp));
+    let tern = crate::support::spawn_tern(&config);
+    drop(crate::support::connect_when_ready(tcp));
     let config_arg = config.to_str().unwrap();
     let ca_arg = ca.cert.to_str().unwrap();
     for (protocol, port, extra) in [
@@ -140,5 +137,5 @@ async fn samples_are_followed_to_the_upload_over_udp_tcp_and_tls() {
     let (code, out) = send_test(&["--to", &nowhere, "--protocol", "tcp"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("cannot connect to"), "{out}");
-    assert!(support::stop_tern(tern).await.success());
+    assert!(crate::support::stop_tern(tern).await.success());
 }

@@ -18,10 +18,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConnection, StreamOwned};
 
-mod support;
-
-use support::pki::{Ca, Issued};
-use support::{connect_when_ready, free_port, http_get, metric_sum, spawn_tern, stop_tern};
+use crate::support::pki::{Ca, Issued};
+use crate::support::{connect_when_ready, free_port, http_get, metric_sum, spawn_tern, stop_tern};
 
 type Client = StreamOwned<ClientConnection, TcpStream>;
 
@@ -150,8 +148,7 @@ impl Tern {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_and_mutual_tls_deliver_and_reject_what_they_must() {
+pub(crate) async fn tls_and_mutual_tls_deliver_and_reject_what_they_must() {
     let tern = Tern::new();
     let child = spawn_tern(&tern.config());
     let plain = client_config(&tern.ca.cert, None);
@@ -211,8 +208,7 @@ async fn tls_and_mutual_tls_deliver_and_reject_what_they_must() {
     assert!(stop_tern(child).await.success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn certificates_reload_on_change_and_sighup_without_dropping_connections() {
+pub(crate) async fn certificates_reload_on_change_and_sighup_without_dropping_connections() {
     let tern = Tern::new();
     let child = spawn_tern(&tern.config());
     let plain = client_config(&tern.ca.cert, None);
@@ -251,10 +247,7 @@ async fn certificates_reload_on_change_and_sighup_without_dropping_connections()
         tern.tls_port
     );
     let before = tern.metric("tern_tls_reloads_total", &ok_on_tls_port);
-    std::process::Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGHUP);
     tern.until("a SIGHUP reload", |t| {
         t.metric("tern_tls_reloads_total", &ok_on_tls_port) == before + 1
     })
@@ -285,8 +278,7 @@ fn check(config: &Path) -> (bool, String) {
     )
 }
 
-#[test]
-fn bad_certificates_are_clear_errors_naming_the_file() {
+pub(crate) fn bad_certificates_are_clear_errors_naming_the_file() {
     let tern = Tern::new();
     let config = tern.config();
     let (ok, text) = check(&config);
@@ -320,7 +312,7 @@ fn bad_certificates_are_clear_errors_naming_the_file() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    support::stop_tern_ref(&mut child);
+    crate::support::stop_tern_ref(&mut child);
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         stderr.contains("serving a certificate outside its validity")

@@ -40,8 +40,7 @@ fn run_parse_with(input: &[u8], extra: &[&str]) -> Vec<u8> {
     output.stdout
 }
 
-#[test]
-fn parse_prints_exact_rows() {
+pub(crate) fn parse_prints_exact_rows() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
     let mut checked = 0;
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
@@ -82,8 +81,7 @@ fn parse_prints_exact_rows() {
 
 /// Zone-less device times are read in the listener's `timezone` (here `tern parse
 /// --timezone`), by their own date: summer and winter differ, times with a zone do not move.
-#[test]
-fn zone_less_times_are_read_in_the_configured_zone() {
+pub(crate) fn zone_less_times_are_read_in_the_configured_zone() {
     let input = b"<13>2026-01-15T10:00:00 host app: winter\n\
 <13>1 2026-07-15T10:00:00 host app - - - summer\n\
 <13>1 2026-07-15T10:00:00+05:00 host app - - - zoned\n\

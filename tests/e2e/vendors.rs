@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod support;
-
-use support::{
+use crate::support::{
     connect_when_ready, daemon_config, free_port, http_get, metric_sum, spawn_tern, stop_tern_ref,
 };
 
@@ -38,8 +36,7 @@ const ISE: [&str; 4] = [
 const MERAKI: &str =
     "<134>1 1795255300.000000001 ms-core switch_event port 3 status changed from 100fdx to down";
 
-#[test]
-fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
+pub(crate) fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
     let dir = tempfile::tempdir().unwrap();
     let rows_path = dir.path().join("rows.jsonl");
     let (port, pinned_port, metrics_port) = (free_port(), free_port(), free_port());
@@ -81,8 +78,18 @@ fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
         assert!(Instant::now() < deadline, "rows: {:?}", rows_in(&rows_path));
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(300));
-    let (_, exposition) = http_get(metrics_port, "/metrics").unwrap();
+    // Each count settles before the exposition is read; the rows are complete once Tern stops.
+    let mut exposition = String::new();
+    crate::support::wait_until(
+        "the reassembly and Meraki counts",
+        Duration::from_secs(30),
+        || {
+            exposition = http_get(metrics_port, "/metrics").unwrap().1;
+            metric_sum(&exposition, "tern_reassembled_total", "") == 1
+                && metric_sum(&exposition, "tern_reassembly_incomplete_total", "") == 1
+                && metric_sum(&exposition, "tern_parsed_total", "kind=\"meraki\"") == 1
+        },
+    );
     assert_eq!(stop_tern_ref(&mut tern).code(), Some(0));
     let rows = rows_in(&rows_path);
     assert_eq!(rows.len(), 5, "{rows:#?}");
@@ -128,15 +135,13 @@ fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
 
 /// Over UDP, an incomplete ISE group is forwarded once its window has passed although the
 /// sender sends nothing more (there is no connection whose end would release it).
-#[test]
-fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
+pub(crate) fn incomplete_ise_group_leaves_a_quiet_udp_listener_on_time() {
     incomplete_ise_group_leaves_a_quiet_sender_on_time(Transport::Udp);
 }
 
 /// Over TCP, the same while the sender keeps its connection open and silent (the group used to
 /// wait for the next bytes or the idle timeout, five minutes).
-#[test]
-fn incomplete_ise_group_leaves_a_quiet_tcp_connection_on_time() {
+pub(crate) fn incomplete_ise_group_leaves_a_quiet_tcp_connection_on_time() {
     incomplete_ise_group_leaves_a_quiet_sender_on_time(Transport::Tcp);
 }
 
@@ -189,8 +194,8 @@ fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
         send(segment);
     }
     // Nothing more is sent (the TCP connection stays open). The window is 10 s; the check runs
-    // every second.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // every second. The deadline is generous for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while rows_in(&rows_path).len() == ready_rows {
         assert!(Instant::now() < deadline, "the incomplete group never left");
         std::thread::sleep(Duration::from_millis(100));
@@ -199,8 +204,10 @@ fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
     let (_, exposition) = http_get(metrics_port, "/metrics").unwrap();
     drop(connection);
     assert_eq!(stop_tern_ref(&mut tern).code(), Some(0));
+    // Never before the window (10 s); how soon after is the reassembler's unit test's to
+    // check, with its clock in hand (`incomplete_groups_leave_after_the_window_or_at_the_end`).
     assert!(
-        (Duration::from_secs(10)..Duration::from_secs(13)).contains(&waited),
+        waited >= Duration::from_secs(10),
         "{transport:?}: left after {waited:?}"
     );
     let rows = rows_in(&rows_path);

@@ -18,8 +18,6 @@ use tern::upload::auth::{
 use tern::upload::batch::Batcher;
 use tern_mock_azure::MockAzure;
 
-mod support;
-
 const DCR: &str = "dcr-00000000000000000000000000000002";
 const STREAM: &str = "Custom-TernSyslog";
 const SCOPE: &str = "https://monitor.azure.com/.default";
@@ -34,7 +32,7 @@ fn fixture(name: &str) -> PathBuf {
 /// Posts `count` rows with `credential` and returns how many the mock recorded.
 async fn deliver(mock: &MockAzure, credential: Credential, count: usize) -> usize {
     let dir = tempfile::tempdir().unwrap();
-    let sender = support::fast_sender(
+    let sender = crate::support::fast_sender(
         &mock.url(),
         Arc::new(TokenCache::new(credential)),
         DCR,
@@ -63,8 +61,7 @@ async fn mock() -> MockAzure {
     MockAzure::start(&[(DCR, STREAM)]).await.unwrap()
 }
 
-#[tokio::test]
-async fn client_certificate_signs_an_assertion_entra_accepts() {
+pub(crate) async fn client_certificate_signs_an_assertion_entra_accepts() {
     let mock = mock().await;
     mock.add_certificate_client(
         "cert-app",
@@ -95,8 +92,7 @@ async fn client_certificate_signs_an_assertion_entra_accepts() {
     assert!(err.contains("401") && err.contains("AADSTS700027"), "{err}");
 }
 
-#[tokio::test]
-async fn workload_identity_reads_the_rotated_token_file_each_time() {
+pub(crate) async fn workload_identity_reads_the_rotated_token_file_each_time() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("azure-identity-token");
@@ -126,8 +122,7 @@ async fn workload_identity_reads_the_rotated_token_file_each_time() {
     assert!(err.contains("azure-identity-token"), "{err}");
 }
 
-#[tokio::test]
-async fn workload_identity_delivers_rows() {
+pub(crate) async fn workload_identity_delivers_rows() {
     let mock = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
@@ -143,8 +138,7 @@ async fn workload_identity_delivers_rows() {
     assert_eq!(deliver(&mock, credential, 50).await, 50);
 }
 
-#[tokio::test]
-async fn managed_identity_system_and_user_assigned() {
+pub(crate) async fn managed_identity_system_and_user_assigned() {
     let mock = mock().await;
     mock.set_system_identity("vm-identity");
     let endpoint = format!("{}/metadata/identity/oauth2/token", mock.url());
@@ -177,8 +171,7 @@ async fn managed_identity_system_and_user_assigned() {
     );
 }
 
-#[tokio::test]
-async fn user_assigned_identity_delivers_rows() {
+pub(crate) async fn user_assigned_identity_delivers_rows() {
     let mock = mock().await;
     mock.add_user_assigned_identity("uami-client", &["uami-client"]);
     let credential = Credential::ManagedIdentity(ManagedIdentity {
@@ -189,8 +182,7 @@ async fn user_assigned_identity_delivers_rows() {
     assert_eq!(deliver(&mock, credential, 30).await, 30);
 }
 
-#[tokio::test]
-async fn azure_arc_answers_the_challenge_from_the_key_folder_only() {
+pub(crate) async fn azure_arc_answers_the_challenge_from_the_key_folder_only() {
     let mock = mock().await;
     let keys = tempfile::tempdir().unwrap();
     mock.enable_arc(keys.path());

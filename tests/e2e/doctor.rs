@@ -13,10 +13,8 @@ use std::path::Path;
 
 use tern_mock_azure::MockAzure;
 
-mod support;
-
-use support::free_port;
-use support::pki::Ca;
+use crate::support::free_port;
+use crate::support::pki::Ca;
 
 const DCR: &str = "dcr-00000000000000000000000000000009";
 const STREAM: &str = "Custom-TernSyslog";
@@ -114,8 +112,7 @@ async fn doctor(mock: &MockAzure, dir: &Path, broken: Breakage, root: &Path) -> 
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_misconfiguration_is_reported_with_its_fix() {
+pub(crate) async fn each_misconfiguration_is_reported_with_its_fix() {
     let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
     mock.add_client("app", "right"); // the first client is the one with the role
     mock.add_client("norole", "norole-secret");
@@ -195,8 +192,7 @@ async fn each_misconfiguration_is_reported_with_its_fix() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn host_relays_and_busy_ports_are_reported() {
+pub(crate) async fn host_relays_and_busy_ports_are_reported() {
     let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();

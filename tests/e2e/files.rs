@@ -19,9 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tern_mock_azure::MockAzure;
 
-mod support;
-
-use support::{free_port, spawn_tern, stop_tern};
+use crate::support::{free_port, spawn_tern, stop_tern};
 
 const DCR: &str = "dcr-0000000000000000000000000000000f";
 const STREAM: &str = "Custom-TernFiles";
@@ -113,7 +111,7 @@ impl Setup {
              [files]\nstart_at = \"{start_at}\"\npartial_flush_ms = 400\n",
             udp = free_port(),
             dcr = dcr_dir.display(),
-            auth = support::secret_auth(dir.path(), &mock.url()),
+            auth = crate::support::secret_auth(dir.path(), &mock.url()),
             url = mock.url(),
             spool = dir.path().join("state/spool").display(),
         );
@@ -127,10 +125,10 @@ impl Setup {
         }
     }
 
-    fn start(&self) -> support::Tern {
+    fn start(&self) -> crate::support::Tern {
         let child = spawn_tern(&self.config);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while support::http_get(self.metrics_port, "/readyz").is_none_or(|(s, _)| s != 200) {
+        while crate::support::http_get(self.metrics_port, "/readyz").is_none_or(|(s, _)| s != 200) {
             assert!(Instant::now() < deadline, "tern did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -158,10 +156,9 @@ impl Setup {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let arrivals = self.arrivals(marker);
+            // Late duplicates show in the counts taken after Tern stops (each test's end).
             if arrivals.len() >= want || Instant::now() > deadline {
-                // Late duplicates would show within this.
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                return self.arrivals(marker);
+                return arrivals;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -173,8 +170,8 @@ impl Setup {
 
     /// The sum of `name`'s series whose labels contain `filter`.
     fn metric_where(&self, name: &str, filter: &str) -> u64 {
-        let (_, body) = support::http_get(self.metrics_port, "/metrics").unwrap_or_default();
-        support::metric_sum(&body, name, filter)
+        let (_, body) = crate::support::http_get(self.metrics_port, "/metrics").unwrap_or_default();
+        crate::support::metric_sum(&body, name, filter)
     }
 
     async fn wait_for_reloads(&self, ok: u64) {
@@ -222,8 +219,7 @@ fn exactly_once(arrivals: &HashMap<usize, usize>, n: usize, what: &str) {
 /// A writer appending `seq=N` lines to `app.log` under load, rotating it by rename (logrotate
 /// `create`) and then by copytruncate while it writes; a file appearing after start; another
 /// deleted while open. Every line once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
+pub(crate) async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
     // Rotated copies (app.log.1, app.log.2) match too, so copytruncate's copy is read from
     // where the original was: nothing written just before the truncation is lost.
     let setup = Setup::new("end", |dir| {
@@ -284,7 +280,8 @@ async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
     for seq in 0..300 {
         append(&doomed, &format!("doomed seq={seq}\n"));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Deleted only once Tern has it open and read.
+    setup.wait_for("doomed", 300).await;
     for seq in 300..600 {
         append(&doomed, &format!("doomed seq={seq}\n"));
     }
@@ -321,6 +318,18 @@ async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
     // reads both whole, which is as correct and counts no truncation.
     assert_eq!(setup.metric("tern_file_rows_total") as usize, N + 500 + 600);
     assert!(stop_tern(tern).await.success());
+    // Stopped, Tern has made every upload it will: these counts are final.
+    exactly_once(&setup.arrivals("app"), N, "app.log under rotation, final");
+    exactly_once(
+        &setup.arrivals("later"),
+        500,
+        "a file created after start, final",
+    );
+    exactly_once(
+        &setup.arrivals("doomed"),
+        600,
+        "a file deleted while open, final",
+    );
 
     // A restart after the rotation re-sends nothing: app.log.1 and app.log.2 still match,
     // and their checkpoints say they were read to the end.
@@ -335,27 +344,22 @@ async fn appends_rotations_new_and_deleted_files_deliver_every_line_once() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(stop_tern(tern).await.success());
     assert_eq!(
         setup.rows().len(),
         before + 1,
         "only the new line after the restart"
     );
-    assert!(stop_tern(tern).await.success());
 }
 
 fn kill9(child: &mut std::process::Child) {
-    std::process::Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGKILL);
     let _ = child.wait();
 }
 
 /// kill -9 in the middle of a file being written, then a restart: every line arrives (at
 /// least once), and duplicates are no more than Tern reports as possible duplicates.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_mid_file_resumes_at_the_checkpoint() {
+pub(crate) async fn kill_9_mid_file_resumes_at_the_checkpoint() {
     let setup = Setup::new("beginning", |dir| {
         vec![text_source(&dir.join("logs/*.log"))]
     })
@@ -384,14 +388,16 @@ async fn kill_9_mid_file_resumes_at_the_checkpoint() {
     let at_kill = setup.arrivals("busy").len();
     writer.join().unwrap();
     let tern = setup.start();
-    let arrivals = setup.wait_for("busy", N).await;
+    setup.wait_for("busy", N).await;
+    let reread = setup.metric("tern_file_possible_duplicate_rows_total") as usize;
+    let resent = setup.metric("tern_spool_recovered_rows_total") as usize;
+    assert!(stop_tern(tern).await.success());
+    let arrivals = setup.arrivals("busy");
     let missing: Vec<usize> = (0..N).filter(|s| !arrivals.contains_key(s)).collect();
     let duplicates: usize = arrivals.values().map(|c| c - 1).sum();
     // Both ways a row can be sent twice are counted: read again from the file (the checkpoint
     // had not moved yet) and sent again from the spool (accepted, the acknowledgement not yet
     // on disk).
-    let reread = setup.metric("tern_file_possible_duplicate_rows_total") as usize;
-    let resent = setup.metric("tern_spool_recovered_rows_total") as usize;
     let reported = reread + resent;
     eprintln!(
         "files + kill -9: {N} lines, {at_kill} delivered before the kill, {duplicates} duplicates; \
@@ -407,13 +413,11 @@ async fn kill_9_mid_file_resumes_at_the_checkpoint() {
         duplicates <= reported,
         "{duplicates} duplicates but only {reported} reported"
     );
-    assert!(stop_tern(tern).await.success());
 }
 
 /// Multi-line records in each recordStartTimestampFormat: continuation lines join the record
 /// they follow; the last record is sent after the partial-record timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multi_line_records_in_every_timestamp_format() {
+pub(crate) async fn multi_line_records_in_every_timestamp_format() {
     let formats: [(&str, &str, &str); 9] = [
         (
             "ISO 8601",
@@ -481,7 +485,7 @@ async fn multi_line_records_in_every_timestamp_format() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(stop_tern(tern).await.success());
     let rows = setup.rows();
     assert_eq!(rows.len(), 2 * formats.len());
     for (i, (format, first, second)) in formats.iter().enumerate() {
@@ -506,13 +510,11 @@ async fn multi_line_records_in_every_timestamp_format() {
         want.sort_unstable();
         assert_eq!(raw, want, "{format}");
     }
-    assert!(stop_tern(tern).await.success());
 }
 
 /// JSON lines: nested objects and arrays arrive as they are, with FilePath and Computer; a
 /// line that is not JSON is sent as RawData and counted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_lines_with_nested_values() {
+pub(crate) async fn json_lines_with_nested_values() {
     let setup = Setup::new("beginning", |dir| {
         vec![FileSource {
             patterns: vec![dir.join("json/*.json").display().to_string()],
@@ -534,7 +536,11 @@ async fn json_lines_with_nested_values() {
         assert!(Instant::now() < deadline, "rows: {:?}", setup.rows());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::support::wait_until_async("the error count", Duration::from_secs(30), || {
+        setup.metric("tern_file_errors_total") == 1
+    })
+    .await;
+    assert!(stop_tern(tern).await.success());
     let rows = setup.rows();
     assert_eq!(rows.len(), 3);
     let first = rows.iter().find(|r| r["bytes"] == 1234).unwrap();
@@ -551,13 +557,10 @@ async fn json_lines_with_nested_values() {
         .find(|r| r["RawData"] == "not json at all")
         .unwrap();
     assert_eq!(third["FilePath"], file.display().to_string());
-    assert_eq!(setup.metric("tern_file_errors_total"), 1);
-    assert!(stop_tern(tern).await.success());
 }
 
 /// `tern doctor` reports each pattern: files found and readable, or the folder missing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn doctor_reports_each_pattern() {
+pub(crate) async fn doctor_reports_each_pattern() {
     let setup = Setup::new("end", |dir| {
         vec![
             text_source(&dir.join("present/*.log")),
@@ -591,8 +594,7 @@ async fn doctor_reports_each_pattern() {
 
 /// Two sources in one folder, stopped and started again: lines written while Tern was down,
 /// and a file created while it was down, are all read after the restart, each once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lines_written_while_stopped_arrive_after_the_restart() {
+pub(crate) async fn lines_written_while_stopped_arrive_after_the_restart() {
     let setup = Setup::new("end", |dir| {
         vec![
             text_source(&dir.join("logs/access*.log")),
@@ -639,13 +641,14 @@ async fn lines_written_while_stopped_arrive_after_the_restart() {
         "error after the restart",
     );
     assert!(stop_tern(tern).await.success());
+    exactly_once(&setup.arrivals("access"), 250, "access, final");
+    exactly_once(&setup.arrivals("error"), 200, "error, final");
 }
 
 /// Adding a `logFiles` source is a DCR change like any other: its files are collected from the
 /// reload on, without a restart; removing it stops them; the source both DCR sets share keeps
 /// reading throughout (not restarted: no line twice).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_files_added_and_removed_by_a_dcr_reload_start_and_stop_without_a_restart() {
+pub(crate) async fn log_files_added_and_removed_by_a_dcr_reload_start_and_stop_without_a_restart() {
     // From the beginning: with `end`, a file that the added source finds on its first scan is
     // read from its end, and whether that scan comes before or after the test's first append
     // is a race.
@@ -686,4 +689,6 @@ async fn log_files_added_and_removed_by_a_dcr_reload_start_and_stop_without_a_re
         b_arrivals.keys().filter(|&&n| n >= 50).collect::<Vec<_>>()
     );
     assert!(stop_tern(child).await.success());
+    exactly_once(&setup.arrivals("a"), 110, "the source kept, final");
+    assert_eq!(setup.arrivals("b").len(), 50, "the removed source, final");
 }

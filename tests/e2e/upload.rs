@@ -16,9 +16,7 @@ use tern::upload::batch::{Batcher, ClosedBatch};
 use tern::upload::sender::Sender;
 use tern_mock_azure::{Fault, MockAzure};
 
-mod support;
-
-use support::{connect_when_ready, daemon_config, seq_of, spawn_tern, stop_tern};
+use crate::support::{connect_when_ready, daemon_config, seq_of, spawn_tern, stop_tern};
 
 const DCR: &str = "dcr-00000000000000000000000000000001";
 const STREAM: &str = "Custom-TernSyslog";
@@ -34,7 +32,7 @@ async fn setup() -> (MockAzure, Sender, tempfile::TempDir) {
         scope: "https://monitor.azure.com/.default".into(),
     }));
     let dir = tempfile::tempdir().unwrap();
-    let sender = support::fast_sender(
+    let sender = crate::support::fast_sender(
         &mock.url(),
         tokens,
         DCR,
@@ -77,8 +75,7 @@ fn seqs_in(mock: &MockAzure, stream: &str, column: &str) -> Vec<usize> {
     s
 }
 
-#[tokio::test]
-async fn every_row_arrives_once_in_gzip_bodies_under_the_limit() {
+pub(crate) async fn every_row_arrives_once_in_gzip_bodies_under_the_limit() {
     let (mock, sender, _dir) = setup().await;
     let all = batches((0..20_000).map(row));
     assert!(all.len() >= 4, "{} batches", all.len());
@@ -96,8 +93,7 @@ async fn every_row_arrives_once_in_gzip_bodies_under_the_limit() {
     );
 }
 
-#[tokio::test]
-async fn tokens_and_uploads_go_through_the_proxy_with_decoded_credentials() {
+pub(crate) async fn tokens_and_uploads_go_through_the_proxy_with_decoded_credentials() {
     // The mock stands in for the proxy too: requests arrive in absolute form with
     // Proxy-Authorization. The endpoint and authority given to Tern are an address nothing
     // listens on, so only a proxied request can succeed.
@@ -120,7 +116,7 @@ async fn tokens_and_uploads_go_through_the_proxy_with_decoded_credentials() {
         scope: "https://monitor.azure.com/.default".into(),
     }));
     let dir = tempfile::tempdir().unwrap();
-    let sender = support::fast_sender_with(
+    let sender = crate::support::fast_sender_with(
         http,
         nowhere,
         tokens,
@@ -146,8 +142,7 @@ async fn tokens_and_uploads_go_through_the_proxy_with_decoded_credentials() {
     assert!(seen.iter().all(|h| *h == expected), "{seen:?}");
 }
 
-#[tokio::test]
-async fn https_with_a_private_ca_needs_ca_file() {
+pub(crate) async fn https_with_a_private_ca_needs_ca_file() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap();
     let mock = MockAzure::start_tls(
@@ -182,7 +177,7 @@ async fn https_with_a_private_ca_needs_ca_file() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sender = support::fast_sender_with(
+    let sender = crate::support::fast_sender_with(
         http,
         &mock.url(),
         tokens(),
@@ -198,8 +193,7 @@ async fn https_with_a_private_ca_needs_ca_file() {
     assert_eq!(seqs(&mock), (0..300).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn retry_after_503_and_resets_are_waited_out() {
+pub(crate) async fn retry_after_503_and_resets_are_waited_out() {
     let (mock, sender, _dir) = setup().await;
     mock.inject([
         Fault::Status {
@@ -230,8 +224,7 @@ async fn retry_after_503_and_resets_are_waited_out() {
     assert_eq!(seqs(&mock), (0..100).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn an_expired_token_is_replaced_mid_stream() {
+pub(crate) async fn an_expired_token_is_replaced_mid_stream() {
     let (mock, sender, _dir) = setup().await;
     let all = batches((0..300).map(row).collect::<Vec<_>>().into_iter());
     sender.deliver(&all[0]).await;
@@ -243,8 +236,7 @@ async fn an_expired_token_is_replaced_mid_stream() {
     assert!(mock.seen().iter().any(|s| s.status == 401));
 }
 
-#[tokio::test]
-async fn a_poison_row_is_quarantined_and_the_rest_delivered() {
+pub(crate) async fn a_poison_row_is_quarantined_and_the_rest_delivered() {
     let (mock, sender, dir) = setup().await;
     let poison = br#"{"SyslogMessage":"seq=999999 no time"}"#.to_vec();
     let rows = (0..50).map(row).chain([poison]).chain((50..100).map(row));
@@ -261,8 +253,7 @@ async fn a_poison_row_is_quarantined_and_the_rest_delivered() {
 }
 
 /// `tern doctor` against the mock: a good setup, a wrong stream, a wrong secret.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn doctor_checks_token_endpoint_and_stream() {
+pub(crate) async fn doctor_checks_token_endpoint_and_stream() {
     let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();
@@ -331,8 +322,7 @@ streams = {{ Syslog = "{stream}" }}
 /// The daemon end to end: TCP syslog in, rows uploaded to two streams (Syslog and
 /// CommonSecurityLog) of the mock, every row exactly once, every request gzip and ≤ 1 MB,
 /// through a 429 and a 503 on the way.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_uploads_every_row_once() {
+pub(crate) async fn the_daemon_uploads_every_row_once() {
     const CEF_STREAM: &str = "Custom-TernCEF";
     let mock = MockAzure::start(&[(DCR, STREAM), (DCR, CEF_STREAM)])
         .await
@@ -349,7 +339,7 @@ async fn the_daemon_uploads_every_row_once() {
         },
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let config = format!(
         r#"{base}
 
@@ -364,7 +354,7 @@ dcr_immutable_id = "{DCR}"
 streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
 "#,
         base = daemon_config("fwd-up", port, &dir.path().join("rows.jsonl"), ""),
-        auth = support::secret_auth(dir.path(), &mock.url()),
+        auth = crate::support::secret_auth(dir.path(), &mock.url()),
         dead = dir.path().join("dead.jsonl").display(),
         url = mock.url(),
     );
@@ -410,7 +400,7 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
     mock.inject([Fault::Reset]);
     send(N / 2..N).await.unwrap();
     arrived(N).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopping drains: every upload Tern makes is in before it exits.
     assert!(stop_tern(child).await.success());
     let mut seqs: Vec<usize> = mock
         .rows(DCR, STREAM)
@@ -442,14 +432,13 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
 
 /// Multi-homing: DCRs route `user` to two workspaces; each has its own destination; every
 /// event reaches both, once each.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workspaces_each_get_every_row_once() {
+pub(crate) async fn two_workspaces_each_get_every_row_once() {
     let mock = MockAzure::start(&[(DCR, "Custom-WS1"), (DCR, "Custom-WS2")])
         .await
         .unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let config = two_workspace_config(
         dir.path(),
         &mock.url(),
@@ -487,7 +476,7 @@ async fn two_workspaces_each_get_every_row_once() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopping drains: every upload Tern makes is in before it exits.
     assert!(stop_tern(child).await.success());
     for stream in ["Custom-WS1", "Custom-WS2"] {
         assert_eq!(
@@ -503,8 +492,7 @@ async fn two_workspaces_each_get_every_row_once() {
 /// through a storm of 429s with `Retry-After` and then a minute of 503s. Every row arrives
 /// exactly once in each workspace with its columns, and Tern's counters equal what the mock
 /// received, request by request.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relays_to_two_workspaces_through_429_storms_and_a_minute_of_503() {
+pub(crate) async fn relays_to_two_workspaces_through_429_storms_and_a_minute_of_503() {
     let streams = [
         "Custom-WS1-Syslog",
         "Custom-WS1-CEF",
@@ -526,8 +514,8 @@ async fn relays_to_two_workspaces_through_429_storms_and_a_minute_of_503() {
         retry_after: Some(1),
     }));
     let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
-    let metrics_port = support::free_port();
+    let port = crate::support::free_port();
+    let metrics_port = crate::support::free_port();
     let url = mock.url();
     let destinations: String = ["WS1", "WS2"]
         .iter()
@@ -566,8 +554,8 @@ dead_letter_path = "{dead}"
     drop(connect_when_ready(port));
 
     // A real relay: rsyslog takes TCP from logger and forwards octet-counted to Tern.
-    let relay_port = support::free_port();
-    let relay = support::rsyslog_relay(
+    let relay_port = crate::support::free_port();
+    let relay = crate::support::rsyslog_relay(
         relay_port,
         r#""#,
         &format!(
@@ -593,7 +581,7 @@ dead_letter_path = "{dead}"
     };
     // Each `logger` call: (target port, priority, tag, file). Sequence numbers are unique
     // across parts, so every row can be told apart.
-    let send = support::logger_file;
+    let send = crate::support::logger_file;
     let parts = [
         (
             port,
@@ -646,8 +634,23 @@ dead_letter_path = "{dead}"
     }
     wait_for(2 * 4 * PER_PART).await;
     assert!(outage_started.elapsed() >= Duration::from_secs(60));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, exposition) = support::http_get(metrics_port, "/metrics").unwrap();
+    // Tern counts a request once its answer is in: wait until it has counted every one the
+    // mock saw.
+    let mut exposition = String::new();
+    crate::support::wait_until_async(
+        "Tern's counts of the mock's requests",
+        Duration::from_secs(30),
+        || {
+            exposition = crate::support::http_get(metrics_port, "/metrics")
+                .unwrap_or_default()
+                .1;
+            crate::support::metric_sum(&exposition, "tern_upload_requests_total", "")
+                == mock.seen().len() as u64
+                && crate::support::metric_sum(&exposition, "tern_upload_rows_total", "")
+                    == 2 * 4 * PER_PART as u64
+        },
+    )
+    .await;
     drop(relay);
     assert!(stop_tern(child).await.success());
 
@@ -693,7 +696,7 @@ dead_letter_path = "{dead}"
     // The counters equal what the mock saw.
     let seen = mock.seen();
     let seen_with = |status: u16| seen.iter().filter(|s| s.status == status).count() as u64;
-    let metric = |name: &str, filter: &str| support::metric_sum(&exposition, name, filter);
+    let metric = |name: &str, filter: &str| crate::support::metric_sum(&exposition, name, filter);
     let accepted_rows: usize = streams.iter().map(|s| mock.rows(DCR, s).len()).sum();
     assert_eq!(accepted_rows, 2 * 4 * PER_PART);
     assert_eq!(metric("tern_upload_rows_total", ""), accepted_rows as u64);
@@ -734,8 +737,7 @@ dead_letter_path = "{dead}"
 /// One workspace down for 40 s does not hold back the other: every row reaches the healthy
 /// one while the outage lasts (the failing target's batches wait in its own queue), and the
 /// failing one gets every row once it is back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_workspace_does_not_stall_the_other() {
+pub(crate) async fn a_failing_workspace_does_not_stall_the_other() {
     let mock = MockAzure::start(&[(DCR, "Custom-Down"), (DCR, "Custom-Up")])
         .await
         .unwrap();
@@ -743,14 +745,14 @@ async fn a_failing_workspace_does_not_stall_the_other() {
     mock.stream_outage("Custom-Down", 503, Duration::from_secs(40), Some(1));
     let outage_started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let url = mock.url();
     let config = format!(
         "{base}\n{auth}\n\
          [[destination]]\nname = \"down\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Down\" }}\n\n\
          [[destination]]\nname = \"up\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"Custom-Up\" }}\n",
         base = daemon_config("fwd-two", port, &dir.path().join("rows.jsonl"), ""),
-        auth = support::secret_auth(dir.path(), &url),
+        auth = crate::support::secret_auth(dir.path(), &url),
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));
@@ -789,7 +791,7 @@ async fn a_failing_workspace_does_not_stall_the_other() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopping drains: every upload Tern makes is in before it exits.
     assert!(stop_tern(child).await.success());
     for stream in ["Custom-Down", "Custom-Up"] {
         assert_eq!(
@@ -860,7 +862,7 @@ fn two_workspace_config(
         "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n[[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"{metrics}\"\n\n[dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n{auth}\n{destinations}",
         rows = dir.join("rows.jsonl").display(),
         dcrs = dcrs.display(),
-        auth = support::secret_auth(dir, url),
+        auth = crate::support::secret_auth(dir, url),
     )
 }
 
@@ -890,14 +892,13 @@ async fn send_user(port: u16, range: std::ops::Range<usize>) {
 /// A workspace that a DCR reload adds (a new DCR file while Tern runs) gets its uploader then:
 /// every row routed to it after the reload arrives, none is dropped as `no_uploader`, and no
 /// restart is needed (decision 84).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart() {
+pub(crate) async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart() {
     let mock = MockAzure::start(&[(DCR, "Custom-WS1"), (DCR, "Custom-WS2")])
         .await
         .unwrap();
     mock.add_client("app", "right");
     let dir = tempfile::tempdir().unwrap();
-    let (port, metrics_port) = (support::free_port(), support::free_port());
+    let (port, metrics_port) = (crate::support::free_port(), crate::support::free_port());
     // ws1 only: its collection DCR and a [[destination]].
     let config = two_workspace_config(
         dir.path(),
@@ -909,8 +910,9 @@ async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart() {
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));
     let metric = |name: &str, filter: &str| {
-        support::http_get(metrics_port, "/metrics")
-            .map_or(0, |(_, text)| support::metric_sum(&text, name, filter))
+        crate::support::http_get(metrics_port, "/metrics").map_or(0, |(_, text)| {
+            crate::support::metric_sum(&text, name, filter)
+        })
     };
     const N: usize = 1_000;
     send_user(port, 0..N).await;
@@ -941,7 +943,7 @@ async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart() {
         mock.rows(DCR, "Custom-WS1").len() >= 2 * N && mock.rows(DCR, "Custom-WS2").len() >= N
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every row has arrived, so every row has been routed: a drop would be counted by now.
     assert_eq!(
         metric("tern_dropped_total", "reason=\"no_uploader\""),
         0,

@@ -109,8 +109,7 @@ const FTP: u8 = 11;
 const LOCAL0: u8 = 16;
 const LOCAL4: u8 = 20;
 
-#[test]
-fn rsyslog_default_form_keeps_warning_and_above_per_facility() {
+pub(crate) fn rsyslog_default_form_keeps_warning_and_above_per_facility() {
     let dir = tempfile::tempdir().unwrap();
     let facilities = [
         "kern", "user", "daemon", "auth", "syslog", "uucp", "authpriv", "ftp", "cron", "local0",
@@ -135,8 +134,7 @@ fn rsyslog_default_form_keeps_warning_and_above_per_facility() {
     );
 }
 
-#[test]
-fn rsyslog_portal_form_with_exact_levels_and_exclusions() {
+pub(crate) fn rsyslog_portal_form_with_exact_levels_and_exclusions() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -161,8 +159,7 @@ fn rsyslog_portal_form_with_exact_levels_and_exclusions() {
     );
 }
 
-#[test]
-fn syslog_ng_oms_blocks_and_the_default_all_block() {
+pub(crate) fn syslog_ng_oms_blocks_and_the_default_all_block() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -200,8 +197,7 @@ log { source(src); destination(d_file); };
     );
 }
 
-#[test]
-fn cef_and_asa_forwarding_becomes_common_security_log_everywhere() {
+pub(crate) fn cef_and_asa_forwarding_becomes_common_security_log_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let syslog = write(
         dir.path(),
@@ -230,8 +226,7 @@ fn cef_and_asa_forwarding_becomes_common_security_log_everywhere() {
     );
 }
 
-#[test]
-fn nothing_to_migrate_is_an_error() {
+pub(crate) fn nothing_to_migrate_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "50-default.conf", "*.* /var/log/syslog\n");
     let out = Command::new(env!("CARGO_BIN_EXE_tern"))

@@ -71,8 +71,7 @@ fn routes(
         .collect()
 }
 
-#[test]
-fn levels_are_sets_not_thresholds() {
+pub(crate) fn levels_are_sets_not_thresholds() {
     let routing = compile(
         &[dcr(
             "d",
@@ -91,8 +90,7 @@ fn levels_are_sets_not_thresholds() {
     assert!(routes(&routing, Some(19), 4, EventKind::Syslog).is_empty());
 }
 
-#[test]
-fn several_dcrs_are_a_union_and_a_route_is_taken_once() {
+pub(crate) fn several_dcrs_are_a_union_and_a_route_is_taken_once() {
     let routing = compile(
         &[
             dcr("a", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]),
@@ -110,8 +108,7 @@ fn several_dcrs_are_a_union_and_a_route_is_taken_once() {
     assert!(routes(&routing, Some(3), 5, EventKind::Syslog).is_empty());
 }
 
-#[test]
-fn cef_lands_in_one_table_unless_asked_for_amas_duplicate() {
+pub(crate) fn cef_lands_in_one_table_unless_asked_for_amas_duplicate() {
     let set = [dcr(
         "d",
         WS1,
@@ -152,15 +149,13 @@ fn cef_lands_in_one_table_unless_asked_for_amas_duplicate() {
     );
 }
 
-#[test]
-fn no_collection_dcr_keeps_everything() {
+pub(crate) fn no_collection_dcr_keeps_everything() {
     let routing = Routing::compile(&[], false).unwrap();
     assert!(routing.keeps_everything());
     assert!(routing.lookup(Some(1), 5, EventKind::Syslog).is_none());
 }
 
-#[test]
-fn invalid_sets_name_file_and_path() {
+pub(crate) fn invalid_sets_name_file_and_path() {
     let mut d = dcr("d", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]);
     d["properties"]["dataFlows"] = json!([]);
     let loaded = load_str("noflow.json", &d.to_string()).unwrap();
@@ -220,8 +215,7 @@ fn reference(
     out
 }
 
-#[test]
-fn facility_severity_kind_matrix_matches_the_reference() {
+pub(crate) fn facility_severity_kind_matrix_matches_the_reference() {
     let dcrs = [
         dcr(
             "ama-cef",
@@ -320,7 +314,7 @@ fn facility_severity_kind_matrix_matches_the_reference() {
     }
 }
 
-mod binding {
+pub(crate) mod binding {
     use super::*;
     use tern::dcr::binding::{bind, targets_from};
 
@@ -355,8 +349,7 @@ mod binding {
         )
     }
 
-    #[test]
-    fn routes_bind_by_table_and_workspace() {
+    pub(crate) fn routes_bind_by_table_and_workspace() {
         let dcrs = load_all(&[
             dcr("c", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]),
             ingestion(&WS1.to_uppercase(), tern_syslog_columns()),
@@ -376,8 +369,7 @@ mod binding {
         );
     }
 
-    #[test]
-    fn a_route_without_target_is_an_error_when_targets_exist() {
+    pub(crate) fn a_route_without_target_is_an_error_when_targets_exist() {
         let dcrs = load_all(&[
             dcr("c", WS2, &[("Microsoft-Syslog", &["auth"], &["*"])]),
             ingestion(WS1, tern_syslog_columns()),
@@ -393,8 +385,7 @@ mod binding {
         );
     }
 
-    #[test]
-    fn declared_types_must_match_and_missing_columns_are_reported() {
+    pub(crate) fn declared_types_must_match_and_missing_columns_are_reported() {
         let columns = json!([
             {"name": "TimeGenerated", "type": "datetime"},
             {"name": "ProcessID", "type": "string"},
@@ -421,8 +412,7 @@ mod binding {
     }
 }
 
-#[test]
-fn multi_homing_is_reported() {
+pub(crate) fn multi_homing_is_reported() {
     let routing = compile(
         &[
             dcr("a", WS1, &[("Microsoft-Syslog", &["auth"], &["*"])]),

@@ -13,16 +13,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod support;
-
-use support::{free_port, logger};
+use crate::support::{free_port, logger};
 
 fn units() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../systemd")
 }
 
-#[test]
-fn units_pass_systemd_analyze_verify() {
+pub(crate) fn units_pass_systemd_analyze_verify() {
     let dir = tempfile::tempdir().unwrap();
     // verify checks that ExecStart's binary exists: point it at the one just built.
     let service = std::fs::read_to_string(units().join("tern.service"))
@@ -41,8 +38,7 @@ fn units_pass_systemd_analyze_verify() {
     assert!(stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
 }
 
-#[test]
-fn sysusers_and_tmpfiles_snippets_make_the_user_and_folders() {
+pub(crate) fn sysusers_and_tmpfiles_snippets_make_the_user_and_folders() {
     // Both tools work inside a scratch root: the user lands in its /etc/passwd, and the
     // folders are made there, owned by that user.
     let root = tempfile::tempdir().unwrap();
@@ -81,8 +77,7 @@ fn sysusers_and_tmpfiles_snippets_make_the_user_and_folders() {
     assert_eq!((etc.uid(), etc.mode() & 0o777), (0, 0o750));
 }
 
-#[test]
-fn socket_activation_serves_the_inherited_sockets() {
+pub(crate) fn socket_activation_serves_the_inherited_sockets() {
     let dir = tempfile::tempdir().unwrap();
     let (udp, tcp, metrics) = (free_port(), free_port(), free_port());
     let rows = dir.path().join("rows.jsonl");
@@ -116,15 +111,24 @@ fn socket_activation_serves_the_inherited_sockets() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("systemd-socket-activate (package systemd) is needed: {e}"));
-    std::thread::sleep(Duration::from_millis(300));
+    // Read in /proc, not probed: a probe would wake the activators.
+    crate::support::wait_until(
+        "the outer activator's UDP socket",
+        Duration::from_secs(30),
+        || crate::support::port_bound("udp", udp),
+    );
     let udp_target = format!("{udp}");
     let tcp_target = format!("{tcp}");
     // This datagram wakes the outer activator and waits in the socket until Tern reads it.
     logger(&["-d", "-n", "127.0.0.1", "-P", &udp_target, "sa-udp-1"]);
-    std::thread::sleep(Duration::from_millis(300));
+    crate::support::wait_until(
+        "the inner activator's TCP socket",
+        Duration::from_secs(30),
+        || crate::support::port_bound("tcp", tcp),
+    );
     logger(&["-T", "-n", "127.0.0.1", "-P", &tcp_target, "sa-tcp-1"]);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while support::http_get(metrics, "/readyz").is_none_or(|(status, _)| status != 200) {
+    while crate::support::http_get(metrics, "/readyz").is_none_or(|(status, _)| status != 200) {
         assert!(Instant::now() < deadline, "tern did not become ready");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -141,10 +145,7 @@ fn socket_activation_serves_the_inherited_sockets() {
         assert!(Instant::now() < deadline, "rows so far: {text}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     assert!(child.wait().unwrap().success());
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
@@ -154,8 +155,7 @@ fn socket_activation_serves_the_inherited_sockets() {
     );
 }
 
-#[test]
-fn notifies_ready_status_watchdog_and_stopping() {
+pub(crate) fn notifies_ready_status_watchdog_and_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
@@ -194,8 +194,8 @@ fn notifies_ready_status_watchdog_and_stopping() {
         first.contains("STATUS=0 messages received, 0 rows uploaded"),
         "{first}"
     );
-    // A 1.5 s watchdog gets a ping every 0.5 s, each with the live status.
-    let started = Instant::now();
+    // A 1.5 s watchdog gets a ping every 0.5 s (the interval is `systemd.rs`'s unit test's to
+    // check), each with the live status.
     let mut pings = 0;
     while pings < 3 {
         let message = receive();
@@ -204,11 +204,7 @@ fn notifies_ready_status_watchdog_and_stopping() {
             pings += 1;
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(5));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     loop {
         let message = receive();
         if message.contains("STOPPING=1") {
@@ -218,8 +214,7 @@ fn notifies_ready_status_watchdog_and_stopping() {
     assert!(child.wait().unwrap().success());
 }
 
-#[test]
-fn the_install_script_lays_out_a_vm() {
+pub(crate) fn the_install_script_lays_out_a_vm() {
     let root = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/install.sh");
     let out = Command::new("bash")

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod support;
-
-use support::{free_port, logger};
+use crate::support::{free_port, logger};
 
 fn docker_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker")
@@ -50,8 +48,7 @@ fn exec_form(stage: &[String], instruction: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_image_command_runs_with_the_image_config_and_passes_its_health_check() {
+pub(crate) async fn the_image_command_runs_with_the_image_config_and_passes_its_health_check() {
     let (from, stage) = final_stage();
     assert!(from.contains("distroless/cc-debian12:nonroot"), "{from}");
     assert!(stage.contains(&"USER nonroot:nonroot".to_owned()));
@@ -166,6 +163,6 @@ async fn the_image_command_runs_with_the_image_config_and_passes_its_health_chec
         assert!(Instant::now() < deadline, "rows: {text}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(support::stop_tern_ref(&mut child).success());
+    assert!(crate::support::stop_tern_ref(&mut child).success());
     assert!(health(false), "the health check fails once Tern is gone");
 }

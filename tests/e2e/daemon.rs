@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod support;
-
-use support::{free_port, logger, rsyslogd};
+use crate::support::{free_port, logger, rsyslogd};
 
 struct Daemon {
     child: Child,
@@ -91,13 +89,13 @@ address = "127.0.0.1:{metrics_port}"
 
     /// A GET against the metrics endpoint: (status, body).
     fn http(&self, path: &str) -> Option<(u16, String)> {
-        support::http_get(self.metrics_port, path)
+        crate::support::http_get(self.metrics_port, path)
     }
 
     /// The sum of a metric over all its label sets matching `filter`.
     fn metric(&self, name: &str, filter: &str) -> u64 {
         let (_, body) = self.http("/metrics").unwrap();
-        support::metric_sum(&body, name, filter)
+        crate::support::metric_sum(&body, name, filter)
     }
 
     fn rows_path(&self) -> PathBuf {
@@ -122,10 +120,7 @@ address = "127.0.0.1:{metrics_port}"
 
     /// SIGTERM and wait; returns the exit code. The output stays readable until drop.
     fn stop(&mut self) -> i32 {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        crate::support::signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -151,8 +146,7 @@ fn this_host() -> String {
         .to_owned()
 }
 
-#[test]
-fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
+pub(crate) fn logger_over_udp_tcp_and_octet_counting_gives_exact_syslog_rows() {
     let mut daemon = Daemon::start("");
     let port = daemon.port.to_string();
     let seconds_now = || {
@@ -270,8 +264,7 @@ fn send_tcp(port: u16, connections: usize, count: usize) {
     }
 }
 
-#[test]
-fn a_million_tcp_messages_over_four_connections_arrive_exactly_once() {
+pub(crate) fn a_million_tcp_messages_over_four_connections_arrive_exactly_once() {
     let mut daemon = Daemon::start("");
     const COUNT: usize = 1_000_000;
     send_tcp(daemon.port, 4, COUNT);
@@ -311,8 +304,7 @@ fn a_million_tcp_messages_over_four_connections_arrive_exactly_once() {
     assert!(seen.iter().all(|s| *s), "sequences missing");
 }
 
-#[test]
-fn sigterm_drains_what_was_received() {
+pub(crate) fn sigterm_drains_what_was_received() {
     let mut daemon = Daemon::start("");
     send_tcp(daemon.port, 2, 20_000);
     // Wait until everything was read from the sockets, then stop at once.
@@ -327,8 +319,7 @@ fn sigterm_drains_what_was_received() {
     assert_eq!(lines, 20_000);
 }
 
-#[test]
-fn oversized_frames_and_rejected_senders_are_counted() {
+pub(crate) fn oversized_frames_and_rejected_senders_are_counted() {
     let extra = r#"
 [[listen]]
 protocol = "tcp"
@@ -346,26 +337,30 @@ allow = ["10.0.0.0/8"]
     let mut rejected = TcpStream::connect(("127.0.0.1", port2)).unwrap();
     let _ = writeln!(rejected, "<13>not allowed");
     drop(rejected);
-    let rows = daemon.rows(2);
-    std::thread::sleep(Duration::from_millis(300));
+    crate::support::wait_until(
+        "the oversized and rejected counts",
+        Duration::from_secs(30),
+        || {
+            daemon.metric("tern_dropped_total", "reason=\"oversized\"") == 1
+                && daemon.metric("tern_dropped_total", "reason=\"rejected_sender\"") == 1
+        },
+    );
+    daemon.rows(2);
+    let oversized = daemon.metric("tern_dropped_total", "reason=\"oversized\"");
+    let rejected = daemon.metric("tern_dropped_total", "reason=\"rejected_sender\"");
+    // Stopped, the daemon has written out everything: the rows are all there is.
+    assert_eq!(daemon.stop(), 0);
+    let rows = daemon.rows(0);
     let messages: Vec<_> = rows
         .iter()
         .map(|r| r["row"]["SyslogMessage"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(messages, ["before", "after"]);
-    assert_eq!(
-        daemon.metric("tern_dropped_total", "reason=\"oversized\""),
-        1
-    );
-    assert_eq!(
-        daemon.metric("tern_dropped_total", "reason=\"rejected_sender\""),
-        1
-    );
-    assert_eq!(daemon.stop(), 0);
+    assert_eq!(oversized, 1);
+    assert_eq!(rejected, 1);
 }
 
-#[test]
-fn bad_configs_give_one_clear_line_and_exit_2() {
+pub(crate) fn bad_configs_give_one_clear_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
@@ -409,8 +404,7 @@ fn bad_configs_give_one_clear_line_and_exit_2() {
     );
 }
 
-#[test]
-fn a_port_in_use_is_a_runtime_error_with_exit_1() {
+pub(crate) fn a_port_in_use_is_a_runtime_error_with_exit_1() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
@@ -429,8 +423,7 @@ fn a_port_in_use_is_a_runtime_error_with_exit_1() {
     );
 }
 
-#[test]
-fn rsyslog_relay_forwards_octet_counted_and_lf_framed() {
+pub(crate) fn rsyslog_relay_forwards_octet_counted_and_lf_framed() {
     let mut daemon = Daemon::start("");
     let relay_port = free_port();
     let work = tempfile::tempdir().unwrap();
@@ -460,7 +453,10 @@ ruleset(name="relay") {{
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // The relay takes UDP: ready once its socket is bound.
+    crate::support::wait_until("rsyslog's UDP input", Duration::from_secs(30), || {
+        crate::support::port_bound("udp", relay_port)
+    });
     let port = relay_port.to_string();
     logger(&[
         "-n",
@@ -528,8 +524,7 @@ fn example_config(dir: &Path) -> PathBuf {
     path
 }
 
-#[test]
-fn the_example_config_and_dcrs_check() {
+pub(crate) fn the_example_config_and_dcrs_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = example_config(dir.path());
     let output = Command::new(env!("CARGO_BIN_EXE_tern"))
@@ -553,8 +548,7 @@ fn the_example_config_and_dcrs_check() {
     );
 }
 
-#[test]
-fn a_thousand_connections_are_served_while_slow_and_garbage_clients_misbehave() {
+pub(crate) fn a_thousand_connections_are_served_while_slow_and_garbage_clients_misbehave() {
     let mut daemon = Daemon::start("");
     // A client that sends half a frame and then nothing.
     let mut slow = TcpStream::connect(("127.0.0.1", daemon.port)).unwrap();
@@ -616,8 +610,7 @@ fn a_thousand_connections_are_served_while_slow_and_garbage_clients_misbehave() 
     assert_eq!(daemon.stop(), 0);
 }
 
-#[test]
-fn unix_and_ipv6_listeners() {
+pub(crate) fn unix_and_ipv6_listeners() {
     let socket_dir = tempfile::tempdir().unwrap();
     let socket = socket_dir.path().join("log.sock");
     let port6 = {
@@ -671,18 +664,14 @@ fn unix_and_ipv6_listeners() {
     assert!(!socket.exists(), "the socket file is removed at exit");
 }
 
-#[test]
-fn sighup_reopens_the_output_file() {
+pub(crate) fn sighup_reopens_the_output_file() {
     let mut daemon = Daemon::start("");
     let port = daemon.port.to_string();
     logger(&["-T", "-n", "127.0.0.1", "-P", &port, "before rotation"]);
     assert_eq!(daemon.rows(1).len(), 1);
     let rotated = daemon.dir.path().join("rows.jsonl.1");
     std::fs::rename(daemon.rows_path(), &rotated).unwrap();
-    Command::new("kill")
-        .args(["-HUP", &daemon.child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::support::signal(daemon.child.id(), nix::sys::signal::Signal::SIGHUP);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !daemon.rows_path().exists() {
         assert!(
@@ -708,16 +697,15 @@ fn sighup_reopens_the_output_file() {
     assert_eq!(daemon.stop(), 0);
 }
 
-#[test]
-fn udp_loss_in_the_kernel_is_counted_exactly() {
+pub(crate) fn udp_loss_in_the_kernel_is_counted_exactly() {
     // One socket with a small buffer; the daemon is paused (SIGSTOP) while a burst arrives, so
     // the kernel must drop most of it. Every datagram is then either received or counted.
     let port = free_port();
     let mut daemon = Daemon::start(&format!(
         "\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{port}\"\nsockets = 1\nreceive_buffer_bytes = 4096\n"
     ));
-    let pid = daemon.child.id().to_string();
-    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let pid = daemon.child.id();
+    crate::support::signal(pid, nix::sys::signal::Signal::SIGSTOP);
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     const BURST: u64 = 2000;
     for i in 0..BURST {
@@ -728,7 +716,7 @@ fn udp_loss_in_the_kernel_is_counted_exactly() {
             )
             .unwrap();
     }
-    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    crate::support::signal(pid, nix::sys::signal::Signal::SIGCONT);
     let listener = format!("udp://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut sent = BURST;
@@ -756,8 +744,7 @@ fn udp_loss_in_the_kernel_is_counted_exactly() {
     assert_eq!(daemon.stop(), 0);
 }
 
-#[test]
-fn collection_dcrs_filter_and_route_events() {
+pub(crate) fn collection_dcrs_filter_and_route_events() {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/dcr");
     let mut daemon = Daemon::start(&format!("\n[dcr]\npaths = [\"{}\"]\n", conf.display()));
     let port = daemon.port.to_string();
@@ -795,13 +782,13 @@ fn collection_dcrs_filter_and_route_events() {
         "local7.err",
         "CEF:0|V|P|1|102|cef on local7: not selected|5|src=1",
     );
-    let rows = daemon.rows(5);
-    std::thread::sleep(Duration::from_millis(300));
-    let rows = if rows.len() < 5 {
-        daemon.rows(5)
-    } else {
-        daemon.rows(rows.len())
-    };
+    crate::support::wait_until("7 events counted", Duration::from_secs(30), || {
+        daemon.metric("tern_filtered_total", "") == 2 && daemon.rows(0).len() >= 5
+    });
+    let filtered = daemon.metric("tern_filtered_total", "");
+    // Stopped, the daemon has written out everything: the rows are all there is.
+    assert_eq!(daemon.stop(), 0);
+    let rows = daemon.rows(0);
     let summary: BTreeSet<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -833,12 +820,10 @@ fn collection_dcrs_filter_and_route_events() {
     .collect();
     assert_eq!(summary, expected);
     assert_eq!(rows.len(), 5, "each event in exactly one table");
-    assert_eq!(daemon.metric("tern_filtered_total", ""), 2);
-    assert_eq!(daemon.stop(), 0);
+    assert_eq!(filtered, 2);
 }
 
-#[test]
-fn invalid_dcrs_give_one_error_each_and_exit_2() {
+pub(crate) fn invalid_dcrs_give_one_error_each_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let dcrs = dir.path().join("dcr");
     std::fs::create_dir(&dcrs).unwrap();
@@ -919,8 +904,7 @@ fn syslog_dcr(facilities: &[&str]) -> String {
     .to_string()
 }
 
-#[test]
-fn dcr_reload_under_load_loses_and_duplicates_nothing() {
+pub(crate) fn dcr_reload_under_load_loses_and_duplicates_nothing() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -1051,8 +1035,7 @@ fn dcr_reload_under_load_loses_and_duplicates_nothing() {
     assert_eq!(counts.len(), user_total + HALF);
 }
 
-#[test]
-fn the_scaffolded_ingestion_dcr_passes_check() {
+pub(crate) fn the_scaffolded_ingestion_dcr_passes_check() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(["dcr", "scaffold", "--workspace", "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"])
