@@ -8,8 +8,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # C/C++ toolchain for libFuzzer (cargo-fuzz) and crates with C parts; real syslog clients
 # and relays for the end-to-end tests: rsyslog with RELP and GnuTLS, util-linux's logger;
-# systemd for `systemd-analyze verify` of the units; nasm and autotools build ISA-L (the gzip
-# of upload batches, decision 82) from the source bundled in the isal-sys crate.
+# systemd for `systemd-analyze verify` of the units; nasm and autotools build ISA-L (the
+# `isal` feature: the packaged builds' gzip, decision 82) from the source bundled in isal-sys.
 apt-get install -y -qq --no-install-recommends build-essential pkg-config rsyslog util-linux \
   bsdutils procps rsyslog-relp rsyslog-gnutls systemd nasm autoconf automake libtool >/dev/null
 # syslog-ng's libraries (and libcurl for its http() destination, used by the load benchmark),

@@ -2,7 +2,7 @@
 //! binary and its output must equal `tests/golden/NAME.jsonl` byte for byte.
 //!
 //! After a deliberate change of the rows, regenerate with `TERN_BLESS=1 cargo test -p tern
-//! --test golden` and review the diff line by line.
+//! --test e2e -- golden::` and review the diff line by line.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
