@@ -47,6 +47,8 @@ struct RawFiles {
     max_record_bytes: Option<Spanned<usize>>,
     start_at: Option<Spanned<String>>,
     partial_flush_ms: Option<u64>,
+    /// The only folders log files may be read from (by their real path).
+    allowed_roots: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[files]`: how the log files of DCR `logFiles` sources are read.
@@ -62,6 +64,10 @@ pub struct FilesConfig {
     pub start_at_beginning: bool,
     /// A last line without its newline (or an open multi-line record) is sent after this.
     pub partial_flush: std::time::Duration,
+    /// `allowed_roots`: set, a pattern outside these folders is refused when its DCR is
+    /// loaded, and a file whose real path (symlinked folders resolved) is outside them is not
+    /// read. `None` (the default): any folder a DCR names.
+    pub allowed_roots: Option<Vec<PathBuf>>,
 }
 
 impl Default for FilesConfig {
@@ -71,6 +77,7 @@ impl Default for FilesConfig {
             max_record_bytes: 64 * 1024,
             start_at_beginning: false,
             partial_flush: std::time::Duration::from_secs(5),
+            allowed_roots: None,
         }
     }
 }
@@ -97,6 +104,16 @@ struct RawListen {
     idle_timeout_seconds: Option<u64>,
     /// TCP: connections served at once; more wait in the kernel's backlog.
     max_connections: Option<Spanned<usize>>,
+    /// TCP: connections one address (an IPv6 /64) may have open at once.
+    max_connections_per_source: Option<Spanned<usize>>,
+    /// TCP: a frame must be complete this long after its first byte.
+    frame_timeout_seconds: Option<Spanned<u64>>,
+    /// TCP: bytes all connections' read buffers may take together (`"64MiB"`).
+    buffer_budget: Option<Spanned<String>>,
+    /// Put Cisco ISE/ACS multi-part messages back together on this listener.
+    reassemble: Option<bool>,
+    /// Bytes this listener's reassembly may hold (`"16MiB"`).
+    reassembly_max_bytes: Option<Spanned<String>>,
     /// The zone of device timestamps that carry none (`UTC`, `local`, `+02:00`, an IANA name).
     timezone: Option<Spanned<String>>,
 }
@@ -262,6 +279,17 @@ pub struct Listen {
     pub sockets: usize,
     pub idle_timeout: std::time::Duration,
     pub max_connections: usize,
+    /// Connections one source may hold: an IPv4 address or an IPv6 /64 (one host's usual
+    /// share), so one sender cannot take every slot.
+    pub max_connections_per_source: usize,
+    /// A frame not complete this long after its first byte ends the connection (counted as
+    /// `dropped{reason="frame_timeout"}`): a byte now and then cannot hold a slot forever.
+    pub frame_timeout: std::time::Duration,
+    /// Bytes the read buffers of all the listener's connections may take; a connection that
+    /// needs more waits (is not read) until others give some back.
+    pub buffer_budget_bytes: usize,
+    /// Reassembly of multi-part messages (`reassemble = true`): the bytes it may hold.
+    pub reassembly_max_bytes: Option<usize>,
     /// TLS (`protocol = "tls"`, or RELP over TLS).
     pub tls: Option<TlsFiles>,
     /// The zone zone-less device timestamps are read in (UTC unless set).
@@ -333,6 +361,10 @@ impl Listen {
             sockets: default_socket_count(),
             idle_timeout: std::time::Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: DEFAULT_MAX_CONNECTIONS / 4,
+            frame_timeout: std::time::Duration::from_secs(DEFAULT_FRAME_TIMEOUT_SECONDS),
+            buffer_budget_bytes: DEFAULT_BUFFER_BUDGET_BYTES,
+            reassembly_max_bytes: None,
             tls: None,
             timezone: crate::timezone::Zone::default(),
         }
@@ -434,6 +466,11 @@ const DEFAULT_MEMORY_TIER_BYTES: usize = 32 << 20;
 pub const DEFAULT_DEAD_LETTER: &str = "/var/lib/tern/dead-letter.jsonl";
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// The most `max_connections` may be (a file descriptor each).
+const MAX_CONNECTIONS_LIMIT: usize = 1 << 20;
+const DEFAULT_FRAME_TIMEOUT_SECONDS: u64 = 60;
+/// 256 MiB: 4,096 connections with a 64 KiB read buffer each.
+const DEFAULT_BUFFER_BUDGET_BYTES: usize = 256 << 20;
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:5514";
 pub const DEFAULT_METRICS_ADDRESS: &str = "127.0.0.1:9280";
 
@@ -671,6 +708,77 @@ impl Config {
                     ));
                 }
             };
+            // Keys a listener of this protocol would ignore are errors, not silent no-ops: an
+            // `allow` list on a unix socket would protect nothing.
+            let stream = matches!(protocol, Protocol::Tcp | Protocol::Tls | Protocol::Relp);
+            let only_for = [
+                (
+                    "idle_timeout_seconds",
+                    l.idle_timeout_seconds.is_some(),
+                    stream,
+                    "tcp, tls and relp",
+                ),
+                (
+                    "max_connections",
+                    l.max_connections.is_some(),
+                    stream,
+                    "tcp, tls and relp",
+                ),
+                (
+                    "max_connections_per_source",
+                    l.max_connections_per_source.is_some(),
+                    stream,
+                    "tcp, tls and relp",
+                ),
+                (
+                    "frame_timeout_seconds",
+                    l.frame_timeout_seconds.is_some(),
+                    stream,
+                    "tcp, tls and relp",
+                ),
+                (
+                    "buffer_budget",
+                    l.buffer_budget.is_some(),
+                    stream,
+                    "tcp, tls and relp",
+                ),
+                (
+                    "receive_buffer_bytes",
+                    l.receive_buffer_bytes.is_some(),
+                    protocol == Protocol::Udp,
+                    "udp",
+                ),
+                (
+                    "sockets",
+                    l.sockets.is_some(),
+                    protocol == Protocol::Udp,
+                    "udp",
+                ),
+                (
+                    "allow",
+                    !l.allow.is_empty(),
+                    protocol != Protocol::Unix,
+                    "network",
+                ),
+                (
+                    "sender_formats",
+                    !l.sender_formats.is_empty(),
+                    protocol != Protocol::Unix,
+                    "network",
+                ),
+            ];
+            if let Some((name, _, _, kinds)) =
+                only_for.iter().find(|(_, given, fits, _)| *given && !fits)
+            {
+                return Err(at(
+                    l.protocol.span(),
+                    format!(
+                        "{}: only {kinds} listeners take it (this one is {})",
+                        key(name),
+                        protocol.name()
+                    ),
+                ));
+            }
             checked.receive_buffer_bytes = l.receive_buffer_bytes;
             if let Some(sockets) = &l.sockets {
                 if !(1..=256).contains(sockets.get_ref()) {
@@ -685,14 +793,85 @@ impl Config {
                 checked.idle_timeout = std::time::Duration::from_secs(idle.max(1));
             }
             if let Some(max) = &l.max_connections {
-                if *max.get_ref() == 0 {
+                if !(1..=MAX_CONNECTIONS_LIMIT).contains(max.get_ref()) {
                     return Err(at(
                         max.span(),
-                        format!("{}: must be at least 1", key("max_connections")),
+                        format!(
+                            "{}: must be between 1 and {MAX_CONNECTIONS_LIMIT}",
+                            key("max_connections")
+                        ),
                     ));
                 }
                 checked.max_connections = *max.get_ref();
             }
+            // A quarter of the slots per source unless set: another sender always gets in.
+            checked.max_connections_per_source = (checked.max_connections / 4).max(1);
+            if let Some(max) = &l.max_connections_per_source {
+                if !(1..=checked.max_connections).contains(max.get_ref()) {
+                    return Err(at(
+                        max.span(),
+                        format!(
+                            "{}: must be between 1 and max_connections ({})",
+                            key("max_connections_per_source"),
+                            checked.max_connections
+                        ),
+                    ));
+                }
+                checked.max_connections_per_source = *max.get_ref();
+            }
+            if let Some(seconds) = &l.frame_timeout_seconds {
+                if !(1..=3600).contains(seconds.get_ref()) {
+                    return Err(at(
+                        seconds.span(),
+                        format!(
+                            "{}: must be between 1 and 3600",
+                            key("frame_timeout_seconds")
+                        ),
+                    ));
+                }
+                checked.frame_timeout = std::time::Duration::from_secs(*seconds.get_ref());
+            }
+            if let Some(text) = &l.buffer_budget {
+                checked.buffer_budget_bytes = parse_bytes(text.get_ref())
+                    .filter(|b| *b >= 1 << 20)
+                    .ok_or_else(|| {
+                        at(
+                            text.span(),
+                            format!(
+                                "{}: `{}` is not a size of at least 1MiB (e.g. \"64MiB\")",
+                                key("buffer_budget"),
+                                text.get_ref()
+                            ),
+                        )
+                    })?;
+            }
+            checked.reassembly_max_bytes = match (l.reassemble, &l.reassembly_max_bytes) {
+                (Some(true), None) => Some(crate::reassembly::DEFAULT_BUDGET_BYTES),
+                (Some(true), Some(text)) => Some(
+                    parse_bytes(text.get_ref())
+                        .filter(|b| *b >= 64 << 10)
+                        .ok_or_else(|| {
+                            at(
+                                text.span(),
+                                format!(
+                                    "{}: `{}` is not a size of at least 64KiB (e.g. \"16MiB\")",
+                                    key("reassembly_max_bytes"),
+                                    text.get_ref()
+                                ),
+                            )
+                        })?,
+                ),
+                (_, Some(text)) => {
+                    return Err(at(
+                        text.span(),
+                        format!(
+                            "{}: only with `reassemble = true`",
+                            key("reassembly_max_bytes")
+                        ),
+                    ));
+                }
+                (_, None) => None,
+            };
             listen.push(checked);
         }
 
@@ -819,13 +998,10 @@ impl Config {
         let mut destinations = Vec::new();
         for (i, d) in raw.destination.iter().enumerate() {
             let endpoint = d.endpoint.get_ref();
-            if !endpoint_allowed(endpoint) {
+            if let Some(why) = crate::upload::endpoint::refusal(endpoint) {
                 return Err(at(
                     d.endpoint.span(),
-                    format!(
-                        "destination[{i}].endpoint: `{endpoint}` must be https:// (plain http:// only \
-                         on a loopback address, for tests)"
-                    ),
+                    format!("destination[{i}].endpoint: {why}"),
                 ));
             }
             let mut streams = Vec::new();
@@ -903,6 +1079,38 @@ impl Config {
             }
             if let Some(ms) = raw_files.partial_flush_ms {
                 files.partial_flush = std::time::Duration::from_millis(ms.max(10));
+            }
+            if let Some(roots) = &raw_files.allowed_roots {
+                if roots.get_ref().is_empty() {
+                    // Would refuse every file: more likely a mistake than the intent.
+                    return Err(at(
+                        roots.span(),
+                        "files.allowed_roots: empty: list the folders log files may be read \
+                         from (e.g. [\"/var/log\"]), or leave the key out"
+                            .to_owned(),
+                    ));
+                }
+                let mut allowed = Vec::new();
+                for root in roots.get_ref() {
+                    let path = Path::new(root.get_ref());
+                    // `..` is refused rather than resolved: a root is compared by its path.
+                    if !path.is_absolute()
+                        || path
+                            .components()
+                            .any(|c| c == std::path::Component::ParentDir)
+                    {
+                        return Err(at(
+                            root.span(),
+                            format!(
+                                "files.allowed_roots: `{}`: not an absolute folder without `..` \
+                                 (e.g. /var/log)",
+                                root.get_ref()
+                            ),
+                        ));
+                    }
+                    allowed.push(path.to_path_buf());
+                }
+                files.allowed_roots = Some(allowed);
             }
         }
         Ok(Config {
@@ -994,10 +1202,8 @@ fn credential(
     };
     let authority_host = either(&auth.authority_host, "AZURE_AUTHORITY_HOST")
         .unwrap_or_else(|| cloud.authority_host().to_owned());
-    if !endpoint_allowed(&authority_host) {
-        return Err(format!(
-            "azure.auth.authority_host: `{authority_host}` must be https:// (or http:// on a loopback address, for tests)"
-        ));
+    if let Some(why) = crate::upload::endpoint::refusal(&authority_host) {
+        return Err(format!("azure.auth.authority_host: {why}"));
     }
     let unused = |keys: &[(&str, bool)]| -> Result<(), String> {
         match keys.iter().find(|(_, given)| *given) {
@@ -1166,23 +1372,6 @@ fn parse_bytes(text: &str) -> Option<usize> {
 }
 
 /// `https://`, or `http://` on a loopback address (DESIGN.md: tests only).
-fn endpoint_allowed(endpoint: &str) -> bool {
-    if endpoint.starts_with("https://") {
-        return true;
-    }
-    let Some(rest) = endpoint.strip_prefix("http://") else {
-        return false;
-    };
-    let host = rest.split('/').next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()
@@ -1517,6 +1706,77 @@ address = "127.0.0.1:9280"
     }
 
     #[test]
+    fn listener_limits_are_checked_and_keys_of_other_protocols_refused() {
+        let listen = |protocol: &str, extra: &str| {
+            Config::parse(
+                "t.toml",
+                &format!(
+                    "[[listen]]\nprotocol = \"{protocol}\"\naddress = \"{}\"\n{extra}",
+                    if protocol == "unix" {
+                        "/run/x.sock"
+                    } else {
+                        "127.0.0.1:1"
+                    }
+                ),
+            )
+        };
+        let tcp = listen("tcp", "max_connections = 100\n").unwrap();
+        assert_eq!(tcp.listen[0].max_connections_per_source, 25);
+        assert_eq!(
+            tcp.listen[0].frame_timeout,
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(tcp.listen[0].reassembly_max_bytes, None);
+        let ise = listen("udp", "reassemble = true\n").unwrap();
+        assert_eq!(ise.listen[0].reassembly_max_bytes, Some(16 << 20));
+        for (protocol, extra, wanted) in [
+            (
+                "tcp",
+                "max_connections = 99999999999\n",
+                "listen[0].max_connections: must be between",
+            ),
+            (
+                "tcp",
+                "max_connections = 10\nmax_connections_per_source = 11\n",
+                "max_connections_per_source: must be between 1 and max_connections (10)",
+            ),
+            (
+                "tcp",
+                "frame_timeout_seconds = 0\n",
+                "frame_timeout_seconds: must be between 1 and 3600",
+            ),
+            (
+                "tcp",
+                "buffer_budget = \"1KiB\"\n",
+                "buffer_budget: `1KiB` is not a size of at least 1MiB",
+            ),
+            (
+                "tcp",
+                "reassembly_max_bytes = \"1MiB\"\n",
+                "reassembly_max_bytes: only with `reassemble = true`",
+            ),
+            (
+                "unix",
+                "allow = [\"10.0.0.0/8\"]\n",
+                "listen[0].allow: only network listeners take it (this one is unix)",
+            ),
+            (
+                "udp",
+                "max_connections = 5\n",
+                "listen[0].max_connections: only tcp, tls and relp listeners take it (this one is udp)",
+            ),
+            (
+                "tcp",
+                "sockets = 2\n",
+                "listen[0].sockets: only udp listeners take it",
+            ),
+        ] {
+            let err = listen(protocol, extra).unwrap_err();
+            assert!(err.message.contains(wanted), "{extra}: {}", err.message);
+        }
+    }
+
+    #[test]
     fn retry_backoff_defaults_and_is_clamped_to_its_range() {
         use std::time::Duration;
         let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
@@ -1560,5 +1820,29 @@ address = "127.0.0.1:9280"
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn files_allowed_roots_are_absolute_folders_or_unset() {
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let with = |files: &str| Config::parse("t.toml", &format!("{listen}[files]\n{files}"));
+        assert_eq!(with("").unwrap().files.allowed_roots, None);
+        let set = with("allowed_roots = [\"/var/log\", \"/srv/app/logs/\"]\n").unwrap();
+        assert_eq!(
+            set.files.allowed_roots,
+            Some(vec![
+                PathBuf::from("/var/log"),
+                PathBuf::from("/srv/app/logs")
+            ])
+        );
+        for bad in ["[\"var/log\"]", "[\"/var/log/../../etc\"]", "[]"] {
+            let err = with(&format!("allowed_roots = {bad}\n")).unwrap_err();
+            assert_eq!(err.line, 5, "{bad}");
+            assert!(
+                err.message.starts_with("files.allowed_roots: "),
+                "{}",
+                err.message
+            );
+        }
     }
 }

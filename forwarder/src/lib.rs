@@ -14,6 +14,7 @@ pub mod output;
 pub mod pipeline;
 pub mod reassembly;
 pub mod run;
+pub mod secure_file;
 pub mod send_test;
 pub mod spool;
 pub mod systemd;

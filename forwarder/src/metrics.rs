@@ -83,16 +83,20 @@ pub enum DropReason {
     RejectedSender,
     /// Rows for an upload target that appeared in a DCR reload; uploaders start with Tern.
     NoUploader,
+    /// A frame that did not complete within `frame_timeout_seconds` of its first byte (a
+    /// slow or stuck sender); the connection is closed.
+    FrameTimeout,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::Oversized,
         DropReason::Truncated,
         DropReason::Empty,
         DropReason::NotFormat,
         DropReason::RejectedSender,
         DropReason::NoUploader,
+        DropReason::FrameTimeout,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +107,7 @@ impl DropReason {
             DropReason::NotFormat => "not_format",
             DropReason::RejectedSender => "rejected_sender",
             DropReason::NoUploader => "no_uploader",
+            DropReason::FrameTimeout => "frame_timeout",
         }
     }
 }
@@ -121,6 +126,11 @@ pub struct Metrics {
     framing_resyncs: Family<ListenerLabel, Counter>,
     reassembled: Family<ListenerLabel, Counter>,
     reassembly_incomplete: Family<ListenerLabel, Counter>,
+    reassembly_limits: Family<ReasonLabels, Counter>,
+    reassembly_bytes: Family<ListenerLabel, Gauge>,
+    connections_refused: Family<ReasonLabels, Counter>,
+    connection_buffer_bytes: Family<ListenerLabel, Gauge>,
+    connection_buffer_waits: Family<ListenerLabel, Counter>,
     udp_kernel_drops: Family<ListenerLabel, Counter>,
     connections_open: Family<ListenerLabel, Gauge>,
     connections: Family<ListenerLabel, Counter>,
@@ -169,7 +179,7 @@ pub struct ListenerMetrics {
     /// Indexed like [`KINDS`].
     pub parsed: [Counter; 14],
     /// Indexed like [`DropReason::ALL`].
-    pub dropped: [Counter; 6],
+    pub dropped: [Counter; 7],
     /// Indexed like [`crate::pipeline::ANOMALY_NAMES`].
     anomalies: [Counter; 8],
     pub body_errors: Counter,
@@ -179,6 +189,16 @@ pub struct ListenerMetrics {
     pub reassembled: Counter,
     /// Multi-part messages emitted with segments missing (window passed, memory bound hit).
     pub reassembly_incomplete: Counter,
+    /// Indexed like [`crate::reassembly::Limit::ALL`].
+    pub reassembly_limits: [Counter; 4],
+    /// Bytes the listener's reassemblers hold (set by the tasks as they change it).
+    pub reassembly_bytes: Gauge,
+    /// Connections closed at once: `per_source` (the address had its quota).
+    pub refused_per_source: Counter,
+    /// Bytes of the listener's connection buffers, against its `buffer_budget_bytes`.
+    pub connection_buffer_bytes: Gauge,
+    /// Times a connection waited for buffer room (paused, not closed).
+    pub connection_buffer_waits: Counter,
     pub udp_kernel_drops: Counter,
     pub connections_open: Gauge,
     pub connections: Counter,
@@ -304,6 +324,11 @@ impl Metrics {
             framing_resyncs: Family::default(),
             reassembled: Family::default(),
             reassembly_incomplete: Family::default(),
+            reassembly_limits: Family::default(),
+            reassembly_bytes: Family::default(),
+            connections_refused: Family::default(),
+            connection_buffer_bytes: Family::default(),
+            connection_buffer_waits: Family::default(),
             udp_kernel_drops: Family::default(),
             connections_open: Family::default(),
             connections: Family::default(),
@@ -390,6 +415,34 @@ impl Metrics {
             "Multi-part messages forwarded with segments missing (the reassembly window passed, \
              the connection closed, or the memory bound was hit)",
             m.reassembly_incomplete.clone(),
+        );
+        registry.register(
+            "reassembly_limit",
+            "Multi-part segments not held, or groups let go early, by the bound that did it: \
+             parts (too many announced), group_bytes, groups (per connection), budget (the \
+             listener's reassembly_max_bytes)",
+            m.reassembly_limits.clone(),
+        );
+        registry.register(
+            "reassembly_bytes",
+            "Bytes the listener holds in multi-part segments waiting for the rest",
+            m.reassembly_bytes.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once, by reason: per_source (the sender's address, or its \
+             IPv6 /64, had max_connections_per_source open)",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            "connection_buffer_bytes",
+            "Bytes of the listener's connection read buffers (bounded by buffer_budget_bytes)",
+            m.connection_buffer_bytes.clone(),
+        );
+        registry.register(
+            "connection_buffer_waits",
+            "Reads paused because the listener's buffer budget was used up",
+            m.connection_buffer_waits.clone(),
         );
         registry.register(
             "udp_kernel_drops",
@@ -595,6 +648,24 @@ impl Metrics {
             framing_resyncs: self.framing_resyncs.get_or_create(&label).clone(),
             reassembled: self.reassembled.get_or_create(&label).clone(),
             reassembly_incomplete: self.reassembly_incomplete.get_or_create(&label).clone(),
+            reassembly_limits: crate::reassembly::Limit::ALL.map(|limit| {
+                self.reassembly_limits
+                    .get_or_create(&ReasonLabels {
+                        listener: listener.to_owned(),
+                        reason: limit.name().to_owned(),
+                    })
+                    .clone()
+            }),
+            reassembly_bytes: self.reassembly_bytes.get_or_create(&label).clone(),
+            refused_per_source: self
+                .connections_refused
+                .get_or_create(&ReasonLabels {
+                    listener: listener.to_owned(),
+                    reason: "per_source".to_owned(),
+                })
+                .clone(),
+            connection_buffer_bytes: self.connection_buffer_bytes.get_or_create(&label).clone(),
+            connection_buffer_waits: self.connection_buffer_waits.get_or_create(&label).clone(),
             udp_kernel_drops: self.udp_kernel_drops.get_or_create(&label).clone(),
             connections_open: self.connections_open.get_or_create(&label).clone(),
             connections: self.connections.get_or_create(&label).clone(),
@@ -756,10 +827,28 @@ fn respond(metrics: &Metrics, path: &str) -> Response<Full<Bytes>> {
 }
 
 /// Serves the endpoint until the task is dropped.
+/// Connections the metrics endpoint serves at once: scrapers and health checks need a few;
+/// more wait in the kernel's backlog.
+const HTTP_MAX_CONNECTIONS: usize = 64;
+/// A request's headers must arrive within this (slow-header clients hold no slot for long),
+/// and a connection is closed after this long whatever it does.
+const HTTP_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const HTTP_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(HTTP_MAX_CONNECTIONS));
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // EMFILE and the like: wait instead of spinning on the error.
+                crate::warn_limited!(error = %e, "metrics endpoint: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
@@ -769,9 +858,12 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
                     async move { Ok::<_, std::convert::Infallible>(response) }
                 });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HTTP_HEADER_TIMEOUT)
+                .serve_connection(io, service);
+            let _ = tokio::time::timeout(HTTP_CONNECTION_TIMEOUT, connection).await;
+            drop(slot);
         });
     }
 }

@@ -3,7 +3,7 @@
 //! Owns: writing batches in order to every output, and reopening files on SIGHUP so logrotate
 //! can move them. One task; batches arrive through the bounded queue the listeners fill.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use prometheus_client::metrics::counter::Counter;
@@ -29,12 +29,16 @@ struct Writer {
     errors: Counter,
 }
 
-async fn open_append(path: &PathBuf) -> std::io::Result<tokio::fs::File> {
-    tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .await
+/// Opens an output file for appending: never through a symlink or into a FIFO, created 0640
+/// (operators read it through the group) and narrowed to that if found more open.
+async fn open_append(path: &Path) -> std::io::Result<tokio::fs::File> {
+    let path = path.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || {
+        crate::secure_file::open_append(&path, crate::secure_file::GROUP_READABLE)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
+    Ok(tokio::fs::File::from_std(opened?))
 }
 
 /// Opens every output; an error names the file.

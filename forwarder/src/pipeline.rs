@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tern_parsers::vendor::cisco_ise::{parse_segment, segmented_tag};
 
-use crate::reassembly::{Reassembler, Whole};
+use crate::reassembly::{Added, Budget, Reassembler, Whole};
 use crate::timezone::ZoneClock;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -69,6 +69,25 @@ pub struct Pipeline {
     pub batches: mpsc::Sender<Batch>,
     /// Whether any local output is open: without one, rows are written only for uploads.
     pub local_outputs: bool,
+    /// The reassembly budget of each listener with `reassemble = true`, by listener name: its
+    /// connections and sockets share it.
+    pub reassembly_budgets: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Budget>>>>,
+}
+
+impl Pipeline {
+    /// The reassembly budget `listen`'s tasks share, if it reassembles.
+    fn reassembly_budget(&self, listen: &crate::config::Listen) -> Option<Arc<Budget>> {
+        let max = listen.reassembly_max_bytes?;
+        let mut budgets = self
+            .reassembly_budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(
+            budgets
+                .entry(listen.name())
+                .or_insert_with(|| Budget::new(max)),
+        ))
+    }
 }
 
 /// Parses and shapes the messages of one listener task.
@@ -83,8 +102,8 @@ pub struct Shaper {
     /// Where rows are written; a field of its own so that writing borrows it while the
     /// event's `Received` borrows the rest of the shaper.
     sink: RowSink,
-    /// Segments of multi-part messages waiting for the rest.
-    reassembler: Reassembler,
+    /// Segments of multi-part messages waiting for the rest (`reassemble = true` only).
+    reassembler: Option<Reassembler>,
     /// The zone of device timestamps without one (`[[listen]] timezone`).
     zone: ZoneClock,
     /// The last receive time and its RFC 3339 text: every message of a read shares it.
@@ -161,7 +180,7 @@ impl Shaper {
             metrics,
             batches: pipeline.batches.clone(),
             sink,
-            reassembler: Reassembler::default(),
+            reassembler: pipeline.reassembly_budget(listen).map(Reassembler::new),
             zone: ZoneClock::new(listen.timezone.clone()),
             time_text: (
                 Timestamp::from_unix(0, 0),
@@ -174,7 +193,7 @@ impl Shaper {
     /// may go quiet must then call [`Shaper::flush`] now and then, so that a group whose window
     /// has passed is forwarded without waiting for the next message.
     pub fn has_waiting_segments(&self) -> bool {
-        !self.reassembler.is_empty()
+        self.reassembler.as_ref().is_some_and(|r| !r.is_empty())
     }
 
     pub fn metrics(&self) -> &ListenerMetrics {
@@ -197,19 +216,33 @@ impl Shaper {
             }
         };
         // A segment of a multi-part message waits for the others (`crate::reassembly`).
-        if let Some((tag, rest)) = segmented_tag(event.app_name, event.message) {
-            if let Some(segment) = parse_segment(rest).filter(|s| s.total > 1) {
-                let header_at = rest.as_ptr().addr() - message.as_ptr().addr();
-                let ready =
-                    self.reassembler
-                        .add(sender, tag, &segment, message, header_at, Instant::now());
-                self.handle_reassembled(ready, received_at);
-                return;
+        if let Some(reassembler) = self.reassembler.as_mut() {
+            let segment = segmented_tag(event.app_name, event.message).and_then(|(tag, rest)| {
+                let segment = parse_segment(rest).filter(|s| s.total > 1)?;
+                Some((tag, rest, segment))
+            });
+            match segment {
+                Some((tag, rest, segment)) => {
+                    let header_at = rest.as_ptr().addr() - message.as_ptr().addr();
+                    let now = Instant::now();
+                    match reassembler.add(sender, tag, &segment, message, header_at, now) {
+                        Added::Held { ready } => {
+                            self.handle_reassembled(ready, received_at);
+                            return;
+                        }
+                        // Not held: shaped below as an event of its own.
+                        Added::PassThrough { limit, ready } => {
+                            self.count_limit(limit);
+                            self.handle_reassembled(ready, received_at);
+                        }
+                    }
+                }
+                None if !reassembler.is_empty() => {
+                    let expired = reassembler.expire(Some(Instant::now()));
+                    self.handle_reassembled(expired, received_at);
+                }
+                None => {}
             }
-        }
-        if !self.reassembler.is_empty() {
-            let expired = self.reassembler.expire(Some(Instant::now()));
-            self.handle_reassembled(expired, received_at);
         }
         if let Some(counter) = self.metrics.parsed_kind(event.body.kind()) {
             counter.inc();
@@ -306,9 +339,26 @@ impl Shaper {
         }
     }
 
+    fn count_limit(&self, limit: crate::reassembly::Limit) {
+        let index = crate::reassembly::Limit::ALL
+            .iter()
+            .position(|l| *l == limit)
+            .unwrap_or_default();
+        if let Some(counter) = self.metrics.reassembly_limits.get(index) {
+            counter.inc();
+        }
+    }
+
     /// Handles messages the reassembler put back together.
     fn handle_reassembled(&mut self, ready: Vec<Whole>, at: Timestamp) {
+        if let Some(reassembler) = &self.reassembler {
+            let held = i64::try_from(reassembler.budget_used()).unwrap_or(i64::MAX);
+            self.metrics.reassembly_bytes.set(held);
+        }
         for whole in ready {
+            if let Some(limit) = whole.limit {
+                self.count_limit(limit);
+            }
             let sender = whole.sender;
             if whole.complete {
                 self.metrics.reassembled.inc();
@@ -325,8 +375,9 @@ impl Shaper {
 
     /// Forwards what is still waiting for segments, then flushes: for the end of a task.
     pub async fn finish(&mut self) -> Result<(), OutputsClosed> {
-        let open = self.reassembler.expire(None);
-        self.handle_reassembled(open, now());
+        if let Some(open) = self.reassembler.as_mut().map(|r| r.expire(None)) {
+            self.handle_reassembled(open, now());
+        }
         self.flush().await
     }
 
@@ -365,8 +416,12 @@ impl Shaper {
 
     /// Hands the batch to the outputs, waiting while their queue is full (backpressure).
     pub async fn flush(&mut self) -> Result<(), OutputsClosed> {
-        if !self.reassembler.is_empty() {
-            let expired = self.reassembler.expire(Some(Instant::now()));
+        if let Some(expired) = self
+            .reassembler
+            .as_mut()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.expire(Some(Instant::now())))
+        {
             self.handle_reassembled(expired, now());
         }
         // Rows are only ever written for targets that were routed; a reload starts the new

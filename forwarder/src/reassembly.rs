@@ -4,27 +4,112 @@
 //! arrived, then forwarded as one message whose header is segment 0's and whose payload is the
 //! segments' payloads in order, so it is parsed, routed and counted as one event.
 //!
-//! Bounded: a group waits at most [`WINDOW`] after its first segment, holds at most
-//! [`MAX_GROUP_BYTES`], and a listener task keeps at most [`MAX_GROUPS`] open. A group that
-//! cannot complete (window passed, connection closed, a bound hit, or a segment index seen twice,
-//! which an ISE restart causes) is forwarded with what it has, in order, and counted in
-//! `tern_reassembly_incomplete_total`: nothing is dropped.
+//! Only on listeners with `reassemble = true`: anything that can reach a port could otherwise
+//! make Tern hold segments. Everything a sender can make it hold is bounded and counted
+//! (`tern_reassembly_limit_total{limit}`): an announced part count above [`MAX_PARTS`] is not
+//! reassembled at all (the segment passes as an event of its own), parts are stored sparsely
+//! (a header announcing 64 parts costs nothing until they come), a group holds at most
+//! [`MAX_GROUP_BYTES`] and waits at most [`WINDOW`], a task keeps at most [`MAX_GROUPS`] open,
+//! and every byte held, with a per-part and per-group overhead, is charged to the listener's
+//! [`Budget`] (all its connections together). A group that cannot complete is forwarded with
+//! what it has, in order, and counted in `tern_reassembly_incomplete_total`: nothing is
+//! dropped. Groups leave in arrival order, so expiry looks only at the oldest (O(1) each).
 //!
 //! Windows are checked whenever the task handles a message or flushes, and everything open is
 //! forwarded when the task ends (connection closed, shutdown).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tern_parsers::vendor::cisco_ise::Segment;
 
 /// How long the segments of one event may take to arrive; ISE sends them back to back.
 pub const WINDOW: Duration = Duration::from_secs(10);
-/// Open groups per listener task.
-pub const MAX_GROUPS: usize = 4096;
+/// Open groups per listener task (connection or UDP socket).
+pub const MAX_GROUPS: usize = 1024;
 /// Bytes held per group.
-pub const MAX_GROUP_BYTES: usize = 1 << 20;
+pub const MAX_GROUP_BYTES: usize = 256 << 10;
+/// The largest part count reassembled. ISE splits at its message size (1 KiB to 8 KiB), so
+/// real events come in a few parts; a larger count is an attack or garbage.
+pub const MAX_PARTS: u16 = 64;
+/// What holding a part or a group costs beyond its bytes (map nodes, vectors, the key).
+const PART_OVERHEAD: usize = 64;
+const GROUP_OVERHEAD: usize = 256;
+/// The default of `[[listen]] reassembly_max_bytes`: bytes held per listener.
+pub const DEFAULT_BUDGET_BYTES: usize = 16 << 20;
+
+/// Why the reassembler let go of a group early or did not take a segment, as
+/// `tern_reassembly_limit_total{limit}` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// More parts announced than [`MAX_PARTS`]: passed through unassembled.
+    Parts,
+    /// A group grew past [`MAX_GROUP_BYTES`].
+    GroupBytes,
+    /// The task had [`MAX_GROUPS`] open: its oldest was pushed out.
+    Groups,
+    /// The listener's byte budget was used up: this task's oldest groups were pushed out, or
+    /// the segment passed through unassembled.
+    Budget,
+}
+
+impl Limit {
+    pub const ALL: [Limit; 4] = [
+        Limit::Parts,
+        Limit::GroupBytes,
+        Limit::Groups,
+        Limit::Budget,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Parts => "parts",
+            Limit::GroupBytes => "group_bytes",
+            Limit::Groups => "groups",
+            Limit::Budget => "budget",
+        }
+    }
+}
+
+/// The bytes all reassemblers of one listener may hold together.
+#[derive(Debug)]
+pub struct Budget {
+    max: usize,
+    used: AtomicUsize,
+}
+
+impl Budget {
+    pub fn new(max: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            max,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `bytes` if they fit.
+    fn try_take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.max)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, bytes: usize) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(bytes))
+            });
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
@@ -37,20 +122,27 @@ struct Key {
 
 struct Group {
     first_seen: Instant,
+    /// Which entry of the arrival queue is this group's (a key reused after its group left
+    /// gets a new one; the old entry is then stale and skipped).
+    serial: u64,
     sender: Option<IpAddr>,
     /// A segment's message up to its segment header (PRI, timestamp, host, TAG): segment 0's
     /// once it has arrived, else the first one seen.
     head: Vec<u8>,
     has_first: bool,
     message_id: String,
-    /// Payloads by index.
-    parts: Vec<Option<Vec<u8>>>,
+    total: u16,
+    /// Payloads by index: only those that came.
+    parts: BTreeMap<u16, Vec<u8>>,
+    /// Bytes charged to the budget for this group.
+    charged: usize,
+    /// Bytes of head and payloads (what the message will hold).
     bytes: usize,
 }
 
 impl Group {
     fn complete(&self) -> bool {
-        self.has_first && self.parts.iter().all(Option::is_some)
+        self.has_first && self.parts.len() == usize::from(self.total)
     }
 
     /// The whole message: segment 0's head, a header saying "1 of 1", then every payload
@@ -60,7 +152,7 @@ impl Group {
         out.extend_from_slice(&self.head);
         out.extend_from_slice(self.message_id.as_bytes());
         out.extend_from_slice(b" 1 0 ");
-        for part in self.parts.into_iter().flatten() {
+        for part in self.parts.into_values() {
             out.extend_from_slice(&part);
         }
         out
@@ -74,22 +166,50 @@ pub struct Whole {
     pub complete: bool,
     /// Who sent the segments.
     pub sender: Option<IpAddr>,
+    /// The limit that made it leave early, if one did.
+    pub limit: Option<Limit>,
+}
+
+/// What [`Reassembler::add`] did with a segment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Added {
+    /// Held (or completed, with the rest): `ready` are the messages to forward now (this
+    /// group when complete, and any group it pushed out).
+    Held { ready: Vec<Whole> },
+    /// Not taken: the caller handles the segment as an event of its own. `ready` as above.
+    PassThrough { limit: Limit, ready: Vec<Whole> },
 }
 
 /// Open groups of one listener task.
-#[derive(Default)]
 pub struct Reassembler {
     groups: HashMap<Key, Group>,
+    /// Keys in the order their groups were opened, with the group's serial.
+    arrivals: VecDeque<(Key, u64)>,
+    next_serial: u64,
+    budget: Arc<Budget>,
 }
 
 impl Reassembler {
+    pub fn new(budget: Arc<Budget>) -> Reassembler {
+        Reassembler {
+            groups: HashMap::new(),
+            arrivals: VecDeque::new(),
+            next_serial: 0,
+            budget,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
 
-    /// Takes one segment: `message` is the whole syslog message, `payload_at` where the
-    /// segment header starts in it. Returns the messages now ready (this group when complete,
-    /// and any group it pushed out).
+    /// Bytes the listener's reassemblers hold together.
+    pub fn budget_used(&self) -> usize {
+        self.budget.used()
+    }
+
+    /// Takes one segment: `message` is the whole syslog message, `header_at` where the segment
+    /// header starts in it.
     pub fn add(
         &mut self,
         sender: Option<IpAddr>,
@@ -98,8 +218,14 @@ impl Reassembler {
         message: &[u8],
         header_at: usize,
         now: Instant,
-    ) -> Vec<Whole> {
-        let mut ready = Vec::new();
+    ) -> Added {
+        let mut ready = self.expire(Some(now));
+        if segment.total > MAX_PARTS {
+            return Added::PassThrough {
+                limit: Limit::Parts,
+                ready,
+            };
+        }
         let head = message.get(..header_at).unwrap_or_default();
         let payload = message
             .get(header_at + segment.header_len..)
@@ -109,86 +235,159 @@ impl Reassembler {
             tag: tag.to_owned(),
             message_id: segment.message_id.to_owned(),
         };
-        let index = usize::from(segment.index);
         // A repeated index or a different total: an unrelated event under a reused id.
-        let clash = self.groups.get(&key).is_some_and(|g| {
-            g.parts.len() != usize::from(segment.total)
-                || g.parts.get(index).is_some_and(Option::is_some)
-        });
+        let clash = self
+            .groups
+            .get(&key)
+            .is_some_and(|g| g.total != segment.total || g.parts.contains_key(&segment.index));
         if clash {
-            if let Some(old) = self.groups.remove(&key) {
-                ready.push(incomplete(old));
+            if let Some(old) = self.remove(&key) {
+                ready.push(incomplete(old, None));
             }
         }
-        if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
-            if let Some(oldest) = self
-                .groups
-                .iter()
-                .min_by_key(|(_, g)| g.first_seen)
-                .map(|(k, _)| k.clone())
-            {
-                if let Some(old) = self.groups.remove(&oldest) {
-                    ready.push(incomplete(old));
+        let opening = !self.groups.contains_key(&key);
+        if opening && self.groups.len() >= MAX_GROUPS {
+            if let Some(old) = self.pop_oldest() {
+                ready.push(incomplete(old, Some(Limit::Groups)));
+            }
+        }
+        let cost = payload.len()
+            + PART_OVERHEAD
+            + if opening {
+                head.len() + GROUP_OVERHEAD + 2 * key.tag.len() + 2 * key.message_id.len()
+            } else {
+                0
+            };
+        // Room in the listener's budget: push out this task's own oldest groups (never
+        // another connection's), else pass the segment through.
+        while !self.budget.try_take(cost) {
+            let oldest_is_this = self.arrivals.front().is_some_and(|(k, _)| *k == key);
+            if oldest_is_this || self.groups.is_empty() {
+                let limit = Limit::Budget;
+                if let Some(old) = self.remove(&key) {
+                    ready.push(incomplete(old, Some(limit)));
+                }
+                return Added::PassThrough { limit, ready };
+            }
+            match self.pop_oldest() {
+                Some(old) => ready.push(incomplete(old, Some(Limit::Budget))),
+                None => {
+                    return Added::PassThrough {
+                        limit: Limit::Budget,
+                        ready,
+                    };
                 }
             }
         }
-        let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
-            first_seen: now,
-            sender,
-            head: head.to_vec(),
-            has_first: false,
-            message_id: segment.message_id.to_owned(),
-            parts: vec![None; usize::from(segment.total)],
-            bytes: head.len(),
-        });
-        if index == 0 {
+        if opening {
+            let serial = self.next_serial;
+            self.next_serial += 1;
+            self.arrivals.push_back((key.clone(), serial));
+            self.groups.insert(
+                key.clone(),
+                Group {
+                    first_seen: now,
+                    serial,
+                    sender,
+                    head: head.to_vec(),
+                    has_first: false,
+                    message_id: segment.message_id.to_owned(),
+                    total: segment.total,
+                    parts: BTreeMap::new(),
+                    charged: 0,
+                    bytes: head.len(),
+                },
+            );
+        }
+        let Some(group) = self.groups.get_mut(&key) else {
+            // Inserted just above when missing.
+            self.budget.give_back(cost);
+            return Added::PassThrough {
+                limit: Limit::Budget,
+                ready,
+            };
+        };
+        group.charged += cost;
+        if segment.index == 0 {
+            group.bytes = group.bytes - group.head.len() + head.len();
             group.head = head.to_vec();
             group.has_first = true;
         }
-        if let Some(slot) = group.parts.get_mut(index) {
-            *slot = Some(payload.to_vec());
-            group.bytes += payload.len();
-        }
+        group.parts.insert(segment.index, payload.to_vec());
+        group.bytes += payload.len();
         let done = group.complete();
         let too_big = group.bytes > MAX_GROUP_BYTES;
         if done || too_big {
-            if let Some(group) = self.groups.remove(&key) {
-                ready.push(Whole {
-                    complete: done,
-                    sender: group.sender,
-                    message: group.into_message(),
-                });
+            if let Some(group) = self.remove(&key) {
+                let limit = (!done).then_some(Limit::GroupBytes);
+                ready.push(incomplete(group, limit));
             }
         }
-        ready
+        Added::Held { ready }
     }
 
-    /// Forwards the groups whose window has passed (or all of them, with `now` = `None`).
+    /// Forwards the groups whose window has passed (or all of them, with `now` = `None`), oldest
+    /// first.
     pub fn expire(&mut self, now: Option<Instant>) -> Vec<Whole> {
-        if self.groups.is_empty() {
-            return Vec::new();
+        let mut out = Vec::new();
+        while let Some((key, serial)) = self.arrivals.front() {
+            let Some(group) = self.groups.get(key).filter(|g| g.serial == *serial) else {
+                // Its group already left.
+                self.arrivals.pop_front();
+                continue;
+            };
+            if now.is_some_and(|now| now.duration_since(group.first_seen) < WINDOW) {
+                break;
+            }
+            if let Some(old) = self.pop_oldest() {
+                out.push(incomplete(old, None));
+            }
         }
-        let expired: Vec<Key> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| now.is_none_or(|now| now.duration_since(g.first_seen) >= WINDOW))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut groups: Vec<Group> = expired
-            .iter()
-            .filter_map(|k| self.groups.remove(k))
-            .collect();
-        groups.sort_by_key(|g| g.first_seen);
-        groups.into_iter().map(incomplete).collect()
+        out
+    }
+
+    /// Removes the oldest open group.
+    fn pop_oldest(&mut self) -> Option<Group> {
+        while let Some((key, serial)) = self.arrivals.pop_front() {
+            if self.groups.get(&key).is_some_and(|g| g.serial == serial) {
+                let group = self.groups.remove(&key)?;
+                self.budget.give_back(group.charged);
+                return Some(group);
+            }
+        }
+        None
+    }
+
+    /// Removes a group (its arrival entry goes stale and is skipped later).
+    fn remove(&mut self, key: &Key) -> Option<Group> {
+        let group = self.groups.remove(key)?;
+        self.budget.give_back(group.charged);
+        // Groups completed behind an old one leave stale entries; a sender completing groups
+        // fast behind one that waits out its window must not grow the queue without bound.
+        if self.arrivals.len() > 2 * self.groups.len() + 64 {
+            let groups = &self.groups;
+            self.arrivals
+                .retain(|(k, serial)| groups.get(k).is_some_and(|g| g.serial == *serial));
+        }
+        Some(group)
     }
 }
 
-/// A group forwarded before it completed (without segment 0, under the header of the first
+impl Drop for Reassembler {
+    fn drop(&mut self) {
+        // What a task still held goes back to the listener (normally it flushed first).
+        let held: usize = self.groups.values().map(|g| g.charged).sum();
+        self.budget.give_back(held);
+    }
+}
+
+/// A group forwarded, complete or not (without segment 0: under the header of the first
 /// segment that came).
-fn incomplete(group: Group) -> Whole {
+fn incomplete(group: Group, limit: Option<Limit>) -> Whole {
     Whole {
         complete: group.complete(),
         sender: group.sender,
+        limit,
         message: group.into_message(),
     }
 }
@@ -200,7 +399,18 @@ mod tests {
 
     const TAG: &str = "CISE_Passed_Authentications";
 
+    fn reassembler() -> Reassembler {
+        Reassembler::new(Budget::new(DEFAULT_BUDGET_BYTES))
+    }
+
     fn add(r: &mut Reassembler, line: &str, now: Instant) -> Vec<Whole> {
+        match add_segment(r, line, now) {
+            Added::Held { ready } => ready,
+            Added::PassThrough { limit, .. } => panic!("passed through: {limit:?}"),
+        }
+    }
+
+    fn add_segment(r: &mut Reassembler, line: &str, now: Instant) -> Added {
         let at = line.find(TAG).unwrap() + TAG.len() + 1;
         let segment = parse_segment(&line.as_bytes()[at..]).unwrap();
         r.add(None, TAG, &segment, line.as_bytes(), at, now)
@@ -208,7 +418,7 @@ mod tests {
 
     #[test]
     fn segments_in_any_order_make_one_message() {
-        let mut r = Reassembler::default();
+        let mut r = reassembler();
         let now = Instant::now();
         assert!(
             add(
@@ -230,6 +440,7 @@ mod tests {
                 message: b"<165>Apr 24 15:00:48 ise CISE_Passed_Authentications 0000000042 1 0 2019-04-24 15:00:48.610 +00:00 0042009748 5200 NOTICE Passed-Authentication: a=1, b=2, c=3,".to_vec(),
                 complete: true,
                 sender: None,
+                limit: None,
             }]
         );
         assert!(r.is_empty());
@@ -237,7 +448,7 @@ mod tests {
 
     #[test]
     fn incomplete_groups_leave_after_the_window_or_at_the_end() {
-        let mut r = Reassembler::default();
+        let mut r = reassembler();
         let t0 = Instant::now();
         add(
             &mut r,
@@ -273,7 +484,7 @@ mod tests {
 
     #[test]
     fn a_reused_id_pushes_the_old_group_out() {
-        let mut r = Reassembler::default();
+        let mut r = reassembler();
         let t0 = Instant::now();
         add(
             &mut r,
@@ -289,5 +500,127 @@ mod tests {
         assert!(!out[0].complete);
         assert!(String::from_utf8_lossy(&out[0].message).contains("first"));
         assert!(!r.is_empty());
+    }
+
+    #[test]
+    fn a_huge_announced_part_count_passes_through_and_holds_nothing() {
+        let budget = Budget::new(DEFAULT_BUDGET_BYTES);
+        let mut r = Reassembler::new(Arc::clone(&budget));
+        let out = add_segment(
+            &mut r,
+            "<165>Apr 24 15:00:48 ise CISE_Passed_Authentications 0000000045 9999 0 head a=1,",
+            Instant::now(),
+        );
+        assert_eq!(
+            out,
+            Added::PassThrough {
+                limit: Limit::Parts,
+                ready: Vec::new()
+            }
+        );
+        assert!(r.is_empty());
+        assert_eq!(budget.used(), 0);
+    }
+
+    /// Two connections of one listener share its budget: neither can hold more than it, a
+    /// connection over it gives up its own oldest groups (never the other's), and everything
+    /// charged comes back when the groups leave.
+    #[test]
+    fn the_listener_budget_bounds_every_connection_together() {
+        let max = 64 << 10;
+        let budget = Budget::new(max);
+        let mut first = Reassembler::new(Arc::clone(&budget));
+        let mut second = Reassembler::new(Arc::clone(&budget));
+        let t0 = Instant::now();
+        let payload = "x".repeat(1000);
+        let segment =
+            |id: usize| format!("<165>Apr 24 15:00:48 ise {TAG} {id:010} 64 1  {payload}");
+        // The second connection holds a few groups first.
+        for id in 0..10 {
+            add(&mut second, &segment(id), t0);
+        }
+        let second_holds = budget.used();
+        let mut pushed_out = 0;
+        let mut passed = 0;
+        for id in 100..1100 {
+            match add_segment(&mut first, &segment(id), t0) {
+                Added::Held { ready } => {
+                    assert!(ready.iter().all(|w| w.limit == Some(Limit::Budget)));
+                    pushed_out += ready.len();
+                }
+                Added::PassThrough { limit, .. } => {
+                    assert_eq!(limit, Limit::Budget);
+                    passed += 1;
+                }
+            }
+            assert!(budget.used() <= max, "{} > {max}", budget.used());
+        }
+        assert!(pushed_out > 900, "{pushed_out} pushed out, {passed} passed");
+        assert_eq!(
+            second.groups.len(),
+            10,
+            "the other connection's groups stay"
+        );
+        assert!(first.arrivals.len() <= 2 * first.groups.len() + 64);
+        let held_by_first = budget.used() - second_holds;
+        assert!(held_by_first > 0);
+        let open = first.groups.len();
+        assert_eq!(first.expire(None).len(), open);
+        assert_eq!(budget.used(), second_holds);
+        second.expire(None);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_full_task_pushes_out_its_oldest_group() {
+        let mut r = reassembler();
+        let t0 = Instant::now();
+        for id in 0..MAX_GROUPS {
+            let at = t0 + Duration::from_millis(id as u64);
+            add(
+                &mut r,
+                &format!("<165>Apr 24 15:00:48 ise {TAG} {id:010} 2 1  p={id},"),
+                at,
+            );
+        }
+        let out = add(
+            &mut r,
+            &format!(
+                "<165>Apr 24 15:00:48 ise {TAG} {:010} 2 1  last,",
+                MAX_GROUPS
+            ),
+            t0 + Duration::from_secs(1),
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].limit, Some(Limit::Groups));
+        assert!(String::from_utf8_lossy(&out[0].message).contains(" p=0,"));
+    }
+
+    /// Groups completed behind one that waits out its window leave no queue behind them.
+    #[test]
+    fn completed_groups_do_not_pile_up_behind_a_waiting_one() {
+        let mut r = reassembler();
+        let t0 = Instant::now();
+        add(
+            &mut r,
+            &format!("<165>Apr 24 15:00:48 ise {TAG} 0000000001 2 1  waits,"),
+            t0,
+        );
+        for id in 2..10_000 {
+            add(
+                &mut r,
+                &format!("<165>Apr 24 15:00:48 ise {TAG} {id:010} 2 0 h a,"),
+                t0,
+            );
+            let out = add(
+                &mut r,
+                &format!("<165>Apr 24 15:00:48 ise {TAG} {id:010} 2 1  b,"),
+                t0,
+            );
+            assert_eq!(out.len(), 1);
+            assert!(out[0].complete);
+        }
+        assert_eq!(r.groups.len(), 1);
+        assert!(r.arrivals.len() <= 2 * r.groups.len() + 64 + 1);
     }
 }

@@ -119,12 +119,16 @@ pub async fn run(
         tracing::info!(targets, "uploading to Azure Monitor Logs Ingestion");
     }
     let routing = Arc::new(ArcSwap::from_pointee(compiled));
-    let files = Arc::new(Mutex::new(crate::files::FileSources::new(
+    let mut file_sources = crate::files::FileSources::new(
         config.files.clone(),
         &config.hostname,
         batches_tx.clone(),
         &metrics,
-    )));
+    );
+    // Tern's own configuration, credentials, keys, spool and outputs are never tailed,
+    // whatever a DCR's logFiles patterns say.
+    file_sources.forbid(crate::files::guard::Forbidden::for_config(&config));
+    let files = Arc::new(Mutex::new(file_sources));
     let reloaded = crate::dcr::reload::Reloaded {
         routing: Arc::clone(&routing),
         uploads: Arc::clone(&uploads),
@@ -147,6 +151,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         batches: batches_tx,
         local_outputs,
+        reassembly_budgets: Arc::default(),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = watch::channel(0u64);

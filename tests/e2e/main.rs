@@ -21,6 +21,7 @@ mod docker;
 mod doctor;
 mod files;
 mod golden;
+mod hostile;
 mod migrate;
 mod relays;
 mod send_test;
@@ -305,6 +306,16 @@ fn all() -> Vec<E2e> {
             "golden::zone_less_times_are_read_in_the_configured_zone",
             &[],
             sync(golden::zone_less_times_are_read_in_the_configured_zone),
+        ),
+        e2e(
+            "hostile::the_reassembly_bomb_is_bounded_and_legitimate_traffic_delivered_once",
+            &[],
+            sync(hostile::the_reassembly_bomb_is_bounded_and_legitimate_traffic_delivered_once),
+        ),
+        e2e(
+            "hostile::one_address_cannot_take_every_connection_slot",
+            &[],
+            sync(hostile::one_address_cannot_take_every_connection_slot),
         ),
         e2e(
             "migrate::rsyslog_default_form_keeps_warning_and_above_per_facility",

@@ -40,11 +40,17 @@ pub(crate) fn ise_segments_are_reassembled_and_senders_can_be_pinned() {
     let dir = tempfile::tempdir().unwrap();
     let rows_path = dir.path().join("rows.jsonl");
     let (port, pinned_port, metrics_port) = (free_port(), free_port(), free_port());
+    // Reassembly only where asked for (`reassemble = true`): on the first listener.
     let config = daemon_config(
         "fwd-01",
         port,
         &rows_path,
         &format!("127.0.0.1:{metrics_port}"),
+    )
+    .replacen(
+        &format!("address = \"127.0.0.1:{port}\"\n"),
+        &format!("address = \"127.0.0.1:{port}\"\nreassemble = true\n"),
+        1,
     ) + &format!(
         "\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{pinned_port}\"\n\
          sender_formats = {{ \"127.0.0.0/8\" = \"meraki\" }}\n"
@@ -155,13 +161,19 @@ fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let rows_path = dir.path().join("rows.jsonl");
     let (port, udp_port, metrics_port) = (free_port(), free_port(), free_port());
-    let config =
-        daemon_config(
-            "fwd-01",
-            port,
-            &rows_path,
-            &format!("127.0.0.1:{metrics_port}"),
-        ) + &format!("\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp_port}\"\n");
+    let config = daemon_config(
+        "fwd-01",
+        port,
+        &rows_path,
+        &format!("127.0.0.1:{metrics_port}"),
+    )
+    .replacen(
+        &format!("address = \"127.0.0.1:{port}\"\n"),
+        &format!("address = \"127.0.0.1:{port}\"\nreassemble = true\n"),
+        1,
+    ) + &format!(
+        "\n[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{udp_port}\"\nreassemble = true\n"
+    );
     let config_path = dir.path().join("tern.toml");
     std::fs::write(&config_path, config).unwrap();
     let mut tern = spawn_tern(&config_path);

@@ -443,7 +443,21 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
         }
     }
     let logs_ingestion_endpoint = match props.get("endpoints") {
-        Some(e) => e.optional_str("logsIngestion")?,
+        Some(e) => {
+            let endpoint = e.optional_str("logsIngestion")?;
+            // Tern sends this URL a token: the rule every upload endpoint follows.
+            if let Some(why) = endpoint
+                .as_deref()
+                .and_then(crate::upload::endpoint::refusal)
+            {
+                let message = format!("the ingestion endpoint {why}");
+                return Err(match e.get("logsIngestion") {
+                    Some(at) => at.error(message),
+                    None => e.error(message),
+                });
+            }
+            endpoint
+        }
         None => None,
     };
     Ok(Dcr {

@@ -1,6 +1,7 @@
 //! Checks of this host: each listener (bindable, or served by a running Tern), TLS
 //! certificates, the kernel's UDP drop counters, and the spool.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -146,22 +147,20 @@ fn spool_checks(spool: &crate::spool::SpoolConfig) -> Vec<Check> {
         });
         return checks;
     }
-    let probe = dir.join(".tern-doctor-probe");
-    match std::fs::write(&probe, b"probe") {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&probe);
-        }
-        Err(e) => {
-            checks.push(
-                check(
-                    false,
-                    "spool",
-                    format!("{}: cannot write: {e}", dir.display()),
-                )
-                .fix("give the tern user the folder: chown -R tern:tern on it"),
-            );
-            return checks;
-        }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(".tern-doctor-probe-{}-{nanos:x}", std::process::id());
+    if let Err(e) = probe(dir, &name) {
+        checks.push(
+            check(
+                false,
+                "spool",
+                format!("{}: cannot write: {e}", dir.display()),
+            )
+            .fix("give the tern user the folder: chown -R tern:tern on it"),
+        );
+        return checks;
     }
     let used = folder_bytes(dir);
     let percent = used.saturating_mul(100) / spool.max_bytes.max(1);
@@ -195,6 +194,19 @@ fn spool_checks(spool: &crate::spool::SpoolConfig) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// Whether a new file can be written in `dir`. Doctor runs as root and the folder is the tern
+/// user's: the file is made afresh (never through a link planted there), under a name not
+/// known ahead, and removed after.
+fn probe(dir: &Path, name: &str) -> std::io::Result<()> {
+    let path = dir.join(name);
+    let mut file = crate::secure_file::create_new(&path, crate::secure_file::PRIVATE)?;
+    let written = file.write_all(b"probe");
+    drop(file);
+    // Ours (created above), even when the write failed.
+    let _ = std::fs::remove_file(&path);
+    written
 }
 
 /// Bytes in files under `dir` (two levels: the spool's per-target folders).
@@ -238,5 +250,40 @@ mod tests {
         let c = udp_drops(&snmp).unwrap();
         assert_eq!(c.verdict, super::super::Verdict::Warn);
         assert!(c.detail.starts_with("12 datagrams dropped"), "{}", c.detail);
+    }
+
+    #[test]
+    fn the_spool_probe_never_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool_dir = dir.path().join("spool");
+        std::fs::create_dir(&spool_dir).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        // The old fixed probe name, and a name the probe is told to use.
+        std::os::unix::fs::symlink(&victim, spool_dir.join(".tern-doctor-probe")).unwrap();
+        std::os::unix::fs::symlink(&victim, spool_dir.join(".planted")).unwrap();
+
+        let config = crate::spool::SpoolConfig {
+            dir: spool_dir.clone(),
+            max_bytes: 1 << 40,
+            when_full: crate::spool::WhenFull::Block,
+            fsync: crate::spool::FsyncPolicy::Never,
+        };
+        let checks = spool_checks(&config);
+        let first = checks.first().unwrap();
+        assert_eq!(first.verdict, super::super::Verdict::Ok, "{}", first.detail);
+        assert!(probe(&spool_dir, ".planted").is_err());
+
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        let mut left: Vec<String> = std::fs::read_dir(&spool_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".planted", ".tern-doctor-probe"],
+            "no probe left behind"
+        );
     }
 }

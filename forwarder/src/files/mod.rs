@@ -1,9 +1,11 @@
 //! Log files named by DCR `logFiles` sources (`reference/azure.md` §3.3): tailed with
 //! inotify through rotation ([`tail`]), split into records ([`record`]), shaped into rows for
 //! their custom table ([`rows`]) and handed to the same uploaders and spool as syslog, with a
-//! per-file position ([`checkpoint`]) that moves only once the rows are spooled.
+//! per-file position ([`checkpoint`]) that moves only once the rows are spooled. What may be
+//! read at all (regular files only, never Tern's own, within `allowed_roots`) is [`guard`].
 
 pub mod checkpoint;
+pub mod guard;
 pub mod record;
 pub mod rows;
 pub mod tail;
@@ -36,6 +38,8 @@ pub struct FileSources {
     running: Vec<Running>,
     /// Tailers a reload stopped, joined at shutdown.
     retired: Vec<JoinHandle<()>>,
+    /// Tern's own files, refused to every source.
+    forbidden: Arc<guard::Forbidden>,
 }
 
 /// One source's tailer.
@@ -62,6 +66,7 @@ impl FileSources {
         metrics: &Arc<Metrics>,
     ) -> FileSources {
         FileSources {
+            forbidden: Arc::new(guard::Forbidden::defaults(&config)),
             config,
             computer: computer.to_owned(),
             outputs: Some(outputs),
@@ -70,6 +75,14 @@ impl FileSources {
             running: Vec::new(),
             retired: Vec::new(),
         }
+    }
+
+    /// Sets the files no source may read, in place of [`guard::Forbidden::defaults`] (Tern's
+    /// packaged folders and the checkpoints): a caller holding the whole configuration passes
+    /// [`guard::Forbidden::for_config`], which adds the files it names. Applies to the
+    /// sources started from now on: call it before the first [`FileSources::apply`].
+    pub fn forbid(&mut self, forbidden: guard::Forbidden) {
+        self.forbidden = Arc::new(forbidden);
     }
 
     /// Makes the running tailers those of `compiled`'s `logFiles` sources: starts the new
@@ -98,8 +111,12 @@ impl FileSources {
         }
         // A source started again with other targets shares its checkpoint entry with the
         // tailer it replaces: that one ends first (within a poll cycle), so that a late
-        // position of its own cannot overwrite its successor's.
-        for thread in restarting {
+        // position of its own cannot overwrite its successor's. A source removed ends before
+        // the reload counts as done, too: lines written after it must not be collected.
+        for thread in restarting
+            .into_iter()
+            .chain(std::mem::take(&mut self.retired))
+        {
             let _ = thread.join();
         }
         let mut errors = Vec::new();
@@ -155,6 +172,7 @@ impl FileSources {
             },
             checkpoints,
             &self.metrics,
+            Arc::clone(&self.forbidden),
         )
         .map_err(|e| format!("{}: {e}", binding.origin))?;
         let (stop, stopped) = watch::channel(false);

@@ -15,8 +15,12 @@
 //! Rows are handed to the uploaders with a barrier, and the checkpoint moves only once every
 //! target has them in its spool: a crash re-reads at most the last cycle (counted as possible
 //! duplicates), never skips.
+//!
+//! Only regular files are read, never through a symlink, never Tern's own files, and only
+//! under `[files] allowed_roots` when set ([`super::guard`]); a file refused is warned about
+//! and counted once while it stays where it is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -28,6 +32,7 @@ use inotify::{Inotify, WatchMask};
 use tokio::sync::{mpsc, watch};
 
 use super::checkpoint::{Checkpoints, Entry, FINGERPRINT_BYTES, FileId, fingerprint};
+use super::guard::{self, Forbidden, OpenError, Refusal};
 use super::record::{Assembler, Emitted};
 use super::rows::{json_row, text_row};
 use crate::config::FilesConfig;
@@ -130,6 +135,33 @@ pub struct Tailer {
     source_key: String,
     /// The source has never run before (not in the checkpoints): `start_at` applies.
     first_start: bool,
+    /// Files no source may read.
+    forbidden: Arc<Forbidden>,
+    /// Files refused at the latest scan, by identity and name: not opened, warned about or
+    /// counted again while they stay (a file moved or replaced is looked at afresh).
+    refused: HashSet<(FileId, PathBuf)>,
+}
+
+/// Why a newly matched file is not tracked.
+#[derive(Debug)]
+enum Skip {
+    /// Never read where it is: warned about and counted once.
+    Refused(Refusal),
+    /// Rotated and compressed (`app.log.2.gz`): not text to send.
+    Compressed,
+    /// Another file took the name between the listing and the open: looked at again at the
+    /// next scan.
+    Changed,
+    Io(std::io::Error),
+}
+
+impl From<OpenError> for Skip {
+    fn from(e: OpenError) -> Skip {
+        match e {
+            OpenError::Refused(refusal) => Skip::Refused(refusal),
+            OpenError::Io(e) => Skip::Io(e),
+        }
+    }
 }
 
 /// Why the tailer stopped early.
@@ -144,6 +176,7 @@ impl Tailer {
         sink: Sink,
         checkpoints: Arc<Mutex<Checkpoints>>,
         metrics: &crate::metrics::Metrics,
+        forbidden: Arc<Forbidden>,
     ) -> Result<Tailer, String> {
         let mut patterns = Vec::new();
         for pattern in &source.patterns {
@@ -151,6 +184,7 @@ impl Tailer {
             let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
                 return Err(format!("{pattern}: not a file path"));
             };
+            guard::check_pattern(pattern, config.allowed_roots.as_deref(), &forbidden)?;
             let name = glob::Pattern::new(&name.to_string_lossy())
                 .map_err(|e| format!("{pattern}: {e}"))?;
             patterns.push(Pattern {
@@ -177,6 +211,8 @@ impl Tailer {
             truncated: Vec::new(),
             young: HashMap::new(),
             first_scan: true,
+            forbidden,
+            refused: HashSet::new(),
         })
     }
 
@@ -280,19 +316,40 @@ impl Tailer {
                 tracked.matched = false;
             }
         }
+        let mut refused = HashSet::new();
         for (pattern, path) in found {
-            let Ok(meta) = std::fs::metadata(&path) else {
+            // lstat: a symlink is seen as itself, never followed. This only sorts the listing:
+            // what is read is decided again on the opened descriptor (`open`), as the entry
+            // may be swapped in between.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
-            if !meta.is_file() {
+            let id = (meta.dev(), meta.ino());
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                self.refuse(pattern, (id, path), Refusal::Symlink, &mut refused);
                 continue;
             }
-            let id = (meta.dev(), meta.ino());
+            if kind.is_dir() {
+                // A folder matching a wide pattern (`/var/log/*` has `journal`) is the usual
+                // case, not a threat: skipped quietly, so healthy hosts count no errors.
+                continue;
+            }
+            if !kind.is_file() {
+                self.refuse(pattern, (id, path), Refusal::NotRegular, &mut refused);
+                continue;
+            }
             if let Some(tracked) = self.tracked.get_mut(&id) {
                 tracked.matched = true;
                 tracked.path = path.display().to_string();
                 continue;
             }
+            let key = (id, path);
+            if self.refused.contains(&key) {
+                refused.insert(key);
+                continue;
+            }
+            let (id, path) = key;
             if !self.first_scan && meta.len() < u64::from(MIN_COPY_FINGERPRINT) {
                 let seen = *self.young.entry(id).or_insert_with(Instant::now);
                 if seen.elapsed() < SETTLE {
@@ -300,17 +357,26 @@ impl Tailer {
                 }
             }
             self.young.remove(&id);
-            match self.open(id, pattern, &path, meta.len()) {
+            match self.open(id, pattern, &path) {
                 Ok((tracked, copy_of)) => {
                     if let Some(original) = copy_of.and_then(|o| self.tracked.get_mut(&o)) {
                         original.frozen_since = Some(Instant::now());
                     }
                     self.tracked.insert(id, tracked);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                Err(Skip::Refused(refusal)) => {
+                    self.refuse(pattern, (id, path), refusal, &mut refused);
+                }
+                Err(Skip::Compressed) => {
                     tracing::debug!(file = %path.display(), "compressed file skipped");
                 }
-                Err(e) => {
+                Err(Skip::Changed) => {
+                    tracing::debug!(
+                        file = %path.display(),
+                        "replaced while being opened; looked at again at the next scan"
+                    );
+                }
+                Err(Skip::Io(e)) => {
                     if let Some(p) = self.patterns.get(pattern) {
                         p.metrics.errors.inc();
                     }
@@ -318,6 +384,7 @@ impl Tailer {
                 }
             }
         }
+        self.refused = refused;
         if self.first_scan {
             // This source's checkpoints of files that are gone (rotated away or deleted
             // while Tern was stopped) are dropped; other sources' entries are theirs.
@@ -359,25 +426,48 @@ impl Tailer {
         }
     }
 
-    /// Opens a newly matched file and decides where to start reading it; also returns the
-    /// tracked file it is a copy of, if any.
+    /// Warns about and counts a refused file, unless it was already refused where it is;
+    /// records it in `seen` (the refusals of this scan).
+    fn refuse(
+        &self,
+        pattern: usize,
+        key: (FileId, PathBuf),
+        refusal: Refusal,
+        seen: &mut HashSet<(FileId, PathBuf)>,
+    ) {
+        if !self.refused.contains(&key) && !seen.contains(&key) {
+            // `tern_file_errors_total` has no reason label: the reason is in the warning.
+            if let Some(p) = self.patterns.get(pattern) {
+                p.metrics.errors.inc();
+            }
+            crate::warn_limited!(
+                file = %key.1.display(),
+                reason = refusal.reason(),
+                "not reading a file that matches a log file pattern"
+            );
+        }
+        seen.insert(key);
+    }
+
+    /// Opens a newly matched file (`id` as listed) and decides where to start reading it; also
+    /// returns the tracked file it is a copy of, if any.
     fn open(
         &self,
         id: FileId,
         pattern: usize,
         path: &Path,
-        len: u64,
-    ) -> std::io::Result<(Tracked, Option<FileId>)> {
-        let file = File::open(path)?;
+    ) -> Result<(Tracked, Option<FileId>), Skip> {
+        let (file, meta) =
+            guard::open_log_file(path, &self.forbidden, self.config.allowed_roots.as_deref())?;
+        if (meta.dev(), meta.ino()) != id {
+            return Err(Skip::Changed);
+        }
+        let len = meta.len();
         let mut head = vec![0u8; FINGERPRINT_BYTES];
-        let n = read_at_most(&file, &mut head, 0)?;
+        let n = read_at_most(&file, &mut head, 0).map_err(Skip::Io)?;
         head.truncate(n);
         if is_compressed(&head) {
-            // Rotated and compressed (`app.log.2.gz`): not text to send.
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "compressed",
-            ));
+            return Err(Skip::Compressed);
         }
         let saved = self
             .checkpoints
@@ -710,5 +800,245 @@ fn read_at_most(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    /// A tailer of `patterns` reading files from their beginning, its rows sent to the returned
+    /// receiver (no upload target), its checkpoints in `dir`.
+    fn start(
+        dir: &Path,
+        patterns: &[PathBuf],
+        allowed_roots: Option<Vec<PathBuf>>,
+        forbidden: Forbidden,
+    ) -> Result<(Tailer, mpsc::Receiver<Batch>), String> {
+        let config = FilesConfig {
+            checkpoint_path: dir.join("checkpoints.json"),
+            start_at_beginning: true,
+            allowed_roots,
+            ..FilesConfig::default()
+        };
+        let checkpoints = Arc::new(Mutex::new(Checkpoints::load(&config.checkpoint_path)));
+        let (outputs, rows) = mpsc::channel(16);
+        let tailer = Tailer::new(
+            Source {
+                stream: "Custom-App_CL".to_owned(),
+                patterns: patterns.iter().map(|p| p.display().to_string()).collect(),
+                format: FileFormat::Text,
+                record_start: None,
+            },
+            config,
+            "fwd".to_owned(),
+            Sink {
+                table: Table::Custom("App_CL"),
+                targets: Vec::new(),
+                outputs,
+            },
+            checkpoints,
+            &crate::metrics::Metrics::new(),
+            Arc::new(forbidden),
+        )?;
+        Ok((tailer, rows))
+    }
+
+    /// Two listings (a refused file is counted at the first only) and a read.
+    fn cycle(tailer: &mut Tailer) {
+        tailer.scan();
+        tailer.scan();
+        tailer.read_all().unwrap();
+    }
+
+    /// The `RawData` of every row shipped so far, in order.
+    fn raw_data(rows: &mut mpsc::Receiver<Batch>) -> Vec<String> {
+        let mut raw = Vec::new();
+        while let Ok(batch) = rows.try_recv() {
+            for line in batch.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let output: serde_json::Value = serde_json::from_slice(line).unwrap();
+                raw.push(output["row"]["RawData"].as_str().unwrap().to_owned());
+            }
+        }
+        raw
+    }
+
+    /// `tern_file_errors_total` of the tailer's `pattern`-th pattern.
+    fn errors(tailer: &Tailer, pattern: usize) -> u64 {
+        tailer.patterns[pattern].metrics.errors.get()
+    }
+
+    fn listed_id(path: &Path) -> FileId {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        (meta.dev(), meta.ino())
+    }
+
+    #[test]
+    fn a_regular_file_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let log = logs.join("app.log");
+        std::fs::write(&log, "one\ntwo\n").unwrap();
+        let (mut tailer, mut rows) = start(
+            dir.path(),
+            &[logs.join("*.log")],
+            Some(vec![dir.path().to_path_buf()]),
+            Forbidden::defaults(&FilesConfig::default()),
+        )
+        .unwrap();
+        cycle(&mut tailer);
+        assert_eq!(
+            raw_data(&mut rows),
+            vec!["one".to_owned(), "two".to_owned()]
+        );
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(b"three\n").unwrap();
+        tailer.read_all().unwrap();
+        assert_eq!(raw_data(&mut rows), vec!["three".to_owned()]);
+        assert_eq!(tailer.tracked.len(), 1);
+        assert_eq!(errors(&tailer, 0), 0);
+    }
+
+    #[test]
+    fn a_symlink_to_a_secret_in_a_watched_folder_is_never_read_and_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let secret = dir.path().join("client-secret");
+        std::fs::write(&secret, "TOPSECRET\n").unwrap();
+        std::fs::write(logs.join("app.log"), "hello\n").unwrap();
+        let link = logs.join("secret.log");
+        symlink(&secret, &link).unwrap();
+        let (mut tailer, mut rows) = start(
+            dir.path(),
+            &[logs.join("*.log")],
+            None,
+            Forbidden::default(),
+        )
+        .unwrap();
+        cycle(&mut tailer);
+        assert_eq!(raw_data(&mut rows), vec!["hello".to_owned()]);
+        assert_eq!(tailer.tracked.len(), 1);
+        // Counted once, although listed twice.
+        assert_eq!(errors(&tailer, 0), 1);
+        // The open refuses it as well: a symlink swapped in after the listing (ELOOP).
+        let opened = tailer.open(listed_id(&link), 0, &link);
+        assert!(matches!(opened, Err(Skip::Refused(Refusal::Symlink))));
+    }
+
+    #[test]
+    fn a_fifo_is_opened_without_blocking_refused_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::write(logs.join("app.log"), "hello\n").unwrap();
+        let fifo = logs.join("pipe.log");
+        nix::unistd::mkfifo(
+            &fifo,
+            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+        )
+        .unwrap();
+        let root = dir.path().to_path_buf();
+        let (done, result) = std::sync::mpsc::channel();
+        // An open that waited for a writer would hang: the test fails on the timeout instead.
+        std::thread::spawn(move || {
+            let (mut tailer, mut rows) =
+                start(&root, &[logs.join("*.log")], None, Forbidden::default()).unwrap();
+            cycle(&mut tailer);
+            // The open itself (a FIFO swapped in after the listing): O_NONBLOCK, then fstat.
+            let opened = tailer.open(listed_id(&fifo), 0, &fifo);
+            let refused = matches!(opened, Err(Skip::Refused(Refusal::NotRegular)));
+            let _ = done.send((
+                raw_data(&mut rows),
+                tailer.tracked.len(),
+                errors(&tailer, 0),
+                refused,
+            ));
+        });
+        let (raw, tracked, counted, refused) = result
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the tailer blocked on a FIFO");
+        assert_eq!(raw, vec!["hello".to_owned()]);
+        assert_eq!(tracked, 1);
+        assert_eq!(counted, 1);
+        assert!(refused);
+    }
+
+    #[test]
+    fn files_outside_the_allowed_roots_are_refused_at_load_and_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = dir.path().join("allowed");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&allowed).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(allowed.join("app.log"), "kept\n").unwrap();
+        std::fs::write(outside.join("stolen.log"), "stolen\n").unwrap();
+        let roots = Some(vec![allowed.clone()]);
+        // A pattern outside every root: the source does not start, and says why.
+        let pattern = outside.join("*.log");
+        let err = start(
+            dir.path(),
+            std::slice::from_ref(&pattern),
+            roots.clone(),
+            Forbidden::default(),
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains(&format!("`{}`", pattern.display())), "{err}");
+        assert!(err.contains("[files] allowed_roots"), "{err}");
+        // Inside the root by name, outside by its real path: a symlinked folder.
+        symlink(&outside, allowed.join("escape")).unwrap();
+        let (mut tailer, mut rows) = start(
+            dir.path(),
+            &[allowed.join("escape/*.log"), allowed.join("*.log")],
+            roots,
+            Forbidden::default(),
+        )
+        .unwrap();
+        cycle(&mut tailer);
+        assert_eq!(raw_data(&mut rows), vec!["kept".to_owned()]);
+        assert_eq!(tailer.tracked.len(), 1);
+        assert_eq!(errors(&tailer, 0), 1);
+        assert_eq!(errors(&tailer, 1), 0);
+        let stolen = allowed.join("escape/stolen.log");
+        let opened = tailer.open(listed_id(&stolen), 0, &stolen);
+        assert!(matches!(opened, Err(Skip::Refused(Refusal::OutsideRoots))));
+    }
+
+    #[test]
+    fn tern_own_files_are_refused_even_through_a_hard_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        let etc = dir.path().join("etc");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::create_dir_all(etc.join("keys")).unwrap();
+        // One listed as a file, one only inside a listed folder.
+        let config = dir.path().join("tern.toml");
+        std::fs::write(&config, "[azure]\n").unwrap();
+        let secret = etc.join("keys/client-secret");
+        std::fs::write(&secret, "TOPSECRET\n").unwrap();
+        std::fs::hard_link(&config, logs.join("config.log")).unwrap();
+        std::fs::hard_link(&secret, logs.join("secret.log")).unwrap();
+        std::fs::write(logs.join("app.log"), "hello\n").unwrap();
+        let mut forbidden = Forbidden::default();
+        forbidden.file(&config);
+        forbidden.dir(&etc);
+        let err = start(dir.path(), &[etc.join("*")], None, forbidden.clone())
+            .err()
+            .unwrap();
+        assert!(err.contains("Tern's own configuration or state"), "{err}");
+        let (mut tailer, mut rows) =
+            start(dir.path(), &[logs.join("*.log")], None, forbidden).unwrap();
+        cycle(&mut tailer);
+        assert_eq!(raw_data(&mut rows), vec!["hello".to_owned()]);
+        assert_eq!(tailer.tracked.len(), 1);
+        assert_eq!(errors(&tailer, 0), 2);
+        let link = logs.join("secret.log");
+        let opened = tailer.open(listed_id(&link), 0, &link);
+        assert!(matches!(opened, Err(Skip::Refused(Refusal::Forbidden))));
     }
 }

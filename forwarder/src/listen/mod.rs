@@ -5,6 +5,7 @@
 //! itself, and never blocks one sender on another: every socket or connection has its own task.
 
 pub mod activation;
+pub mod limits;
 pub mod relp;
 pub mod tcp;
 pub mod tls;

@@ -11,11 +11,14 @@ use tern_parsers::relp::{RelpDecoded, decode_relp};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::config::Listen;
 use crate::metrics::DropReason;
 use crate::pipeline::{Shaper, now};
 
-use super::tcp::READ_BYTES;
+use super::tcp::{Connection, Ended, PartialFrame};
+
+/// How long writing the answers may take: a sender that stops reading them (its window full,
+/// or on purpose) must not hold the connection's task forever.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The answer to `open`: the protocol version and the one command Tern serves.
 const OFFERS: &str = "200 OK\nrelp_version=0\nrelp_software=tern\ncommands=syslog";
@@ -28,35 +31,41 @@ fn answer(out: &mut Vec<u8>, txnr: u64, data: &str) {
     }
 }
 
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
-    peer: SocketAddr,
-    listen: &Listen,
+    mut connection: Connection<'_>,
     mut shaper: Shaper,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let metrics = shaper.metrics().clone();
     metrics.connections_open.inc();
+    let (peer, listen): (SocketAddr, _) = (connection.peer, connection.listen);
     let sender = Some(peer.ip().to_canonical());
-    let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES * 2);
+    let mut buffer: Vec<u8> = Vec::new();
     let mut start = 0usize;
+    let mut partial = PartialFrame::default();
     // Answers to syslog frames, held until their rows are spooled.
     let mut held: Vec<u64> = Vec::new();
     let mut replies: Vec<u8> = Vec::new();
     'session: loop {
         // On shutdown, frames read but not answered are resent by the sender after it
         // reconnects.
-        let Some(n) = super::tcp::read_more(
+        let read = super::tcp::read_more(
             &mut stream,
             &mut buffer,
             &mut start,
-            listen.idle_timeout,
+            &mut connection,
+            &partial,
             &mut shutdown,
-            peer,
         )
-        .await
-        else {
-            break;
+        .await;
+        let n = match read {
+            Ok(n) => n,
+            Err(Ended::Closed) => break,
+            Err(Ended::FrameTimeout) => {
+                super::tcp::frame_timed_out(&metrics, &connection);
+                break;
+            }
         };
         metrics.received_bytes.inc_by(n as u64);
         let received_at = now();
@@ -102,11 +111,21 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if let Some(txnr) = closing {
             answer(&mut replies, txnr, "");
         }
+        partial.update(start < buffer.len());
         if !replies.is_empty() {
-            if stream.write_all(&replies).await.is_err() || stream.flush().await.is_err() {
-                break;
+            let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+                stream.write_all(&replies).await?;
+                stream.flush().await
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => replies.clear(),
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    crate::warn_limited!(%peer, "RELP answers not taken within 30 s; closing the session");
+                    break;
+                }
             }
-            replies.clear();
         }
         if closing.is_some() {
             break;

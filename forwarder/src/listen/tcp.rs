@@ -4,7 +4,9 @@
 //!
 //! Each connection has its own task, buffer and frame decoder; a slow or garbage-sending client
 //! affects only itself. Limits: `max_message_bytes` per frame (oversized frames are skipped and
-//! counted), `idle_timeout_seconds`, and `max_connections` served at once.
+//! counted), `idle_timeout_seconds`, `frame_timeout_seconds` (a frame's first byte to its
+//! last), `max_connections` served at once and `max_connections_per_source`, and the
+//! listener's `buffer_budget` for all read buffers together ([`super::limits`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::REASSEMBLY_CHECK;
+use super::limits::{BufferBudget, BufferHold, Sources};
 use crate::config::{Address, Listen};
 use crate::metrics::DropReason;
 use crate::pipeline::{Pipeline, Shaper, now};
@@ -97,7 +100,15 @@ async fn accept_loop(
 ) {
     let name = listen.name();
     let metrics = pipeline.metrics.listener(&name);
-    let permits = Arc::new(Semaphore::new(listen.max_connections));
+    let permits = Arc::new(Semaphore::new(
+        listen.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    let sources = Arc::new(Sources::default());
+    let buffers = BufferBudget::new(
+        listen.buffer_budget_bytes,
+        metrics.connection_buffer_bytes.clone(),
+        metrics.connection_buffer_waits.clone(),
+    );
     let listen = Arc::new(listen);
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -115,7 +126,7 @@ async fn accept_loop(
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
-                tracing::warn!(listener = %name, error = %e, "accept failed");
+                crate::warn_limited!(listener = %name, error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
@@ -125,8 +136,14 @@ async fn accept_loop(
             tracing::debug!(listener = %name, %peer, "sender not in allow list");
             continue;
         }
+        let Some(source_slot) = sources.take(peer.ip(), listen.max_connections_per_source) else {
+            metrics.refused_per_source.inc();
+            crate::warn_limited!(listener = %name, %peer, max = listen.max_connections_per_source, "connection refused: the sender has max_connections_per_source open");
+            continue;
+        };
         metrics.connections.inc();
         let shaper = Shaper::new(&pipeline, &listen, metrics.clone());
+        let buffer = BufferHold::new(Arc::clone(&buffers));
         let listen = Arc::clone(&listen);
         let shutdown = shutdown.clone();
         let session = match listen.protocol {
@@ -135,8 +152,13 @@ async fn accept_loop(
         };
         let tls = tls.clone();
         connections.spawn(async move {
+            let connection = Connection {
+                peer,
+                listen: &listen,
+                buffer,
+            };
             match tls {
-                None => dispatch(session, stream, peer, &listen, shaper, shutdown).await,
+                None => dispatch(session, stream, connection, shaper, shutdown).await,
                 Some(tls) => {
                     let handshake =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await;
@@ -154,7 +176,7 @@ async fn accept_loop(
                                 tracing::info!(listener = %listen.name(), %peer, %subject, "mutual-TLS client connected");
                                 tls.metrics.peer(&subject);
                             }
-                            dispatch(session, stream, peer, &listen, shaper, shutdown).await;
+                            dispatch(session, stream, connection, shaper, shutdown).await;
                         }
                         Ok(Err(e)) => {
                             tls.metrics.handshakes_failed.inc();
@@ -167,6 +189,7 @@ async fn accept_loop(
                     }
                 }
             }
+            drop(source_slot);
             drop(permit);
         });
         // Reap finished connections so the set does not grow.
@@ -177,67 +200,138 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
+/// One connection's peer, its listener's settings and its share of the buffer budget.
+pub(super) struct Connection<'a> {
+    pub peer: SocketAddr,
+    pub listen: &'a Listen,
+    pub buffer: BufferHold,
+}
+
 async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
     session: Session,
     stream: S,
-    peer: SocketAddr,
-    listen: &Listen,
+    connection: Connection<'_>,
     shaper: Shaper,
     shutdown: watch::Receiver<bool>,
 ) {
     match session {
-        Session::Syslog => serve(stream, peer, listen, shaper, shutdown).await,
-        Session::Relp => super::relp::serve(stream, peer, listen, shaper, shutdown).await,
+        Session::Syslog => serve(stream, connection, shaper, shutdown).await,
+        Session::Relp => super::relp::serve(stream, connection, shaper, shutdown).await,
     }
 }
 
+/// Why a connection's reading ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// End of stream, an error, the idle timeout or shutdown.
+    Closed,
+    /// A frame was not complete `frame_timeout` after its first byte.
+    FrameTimeout,
+}
+
+/// Tracks the first byte of an incomplete frame, for `frame_timeout_seconds`.
+#[derive(Default)]
+pub(super) struct PartialFrame {
+    since: Option<tokio::time::Instant>,
+}
+
+impl PartialFrame {
+    /// After decoding: `pending` bytes of an incomplete frame are left in the buffer.
+    pub fn update(&mut self, pending: bool) {
+        if !pending {
+            self.since = None;
+        } else if self.since.is_none() {
+            self.since = Some(tokio::time::Instant::now());
+        }
+    }
+
+    fn deadline(&self, timeout: std::time::Duration) -> Option<tokio::time::Instant> {
+        self.since.map(|since| since + timeout)
+    }
+}
+
+/// The frame timeout's log line and count, the same for syslog and RELP connections.
+pub(super) fn frame_timed_out(
+    metrics: &crate::metrics::ListenerMetrics,
+    connection: &Connection<'_>,
+) {
+    metrics.drop(DropReason::FrameTimeout, 1);
+    crate::warn_limited!(
+        peer = %connection.peer,
+        seconds = connection.listen.frame_timeout.as_secs(),
+        "a frame was not complete within frame_timeout_seconds; connection closed"
+    );
+}
+
 /// Reads more bytes into `buffer`, first moving the unconsumed tail (from `start`) to the
-/// front when room is short; reads into spare capacity without zeroing it. `None` when the
-/// connection should end: end of stream, an error, the idle timeout, or shutdown.
+/// front when room is short; reads into spare capacity without zeroing it. Growing the buffer
+/// takes room from the listener's budget first (waiting for it if need be), and a buffer left
+/// large by a long frame gives it back. Ends the connection ([`Ended`]) at the end of stream,
+/// an error, the idle timeout, shutdown, or when the incomplete frame in the buffer has taken
+/// longer than `frame_timeout`.
 pub(super) async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buffer: &mut Vec<u8>,
     start: &mut usize,
-    idle_timeout: std::time::Duration,
+    connection: &mut Connection<'_>,
+    partial: &PartialFrame,
     shutdown: &mut watch::Receiver<bool>,
-    peer: SocketAddr,
-) -> Option<usize> {
+) -> Result<usize, Ended> {
     if buffer.capacity() - buffer.len() < READ_BYTES {
         buffer.drain(..*start);
         *start = 0;
-        buffer.reserve(READ_BYTES);
+        if buffer.capacity() > 4 * READ_BYTES && buffer.len() < READ_BYTES {
+            buffer.shrink_to(2 * READ_BYTES);
+            connection.buffer.release_to(buffer.capacity());
+        }
+        if buffer.capacity() - buffer.len() < READ_BYTES {
+            // What `reserve` will allocate: double, or what is asked if that is more.
+            let wanted = (2 * buffer.capacity()).max(buffer.len() + READ_BYTES);
+            let held = std::pin::pin!(connection.buffer.hold(wanted));
+            tokio::select! {
+                () = held => {}
+                _ = shutdown.changed() => return Err(Ended::Closed),
+            }
+            buffer.reserve(READ_BYTES);
+        }
     }
+    let idle = tokio::time::Instant::now() + connection.listen.idle_timeout;
+    let frame = partial.deadline(connection.listen.frame_timeout);
+    let until = frame.map_or(idle, |frame| frame.min(idle));
     let read = tokio::select! {
-        read = tokio::time::timeout(idle_timeout, stream.read_buf(buffer)) => read,
-        _ = shutdown.changed() => return None,
+        read = tokio::time::timeout_at(until, stream.read_buf(buffer)) => read,
+        _ = shutdown.changed() => return Err(Ended::Closed),
     };
+    let peer = connection.peer;
     match read {
-        Ok(Ok(0)) => None,
-        Ok(Ok(n)) => Some(n),
+        Ok(Ok(0)) => Err(Ended::Closed),
+        Ok(Ok(n)) => Ok(n),
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "read failed");
-            None
+            Err(Ended::Closed)
         }
+        Err(_) if frame.is_some_and(|frame| frame <= idle) => Err(Ended::FrameTimeout),
         Err(_) => {
             tracing::debug!(%peer, "idle timeout");
-            None
+            Err(Ended::Closed)
         }
     }
 }
 
 async fn serve<S: AsyncRead + Unpin>(
     mut stream: S,
-    peer: SocketAddr,
-    listen: &Listen,
+    mut connection: Connection<'_>,
     mut shaper: Shaper,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let metrics = shaper.metrics().clone();
     metrics.connections_open.inc();
+    let (peer, listen) = (connection.peer, connection.listen);
     let sender = Some(peer.ip().to_canonical());
     let mut decoder = FrameDecoder::new(listen.framing, listen.max_message_bytes);
-    let mut buffer: Vec<u8> = Vec::with_capacity(READ_BYTES * 2);
+    let mut buffer: Vec<u8> = Vec::new();
     let mut start = 0usize; // bytes before `start` are consumed
+    let mut partial = PartialFrame::default();
     if *shutdown.borrow() {
         metrics.connections_open.dec();
         return;
@@ -248,9 +342,9 @@ async fn serve<S: AsyncRead + Unpin>(
                 &mut stream,
                 &mut buffer,
                 &mut start,
-                listen.idle_timeout,
+                &mut connection,
+                &partial,
                 &mut shutdown,
-                peer,
             ));
             // Rows are handed on when the sender pauses (no bytes waiting) or the batch is full,
             // not after every read: each hand-over wakes an uploader.
@@ -278,8 +372,16 @@ async fn serve<S: AsyncRead + Unpin>(
                 }
             }
         };
-        let Some(n) = read else {
-            break;
+        let n = match read {
+            Ok(n) => n,
+            Err(Ended::Closed) => break,
+            Err(Ended::FrameTimeout) => {
+                frame_timed_out(&metrics, &connection);
+                // The incomplete frame is dropped, counted; the connection ends.
+                let _ = shaper.finish().await;
+                metrics.connections_open.dec();
+                return;
+            }
         };
         metrics.received_bytes.inc_by(n as u64);
         let received_at = now();
@@ -313,6 +415,7 @@ async fn serve<S: AsyncRead + Unpin>(
             }
         }
         metrics.received.inc_by(frames);
+        partial.update(start < buffer.len());
     }
     // The stream ended: an unterminated last frame is still a message.
     let rest = buffer.get(start..).unwrap_or_default();

@@ -17,20 +17,27 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::record::{self, SEGMENT_MAGIC};
 use super::{Budget, FsyncPolicy, SpoolMetrics};
+use crate::secure_file;
 use crate::upload::batch::ClosedBatch;
 
 /// At most this many ranges of batches acknowledged above the cursor are stored (a batch
 /// retried for a long time while thousands of later ones are accepted would otherwise make the
 /// cursor file grow without bound); batches beyond them are sent again after a crash.
 const MAX_CURSOR_RANGES: usize = 1024;
+
+/// At most this many `*.damaged` segments are kept per target folder, the newest: they are
+/// outside the budget, and damage that keeps coming back (a failing disk) would otherwise
+/// fill the disk with them.
+const MAX_DAMAGED_SEGMENTS: usize = 16;
 
 /// Reads a cursor file: the sequence number through which every batch was accepted, then
 /// optionally a line `acked A-B C …` of batches accepted above it. `None` if the first line is
@@ -144,6 +151,32 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:020}.seg"))
 }
 
+/// Deletes all but the newest [`MAX_DAMAGED_SEGMENTS`] `*.damaged` files of a target folder.
+fn prune_damaged(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut damaged: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "damaged"))
+        .collect();
+    // Named by their first sequence number, zero-padded: name order is age order.
+    damaged.sort_unstable();
+    let excess = damaged.len().saturating_sub(MAX_DAMAGED_SEGMENTS);
+    for path in damaged.into_iter().take(excess) {
+        let bytes = std::fs::symlink_metadata(&path).map_or(0, |m| m.len());
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), bytes, "deleted an old damaged spool segment (the newest {MAX_DAMAGED_SEGMENTS} are kept)");
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot delete an old damaged spool segment");
+            }
+        }
+    }
+}
+
 impl TargetSpool {
     /// A spool in memory only, within `budget`.
     pub fn in_memory(budget: Arc<Budget>, metrics: SpoolMetrics) -> TargetSpool {
@@ -167,7 +200,12 @@ impl TargetSpool {
         budget: Arc<Budget>,
         metrics: SpoolMetrics,
     ) -> Result<(TargetSpool, Recovered), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("spool {}: {e}", dir.display()))?;
+        // Only the tern user reads queued rows.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("spool {}: {e}", dir.display()))?;
         let mut recovered = Recovered::default();
         let cursor = std::fs::read_to_string(dir.join("cursor"))
             .ok()
@@ -300,6 +338,7 @@ impl TargetSpool {
             let _ = std::fs::rename(&path, path.with_extension("damaged"));
             recovered.segments_set_aside += 1;
         }
+        prune_damaged(dir);
         // Never reuse the number of a batch the cursor file says was accepted, even if its
         // record is gone (damaged): a new batch under that number would be skipped as accepted
         // by a restart before the cursor file is next written.
@@ -501,31 +540,27 @@ impl TargetSpool {
             return;
         };
         let acked_above = self.acked_above_cursor();
-        let tmp = disk.dir.join("cursor.tmp");
-        let result = File::create(&tmp)
-            .and_then(|mut f| {
-                let mut text = format!("{}\n", self.acked_through);
-                if !acked_above.is_empty() {
-                    text.push_str("acked");
-                    for &(first, last) in &acked_above {
-                        let _ = if first == last {
-                            write!(text, " {first}")
-                        } else {
-                            write!(text, " {first}-{last}")
-                        };
-                    }
-                    text.push('\n');
-                }
-                f.write_all(text.as_bytes())?;
-                // Renamed on every acknowledgement (that survives kill -9); forced to disk only under
-                // `always`: after a power cut an older cursor means batches sent twice, never
-                // lost.
-                if disk.fsync == FsyncPolicy::Always {
-                    f.sync_data()?;
-                }
-                Ok(())
-            })
-            .and_then(|()| std::fs::rename(&tmp, disk.dir.join("cursor")));
+        let mut text = format!("{}\n", self.acked_through);
+        if !acked_above.is_empty() {
+            text.push_str("acked");
+            for &(first, last) in &acked_above {
+                let _ = if first == last {
+                    write!(text, " {first}")
+                } else {
+                    write!(text, " {first}-{last}")
+                };
+            }
+            text.push('\n');
+        }
+        // Renamed (from `cursor.tmp`) on every acknowledgement (that survives kill -9); forced
+        // to disk only under `always`: after a power cut an older cursor means batches sent
+        // twice, never lost.
+        let result = secure_file::write_atomically(
+            &disk.dir.join("cursor"),
+            text.as_bytes(),
+            secure_file::PRIVATE,
+            disk.fsync == FsyncPolicy::Always,
+        );
         if let Err(e) = result {
             // Not fatal: an old cursor only means batches sent again after a restart.
             crate::warn_limited!(dir = %disk.dir.display(), error = %e, "cannot store the spool cursor");
@@ -672,10 +707,9 @@ impl Disk {
             }
             let id = self.next_id.max(seq);
             let path = segment_path(&self.dir, id);
-            let mut file = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(&path)?;
+            // A new file written only through this descriptor: appending and writing from
+            // the start are the same.
+            let mut file = secure_file::create_new(&path, secure_file::PRIVATE)?;
             if let Err(e) = file.write_all(SEGMENT_MAGIC) {
                 // A full disk: remove the half-made file so the retry can create it again.
                 let _ = std::fs::remove_file(&path);
@@ -968,6 +1002,66 @@ mod tests {
         spool.append(batch(4)).unwrap();
         assert_eq!(drain(&mut spool), [1, 4]);
         assert!(!segment_path(dir.path(), 3).exists());
+    }
+
+    #[test]
+    fn spool_folders_and_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("target");
+        let (mut spool, _) = open(&dir, 1 << 30);
+        spool.append(batch(1)).unwrap();
+        spool.append(batch(2)).unwrap();
+        let (seq, _) = spool.next_to_send().unwrap();
+        spool.ack(seq);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("cursor")), 0o600);
+        assert_eq!(mode(&segment_path(&dir, 1)), 0o600);
+    }
+
+    #[test]
+    fn a_planted_cursor_link_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool_dir = dir.path().join("target");
+        std::fs::create_dir(&spool_dir).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, spool_dir.join("cursor.tmp")).unwrap();
+        std::os::unix::fs::symlink(&victim, spool_dir.join("cursor")).unwrap();
+        let (mut spool, _) = open(&spool_dir, 1 << 30);
+        spool.append(batch(1)).unwrap();
+        let (seq, _) = spool.next_to_send().unwrap();
+        spool.ack(seq);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(spool_dir.join("cursor")).unwrap(),
+            "1\n"
+        );
+        assert!(
+            std::fs::symlink_metadata(spool_dir.join("cursor"))
+                .unwrap()
+                .file_type()
+                .is_file()
+        );
+    }
+
+    #[test]
+    fn only_the_newest_damaged_segments_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for id in 1..=20u64 {
+            std::fs::write(dir.path().join(format!("{id:020}.damaged")), b"x").unwrap();
+        }
+        std::fs::write(segment_path(dir.path(), 30), b"").unwrap();
+        prune_damaged(dir.path());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = (5..=20u64).map(|id| format!("{id:020}.damaged")).collect();
+        expected.push(format!("{:020}.seg", 30));
+        assert_eq!(left, expected);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! - network errors and timeouts: retried with backoff.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +23,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use super::auth::TokenCache;
 use super::batch::ClosedBatch;
+use crate::secure_file;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {
@@ -109,14 +110,21 @@ enum Answer {
     Split(u16, String),
 }
 
-/// Reads `Retry-After`: seconds, or an HTTP date.
+/// The longest `Retry-After` honoured: a reply asking for days would hold the batch (and
+/// with `block`, every sender) that long. Azure asks for seconds.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// Reads `Retry-After`: seconds, or an HTTP date; at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+    let wait = match value.trim().parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let when = httpdate::parse_http_date(value).ok()?;
+            when.duration_since(SystemTime::now()).unwrap_or_default()
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// A pseudo-random factor in [0.5, 1.0) for jitter, from the clock: good enough to spread
@@ -274,15 +282,38 @@ impl Sender {
             "reason": detail,
             "rows": serde_json::from_slice::<serde_json::Value>(&rows).unwrap_or(serde_json::Value::Null),
         });
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.dead_letter)
-            .and_then(|mut f| writeln!(f, "{line}"));
+        let line = line.to_string();
+        let written = append_dead_letter(&self.dead_letter, &line, DEAD_LETTER_MAX_BYTES);
         if let Err(e) = written {
             tracing::error!(path = %self.dead_letter.display(), error = %e, "cannot write the dead-letter file; the rejected row is in this log line: {line}");
         }
     }
+}
+
+/// Past this size the dead-letter file is moved to `<path>.1` (replacing the one before) and
+/// started again: at most twice this much is kept.
+pub const DEAD_LETTER_MAX_BYTES: u64 = 256 << 20;
+
+/// Every sender of the process may share the dead-letter file: one rotates it at a time (two
+/// rotating at once would move a fresh file over the rows just moved aside).
+static DEAD_LETTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Appends `line` to the dead-letter file (created 0600: rejected rows are log data), first
+/// moving it aside to `<path>.1` if the line would take it past `cap`.
+fn append_dead_letter(path: &Path, line: &str, cap: u64) -> std::io::Result<()> {
+    let _one_at_a_time = DEAD_LETTER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut file = secure_file::open_append(path, secure_file::PRIVATE)?;
+    let len = file.metadata()?.len();
+    if len > 0 && len.saturating_add(line.len() as u64 + 1) > cap {
+        let older = secure_file::with_suffix(path, ".1");
+        let discarded = std::fs::symlink_metadata(&older).map_or(0, |m| m.len());
+        std::fs::rename(path, &older)?;
+        if discarded > 0 {
+            tracing::warn!(path = %older.display(), bytes = discarded, "the dead-letter file reached its size limit; the previous rotated file was discarded");
+        }
+        file = secure_file::open_append(path, secure_file::PRIVATE)?;
+    }
+    writeln!(file, "{line}")
 }
 
 fn request_id() -> String {
@@ -317,4 +348,48 @@ fn split(body: &[u8]) -> Option<(Part, Part)> {
         Some((e.finish().ok()?, part.len() as u64))
     };
     Some((pack(a)?, pack(b)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date_and_capped() {
+        let with = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(with("7"), Some(Duration::from_secs(7)));
+        assert_eq!(with("99999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(with("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_RETRY_AFTER));
+        assert_eq!(with("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(with("soon"), None);
+    }
+
+    #[test]
+    fn the_dead_letter_file_is_rotated_once_and_kept_under_twice_its_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead-letter.jsonl");
+        let older = secure_file::with_suffix(&path, ".1");
+        let line = "x".repeat(99);
+        for _ in 0..100 {
+            append_dead_letter(&path, &line, 1000).unwrap();
+        }
+        let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+        assert!(size(&path) <= 1000 && size(&older) <= 1000);
+        assert_eq!(
+            size(&older),
+            1000,
+            "rotated when the next line would not fit"
+        );
+        assert_eq!(size(&path) % 100, 0, "whole lines only");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().all(|l| l == line));
+        assert!(!secure_file::with_suffix(&path, ".2").exists());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

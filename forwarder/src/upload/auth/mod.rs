@@ -240,6 +240,11 @@ pub(crate) struct Token {
     pub expires_at: Instant,
 }
 
+/// The range a token's lifetime is taken in: below it, a token would be requested again for
+/// every batch; above it, a forged answer would keep a token cached forever.
+const MIN_TOKEN_LIFETIME_SECONDS: u64 = 60;
+const MAX_TOKEN_LIFETIME_SECONDS: u64 = 24 * 3600;
+
 /// Reads a token endpoint's answer: Entra ID (`expires_in` a number), IMDS and HIMDS (the
 /// same fields as strings, plus `expires_on` in epoch seconds).
 pub(crate) async fn read_token_response(
@@ -248,17 +253,22 @@ pub(crate) async fn read_token_response(
 ) -> Result<Token, AuthError> {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
+    parse_token_response(url, status, &text)
+}
+
+/// [`read_token_response`] once the answer is read.
+fn parse_token_response(url: &str, status: u16, text: &str) -> Result<Token, AuthError> {
     if status != 200 {
         return Err(AuthError::Rejected {
             url: url.to_owned(),
             status,
-            detail: error_detail(&text),
+            detail: error_detail(text),
         });
     }
     let malformed = || AuthError::Malformed {
         url: url.to_owned(),
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| malformed())?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| malformed())?;
     let access_token = value
         .get("access_token")
         .and_then(|t| t.as_str())
@@ -280,9 +290,15 @@ pub(crate) async fn read_token_response(
         }
         (None, None) => 3600,
     };
+    // An answer is outside input: a lifetime of u64::MAX seconds overflowed `Instant` (a panic
+    // that left the uploader retrying with no backoff). A day is more than Entra ID gives.
+    let lifetime = lifetime.clamp(MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
+    let now = Instant::now();
     Ok(Token {
         access_token,
-        expires_at: Instant::now() + Duration::from_secs(lifetime),
+        expires_at: now
+            .checked_add(Duration::from_secs(lifetime))
+            .unwrap_or(now),
     })
 }
 
@@ -319,6 +335,26 @@ pub(crate) fn form_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_lifetimes_from_the_wire_are_clamped_not_trusted() {
+        let at = |text: &str| {
+            parse_token_response("u", 200, text)
+                .unwrap()
+                .expires_at
+                .saturating_duration_since(Instant::now())
+        };
+        // u64::MAX seconds used to overflow Instant and panic.
+        let huge = at(r#"{"access_token":"t","expires_in":18446744073709551615}"#);
+        assert!(huge <= Duration::from_secs(MAX_TOKEN_LIFETIME_SECONDS));
+        assert!(huge > Duration::from_secs(MAX_TOKEN_LIFETIME_SECONDS - 60));
+        let zero = at(r#"{"access_token":"t","expires_in":"0"}"#);
+        assert!(zero > Duration::from_secs(MIN_TOKEN_LIFETIME_SECONDS - 5));
+        let normal = at(r#"{"access_token":"t","expires_in":3599}"#);
+        assert!(normal > Duration::from_secs(3590) && normal <= Duration::from_secs(3599));
+        assert!(parse_token_response("u", 200, r#"{"expires_in":1}"#).is_err());
+        assert!(parse_token_response("u", 500, "oops").is_err());
+    }
 
     #[test]
     fn secrets_are_form_encoded_and_never_printed() {
