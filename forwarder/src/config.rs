@@ -125,6 +125,10 @@ struct RawTls {
     key: String,
     client_ca: Option<String>,
     min_version: Option<Spanned<String>>,
+    /// Revoked client certificates (PEM CRLs), with `client_ca`.
+    crl: Option<String>,
+    /// Client certificates accepted, by subject, common name or DNS name, with `client_ca`.
+    allowed_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +317,11 @@ pub struct TlsFiles {
     /// CA certificates that client certificates must chain to; set: mutual TLS, required.
     pub client_ca: Option<PathBuf>,
     pub min_version: TlsVersion,
+    /// Certificate revocation lists for client certificates (PEM), checked in the handshake.
+    pub crl: Option<PathBuf>,
+    /// The client certificates accepted among those the CA signed
+    /// ([`crate::listen::tls::name_allowed`]); empty: all of them.
+    pub allowed_names: Vec<String>,
 }
 
 /// The `format` values, for error messages.
@@ -691,11 +700,23 @@ impl Config {
                             ));
                         }
                     };
+                    if raw.client_ca.is_none() && (raw.crl.is_some() || raw.allowed_names.is_some())
+                    {
+                        return Err(at(
+                            tls.span(),
+                            format!(
+                                "{}: `crl` and `allowed_names` check client certificates: they need `client_ca`",
+                                key("tls")
+                            ),
+                        ));
+                    }
                     Some(TlsFiles {
                         cert: PathBuf::from(&raw.cert),
                         key: PathBuf::from(&raw.key),
                         client_ca: raw.client_ca.as_ref().map(PathBuf::from),
                         min_version,
+                        crl: raw.crl.as_ref().map(PathBuf::from),
+                        allowed_names: raw.allowed_names.clone().unwrap_or_default(),
                     })
                 }
                 (Some(tls), _) => {

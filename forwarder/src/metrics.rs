@@ -237,16 +237,38 @@ pub struct FileMetrics {
 pub struct TlsMetrics {
     pub handshakes_ok: Counter,
     pub handshakes_failed: Counter,
+    /// Handshakes that succeeded with a certificate `tls.allowed_names` does not take.
+    pub refused_names: Counter,
     pub reloads_ok: Counter,
     pub reloads_failed: Counter,
     pub not_after: Gauge,
     metrics: Arc<Metrics>,
     listener: String,
+    /// The subjects given a label of their own so far (at most [`MAX_PEER_LABELS`]).
+    labelled: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
+
+/// Distinct client subjects labelled per listener; the rest are counted as `other`, so that
+/// a CA that signs many certificates (or a hostile client) cannot grow the metrics without end.
+pub const MAX_PEER_LABELS: usize = 100;
 
 impl TlsMetrics {
     /// Counts a mutual-TLS connection from the client certificate with this subject.
     pub fn peer(&self, subject: &str) {
+        let subject = {
+            let mut labelled = self
+                .labelled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if labelled.contains(subject) {
+                subject
+            } else if labelled.len() < MAX_PEER_LABELS {
+                labelled.insert(subject.to_owned());
+                subject
+            } else {
+                "other"
+            }
+        };
         self.metrics
             .tls_peers
             .get_or_create(&PeerLabels {
@@ -756,6 +778,7 @@ impl Metrics {
         TlsMetrics {
             handshakes_ok: by_result(&self.tls_handshakes, "ok"),
             handshakes_failed: by_result(&self.tls_handshakes, "failed"),
+            refused_names: by_result(&self.tls_handshakes, "name_refused"),
             reloads_ok: by_result(&self.tls_reloads, "ok"),
             reloads_failed: by_result(&self.tls_reloads, "failed"),
             not_after: self
@@ -766,6 +789,7 @@ impl Metrics {
                 .clone(),
             metrics: Arc::clone(self),
             listener: listener.to_owned(),
+            labelled: Arc::default(),
         }
     }
 
@@ -876,6 +900,39 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListene
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_subjects_past_the_label_bound_are_counted_as_other() {
+        let metrics = Arc::new(Metrics::new());
+        let tls = metrics.tls("tls://127.0.0.1:1");
+        for n in 0..MAX_PEER_LABELS + 50 {
+            tls.peer(&format!("CN=client-{n}"));
+        }
+        tls.peer("CN=client-0");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).unwrap();
+        let labelled = text
+            .lines()
+            .filter(|l| l.starts_with("tern_tls_peer_connections_total{"))
+            .count();
+        assert_eq!(labelled, MAX_PEER_LABELS + 1);
+        assert_eq!(
+            sum_in(
+                &text,
+                "tern_tls_peer_connections_total",
+                "subject=\"other\""
+            ),
+            50.0
+        );
+        assert_eq!(
+            sum_in(
+                &text,
+                "tern_tls_peer_connections_total",
+                "subject=\"CN=client-0\""
+            ),
+            2.0
+        );
+    }
 
     #[test]
     fn every_body_kind_has_a_parsed_counter() {

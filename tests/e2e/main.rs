@@ -472,6 +472,11 @@ fn all() -> Vec<E2e> {
             ),
         ),
         e2e(
+            "tls::mutual_tls_takes_only_the_allowed_names",
+            &[],
+            multi_thread(tls::mutual_tls_takes_only_the_allowed_names),
+        ),
+        e2e(
             "tls::bad_certificates_are_clear_errors_naming_the_file",
             &[],
             sync(tls::bad_certificates_are_clear_errors_naming_the_file),

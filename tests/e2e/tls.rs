@@ -103,6 +103,11 @@ impl Tern {
     }
 
     fn config(&self) -> PathBuf {
+        self.config_with("")
+    }
+
+    /// [`Tern::config`] with `mtls_extra` added to the mutual-TLS listener's `tls` table.
+    fn config_with(&self, mtls_extra: &str) -> PathBuf {
         let tls = format!(
             "cert = \"{}\", key = \"{}\"",
             self.server.cert.display(),
@@ -112,7 +117,7 @@ impl Tern {
             "hostname = \"fwd-tls\"\n\
              [[listen]]\nprotocol = \"tls\"\naddress = \"127.0.0.1:{tls_port}\"\ntls = {{ {tls} }}\n\n\
              [[listen]]\nprotocol = \"tls\"\naddress = \"127.0.0.1:{mtls_port}\"\n\
-             tls = {{ {tls}, client_ca = \"{ca}\" }}\n\n\
+             tls = {{ {tls}, client_ca = \"{ca}\"{mtls_extra} }}\n\n\
              [[output]]\nkind = \"file\"\npath = \"{rows}\"\n\n[metrics]\naddress = \"127.0.0.1:{metrics}\"\n",
             tls_port = self.tls_port,
             mtls_port = self.mtls_port,
@@ -351,4 +356,36 @@ pub(crate) fn bad_certificates_are_clear_errors_naming_the_file() {
         text.contains(&format!("tls.client_ca {}", tern.ca.cert.display())),
         "{text}"
     );
+}
+
+/// `tls.allowed_names`: among the certificates the CA signed, only the named clients get in;
+/// another is closed after its handshake, counted, and nothing it sent becomes a row.
+pub(crate) async fn mutual_tls_takes_only_the_allowed_names() {
+    let tern = Tern::new();
+    let child = spawn_tern(&tern.config_with(", allowed_names = [\"*.relays.example.net\"]"));
+    let allowed = tern.ca.client("allowed", "relay-01.relays.example.net");
+    let other = tern.ca.client("other", "laptop.example.net");
+    let mut client = connect(
+        tern.mtls_port,
+        &client_config(&tern.ca.cert, Some(&allowed)),
+    )
+    .unwrap();
+    client.write_all(&frames("named", 0..100)).unwrap();
+    client.conn.send_close_notify();
+    client.flush().unwrap();
+    drop(client);
+    if let Ok(mut client) = connect(tern.mtls_port, &client_config(&tern.ca.cert, Some(&other))) {
+        let _ = client.write_all(&frames("unnamed", 0..100));
+        let _ = client.flush();
+        let mut sink = [0u8; 64];
+        let _ = std::io::Read::read(&mut client, &mut sink);
+    }
+    tern.until("the named client's rows and the refusal", |t| {
+        t.rows_with("named") == 100
+            && t.metric("tern_tls_handshakes_total", "result=\"name_refused\"") == 1
+    })
+    .await;
+    assert!(stop_tern(child).await.success());
+    assert_eq!(tern.rows_with("unnamed"), 0);
+    assert_eq!(tern.rows_with("named"), 100);
 }

@@ -712,4 +712,30 @@ mod tests {
         assert_eq!(e[0].path, "dataSources.syslog[0].logLevels[0]");
         assert_eq!(e[0].to_string().split(':').next(), Some("l.json"));
     }
+
+    /// Tern sends an ingestion DCR's endpoint a token: the same rule as `[[destination]]`.
+    #[test]
+    fn a_plain_http_ingestion_endpoint_off_loopback_is_refused_with_its_path() {
+        let dcr = |endpoint: &str| {
+            format!(
+                r#"{{"properties": {{"immutableId": "dcr-1", "endpoints": {{"logsIngestion": "{endpoint}"}}}}}}"#
+            )
+        };
+        let e = load_str("ingest.json", &dcr("http://10.1.2.3")).unwrap_err();
+        assert_eq!(e[0].file, "ingest.json");
+        assert_eq!(e[0].path, "properties.endpoints.logsIngestion");
+        assert!(
+            e[0].message.contains("must be https://"),
+            "{}",
+            e[0].message
+        );
+        assert!(
+            load_str(
+                "ok.json",
+                &dcr("https://dce.westeurope-1.ingest.monitor.azure.com")
+            )
+            .is_ok()
+        );
+        assert!(load_str("mock.json", &dcr("http://127.0.0.1:8080")).is_ok());
+    }
 }

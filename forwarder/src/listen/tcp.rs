@@ -166,15 +166,21 @@ async fn accept_loop(
                         Ok(Ok(stream)) => {
                             tls.metrics.handshakes_ok.inc();
                             if tls.mutual {
-                                let subject = stream
+                                let info = stream
                                     .get_ref()
                                     .1
                                     .peer_certificates()
                                     .and_then(|chain| chain.first())
-                                    .and_then(|leaf| super::tls::certificate_info(leaf).ok())
-                                    .map_or_else(|| "unknown".to_owned(), |info| info.subject);
+                                    .and_then(|leaf| super::tls::certificate_info(leaf).ok());
+                                let allowed = listen.tls.as_ref().map_or(&[][..], |t| &t.allowed_names[..]);
+                                let subject = info.as_ref().map_or("unknown", |i| i.subject.as_str());
+                                if !info.as_ref().is_some_and(|i| super::tls::name_allowed(allowed, i)) {
+                                    tls.metrics.refused_names.inc();
+                                    crate::warn_limited!(listener = %listen.name(), %peer, %subject, "client certificate not in tls.allowed_names; connection closed");
+                                    return;
+                                }
                                 tracing::info!(listener = %listen.name(), %peer, %subject, "mutual-TLS client connected");
-                                tls.metrics.peer(&subject);
+                                tls.metrics.peer(subject);
                             }
                             dispatch(session, stream, connection, shaper, shutdown).await;
                         }

@@ -44,6 +44,8 @@ pub struct Loaded {
 /// What a certificate says about itself.
 pub struct CertificateInfo {
     pub subject: String,
+    /// The subject's common names and the DNS names of its subjectAltName.
+    pub names: Vec<String>,
     pub not_before: i64,
     pub not_after: i64,
 }
@@ -53,11 +55,43 @@ pub fn certificate_info(der: &[u8]) -> Result<CertificateInfo, String> {
     let (_, certificate) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| format!("not an X.509 certificate: {e}"))?;
     let validity = certificate.validity();
+    let mut names: Vec<String> = certificate
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_owned))
+        .collect();
+    if let Ok(Some(san)) = certificate.subject_alternative_name() {
+        for name in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(dns) = name {
+                names.push((*dns).to_owned());
+            }
+        }
+    }
     Ok(CertificateInfo {
         subject: certificate.subject().to_string(),
+        names,
         not_before: validity.not_before.timestamp(),
         not_after: validity.not_after.timestamp(),
     })
+}
+
+/// Whether a client certificate is one `allowed` names (`tls.allowed_names`; empty: every
+/// certificate the CA signed): its full subject (`CN=relay-01,O=Example`), a common name, or a
+/// DNS name of its subjectAltName, exactly or under a `*.` wildcard entry.
+pub fn name_allowed(allowed: &[String], info: &CertificateInfo) -> bool {
+    allowed.is_empty()
+        || allowed.iter().any(|entry| {
+            *entry == info.subject
+                || info.names.iter().any(|name| {
+                    name.eq_ignore_ascii_case(entry)
+                        || entry.strip_prefix("*.").is_some_and(|domain| {
+                            // One label: `*.example.net` takes `relay.example.net` only.
+                            name.split_once('.').is_some_and(|(label, rest)| {
+                                !label.is_empty() && rest.eq_ignore_ascii_case(domain)
+                            })
+                        })
+                })
+        })
 }
 
 /// The certificates in a PEM file; errors name the setting and the file.
@@ -155,7 +189,22 @@ pub fn load_for_serving(files: &TlsFiles) -> Result<Loaded, String> {
                     .add(certificate)
                     .map_err(|e| format!("tls.client_ca {}: {e}", path.display()))?;
             }
+            let mut crls = Vec::new();
+            if let Some(crl) = &files.crl {
+                use rustls_pki_types::pem::PemObject;
+                crls = rustls_pki_types::CertificateRevocationListDer::pem_file_iter(crl)
+                    .map_err(|e| format!("tls.crl {}: {e}", crl.display()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("tls.crl {}: {e}", crl.display()))?;
+                if crls.is_empty() {
+                    return Err(format!(
+                        "tls.crl {}: no `-----BEGIN X509 CRL-----` block",
+                        crl.display()
+                    ));
+                }
+            }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .with_crls(crls)
                 .build()
                 .map_err(|e| format!("tls.client_ca {}: {e}", path.display()))?;
             builder.with_client_cert_verifier(verifier)
@@ -243,10 +292,11 @@ fn announce(listener: &str, loaded: &Loaded, metrics: &TlsMetrics) {
 /// (Kubernetes secrets, certbot) changes one of these.
 fn signature(files: &TlsFiles) -> Vec<Option<(SystemTime, u64, u64)>> {
     use std::os::unix::fs::MetadataExt;
-    let paths: [Option<&PathBuf>; 3] = [
+    let paths: [Option<&PathBuf>; 4] = [
         Some(&files.cert),
         Some(&files.key),
         files.client_ca.as_ref(),
+        files.crl.as_ref(),
     ];
     paths
         .iter()
@@ -294,5 +344,38 @@ async fn watch_files(
                 tracing::error!(listener = %listener, error = %e, "TLS reload failed; the certificate in force stays");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(subject: &str, names: &[&str]) -> CertificateInfo {
+        CertificateInfo {
+            subject: subject.to_owned(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            not_before: 0,
+            not_after: 0,
+        }
+    }
+
+    #[test]
+    fn allowed_names_match_subject_common_name_or_dns_name() {
+        let relay = info(
+            "CN=relay-01.example.net, O=Example",
+            &["relay-01.example.net", "relay.example.net"],
+        );
+        let allow = |entries: &[&str]| {
+            let entries: Vec<String> = entries.iter().map(|e| (*e).to_owned()).collect();
+            name_allowed(&entries, &relay)
+        };
+        assert!(allow(&[]), "no list: every certificate the CA signed");
+        assert!(allow(&["CN=relay-01.example.net, O=Example"]));
+        assert!(allow(&["RELAY.example.net"]));
+        assert!(allow(&["*.example.net"]));
+        assert!(!allow(&["*.net"]), "a wildcard covers one label");
+        assert!(!allow(&["relay-02.example.net", "CN=relay-01.example.net"]));
+        assert!(!allow(&["*.other.example"]));
     }
 }
