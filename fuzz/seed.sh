@@ -39,4 +39,12 @@ while IFS= read -r -d '' file; do
 done < <(find "$src" -type f ! -name '*.md' ! -name '*.json' ! -name '*.jsonl' ! -name '*.csv' -print0)
 # RELP has no corpus of its own: a session as rsyslog's omrelp opens it.
 printf '1 open 85 relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n2 syslog 29 <13>Nov 21 10:00:00 host app: hi\n3 close 0\n' > "$here/corpus/relp/session"
+# The daemon's loaders: the shipped DCRs and configurations, and a spool segment's header.
+for file in "$here"/../conf/dcr/*.json "$here"/../docker/dcr.d/*.json; do
+  [ -f "$file" ] && cp "$file" "$here/corpus/dcr_load/$(basename "$file")"
+done
+for file in "$here"/../conf/tern.toml "$here"/../docker/tern.toml; do
+  [ -f "$file" ] && cp "$file" "$here/corpus/config/$(basename "$(dirname "$file")")-tern.toml"
+done
+printf 'TERNSPL1TRec' > "$here/corpus/spool_record/header"
 echo "seeded from $n files"

@@ -251,3 +251,33 @@ pub(crate) fn one_address_cannot_take_every_connection_slot() {
     assert!(open_then > 8, "{open_then} connections open at delivery");
     assert_eq!(target.count("fair").len(), 1);
 }
+
+/// Clients that open the metrics endpoint and never finish a request cannot hold it: each is
+/// cut off after the header timeout, and health checks keep being answered.
+pub(crate) fn slow_clients_cannot_hold_the_metrics_endpoint() {
+    use std::io::Read;
+    let target = Target::start("");
+    let slow: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", target.metrics_port)).unwrap();
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    wait_until("a health check answered", Duration::from_secs(60), || {
+        http_get(target.metrics_port, "/healthz").is_some_and(|(status, _)| status == 200)
+    });
+    for mut stream in slow {
+        // Closed by Tern (with or without a 408), never left open: a read ends, not times out.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        assert!(read.is_ok(), "a slow client was left open: {read:?}");
+    }
+    let mut target = target;
+    assert_eq!(stop_tern_ref(&mut target.tern).code(), Some(0));
+}

@@ -313,6 +313,11 @@ fn all() -> Vec<E2e> {
             sync(hostile::the_reassembly_bomb_is_bounded_and_legitimate_traffic_delivered_once),
         ),
         e2e(
+            "hostile::slow_clients_cannot_hold_the_metrics_endpoint",
+            &[],
+            sync(hostile::slow_clients_cannot_hold_the_metrics_endpoint),
+        ),
+        e2e(
             "hostile::one_address_cannot_take_every_connection_slot",
             &[],
             sync(hostile::one_address_cannot_take_every_connection_slot),
@@ -475,6 +480,11 @@ fn all() -> Vec<E2e> {
             "tls::mutual_tls_takes_only_the_allowed_names",
             &[],
             multi_thread(tls::mutual_tls_takes_only_the_allowed_names),
+        ),
+        e2e(
+            "tls::mutual_tls_refuses_revoked_client_certificates",
+            &[],
+            multi_thread(tls::mutual_tls_refuses_revoked_client_certificates),
         ),
         e2e(
             "tls::bad_certificates_are_clear_errors_naming_the_file",

@@ -389,3 +389,35 @@ pub(crate) async fn mutual_tls_takes_only_the_allowed_names() {
     assert_eq!(tern.rows_with("unnamed"), 0);
     assert_eq!(tern.rows_with("named"), 100);
 }
+
+/// `tls.crl`: a client certificate the CA revoked is refused in the handshake (counted), one it
+/// did not revoke gets in.
+pub(crate) async fn mutual_tls_refuses_revoked_client_certificates() {
+    let tern = Tern::new();
+    let revoked = tern
+        .ca
+        .client_with_serial("revoked", "revoked.example.net", 666);
+    let good = tern.ca.client_with_serial("good", "good.example.net", 777);
+    let crl = tern.ca.crl("relays", &[666]);
+    let child = spawn_tern(&tern.config_with(&format!(", crl = \"{}\"", crl.display())));
+    if let Ok(mut client) = connect(
+        tern.mtls_port,
+        &client_config(&tern.ca.cert, Some(&revoked)),
+    ) {
+        let _ = client.write_all(&frames("revoked", 0..10));
+        let _ = client.flush();
+        let mut sink = [0u8; 64];
+        let _ = std::io::Read::read(&mut client, &mut sink);
+    }
+    let mut client = connect(tern.mtls_port, &client_config(&tern.ca.cert, Some(&good))).unwrap();
+    client.write_all(&frames("good", 0..10)).unwrap();
+    client.conn.send_close_notify();
+    client.flush().unwrap();
+    drop(client);
+    tern.until("the good client's rows and the refused handshake", |t| {
+        t.rows_with("good") == 10 && t.metric("tern_tls_handshakes_total", "result=\"failed\"") == 1
+    })
+    .await;
+    assert!(stop_tern(child).await.success());
+    assert_eq!(tern.rows_with("revoked"), 0);
+}
