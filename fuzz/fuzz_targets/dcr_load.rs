@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(errors) = tern::dcr::load_str("fuzz.json", text) {
+    if let Err(errors) = tern::dcr::load::load_str("fuzz.json", text) {
         assert!(!errors.is_empty());
         assert!(errors.iter().all(|e| e.file == "fuzz.json"));
     }
