@@ -811,7 +811,8 @@ impl Config {
                 checked.sockets = *sockets.get_ref();
             }
             if let Some(idle) = l.idle_timeout_seconds {
-                checked.idle_timeout = std::time::Duration::from_secs(idle.max(1));
+                // 1 s to a day: a deadline far beyond overflowed the clock's arithmetic.
+                checked.idle_timeout = std::time::Duration::from_secs(idle.clamp(1, 86_400));
             }
             if let Some(max) = &l.max_connections {
                 if !(1..=MAX_CONNECTIONS_LIMIT).contains(max.get_ref()) {
@@ -978,7 +979,7 @@ impl Config {
                         .as_ref()
                         .and_then(|u| u.concurrency)
                         .unwrap_or(4)
-                        .max(1),
+                        .clamp(1, 64),
                     max_queue_bytes: match a.upload.as_ref().and_then(|u| u.max_queue.as_ref()) {
                         None if raw.spool.is_some() => DEFAULT_MEMORY_TIER_BYTES,
                         None => DEFAULT_MAX_QUEUE_BYTES,
@@ -1099,7 +1100,7 @@ impl Config {
                 };
             }
             if let Some(ms) = raw_files.partial_flush_ms {
-                files.partial_flush = std::time::Duration::from_millis(ms.max(10));
+                files.partial_flush = std::time::Duration::from_millis(ms.clamp(10, 600_000));
             }
             if let Some(roots) = &raw_files.allowed_roots {
                 if roots.get_ref().is_empty() {
@@ -1183,7 +1184,9 @@ fn spool_config(
             ));
         }
     };
-    let interval = std::time::Duration::from_millis(raw.fsync_interval_ms.unwrap_or(1000));
+    // 10 ms to a minute: the spool's durability window (docs/hardening.md).
+    let interval =
+        std::time::Duration::from_millis(raw.fsync_interval_ms.unwrap_or(1000).clamp(10, 60_000));
     let fsync = match raw.fsync.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
         None | Some(("interval", _)) => FsyncPolicy::Interval(interval),
         Some(("always", _)) => FsyncPolicy::Always,

@@ -423,6 +423,31 @@ pub(crate) fn a_port_in_use_is_a_runtime_error_with_exit_1() {
     );
 }
 
+/// A second Tern on the UDP port of a running one fails like TCP does, instead of silently
+/// sharing the port (`SO_REUSEPORT`) and taking part of the traffic.
+pub(crate) fn a_second_tern_on_a_udp_port_in_use_exits_1() {
+    let mut first = Daemon::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("second.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:{}\"\n[metrics]\naddress = \"\"\n",
+            first.port
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("in use"), "{stderr}");
+    assert_eq!(first.stop(), 0);
+}
+
 pub(crate) fn rsyslog_relay_forwards_octet_counted_and_lf_framed() {
     let mut daemon = Daemon::start("");
     let relay_port = free_port();

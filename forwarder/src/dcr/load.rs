@@ -357,13 +357,95 @@ pub fn load_str(file: &str, text: &str) -> Result<Vec<Dcr>, Vec<DcrError>> {
             Err(errors)
         };
     }
+    // A list, as `az rest` and ARM list calls return it: `{"value": [DCR, ...]}`.
+    if let (Some(list), None) = (root.get("value"), root.get("properties")) {
+        if list.value.is_array() {
+            let mut dcrs = Vec::new();
+            let mut errors = Vec::new();
+            for item in list.array().map_err(|e| vec![e])? {
+                match read_dcr(&item) {
+                    Ok(d) => dcrs.push(d),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if dcrs.is_empty() && errors.is_empty() {
+                errors.push(list.error("an empty list: no data collection rule"));
+            }
+            return if errors.is_empty() {
+                Ok(dcrs)
+            } else {
+                Err(errors)
+            };
+        }
+    }
     read_dcr(&root).map(|d| vec![d]).map_err(|e| vec![e])
+}
+
+/// The keys of a DCR resource around `properties` (ARM GET, portal JSON view, ARM template).
+const RESOURCE_KEYS: [&str; 15] = [
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "kind",
+    "identity",
+    "etag",
+    "systemData",
+    "properties",
+    "apiVersion",
+    "dependsOn",
+    "comments",
+    "condition",
+    "resourceGroup",
+];
+
+/// The keys of a DCR's `properties` (API versions up to 2025-05-11; `reference/azure.md`).
+const PROPERTY_KEYS: [&str; 12] = [
+    "description",
+    "immutableId",
+    "dataCollectionEndpointId",
+    "endpoints",
+    "metadata",
+    "references",
+    "agentSettings",
+    "streamDeclarations",
+    "dataSources",
+    "destinations",
+    "dataFlows",
+    "provisioningState",
+];
+
+/// Refuses keys a DCR does not have: a misspelt `dataSources` used to be skipped, and then no
+/// source was read and everything was kept.
+fn check_keys(node: &At<'_>, allowed: &[&str]) -> Result<(), DcrError> {
+    let Some(object) = node.value.as_object() else {
+        return Ok(());
+    };
+    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(node.child(unknown, &Value::Null).error(format!(
+            "unknown key `{unknown}` (a data collection rule has: {})",
+            allowed.join(", ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// One DCR: `properties` if present (ARM), else the top level (CLI).
 fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
     if !node.value.is_object() {
         return Err(node.error("expected a JSON object (a data collection rule)"));
+    }
+    if node.get("properties").is_some() {
+        check_keys(node, &RESOURCE_KEYS)?;
+    } else {
+        // The CLI's flattened form: both sets at the top level.
+        let both: Vec<&str> = RESOURCE_KEYS
+            .iter()
+            .chain(&PROPERTY_KEYS)
+            .copied()
+            .collect();
+        check_keys(node, &both)?;
     }
     let name = node
         .get("name")
@@ -375,6 +457,27 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
     });
     if !props.value.is_object() {
         return Err(props.error("expected an object"));
+    }
+    if node.get("properties").is_some() {
+        check_keys(&props, &PROPERTY_KEYS)?;
+    }
+    // Something a DCR is made of must be there: `{}` is no rule (and used to keep everything).
+    if ![
+        "dataSources",
+        "destinations",
+        "dataFlows",
+        "streamDeclarations",
+        "immutableId",
+        "agentSettings",
+        "endpoints",
+    ]
+    .iter()
+    .any(|key| props.get(key).is_some())
+    {
+        return Err(props.error(
+            "not a data collection rule: none of dataSources, destinations, dataFlows, \
+             streamDeclarations or immutableId",
+        ));
     }
     let mut syslog_sources = Vec::new();
     if let Some(sources) = props.get("dataSources").and_then(|d| d.get("syslog")) {
@@ -737,5 +840,37 @@ mod tests {
             .is_ok()
         );
         assert!(load_str("mock.json", &dcr("http://127.0.0.1:8080")).is_ok());
+    }
+
+    #[test]
+    fn files_that_are_not_dcrs_are_errors_and_lists_are_several_dcrs() {
+        let e = load_str("empty.json", "{}").unwrap_err();
+        assert!(
+            e[0].message.starts_with("not a data collection rule"),
+            "{}",
+            e[0]
+        );
+        let e = load_str(
+            "typo.json",
+            r#"{"properties": {"dataSoruces": {"syslog": []}, "dataFlows": []}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].path, "properties.dataSoruces");
+        assert!(
+            e[0].message.starts_with("unknown key `dataSoruces`"),
+            "{}",
+            e[0]
+        );
+        let e = load_str("top.json", r#"{"name": "x", "dataFlow": []}"#).unwrap_err();
+        assert_eq!(e[0].path, "dataFlow");
+        let one = r#"{"name": "a", "properties": {"dataFlows": []}}"#;
+        let two = r#"{"name": "b", "properties": {"dataFlows": []}}"#;
+        let dcrs = load_str("list.json", &format!(r#"{{"value": [{one}, {two}]}}"#)).unwrap();
+        assert_eq!(
+            dcrs.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            [Some("a".to_owned()), Some("b".to_owned())]
+        );
+        let e = load_str("none.json", r#"{"value": []}"#).unwrap_err();
+        assert_eq!(e[0].path, "value");
     }
 }

@@ -45,7 +45,8 @@ fn bind(address: SocketAddr, listen: &Listen) -> std::io::Result<UdpSocket> {
         socket2::Type::DGRAM,
         Some(socket2::Protocol::UDP),
     )?;
-    socket.set_reuse_address(true)?;
+    // SO_REUSEPORT for Tern's own sockets only (no SO_REUSEADDR, which lets any process
+    // share a UDP port); [`ensure_free`] keeps another process from being joined.
     socket.set_reuse_port(true)?;
     if address.is_ipv6() {
         let _ = socket.set_only_v6(false);
@@ -60,6 +61,21 @@ fn bind(address: SocketAddr, listen: &Listen) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
+/// Fails if anything holds `address` already: a socket without `SO_REUSEPORT` cannot bind a
+/// port in use. Without this check a second Tern (or another syslog daemon using
+/// `SO_REUSEPORT`) would silently share the port and take part of the traffic.
+fn ensure_free(address: SocketAddr) -> std::io::Result<()> {
+    let probe = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if address.is_ipv6() {
+        let _ = probe.set_only_v6(false);
+    }
+    probe.bind(&address.into())
+}
+
 /// Binds `sockets` sockets sharing the address (`SO_REUSEPORT`), or, socket-activated, reads
 /// the inherited socket from as many tasks through duplicated descriptors.
 pub fn start(
@@ -71,6 +87,9 @@ pub fn start(
     let Address::Inet(address) = listen.address else {
         return Err("a UDP listener needs an address and port".to_owned());
     };
+    if inherited.is_none() {
+        ensure_free(address).map_err(|e| format!("cannot bind {address}: {e}"))?;
+    }
     let mut tasks = Vec::new();
     for _ in 0..listen.sockets {
         let socket = match &inherited {
