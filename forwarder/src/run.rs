@@ -262,8 +262,15 @@ pub async fn run(
         .await;
     })
     .await;
+    // Exit 0 means nothing received was lost: each way the drain can fall short says so.
+    let mut lost = Vec::new();
     if drained.is_err() {
-        tracing::warn!("listeners did not finish within {DRAIN_GRACE:?}; stopping anyway");
+        tracing::error!(
+            "listeners did not finish within {DRAIN_GRACE:?}; stopping anyway: what they had not read or handed on is lost"
+        );
+        lost.push(format!(
+            "listeners still reading after {DRAIN_GRACE:?} (a sender kept sending): their unread bytes were not taken"
+        ));
     }
     let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
     // The listeners are done: dropping the last handle on the channels lets each uploader see
@@ -282,10 +289,22 @@ pub async fn run(
                 "uploads did not finish within {DRAIN_GRACE:?}; what is left stays in the spool and is sent after the next start"
             );
         } else {
-            tracing::warn!(
+            // The in-memory queues' own gauges say what they still held.
+            let exposition = metrics.encode();
+            let batches = crate::metrics::sum_in(&exposition, "tern_spool_batches", "");
+            let bytes = crate::metrics::sum_in(&exposition, "tern_spool_bytes", "");
+            tracing::error!(
+                batches,
+                bytes,
                 "uploads did not finish within {DRAIN_GRACE:?}; rows still held are lost (no [spool] configured)"
             );
+            lost.push(format!(
+                "{batches} upload batches ({bytes} bytes of gzip) not delivered within {DRAIN_GRACE:?} and lost (no [spool] configured)"
+            ));
         }
+    }
+    if !lost.is_empty() {
+        return Err(format!("stopped with loss: {}", lost.join("; ")));
     }
     tracing::info!("stopped");
     Ok(())

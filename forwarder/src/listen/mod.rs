@@ -12,6 +12,11 @@ pub mod tls;
 pub mod udp;
 pub mod unix;
 
+/// On shutdown, connections and sockets are read until they have been quiet this long (or
+/// end): what senders wrote before the signal sits in socket buffers and is taken, not lost.
+/// The whole drain is bounded by the daemon's drain deadline.
+const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// How often a listener whose sender has gone quiet looks for multi-part groups whose window
 /// has passed.
 const REASSEMBLY_CHECK: std::time::Duration = std::time::Duration::from_secs(1);

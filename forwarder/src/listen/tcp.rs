@@ -111,17 +111,40 @@ async fn accept_loop(
     );
     let listen = Arc::new(listen);
     let mut connections = tokio::task::JoinSet::new();
+    // After shutdown, the connections the kernel had already completed are taken too (their
+    // senders have sent), then the listener closes.
+    let mut draining = *shutdown.borrow();
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
+        let permit = if draining {
+            match Arc::clone(&permits).try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => break,
-            },
-            _ = shutdown.changed() => break,
+            }
+        } else {
+            tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = shutdown.changed() => {
+                    draining = true;
+                    continue;
+                }
+            }
         };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
+        let accepted = if draining {
+            match accept_waiting(&listener) {
+                Some(accepted) => accepted,
+                None => break,
+            }
+        } else {
+            tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = shutdown.changed() => {
+                    draining = true;
+                    continue;
+                }
+            }
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -206,6 +229,28 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
+/// A connection waiting in the listener's backlog, taken without waiting (a direct `accept`
+/// call: the runtime's readiness may not have seen it yet); `None` when there is none.
+fn accept_waiting(
+    listener: &TcpListener,
+) -> Option<std::io::Result<(tokio::net::TcpStream, SocketAddr)>> {
+    let (socket, address) = match socket2::SockRef::from(listener).accept() {
+        Ok(accepted) => accepted,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let Some(peer) = address.as_socket() else {
+        return Some(Err(std::io::Error::other("a TCP peer without an address")));
+    };
+    let stream = std::net::TcpStream::from(socket);
+    Some(
+        stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream))
+            .map(|stream| (stream, peer)),
+    )
+}
+
 /// One connection's peer, its listener's settings and its share of the buffer budget.
 pub(super) struct Connection<'a> {
     pub peer: SocketAddr,
@@ -274,7 +319,8 @@ pub(super) fn frame_timed_out(
 /// takes room from the listener's budget first (waiting for it if need be), and a buffer left
 /// large by a long frame gives it back. Ends the connection ([`Ended`]) at the end of stream,
 /// an error, the idle timeout, shutdown, or when the incomplete frame in the buffer has taken
-/// longer than `frame_timeout`.
+/// longer than `frame_timeout`. After shutdown it reads on until the connection has been quiet
+/// for [`super::DRAIN_QUIET`]: bytes already sent are taken, not lost.
 pub(super) async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buffer: &mut Vec<u8>,
@@ -293,20 +339,20 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
         if buffer.capacity() - buffer.len() < READ_BYTES {
             // What `reserve` will allocate: double, or what is asked if that is more.
             let wanted = (2 * buffer.capacity()).max(buffer.len() + READ_BYTES);
-            let held = std::pin::pin!(connection.buffer.hold(wanted));
-            tokio::select! {
-                () = held => {}
-                _ = shutdown.changed() => return Err(Ended::Closed),
-            }
+            connection.buffer.hold(wanted).await;
             buffer.reserve(READ_BYTES);
         }
+    }
+    if *shutdown.borrow() {
+        return drain_read(stream, buffer).await;
     }
     let idle = tokio::time::Instant::now() + connection.listen.idle_timeout;
     let frame = partial.deadline(connection.listen.frame_timeout);
     let until = frame.map_or(idle, |frame| frame.min(idle));
     let read = tokio::select! {
         read = tokio::time::timeout_at(until, stream.read_buf(buffer)) => read,
-        _ = shutdown.changed() => return Err(Ended::Closed),
+        // `read_buf` is cancel-safe: nothing read is lost by switching to draining.
+        _ = shutdown.changed() => return drain_read(stream, buffer).await,
     };
     let peer = connection.peer;
     match read {
@@ -324,6 +370,18 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
     }
 }
 
+/// One read while draining: bytes if the sender has more within [`super::DRAIN_QUIET`], else
+/// the end.
+async fn drain_read<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+) -> Result<usize, Ended> {
+    match tokio::time::timeout(super::DRAIN_QUIET, stream.read_buf(buffer)).await {
+        Ok(Ok(n)) if n > 0 => Ok(n),
+        _ => Err(Ended::Closed),
+    }
+}
+
 async fn serve<S: AsyncRead + Unpin>(
     mut stream: S,
     mut connection: Connection<'_>,
@@ -338,10 +396,6 @@ async fn serve<S: AsyncRead + Unpin>(
     let mut buffer: Vec<u8> = Vec::new();
     let mut start = 0usize; // bytes before `start` are consumed
     let mut partial = PartialFrame::default();
-    if *shutdown.borrow() {
-        metrics.connections_open.dec();
-        return;
-    }
     loop {
         let read = {
             let mut read = std::pin::pin!(read_more(

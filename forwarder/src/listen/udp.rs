@@ -178,20 +178,33 @@ async fn receive_loop(
     // quiet (a datagram listener has no connection whose end would release them).
     let mut reassembly_check = tokio::time::interval(REASSEMBLY_CHECK);
     reassembly_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // After shutdown: what the socket's receive queue holds was sent before the signal and is
+    // read, until the queue has been empty for a moment (super::DRAIN_QUIET).
+    let mut draining = *shutdown.borrow();
     loop {
-        tokio::select! {
-            ready = socket.readable() => {
-                if ready.is_err() {
-                    break;
+        if draining {
+            match tokio::time::timeout(super::DRAIN_QUIET, socket.readable()).await {
+                Ok(Ok(())) => {}
+                _ => break,
+            }
+        } else {
+            tokio::select! {
+                ready = socket.readable() => {
+                    if ready.is_err() {
+                        break;
+                    }
+                }
+                _ = reassembly_check.tick(), if shaper.has_waiting_segments() => {
+                    if shaper.flush().await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                _ = shutdown.changed() => {
+                    draining = true;
+                    continue;
                 }
             }
-            _ = reassembly_check.tick(), if shaper.has_waiting_segments() => {
-                if shaper.flush().await.is_err() {
-                    break;
-                }
-                continue;
-            }
-            _ = shutdown.changed() => break,
         }
         // Drain what the socket holds (up to READS_PER_WAKE batches), then hand the rows on
         // once: a hand-over per 32 datagrams woke the uploader 6,000 times a second at
