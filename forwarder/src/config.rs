@@ -867,6 +867,18 @@ impl Config {
                         )
                     })?;
             }
+            if l.reassemble == Some(true) && protocol == Protocol::Relp {
+                // RELP answers a frame once its rows are spooled; a segment held in memory has
+                // none yet, and answering it would promise what a crash can lose.
+                return Err(at(
+                    l.protocol.span(),
+                    format!(
+                        "{}: not on a relp listener (a held segment cannot be acknowledged); \
+                         send ISE to a tcp, tls or udp listener",
+                        key("reassemble")
+                    ),
+                ));
+            }
             checked.reassembly_max_bytes = match (l.reassemble, &l.reassembly_max_bytes) {
                 (Some(true), None) => Some(crate::reassembly::DEFAULT_BUDGET_BYTES),
                 (Some(true), Some(text)) => Some(
@@ -1793,6 +1805,11 @@ address = "127.0.0.1:9280"
                 "tcp",
                 "sockets = 2\n",
                 "listen[0].sockets: only udp listeners take it",
+            ),
+            (
+                "relp",
+                "reassemble = true\n",
+                "listen[0].reassemble: not on a relp listener",
             ),
         ] {
             let err = listen(protocol, extra).unwrap_err();

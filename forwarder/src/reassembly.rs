@@ -255,13 +255,21 @@ impl Reassembler {
             + PART_OVERHEAD
             + if opening {
                 head.len() + GROUP_OVERHEAD + 2 * key.tag.len() + 2 * key.message_id.len()
+            } else if segment.index == 0 {
+                // Segment 0's head replaces the one kept: its growth is held too.
+                self.groups
+                    .get(&key)
+                    .map_or(head.len(), |g| head.len().saturating_sub(g.head.len()))
             } else {
                 0
             };
         // Room in the listener's budget: push out this task's own oldest groups (never
         // another connection's), else pass the segment through.
         while !self.budget.try_take(cost) {
-            let oldest_is_this = self.arrivals.front().is_some_and(|(k, _)| *k == key);
+            // (A stale front entry for a reused key is not this group.)
+            let oldest_is_this = self.arrivals.front().is_some_and(|(k, serial)| {
+                *k == key && self.groups.get(&key).is_some_and(|g| g.serial == *serial)
+            });
             if oldest_is_this || self.groups.is_empty() {
                 let limit = Limit::Budget;
                 if let Some(old) = self.remove(&key) {
@@ -622,5 +630,31 @@ mod tests {
         }
         assert_eq!(r.groups.len(), 1);
         assert!(r.arrivals.len() <= 2 * r.groups.len() + 64 + 1);
+    }
+
+    /// Segment 0's header, arriving after the group opened, is charged too: a large header
+    /// cannot be held for free.
+    #[test]
+    fn a_late_large_first_segment_is_charged_to_the_budget() {
+        let max = 16 << 10;
+        let budget = Budget::new(max);
+        let mut r = Reassembler::new(Arc::clone(&budget));
+        let t0 = Instant::now();
+        let big_head = "x".repeat(12 << 10);
+        for id in 0..4u32 {
+            add(
+                &mut r,
+                &format!("<165>Apr 24 15:00:48 ise {TAG} {id:010} 3 1  b,"),
+                t0,
+            );
+            let _ = add_segment(
+                &mut r,
+                &format!("<165>Apr 24 15:00:48 {big_head} {TAG} {id:010} 3 0 h a,"),
+                t0,
+            );
+            assert!(budget.used() <= max, "{} > {max}", budget.used());
+        }
+        let held: usize = r.groups.values().map(|g| g.head.len()).sum();
+        assert!(held <= max, "{held} bytes of heads held");
     }
 }

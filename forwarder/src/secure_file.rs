@@ -108,6 +108,14 @@ fn open_existing_for_append(path: &Path, mode: u32) -> io::Result<File> {
             "not a regular file",
         ));
     }
+    // A hard link planted in the folder would have Tern append to (and narrow the mode of)
+    // another file; O_NOFOLLOW stops only symlinks.
+    if meta.nlink() > 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "has other hard links: refused",
+        ));
+    }
     let flags = fcntl(&file, FcntlArg::F_GETFL)?;
     let mut flags = OFlag::from_bits_retain(flags);
     flags.remove(OFlag::O_NONBLOCK);
@@ -135,6 +143,18 @@ mod tests {
 
     fn mode_of(path: &Path) -> u32 {
         std::fs::symlink_metadata(path).unwrap().mode() & 0o7777
+    }
+
+    #[test]
+    fn open_append_refuses_a_file_with_other_hard_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let planted = dir.path().join("out.jsonl");
+        std::fs::hard_link(&victim, &planted).unwrap();
+        let err = open_append(&planted, GROUP_READABLE).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 
     #[test]

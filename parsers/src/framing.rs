@@ -130,6 +130,12 @@ impl FrameDecoder {
     }
 
     /// The framing in force: [`Framing::Auto`] until the first frame decided it.
+    /// Whether the decoder is inside an oversized frame it is skipping: bytes of that frame are
+    /// still to come, although none are left in the caller's buffer.
+    pub fn in_skipped_frame(&self) -> bool {
+        !matches!(self.skip, Skip::None)
+    }
+
     pub fn framing(&self) -> Framing {
         self.framing
     }

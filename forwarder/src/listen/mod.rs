@@ -16,6 +16,9 @@ pub mod unix;
 /// end): what senders wrote before the signal sits in socket buffers and is taken, not lost.
 /// The whole drain is bounded by the daemon's drain deadline.
 const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+/// The longest one connection or socket is drained: a sender that never pauses must not hold
+/// the shutdown past its deadline (the daemon's drain grace is 10 s).
+const DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How often a listener whose sender has gone quiet looks for multi-part groups whose window
 /// has passed.

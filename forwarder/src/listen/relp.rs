@@ -70,6 +70,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         metrics.received_bytes.inc_by(n as u64);
         let received_at = now();
         let mut closing = None;
+        let start_of_read = start;
         loop {
             let rest = buffer.get(start..).unwrap_or_default();
             match decode_relp(rest, listen.max_message_bytes) {
@@ -111,7 +112,7 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if let Some(txnr) = closing {
             answer(&mut replies, txnr, "");
         }
-        partial.update(start < buffer.len());
+        partial.update(start < buffer.len(), start > start_of_read);
         if !replies.is_empty() {
             let written = tokio::time::timeout(WRITE_TIMEOUT, async {
                 stream.write_all(&replies).await?;

@@ -179,6 +179,7 @@ async fn accept_loop(
                 peer,
                 listen: &listen,
                 buffer,
+                drain_until: None,
             };
             match tls {
                 None => dispatch(session, stream, connection, shaper, shutdown).await,
@@ -256,6 +257,16 @@ pub(super) struct Connection<'a> {
     pub peer: SocketAddr,
     pub listen: &'a Listen,
     pub buffer: BufferHold,
+    /// Set at the first read after shutdown: reading stops by then at the latest.
+    pub drain_until: Option<tokio::time::Instant>,
+}
+
+impl Connection<'_> {
+    fn drain_deadline(&mut self) -> tokio::time::Instant {
+        *self
+            .drain_until
+            .get_or_insert_with(|| tokio::time::Instant::now() + super::DRAIN_MAX)
+    }
 }
 
 async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
@@ -287,11 +298,13 @@ pub(super) struct PartialFrame {
 }
 
 impl PartialFrame {
-    /// After decoding: `pending` bytes of an incomplete frame are left in the buffer.
-    pub fn update(&mut self, pending: bool) {
+    /// After decoding a read: whether an incomplete frame is pending (bytes of it in the
+    /// buffer, or the rest of a frame being skipped), and whether the read completed a frame
+    /// (then the pending one is new: a busy sender's reads rarely end on a frame boundary).
+    pub fn update(&mut self, pending: bool, completed_a_frame: bool) {
         if !pending {
             self.since = None;
-        } else if self.since.is_none() {
+        } else if completed_a_frame || self.since.is_none() {
             self.since = Some(tokio::time::Instant::now());
         }
     }
@@ -329,6 +342,16 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
     partial: &PartialFrame,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<usize, Ended> {
+    let idle = tokio::time::Instant::now() + connection.listen.idle_timeout;
+    let frame = partial.deadline(connection.listen.frame_timeout);
+    let until = frame.map_or(idle, |frame| frame.min(idle));
+    let timed_out = || {
+        if frame.is_some_and(|frame| frame <= idle) {
+            Ended::FrameTimeout
+        } else {
+            Ended::Closed
+        }
+    };
     if buffer.capacity() - buffer.len() < READ_BYTES {
         buffer.drain(..*start);
         *start = 0;
@@ -339,20 +362,27 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
         if buffer.capacity() - buffer.len() < READ_BYTES {
             // What `reserve` will allocate: double, or what is asked if that is more.
             let wanted = (2 * buffer.capacity()).max(buffer.len() + READ_BYTES);
-            connection.buffer.hold(wanted).await;
+            // Waiting for room is bounded like a read (idle and frame deadlines, the drain):
+            // connections that all wait for each other must not wait forever.
+            let limit = if *shutdown.borrow() {
+                until.min(connection.drain_deadline())
+            } else {
+                until
+            };
+            tokio::select! {
+                () = connection.buffer.hold(wanted) => {}
+                () = tokio::time::sleep_until(limit) => return Err(timed_out()),
+            }
             buffer.reserve(READ_BYTES);
         }
     }
     if *shutdown.borrow() {
-        return drain_read(stream, buffer).await;
+        return drain_read(stream, buffer, connection).await;
     }
-    let idle = tokio::time::Instant::now() + connection.listen.idle_timeout;
-    let frame = partial.deadline(connection.listen.frame_timeout);
-    let until = frame.map_or(idle, |frame| frame.min(idle));
     let read = tokio::select! {
         read = tokio::time::timeout_at(until, stream.read_buf(buffer)) => read,
         // `read_buf` is cancel-safe: nothing read is lost by switching to draining.
-        _ = shutdown.changed() => return drain_read(stream, buffer).await,
+        _ = shutdown.changed() => return drain_read(stream, buffer, connection).await,
     };
     let peer = connection.peer;
     match read {
@@ -362,21 +392,23 @@ pub(super) async fn read_more<S: AsyncRead + Unpin>(
             tracing::debug!(%peer, error = %e, "read failed");
             Err(Ended::Closed)
         }
-        Err(_) if frame.is_some_and(|frame| frame <= idle) => Err(Ended::FrameTimeout),
         Err(_) => {
-            tracing::debug!(%peer, "idle timeout");
-            Err(Ended::Closed)
+            tracing::debug!(%peer, "idle or frame timeout");
+            Err(timed_out())
         }
     }
 }
 
-/// One read while draining: bytes if the sender has more within [`super::DRAIN_QUIET`], else
-/// the end.
+/// One read while draining: bytes if the sender has more within [`super::DRAIN_QUIET`] and
+/// the connection's drain has time left ([`super::DRAIN_MAX`]), else the end.
 async fn drain_read<S: AsyncRead + Unpin>(
     stream: &mut S,
     buffer: &mut Vec<u8>,
+    connection: &mut Connection<'_>,
 ) -> Result<usize, Ended> {
-    match tokio::time::timeout(super::DRAIN_QUIET, stream.read_buf(buffer)).await {
+    let quiet = tokio::time::Instant::now() + super::DRAIN_QUIET;
+    let until = quiet.min(connection.drain_deadline());
+    match tokio::time::timeout_at(until, stream.read_buf(buffer)).await {
         Ok(Ok(n)) if n > 0 => Ok(n),
         _ => Err(Ended::Closed),
     }
@@ -475,7 +507,10 @@ async fn serve<S: AsyncRead + Unpin>(
             }
         }
         metrics.received.inc_by(frames);
-        partial.update(start < buffer.len());
+        partial.update(
+            start < buffer.len() || decoder.in_skipped_frame(),
+            frames > 0,
+        );
     }
     // The stream ended: an unterminated last frame is still a message.
     let rest = buffer.get(start..).unwrap_or_default();
@@ -498,4 +533,28 @@ async fn serve<S: AsyncRead + Unpin>(
     }
     let _ = shaper.finish().await;
     metrics.connections_open.dec();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PartialFrame;
+
+    #[test]
+    fn a_partial_frame_is_timed_from_the_read_that_left_it() {
+        let long_ago = tokio::time::Instant::now() - std::time::Duration::from_secs(3600);
+        let mut partial = PartialFrame {
+            since: Some(long_ago),
+        };
+        // More bytes of the same frame: its start stays.
+        partial.update(true, false);
+        assert_eq!(partial.since, Some(long_ago));
+        // Frames completed and a new one begun: timed from now (a busy sender's reads rarely
+        // end on a frame boundary, and must not be cut off).
+        partial.update(true, true);
+        assert!(partial.since.is_some_and(|since| since > long_ago));
+        partial.update(false, true);
+        assert!(partial.since.is_none());
+        partial.update(true, false);
+        assert!(partial.since.is_some());
+    }
 }

@@ -181,9 +181,13 @@ async fn receive_loop(
     // After shutdown: what the socket's receive queue holds was sent before the signal and is
     // read, until the queue has been empty for a moment (super::DRAIN_QUIET).
     let mut draining = *shutdown.borrow();
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
         if draining {
-            match tokio::time::timeout(super::DRAIN_QUIET, socket.readable()).await {
+            let last =
+                *drain_until.get_or_insert_with(|| tokio::time::Instant::now() + super::DRAIN_MAX);
+            let until = last.min(tokio::time::Instant::now() + super::DRAIN_QUIET);
+            match tokio::time::timeout_at(until, socket.readable()).await {
                 Ok(Ok(())) => {}
                 _ => break,
             }
