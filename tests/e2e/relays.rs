@@ -168,10 +168,12 @@ impl Setup {
             .collect();
         assert!(
             missing.is_empty() && duplicated.is_empty(),
-            "{marker}: {} of {N} arrived; missing {} (first {:?}); duplicated {duplicated:?}",
+            "{marker}: {} of {N} arrived; missing {} (first {:?}); duplicated {duplicated:?}; \
+             Tern's log:\n{}",
             arrivals.len(),
             missing.len(),
-            missing.iter().take(10).collect::<Vec<_>>()
+            missing.iter().take(10).collect::<Vec<_>>(),
+            crate::support::tern_log(&self.dir.path().join("tern.toml"))
         );
         // The relay's rows carry what logger wrote: tag, facility and severity.
         let row = self

@@ -137,16 +137,28 @@ pub fn daemon_config(hostname: &str, port: u16, rows: &std::path::Path, metrics:
     )
 }
 
+/// Starts `tern run` on `config`; its log goes to `tern.log` beside the config (appended, so
+/// a restarted Tern's log follows the first's), for a failing test to show.
 pub fn spawn_tern(config: &std::path::Path) -> Tern {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.with_file_name("tern.log"))
+        .unwrap();
     Tern(Some(
         std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
             .args(["run", "--config"])
             .arg(config)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap(),
     ))
+}
+
+/// What `spawn_tern` logged for `config`, for failure messages.
+pub fn tern_log(config: &std::path::Path) -> String {
+    std::fs::read_to_string(config.with_file_name("tern.log")).unwrap_or_default()
 }
 
 /// A `tern run` child that is killed if the test ends without stopping it (a failed assertion
