@@ -387,6 +387,36 @@ pub enum Output {
     File(PathBuf),
 }
 
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Stdout => f.write_str("stdout"),
+            Output::File(path) => write!(f, "file {}", path.display()),
+        }
+    }
+}
+
+impl Output {
+    /// What `tern run` would fail on when it opens this output, so that `tern check` says so
+    /// first: a file output whose folder does not exist.
+    pub fn problem(&self) -> Option<String> {
+        let Output::File(path) = self else {
+            return None;
+        };
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| std::path::Path::new("."));
+        (!folder.is_dir()).then(|| {
+            format!(
+                "output file {}: the folder {} does not exist",
+                path.display(),
+                folder.display()
+            )
+        })
+    }
+}
+
 /// An inline `[[destination]]`: an ingestion target given in the config, not by a DCR file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {

@@ -358,6 +358,18 @@ fn check(path: PathBuf) -> ExitCode {
         Ok(notes) => notes,
         Err(code) => return code,
     };
+    // What `run` would refuse when it opens its outputs, `check` refuses too.
+    let output_problems: Vec<String> = config
+        .outputs
+        .iter()
+        .filter_map(tern::config::Output::problem)
+        .collect();
+    if !output_problems.is_empty() {
+        for problem in output_problems {
+            eprintln!("tern: config error: {}: {problem}", config.source);
+        }
+        return ExitCode::from(2);
+    }
     println!("{}: ok", config.source);
     println!("collector host name: {}", config.hostname);
     for listen in &config.listen {
@@ -382,7 +394,7 @@ fn check(path: PathBuf) -> ExitCode {
         );
     }
     for output in &config.outputs_for(!bindings.targets.is_empty()) {
-        println!("output {output:?}");
+        println!("output {output}");
     }
     for path in &config.dcr.paths {
         println!("dcr path {}", path.display());

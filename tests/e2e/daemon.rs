@@ -420,6 +420,51 @@ pub(crate) fn bad_configs_give_one_clear_line_and_exit_2() {
     );
 }
 
+/// `tern check` refuses what `tern run` would fail on when it opens its outputs, and prints
+/// outputs without Rust's debug formatting.
+pub(crate) fn check_refuses_an_output_file_in_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let write = |output: &Path| {
+        std::fs::write(
+            &path,
+            format!(
+                "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n\
+                 [[output]]\nkind = \"file\"\npath = \"{}\"\n[metrics]\naddress = \"\"\n",
+                output.display()
+            ),
+        )
+        .unwrap();
+    };
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    write(&dir.path().join("missing/rows.jsonl"));
+    let output = check();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("output file")
+            && stderr.contains("missing")
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    let rows = dir.path().join("rows.jsonl");
+    write(&rows);
+    let output = check();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("output file {}", rows.display())),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("File(\""), "{stdout}");
+}
+
 pub(crate) fn a_port_in_use_is_a_runtime_error_with_exit_1() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();

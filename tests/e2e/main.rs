@@ -142,6 +142,11 @@ fn all() -> Vec<E2e> {
             sync(daemon::a_port_in_use_is_a_runtime_error_with_exit_1),
         ),
         e2e(
+            "daemon::check_refuses_an_output_file_in_a_missing_folder",
+            &[],
+            sync(daemon::check_refuses_an_output_file_in_a_missing_folder),
+        ),
+        e2e(
             "daemon::a_second_tern_on_a_udp_port_in_use_exits_1",
             &[],
             sync(daemon::a_second_tern_on_a_udp_port_in_use_exits_1),

@@ -28,6 +28,12 @@ pub fn run(config: &Config, checks: &mut Vec<Check>) {
     if let Some(spool) = &config.spool {
         checks.extend(spool_checks(spool));
     }
+    // What `run` would refuse when it opens its outputs (as `tern check` does).
+    for output in &config.outputs {
+        if let Some(problem) = output.problem() {
+            checks.push(check(false, format!("output {output}"), problem));
+        }
+    }
 }
 
 fn listener(listen: &Listen, running: bool) -> Check {
