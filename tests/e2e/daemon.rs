@@ -71,15 +71,13 @@ address = "127.0.0.1:{metrics_port}"
             port,
             metrics_port,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while daemon.http("/readyz").map(|(status, _)| status) != Some(200) {
-            assert!(
-                Instant::now() < deadline,
-                "tern did not become ready: {}",
-                daemon.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::support::wait_for("tern ready", Duration::from_secs(20), || {
+            if daemon.http("/readyz").map(|(status, _)| status) == Some(200) {
+                Ok(())
+            } else {
+                Err(daemon.stderr())
+            }
+        });
         daemon
     }
 
@@ -268,15 +266,14 @@ pub(crate) fn a_million_tcp_messages_over_four_connections_arrive_exactly_once()
     let mut daemon = Daemon::start("");
     const COUNT: usize = 1_000_000;
     send_tcp(daemon.port, 4, COUNT);
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while daemon.metric("tern_output_rows_total", "") < COUNT as u64 {
-        assert!(
-            Instant::now() < deadline,
-            "only {} rows",
-            daemon.metric("tern_output_rows_total", "")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    crate::support::wait_for("a million rows", Duration::from_secs(240), || {
+        let rows = daemon.metric("tern_output_rows_total", "");
+        if rows >= COUNT as u64 {
+            Ok(())
+        } else {
+            Err(format!("only {rows} rows"))
+        }
+    });
     assert_eq!(daemon.metric("tern_received_total", "tcp"), COUNT as u64);
     assert_eq!(daemon.metric("tern_parsed_total", "tcp"), COUNT as u64);
     assert_eq!(daemon.metric("tern_rows_total", ""), COUNT as u64);
@@ -646,15 +643,14 @@ pub(crate) fn a_thousand_connections_are_served_while_slow_and_garbage_clients_m
     let mut clients: Vec<TcpStream> = (0..1000)
         .map(|_| TcpStream::connect(("127.0.0.1", daemon.port)).unwrap())
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while daemon.metric("tern_connections_open", "") < 1002 {
-        assert!(
-            Instant::now() < deadline,
-            "open: {}",
-            daemon.metric("tern_connections_open", "")
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_for("1002 open connections", Duration::from_secs(30), || {
+        let open = daemon.metric("tern_connections_open", "");
+        if open >= 1002 {
+            Ok(())
+        } else {
+            Err(format!("open: {open}"))
+        }
+    });
     for (i, client) in clients.iter_mut().enumerate() {
         writeln!(client, "<14>Nov 21 10:00:00 host app: connection {i}").unwrap();
     }
@@ -680,11 +676,9 @@ pub(crate) fn a_thousand_connections_are_served_while_slow_and_garbage_clients_m
     drop(slow);
     // Closing inside the counted frame is reported as truncated; the megabyte without a
     // delimiter as one oversized frame.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while daemon.metric("tern_dropped_total", "") < 2 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until("two drops", Duration::from_secs(10), || {
+        daemon.metric("tern_dropped_total", "") >= 2
+    });
     assert_eq!(
         daemon.metric("tern_dropped_total", "reason=\"truncated\""),
         1
@@ -758,15 +752,13 @@ pub(crate) fn sighup_reopens_the_output_file() {
     let rotated = daemon.dir.path().join("rows.jsonl.1");
     std::fs::rename(daemon.rows_path(), &rotated).unwrap();
     crate::support::signal(daemon.child.id(), nix::sys::signal::Signal::SIGHUP);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !daemon.rows_path().exists() {
-        assert!(
-            Instant::now() < deadline,
-            "not reopened: {}",
-            daemon.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_for("the output reopened", Duration::from_secs(10), || {
+        if daemon.rows_path().exists() {
+            Ok(())
+        } else {
+            Err(daemon.stderr())
+        }
+    });
     logger(&["-T", "-n", "127.0.0.1", "-P", &port, "after rotation"]);
     let rows = daemon.rows(1);
     assert_eq!(rows.len(), 1);
@@ -804,29 +796,36 @@ pub(crate) fn udp_loss_in_the_kernel_is_counted_exactly() {
     }
     crate::support::signal(pid, nix::sys::signal::Signal::SIGCONT);
     let listener = format!("udp://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut sent = BURST;
-    loop {
-        // A datagram sent after the burst carries the socket's final drop count.
+    // A datagram sent after the burst carries the socket's final drop count; one more is
+    // sent each time the counts do not add up yet.
+    let after = || {
         sender
             .send_to(b"<13>Nov 21 10:00:00 h app: after", ("127.0.0.1", port))
             .unwrap();
-        sent += 1;
-        std::thread::sleep(Duration::from_millis(100));
-        let received = daemon.metric("tern_received_total", &listener);
-        let dropped = daemon.metric("tern_udp_kernel_drops_total", &listener);
-        if received + dropped == sent {
-            assert!(
-                dropped > 0,
-                "the kernel dropped nothing; the test proves nothing"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sent {sent}, received {received}, kernel drops {dropped}"
-        );
-    }
+    };
+    after();
+    let mut sent = BURST + 1;
+    let mut dropped = 0;
+    crate::support::wait_for(
+        "every datagram received or counted",
+        Duration::from_secs(20),
+        || {
+            let received = daemon.metric("tern_received_total", &listener);
+            dropped = daemon.metric("tern_udp_kernel_drops_total", &listener);
+            if received + dropped == sent {
+                return Ok(());
+            }
+            after();
+            sent += 1;
+            Err(format!(
+                "sent {sent}, received {received}, kernel drops {dropped}"
+            ))
+        },
+    );
+    assert!(
+        dropped > 0,
+        "the kernel dropped nothing; the test proves nothing"
+    );
     assert_eq!(daemon.stop(), 0);
 }
 

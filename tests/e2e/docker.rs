@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::{free_port, logger};
 
@@ -125,11 +125,10 @@ pub(crate) async fn the_image_command_runs_with_the_image_config_and_passes_its_
             .unwrap();
         status.success() == expect_ok
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !health(true) {
-        assert!(Instant::now() < deadline, "the health check never passed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_until_async("the health check to pass", Duration::from_secs(20), || {
+        health(true)
+    })
+    .await;
     let port_text = port.to_string();
     logger(&[
         "-d",
@@ -151,18 +150,19 @@ pub(crate) async fn the_image_command_runs_with_the_image_config_and_passes_its_
         "app",
         "docker-tcp",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(&stdout).unwrap_or_default();
+    let mut text = String::new();
+    crate::support::wait_for_async("both rows", Duration::from_secs(20), || {
+        text = std::fs::read_to_string(&stdout).unwrap_or_default();
         if text.contains("docker-udp") && text.contains("docker-tcp") {
-            // No DCRs mounted: every event is kept and printed as a Syslog row.
-            assert_eq!(text.lines().count(), 2, "{text}");
-            assert!(text.lines().all(|l| l.starts_with("{\"table\":\"Syslog\"")));
-            break;
+            Ok(())
+        } else {
+            Err(format!("rows: {text}"))
         }
-        assert!(Instant::now() < deadline, "rows: {text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    // No DCRs mounted: every event is kept and printed as a Syslog row.
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().all(|l| l.starts_with("{\"table\":\"Syslog\"")));
     assert!(crate::support::stop_tern_ref(&mut child).success());
     assert!(health(false), "the health check fails once Tern is gone");
 }

@@ -152,16 +152,14 @@ impl Setup {
         counts
     }
 
+    /// Waits (up to 60 s) until `want` distinct lines arrived; the arrivals, for the caller to
+    /// check. Late duplicates show in the counts taken after Tern stops (each test's end).
     async fn wait_for(&self, marker: &str, want: usize) -> HashMap<usize, usize> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let arrivals = self.arrivals(marker);
-            // Late duplicates show in the counts taken after Tern stops (each test's end).
-            if arrivals.len() >= want || Instant::now() > deadline {
-                return arrivals;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::support::poll_async(Duration::from_secs(60), || {
+            self.arrivals(marker).len() >= want
+        })
+        .await;
+        self.arrivals(marker)
     }
 
     fn metric(&self, name: &str) -> u64 {
@@ -336,14 +334,12 @@ pub(crate) async fn appends_rotations_new_and_deleted_files_deliver_every_line_o
     let before = setup.rows().len();
     let tern = setup.start();
     append(&app, "app seq=999999 after restart\n");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !setup.arrivals("app").contains_key(&999_999) {
-        assert!(
-            Instant::now() < deadline,
-            "the line after the restart never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_until_async(
+        "the line after the restart",
+        Duration::from_secs(20),
+        || setup.arrivals("app").contains_key(&999_999),
+    )
+    .await;
     assert!(stop_tern(tern).await.success());
     assert_eq!(
         setup.rows().len(),
@@ -476,15 +472,15 @@ pub(crate) async fn multi_line_records_in_every_timestamp_format() {
             ),
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while setup.rows().len() < 2 * formats.len() {
-        assert!(
-            Instant::now() < deadline,
-            "rows so far: {:#?}",
-            setup.rows()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_for_async("two rows per format", Duration::from_secs(30), || {
+        let rows = setup.rows();
+        if rows.len() >= 2 * formats.len() {
+            Ok(())
+        } else {
+            Err(format!("rows so far: {rows:#?}"))
+        }
+    })
+    .await;
     assert!(stop_tern(tern).await.success());
     let rows = setup.rows();
     assert_eq!(rows.len(), 2 * formats.len());
@@ -531,11 +527,15 @@ pub(crate) async fn json_lines_with_nested_values() {
          {\"event\":\"login\",\"geo\":{\"lat\":52.1,\"lon\":4.3}}\n\
          not json at all\n",
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while setup.rows().len() < 3 {
-        assert!(Instant::now() < deadline, "rows: {:?}", setup.rows());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_for_async("three rows", Duration::from_secs(20), || {
+        let rows = setup.rows();
+        if rows.len() >= 3 {
+            Ok(())
+        } else {
+            Err(format!("rows: {rows:?}"))
+        }
+    })
+    .await;
     crate::support::wait_until_async("the error count", Duration::from_secs(30), || {
         setup.metric("tern_file_errors_total") == 1
     })

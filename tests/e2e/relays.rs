@@ -10,7 +10,7 @@
 )]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tern_mock_azure::MockAzure;
 
@@ -154,10 +154,9 @@ impl Setup {
         let lines: String = (0..N).map(|i| format!("{marker} seq={i}\n")).collect();
         std::fs::write(&file, lines).unwrap();
         crate::support::logger_file(relay_port, "user.notice", "app", &file);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.arrivals(marker).len() < N && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        // Up to 60 s; what is missing is reported below.
+        crate::support::poll_async(Duration::from_secs(60), || self.arrivals(marker).len() >= N)
+            .await;
         // Duplicates, which may come later, are counted once Tern has stopped (`finish`).
         let arrivals = self.arrivals(marker);
         let missing: Vec<usize> = (0..N).filter(|s| !arrivals.contains_key(s)).collect();

@@ -86,14 +86,8 @@ impl Setup {
 
     /// Waits until `want` distinct rows arrived (or `limit` passes), returns the arrivals.
     async fn wait_for(&self, want: usize, limit: Duration) -> HashMap<usize, usize> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let arrivals = self.arrivals();
-            if arrivals.len() >= want || Instant::now() > deadline {
-                return arrivals;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        crate::support::poll_async(limit, || self.arrivals().len() >= want).await;
+        self.arrivals()
     }
 }
 
@@ -382,11 +376,13 @@ pub(crate) async fn a_full_budget_blocks_the_sender_and_drops_nothing() {
     const N: usize = 300_000;
     let started = Instant::now();
     let sender = send(setup.port, 0..N);
+    // The spool's size, sampled while the sender is held back.
     let mut peak_spool = 0;
-    while !sender.is_finished() {
+    crate::support::wait_until_async("the sender to finish", Duration::from_secs(180), || {
         peak_spool = peak_spool.max(setup.metric("tern_spool_bytes"));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        sender.is_finished()
+    })
+    .await;
     sender.join().unwrap();
     let sending_took = started.elapsed();
     assert!(
@@ -423,14 +419,12 @@ pub(crate) async fn drop_oldest_counts_exactly_what_is_missing() {
     )
     .await;
     setup.mock.outage(503, Duration::ZERO, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let dropped = loop {
-        let dropped = setup.metric("tern_spool_dropped_rows_total");
-        if setup.arrivals().len() as u64 + dropped >= N as u64 || Instant::now() > deadline {
-            break dropped;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    // Up to 60 s; what does not add up is reported below.
+    crate::support::poll_async(Duration::from_secs(60), || {
+        setup.arrivals().len() as u64 + setup.metric("tern_spool_dropped_rows_total") >= N as u64
+    })
+    .await;
+    let dropped = setup.metric("tern_spool_dropped_rows_total");
     assert!(stop_tern(child).await.success());
     let arrivals = setup.arrivals();
     assert!(dropped > 0, "the budget overflowed");
@@ -597,12 +591,11 @@ pub(crate) async fn write_errors_block_and_recover() {
     // Far more than socket buffers and the hand-over queue hold.
     const MORE: usize = 300_000;
     let sender = send(setup.port, N..N + MORE);
-    let deadline = Instant::now() + Duration::from_secs(30);
     // Two failed writes: the uploader has held the rows and retried, taking no new ones.
-    while setup.metric("tern_spool_write_errors_total") < 2 {
-        assert!(Instant::now() < deadline, "the spool never failed to write");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_until_async("two failed spool writes", Duration::from_secs(30), || {
+        setup.metric("tern_spool_write_errors_total") >= 2
+    })
+    .await;
     assert!(
         !sender.is_finished(),
         "the sender is held back while the spool cannot write"

@@ -11,7 +11,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::{free_port, logger};
 
@@ -144,24 +144,22 @@ pub(crate) fn socket_activation_serves_the_inherited_sockets() {
         || crate::support::port_bound("tcp", tcp),
     );
     logger(&["-T", "-n", "127.0.0.1", "-P", &tcp_target, "sa-tcp-1"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while crate::support::http_get(metrics, "/readyz").is_none_or(|(status, _)| status != 200) {
-        assert!(Instant::now() < deadline, "tern did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::support::wait_until("tern ready", Duration::from_secs(20), || {
+        crate::support::http_get(metrics, "/readyz").is_some_and(|(status, _)| status == 200)
+    });
     logger(&["-d", "-n", "127.0.0.1", "-P", &udp_target, "sa-udp-2"]);
     logger(&["-T", "-n", "127.0.0.1", "-P", &tcp_target, "sa-tcp-2"]);
     let want = ["sa-udp-1", "sa-tcp-1", "sa-udp-2", "sa-tcp-2"];
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(&rows).unwrap_or_default();
+    let mut text = String::new();
+    crate::support::wait_for("the four rows", Duration::from_secs(20), || {
+        text = std::fs::read_to_string(&rows).unwrap_or_default();
         if want.iter().all(|w| text.contains(w)) {
-            assert_eq!(text.lines().count(), 4, "{text}");
-            break;
+            Ok(())
+        } else {
+            Err(format!("rows so far: {text}"))
         }
-        assert!(Instant::now() < deadline, "rows so far: {text}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
+    assert_eq!(text.lines().count(), 4, "{text}");
     crate::support::signal(child.id(), nix::sys::signal::Signal::SIGTERM);
     assert!(child.wait().unwrap().success());
     let stderr = std::fs::read_to_string(&log).unwrap();

@@ -145,11 +145,7 @@ impl Tern {
 
     /// Waits until `condition` holds, for up to 20 s.
     async fn until(&self, what: &str, mut condition: impl FnMut(&Tern) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !condition(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::support::wait_until_async(what, Duration::from_secs(20), || condition(self)).await;
     }
 }
 

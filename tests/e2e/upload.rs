@@ -611,15 +611,15 @@ dead_letter_path = "{dead}"
     let wait_for = |want: usize| {
         let mock = &mock;
         async move {
-            let deadline = Instant::now() + Duration::from_secs(150);
-            loop {
+            crate::support::wait_for_async("the rows", Duration::from_secs(150), || {
                 let have: usize = streams.iter().map(|s| mock.rows(DCR, s).len()).sum();
                 if have >= want {
-                    return;
+                    Ok(())
+                } else {
+                    Err(format!("{have} of {want} rows arrived"))
                 }
-                assert!(Instant::now() < deadline, "{have} of {want} rows arrived");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            })
+            .await;
         }
     };
     for (port, priority, tag, file) in &parts[..2] {
@@ -769,28 +769,31 @@ pub(crate) async fn a_failing_workspace_does_not_stall_the_other() {
     })
     .await
     .unwrap();
-    let deadline = outage_started + Duration::from_secs(35);
-    while mock.rows(DCR, "Custom-Up").len() < N {
-        assert!(
-            Instant::now() < deadline,
-            "the healthy workspace got {} of {N} rows while the other was down",
-            mock.rows(DCR, "Custom-Up").len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let left = (outage_started + Duration::from_secs(35)).saturating_duration_since(Instant::now());
+    crate::support::wait_for_async("the healthy workspace's rows", left, || {
+        let have = mock.rows(DCR, "Custom-Up").len();
+        if have >= N {
+            Ok(())
+        } else {
+            Err(format!(
+                "the healthy workspace got {have} of {N} rows while the other was down"
+            ))
+        }
+    })
+    .await;
     assert!(
         mock.rows(DCR, "Custom-Down").is_empty(),
         "the outage is still on"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while mock.rows(DCR, "Custom-Down").len() < N {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {N} rows after the outage",
-            mock.rows(DCR, "Custom-Down").len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::support::wait_for_async("the rows after the outage", Duration::from_secs(60), || {
+        let have = mock.rows(DCR, "Custom-Down").len();
+        if have >= N {
+            Ok(())
+        } else {
+            Err(format!("{have} of {N} rows after the outage"))
+        }
+    })
+    .await;
     // Stopping drains: every upload Tern makes is in before it exits.
     assert!(stop_tern(child).await.success());
     for stream in ["Custom-Down", "Custom-Up"] {

@@ -191,15 +191,18 @@ fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
             .unwrap(),
     };
     // A datagram sent before the listener is bound is lost: repeat one until it lands.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while rows_in(&rows_path).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the {transport:?} listener never answered"
-        );
-        send("<13>Nov 21 10:00:01 host app: ready");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    crate::support::wait_until(
+        &format!("the {transport:?} listener to answer"),
+        Duration::from_secs(20),
+        || {
+            if rows_in(&rows_path).is_empty() {
+                send("<13>Nov 21 10:00:01 host app: ready");
+                false
+            } else {
+                true
+            }
+        },
+    );
     let ready_rows = rows_in(&rows_path).len();
     let sent = Instant::now();
     for segment in [ISE[0], ISE[1]] {
@@ -207,11 +210,11 @@ fn incomplete_ise_group_leaves_a_quiet_sender_on_time(transport: Transport) {
     }
     // Nothing more is sent (the TCP connection stays open). The window is 10 s; the check runs
     // every second. The deadline is generous for a loaded machine.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while rows_in(&rows_path).len() == ready_rows {
-        assert!(Instant::now() < deadline, "the incomplete group never left");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::support::wait_until(
+        "the incomplete group to leave",
+        Duration::from_secs(60),
+        || rows_in(&rows_path).len() != ready_rows,
+    );
     let waited = sent.elapsed();
     let (_, exposition) = http_get(metrics_port, "/metrics").unwrap();
     drop(connection);

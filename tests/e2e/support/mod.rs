@@ -389,21 +389,81 @@ pub fn signal(pid: u32, signal: nix::sys::signal::Signal) {
 /// Waits until `condition` holds, checking every 20 ms, for at most `limit`; panics naming
 /// `what` past it. The limit is a deadline, generous for a loaded machine, never a pace.
 pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    wait_for(what, limit, || {
+        if condition() {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    });
+}
+
+/// [`wait_until`] for a condition that says where things stand when it does not hold yet
+/// (`Err(state)`): the last state is in the panic message.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> Result<(), String>) {
     let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(20));
+    loop {
+        let state = match condition() {
+            Ok(()) => return,
+            Err(state) => state,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "waited {limit:?} for {what}: {state}"
+        );
+        std::thread::sleep(POLL);
     }
 }
 
 /// [`wait_until`] for async tests.
 pub async fn wait_until_async(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    wait_for_async(what, limit, || {
+        if condition() {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    })
+    .await;
+}
+
+/// [`wait_for`] for async tests.
+pub async fn wait_for_async(
+    what: &str,
+    limit: Duration,
+    mut condition: impl FnMut() -> Result<(), String>,
+) {
     let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    loop {
+        let state = match condition() {
+            Ok(()) => return,
+            Err(state) => state,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "waited {limit:?} for {what}: {state}"
+        );
+        tokio::time::sleep(POLL).await;
     }
 }
+
+/// Looks every 20 ms until `condition` holds or `limit` passes; whether it held. For waits
+/// whose caller reports the outcome itself (what arrived, what is missing).
+pub async fn poll_async(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// How often the waits look again.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Whether something on this machine has bound `port` for `protocol` ("udp" or "tcp", listening)
 /// on IPv4 or IPv6: how a test knows a daemon that it cannot probe without waking it is ready.
