@@ -343,14 +343,7 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn check(path: PathBuf) -> ExitCode {
-    let (
-        config,
-        Compiled {
-            routing,
-            bindings,
-            files,
-        },
-    ) = match load_all(Some(path)) {
+    let (config, compiled) = match load_all(Some(path)) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -364,12 +357,21 @@ fn check(path: PathBuf) -> ExitCode {
         .iter()
         .filter_map(tern::config::Output::problem)
         .collect();
-    if !output_problems.is_empty() {
+    let gaps = tern::preflight::upload_gaps(&config, &compiled);
+    if !output_problems.is_empty() || !gaps.is_empty() {
         for problem in output_problems {
             eprintln!("tern: config error: {}: {problem}", config.source);
         }
+        for gap in gaps {
+            eprintln!("tern: dcr error: {gap}");
+        }
         return ExitCode::from(2);
     }
+    let Compiled {
+        routing,
+        bindings,
+        files,
+    } = compiled;
     println!("{}: ok", config.source);
     println!("collector host name: {}", config.hostname);
     for listen in &config.listen {

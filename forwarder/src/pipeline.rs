@@ -331,6 +331,13 @@ impl Shaper {
                 }
             }
         }
+        if targets == 0 {
+            // No target takes the event's table (no collection DCR, and no stream for this
+            // table): the local outputs get it, else it is counted as `no_uploader`.
+            self.sink
+                .append_row(Table::for_event(&event), None, &event, &received);
+            return;
+        }
         for id in crate::dcr::routing::set_bits(targets) {
             if let Some(target) = bindings.targets.get(id) {
                 self.sink

@@ -24,15 +24,14 @@ const QUEUE_BATCHES: usize = 64;
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 /// The one-line status `systemctl status tern` shows.
-fn status_line(metrics: &Metrics) -> String {
+fn status_line(text: &str) -> String {
     use crate::metrics::sum_in;
-    let text = metrics.encode();
     format!(
         "{:.0} messages received, {:.0} rows uploaded, {:.0} dropped, spool {:.1} MiB",
-        sum_in(&text, "tern_received_total", ""),
-        sum_in(&text, "tern_upload_rows_total", ""),
-        sum_in(&text, "tern_dropped_total", ""),
-        sum_in(&text, "tern_spool_bytes", "") / 1_048_576.0
+        sum_in(text, "tern_received_total", ""),
+        sum_in(text, "tern_upload_rows_total", ""),
+        sum_in(text, "tern_dropped_total", ""),
+        sum_in(text, "tern_spool_bytes", "") / 1_048_576.0
     )
 }
 
@@ -89,6 +88,9 @@ pub async fn run(
         .chain(&compiled.bindings.notes)
     {
         tracing::warn!("{note}");
+    }
+    for gap in crate::preflight::upload_gaps(&config, &compiled) {
+        tracing::error!("{gap}");
     }
     // Uploads, when there is a credential and a target to post to.
     let uploads = match config
@@ -189,11 +191,12 @@ pub async fn run(
     drop(pipeline);
     tracing::info!(config = %config.source, collector = %config.hostname, "ready");
     metrics.set_ready(true);
-    crate::systemd::ready(&status_line(&metrics));
+    crate::systemd::ready(&status_line(&metrics.encode()));
     let watchdog = sd_notify::watchdog_enabled();
     // Status for `systemctl status` every few seconds; watchdog pings at a third of its period.
     let mut tick = tokio::time::interval(crate::systemd::notify_every(watchdog, STATUS_EVERY));
     let mut reported_dead = false;
+    let mut losses = crate::loss_report::LossReport::new();
 
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
@@ -215,8 +218,12 @@ pub async fn run(
                         Err(std::sync::TryLockError::WouldBlock) => 0,
                         Err(std::sync::TryLockError::Poisoned(_)) => 1,
                     };
+                let exposition = metrics.encode();
+                for line in losses.observe(std::time::Instant::now(), &exposition) {
+                    tracing::warn!("events not delivered: {line} (see tern_dropped_total and the README's metrics)");
+                }
                 if dead == 0 {
-                    crate::systemd::alive(&status_line(&metrics), watchdog.is_some());
+                    crate::systemd::alive(&status_line(&exposition), watchdog.is_some());
                 } else if !reported_dead {
                     reported_dead = true;
                     tracing::error!(stages = dead, "pipeline stages stopped unexpectedly; withholding the systemd watchdog ping");

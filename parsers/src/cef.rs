@@ -77,15 +77,41 @@ fn header_field(input: &[u8]) -> Option<(HeaderField<'_>, &[u8])> {
     }
 }
 
+/// The last header field when no `|` ends it: up to the first space, the rest being the
+/// extensions.
+fn severity_without_pipe(rest: &[u8]) -> (HeaderField<'_>, &[u8]) {
+    let (severity, extensions) = match memchr::memchr(b' ', rest) {
+        Some(at) => (
+            rest.get(..at).unwrap_or_default(),
+            rest.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (rest, &b""[..]),
+    };
+    let mut severity = crate::text::trim_spaces(severity);
+    while let [head @ .., b'\r' | b'\n'] = severity {
+        severity = head;
+    }
+    ((severity, severity.contains(&b'\\')), extensions)
+}
+
 /// Parses a CEF record; `input` starts at `CEF:`.
 pub fn parse_cef(input: &[u8]) -> Result<Cef<'_>, CefError> {
     let after = input.strip_prefix(b"CEF:").ok_or(CefError::NotCef)?;
     let mut fields: [HeaderField<'_>; 7] = [(b"", false); 7];
     let mut rest = after;
     for (i, slot) in fields.iter_mut().enumerate() {
-        let (field, r) = header_field(rest).ok_or(CefError::IncompleteHeader {
-            fields: i + usize::from(!rest.is_empty()),
-        })?;
+        let (field, r) = match header_field(rest) {
+            Some(split) => split,
+            // Severity without the `|` that should close it (some senders drop it when there
+            // are no extensions, or write a space instead): Severity is the next word and the
+            // extensions follow it.
+            None if i == 6 && !rest.is_empty() => severity_without_pipe(rest),
+            None => {
+                return Err(CefError::IncompleteHeader {
+                    fields: i + usize::from(!rest.is_empty()),
+                });
+            }
+        };
         *slot = field;
         rest = r;
     }
@@ -407,6 +433,35 @@ mod tests {
         );
         assert_eq!(parse_cef(b"LEEF:1.0|V"), Err(CefError::NotCef));
         assert_eq!(parse_cef(b"CEF:x|a|b|c|d|e|f|"), Err(CefError::NotCef));
+    }
+
+    #[test]
+    fn a_header_without_its_last_pipe_is_read() {
+        let cef = parse_cef(b"CEF:0|V|P|1|100|No pipe after severity|5").unwrap();
+        assert_eq!(cef.name, "No pipe after severity");
+        assert_eq!(cef.severity, "5");
+        assert_eq!(cef.extensions.iter().count(), 0);
+        let cef = parse_cef(b"CEF:0|V|P|1|100|N|High\r\n").unwrap();
+        assert_eq!(cef.severity, "High");
+        let cef = parse_cef(b"CEF:0|V|P|1|100|N|7 src=10.0.0.1 act=blocked").unwrap();
+        assert_eq!(cef.severity, "7");
+        let pairs: Vec<(&str, String)> = cef
+            .extensions
+            .iter()
+            .map(|(k, v)| (k, v.into_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("src", "10.0.0.1".to_owned()),
+                ("act", "blocked".to_owned())
+            ]
+        );
+        // Six fields and nothing after the last pipe is still incomplete.
+        assert_eq!(
+            parse_cef(b"CEF:0|V|P|1|100|N|"),
+            Err(CefError::IncompleteHeader { fields: 6 })
+        );
     }
 
     #[test]

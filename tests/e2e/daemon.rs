@@ -433,13 +433,7 @@ pub(crate) fn check_refuses_an_output_file_in_a_missing_folder() {
         )
         .unwrap();
     };
-    let check = || {
-        Command::new(env!("CARGO_BIN_EXE_tern"))
-            .args(["check", "--config"])
-            .arg(&path)
-            .output()
-            .unwrap()
-    };
+    let check = || tern_check(&path);
     write(&dir.path().join("missing/rows.jsonl"));
     let output = check();
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -596,6 +590,15 @@ ruleset(name="relay") {{
     assert_eq!(daemon.stop(), 0);
 }
 
+/// `tern check --config CONFIG`'s exit status and output.
+fn tern_check(config: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
 /// `conf/tern.toml` with its DCR folder pointed at the examples in `conf/dcr`.
 fn example_config(dir: &Path) -> PathBuf {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf");
@@ -610,11 +613,37 @@ fn example_config(dir: &Path) -> PathBuf {
 pub(crate) fn the_example_config_and_dcrs_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = example_config(dir.path());
-    let output = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let check = || tern_check(&path);
+    // The scaffolded ingestion DCR has no endpoint or immutable id until it is deployed:
+    // every row routed to it would be dropped, and check says so (issue 26).
+    let output = check();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for (table, flow) in [("Syslog", 0), ("CommonSecurityLog", 1)] {
+        assert!(
+            stderr.lines().any(|l| l.starts_with("tern: dcr error: ")
+                && l.contains(&format!(
+                    "ingestion-direct-template.json: resources[0].properties.dataFlows[{flow}]: {table} in /subscriptions/"
+                ))
+                && l.contains("rows will be dropped")),
+            "{stderr}"
+        );
+    }
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    // The [[destination]] that completes it (as the template's note says) makes it whole.
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(
+        "\n[[destination]]\nname = \"deployed\"\nendpoint = \"https://dce.westeurope-1.ingest.monitor.azure.com\"\n\
+         dcr_immutable_id = \"dcr-0123\"\n\
+         streams = { Syslog = \"Custom-TernSyslog\", CommonSecurityLog = \"Custom-TernCEF\" }\n\
+         [azure.auth]\nmethod = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_file = \"",
+    );
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, "s3cret").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    text.push_str(&format!("{}\"\n", secret.display()));
+    std::fs::write(&path, text).unwrap();
+    let output = check();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         output.status.code(),
@@ -1120,7 +1149,7 @@ pub(crate) fn dcr_reload_under_load_loses_and_duplicates_nothing() {
     assert_eq!(counts.len(), user_total + HALF);
 }
 
-pub(crate) fn the_scaffolded_ingestion_dcr_passes_check() {
+pub(crate) fn the_scaffolded_ingestion_dcr_checks_and_says_what_it_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(["dcr", "scaffold", "--workspace", "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"])
@@ -1139,15 +1168,32 @@ pub(crate) fn the_scaffolded_ingestion_dcr_passes_check() {
         ),
     )
     .unwrap();
-    let check = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let check = || tern_check(&config);
+    // Before it is deployed the DCR has no endpoint or immutable id: valid, but nothing could
+    // be posted, so rows would be dropped; check says exactly that, once per table.
+    let output = check();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    for (line, (flow, table)) in lines.iter().zip([(0, "Syslog"), (1, "CommonSecurityLog")]) {
+        assert!(
+            line.starts_with(&format!(
+                "tern: dcr error: {}: resources[0].properties.dataFlows[{flow}]: {table} in every workspace: no logs ingestion endpoint or DCR immutable id",
+                dcrs.join("ingestion.json").display()
+            )) && line.contains("rows will be dropped"),
+            "{stderr}"
+        );
+    }
+    // With a local output the rows are kept there: no longer a loss.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[[output]]\nkind = \"stdout\"\n");
+    std::fs::write(&config, text).unwrap();
+    let output = check();
     assert_eq!(
-        check.status.code(),
+        output.status.code(),
         Some(0),
         "{}",
-        String::from_utf8_lossy(&check.stderr)
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -75,8 +75,8 @@ pub(crate) fn parse_prints_exact_rows() {
         }
         checked += 1;
     }
-    // rfc3164, rfc5424, cef, asa and the ten vendor formats.
-    assert_eq!(checked, 14);
+    // rfc3164, rfc5424, cef, cef-fidelity, asa and the ten vendor formats.
+    assert_eq!(checked, 15);
 }
 
 /// Zone-less device times are read in the listener's `timezone` (here `tern parse

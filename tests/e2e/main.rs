@@ -199,9 +199,9 @@ fn all() -> Vec<E2e> {
             sync(daemon::dcr_reload_under_load_loses_and_duplicates_nothing),
         ),
         e2e(
-            "daemon::the_scaffolded_ingestion_dcr_passes_check",
+            "daemon::the_scaffolded_ingestion_dcr_checks_and_says_what_it_lacks",
             &[],
-            sync(daemon::the_scaffolded_ingestion_dcr_passes_check),
+            sync(daemon::the_scaffolded_ingestion_dcr_checks_and_says_what_it_lacks),
         ),
         e2e(
             "dcr_routing::levels_are_sets_not_thresholds",

@@ -223,8 +223,31 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
             for stream in &flow.streams {
                 let Some(declaration) = dcr.declared_streams.iter().find(|d| d.name == *stream)
                 else {
+                    // Azure refuses a Custom- stream it has no declaration for; rows posted to
+                    // it would be refused too.
+                    if stream.starts_with("Custom-") {
+                        errors.push(DcrError {
+                            file: dcr.file.clone(),
+                            path: flow.path.clone(),
+                            message: format!(
+                                "stream `{stream}` is not in streamDeclarations: Azure refuses \
+                                 the DCR and every row posted to the stream"
+                            ),
+                        });
+                    }
                     continue;
                 };
+                if flow.destinations.is_empty() {
+                    errors.push(DcrError {
+                        file: dcr.file.clone(),
+                        path: flow.path.clone(),
+                        message: format!(
+                            "stream `{stream}` has no destination: rows posted to it would be \
+                             dropped"
+                        ),
+                    });
+                    continue;
+                }
                 let tern_columns = table.columns();
                 let declared_names: Vec<String> =
                     declaration.columns.iter().map(|c| c.name.clone()).collect();
@@ -369,6 +392,15 @@ pub fn bind(routing: &Routing, targets: Vec<Target>) -> Result<Bindings, Vec<Dcr
             })
             .map(|(i, _)| i)
             .collect();
+        // A target that cannot post (a DCR exported before deployment: no endpoint or
+        // immutable id) is left out where one that can takes the same rows, such as the
+        // [[destination]] that completes it; its copies would only be counted as dropped.
+        let can_post = |i: &usize| targets.get(*i).is_some_and(|t| t.key.is_some());
+        let bound: Vec<usize> = if bound.iter().any(can_post) {
+            bound.into_iter().filter(can_post).collect()
+        } else {
+            bound
+        };
         if bound.is_empty() {
             errors.push(DcrError {
                 file: "(collection DCRs)".to_owned(),

@@ -168,6 +168,18 @@ fn write_drop_rate(row: &mut JsonObject<'_>, rate: &DropRate<'_>) {
     }
 }
 
+/// `SimplifiedDeviceAction` of an ASA message: by message id where the id says more than the
+/// verb (ASIM's Cisco ASA parser: 106013 drops a ping, 710003 denies and 710004/710005 drop
+/// to-the-box traffic, 710002 permits it), else from the verb.
+fn simplified_action<'a>(message_id: &str, action: Option<&'a str>) -> Option<&'a str> {
+    match message_id {
+        "106013" | "710004" | "710005" => Some("Drop"),
+        "710003" => Some("Deny"),
+        "710002" => Some("Allow"),
+        _ => action.and_then(super::device_action::simplified),
+    }
+}
+
 pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
     row.string("DeviceVendor", "Cisco");
     row.string("DeviceProduct", asa.product.name());
@@ -180,6 +192,9 @@ pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
     let fields = fields(asa);
     if let Some(action) = fields.action {
         row.string("DeviceAction", action);
+    }
+    if let Some(simplified) = simplified_action(asa.message_id, fields.action) {
+        row.string("SimplifiedDeviceAction", simplified);
     }
     if let Some(protocol) = fields.protocol {
         row.string("Protocol", protocol);

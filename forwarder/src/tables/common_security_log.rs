@@ -23,19 +23,23 @@ use std::borrow::Cow;
 
 use tern_parsers::{Body, Cef, Event, Timestamp, VendorMessage};
 
-use super::json::{JsonObject, escape_str_into};
+use super::cef_time::{self, TimeBasis};
+use super::json::JsonObject;
 use super::{Received, ShapeNotes, computer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Str,
     Int,
+    /// An `int` column that holds a TCP/UDP port: 0 to 65535, else the value is kept in
+    /// `AdditionalExtensions` and counted like any value that does not fit.
+    Port,
     Long,
     Real,
     Datetime,
 }
 
-use Kind::{Datetime, Int, Long, Real, Str};
+use Kind::{Datetime, Int, Long, Port, Real, Str};
 
 /// Columns filled from CEF extension keys, in the order they are written.
 const COLUMNS: &[(&str, Kind)] = &[
@@ -46,7 +50,7 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("DestinationDnsDomain", Str),
     ("DestinationServiceName", Str),
     ("DestinationTranslatedAddress", Str),
-    ("DestinationTranslatedPort", Int),
+    ("DestinationTranslatedPort", Port),
     ("DeviceDnsDomain", Str),
     ("DeviceExternalID", Str),
     ("DeviceFacility", Str),
@@ -62,7 +66,7 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("DestinationProcessId", Int),
     ("DestinationUserPrivileges", Str),
     ("DestinationProcessName", Str),
-    ("DestinationPort", Int),
+    ("DestinationPort", Port),
     ("DestinationIP", Str),
     ("DeviceTimeZone", Str),
     ("DestinationUserID", Str),
@@ -89,11 +93,11 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("SourceDnsDomain", Str),
     ("SourceServiceName", Str),
     ("SourceTranslatedAddress", Str),
-    ("SourceTranslatedPort", Int),
+    ("SourceTranslatedPort", Port),
     ("SourceProcessId", Int),
     ("SourceUserPrivileges", Str),
     ("SourceProcessName", Str),
-    ("SourcePort", Int),
+    ("SourcePort", Port),
     ("SourceIP", Str),
     ("SourceUserID", Str),
     ("SourceUserName", Str),
@@ -459,7 +463,7 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
     out.push(b'"');
     let mut first = true;
     if let Some(text) = prefix {
-        super::json::escape_bytes_into(text, out);
+        escape_additional_into(text, out);
         first = false;
     }
     for (key, value) in extra {
@@ -468,12 +472,27 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
         }
         first = false;
         if !key.as_ref().is_empty() {
-            escape_str_into(key.as_ref(), out);
+            escape_additional_into(key.as_ref().as_bytes(), out);
             out.push(b'=');
         }
-        escape_str_into(value.as_ref(), out);
+        escape_additional_into(value.as_ref().as_bytes(), out);
     }
     out.push(b'"');
+}
+
+/// One part of `AdditionalExtensions`, JSON-escaped, with `;` (the pair separator) written
+/// `\;`: a value holding `;` cannot be read as two pairs. Backslashes stay as sent (decision
+/// 100): `CORP\user` and Windows paths are common there, and doubling them would break every
+/// query that reads them.
+fn escape_additional_into(text: &[u8], out: &mut Vec<u8>) {
+    let mut rest = text;
+    while let Some(at) = memchr::memchr(b';', rest) {
+        super::json::escape_bytes_into(rest.get(..at).unwrap_or_default(), out);
+        // A backslash in JSON, then the separator it escapes.
+        out.extend_from_slice(b"\\\\;");
+        rest = rest.get(at + 1..).unwrap_or_default();
+    }
+    super::json::escape_bytes_into(rest, out);
 }
 
 /// The column a CEF key fills, if it is a mapped key.
@@ -592,6 +611,7 @@ static KEY_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, usize>
 
 /// Indices of the columns the special rules read back.
 struct SpecialColumns {
+    action: Option<usize>,
     direction: Option<usize>,
     /// Columns that hold an IP address.
     addresses: [Option<usize>; 5],
@@ -602,6 +622,7 @@ struct SpecialColumns {
 }
 
 static SPECIAL: std::sync::LazyLock<SpecialColumns> = std::sync::LazyLock::new(|| SpecialColumns {
+    action: column_index("DeviceAction"),
     direction: column_index("CommunicationDirection"),
     addresses: [
         "SourceIP",
@@ -625,39 +646,15 @@ enum Typed<'a> {
     Time(Timestamp),
 }
 
-/// Epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS][ zone]`, or RFC 3339 (CEF time formats).
-fn parse_cef_time(value: &str, default_offset_seconds: i32) -> Option<Timestamp> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        let millis: i64 = value.parse().ok()?;
-        let nanos = u32::try_from(millis.rem_euclid(1000)).ok()? * 1_000_000;
-        return Some(Timestamp::from_unix(millis.div_euclid(1000), nanos));
-    }
-    if let Some((ts, rest)) = tern_parsers::timestamp::parse_rfc3339(value.as_bytes()) {
-        return rest.is_empty().then_some(ts);
-    }
-    let (bsd, rest) = tern_parsers::timestamp::parse_bsd(value.as_bytes())?;
-    let year = bsd.year?;
-    let zone = std::str::from_utf8(rest).ok()?.trim();
-    let offset = match zone {
-        "" => default_offset_seconds,
-        "UTC" | "GMT" | "Z" => 0,
-        _ => return None,
-    };
-    let ts = Timestamp::new(
-        year, bsd.month, bsd.day, bsd.hour, bsd.minute, bsd.second, bsd.nanos, None,
-    )?;
-    Some(ts.to_utc(offset))
-}
-
-fn typed<'a>(kind: Kind, value: Cow<'a, str>, default_offset_seconds: i32) -> Option<Typed<'a>> {
+fn typed<'a>(kind: Kind, value: Cow<'a, str>, basis: TimeBasis<'_>) -> Option<Typed<'a>> {
     // Text is kept as sent; only values read as numbers or times are trimmed.
     Some(match kind {
         Str => Typed::Text(value),
         Int => Typed::Int(i64::from(value.trim().parse::<i32>().ok()?)),
+        Port => Typed::Int(i64::from(value.trim().parse::<u16>().ok()?)),
         Long => Typed::Int(value.trim().parse::<i64>().ok()?),
         Real => Typed::Real(value.trim().parse::<f64>().ok().filter(|f| f.is_finite())?),
-        Datetime => Typed::Time(parse_cef_time(value.trim(), default_offset_seconds)?),
+        Datetime => Typed::Time(cef_time::parse(&value, basis)?),
     })
 }
 
@@ -679,6 +676,7 @@ const HEADER_COLUMNS: &[(&str, &str)] = &[
     ("DeviceCustomNumber3", "int"),
     ("RemoteIP", "string"),
     ("RemotePort", "string"),
+    ("SimplifiedDeviceAction", "string"),
     ("AdditionalExtensions", "string"),
 ];
 
@@ -693,7 +691,7 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
             name,
             match kind {
                 Str => "string",
-                Int => "int",
+                Int | Port => "int",
                 Long => "long",
                 Real => "real",
                 Datetime => "datetime",
@@ -738,19 +736,43 @@ fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -
     row.string("DeviceVersion", &cef.device_version);
     row.string("DeviceEventClassID", &cef.signature_id);
     row.string("Activity", &cef.name);
-    row.string("LogSeverity", &cef.severity);
+    // A severity outside CEF's range fills no column: kept in AdditionalExtensions, counted.
+    let bad_severity = if cef.severity.is_empty() {
+        None
+    } else if is_cef_severity(&cef.severity) {
+        row.string("LogSeverity", &cef.severity);
+        None
+    } else {
+        Some(cef.severity.as_ref())
+    };
     let mark = row.mark();
-    if let Some(notes) = write_extensions_once(cef, received, row) {
-        return notes;
+    let mut notes = match write_extensions_once(cef, bad_severity, received, row) {
+        Some(notes) => notes,
+        None => {
+            // A mapped key came twice: written again by the rule for repeats.
+            row.rewind(mark);
+            write_extensions_with_repeats(cef, bad_severity, received, row)
+        }
+    };
+    notes.mistyped_values += u32::from(bad_severity.is_some());
+    notes
+}
+
+/// CEF's Severity: 0 to 10, or (CEF 1.x) `Unknown`, `Low`, `Medium`, `High`, `Very-High`.
+fn is_cef_severity(severity: &str) -> bool {
+    match severity.parse::<u8>() {
+        Ok(level) => level <= 10,
+        Err(_) => ["Unknown", "Low", "Medium", "High", "Very-High"]
+            .iter()
+            .any(|word| word.eq_ignore_ascii_case(severity)),
     }
-    // A mapped key came twice: written again by the rule for repeats.
-    row.rewind(mark);
-    write_extensions_with_repeats(cef, received, row)
 }
 
 /// The values a row's `RemoteIP`/`RemotePort` are chosen from, as they landed.
 #[derive(Default)]
 struct RemoteParts<'a> {
+    /// `DeviceAction` as it landed: `SimplifiedDeviceAction` is derived from it.
+    action: Option<Cow<'a, str>>,
     inbound: Option<bool>,
     source_ip: Option<Cow<'a, str>>,
     source_port: Option<i64>,
@@ -760,6 +782,13 @@ struct RemoteParts<'a> {
 
 impl RemoteParts<'_> {
     fn write(self, row: &mut JsonObject<'_>) {
+        if let Some(simplified) = self
+            .action
+            .as_deref()
+            .and_then(super::device_action::simplified)
+        {
+            row.string("SimplifiedDeviceAction", simplified);
+        }
         let (ip, port) = match self.inbound {
             Some(true) => (self.source_ip, self.source_port),
             Some(false) => (self.destination_ip, self.destination_port),
@@ -802,7 +831,7 @@ fn accept<'v>(
             }
             n.map(Typed::Int)
         }
-        _ => typed(kind, Cow::Borrowed(value), received.default_offset_seconds),
+        _ => typed(kind, Cow::Borrowed(value), TimeBasis::of(received)),
     }
 }
 
@@ -830,6 +859,7 @@ fn write_legacy_columns(
 /// walking the pairs a second time cost a tenth of the writer (decision 89).
 fn write_extensions_once(
     cef: &Cef<'_>,
+    bad_severity: Option<&str>,
     received: &Received<'_>,
     row: &mut JsonObject<'_>,
 ) -> Option<ShapeNotes> {
@@ -877,6 +907,8 @@ fn write_extensions_once(
             } else if column == special.destination_port {
                 remote.destination_port = Some(port);
             }
+        } else if column == special.action {
+            remote.action = Some(value);
         } else if column == special.source_ip {
             remote.source_ip = Some(value);
         } else if column == special.destination_ip {
@@ -885,7 +917,13 @@ fn write_extensions_once(
     }
     write_legacy_columns(row, legacy_external_id, legacy_numbers);
     remote.write(row);
-    write_additional(row, cef.extensions.unkeyed_prefix(), extra.into_iter());
+    write_additional(
+        row,
+        cef.extensions.unkeyed_prefix(),
+        severity_pair(bad_severity)
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| (*k, v.as_ref()))),
+    );
     Some(notes)
 }
 
@@ -894,6 +932,7 @@ fn write_extensions_once(
 /// and every other pair goes to `AdditionalExtensions`, so nothing is lost.
 fn write_extensions_with_repeats(
     cef: &Cef<'_>,
+    bad_severity: Option<&str>,
     received: &Received<'_>,
     row: &mut JsonObject<'_>,
 ) -> ShapeNotes {
@@ -943,6 +982,7 @@ fn write_extensions_with_repeats(
         _ => None,
     };
     RemoteParts {
+        action: text_of(special.action),
         inbound: match text_of(special.direction).as_deref() {
             Some("Inbound") => Some(true),
             Some("Outbound") => Some(false),
@@ -954,7 +994,7 @@ fn write_extensions_with_repeats(
         destination_port: int_of(special.destination_port),
     }
     .write(row);
-    write_additional_extensions(cef, &pairs, &values, row);
+    write_additional_extensions(cef, bad_severity, &pairs, &values, row);
     notes
 }
 
@@ -969,6 +1009,7 @@ const LEGACY_NUMBER_COLUMNS: [&str; 3] = [
 /// received, written straight into the row. Text before the first key leads, unkeyed.
 fn write_additional_extensions(
     cef: &Cef<'_>,
+    bad_severity: Option<&str>,
     pairs: &[(&str, Cow<'_, str>)],
     values: &Landed<'_>,
     row: &mut JsonObject<'_>,
@@ -978,8 +1019,17 @@ fn write_additional_extensions(
         .iter()
         .enumerate()
         .filter(|(position, _)| !landed.contains(*position))
-        .map(|(_, (key, value))| (key, value));
-    write_additional(row, cef.extensions.unkeyed_prefix(), extra);
+        .map(|(_, (key, value))| (*key, value.as_ref()));
+    write_additional(
+        row,
+        cef.extensions.unkeyed_prefix(),
+        severity_pair(bad_severity).into_iter().chain(extra),
+    );
+}
+
+/// The header's Severity as an `AdditionalExtensions` pair, named after the column it did not fit.
+fn severity_pair(bad_severity: Option<&str>) -> Option<(&str, &str)> {
+    bad_severity.map(|severity| ("LogSeverity", severity))
 }
 
 /// Values devices write for "none": such a field fills no column (and is not repeated in
@@ -994,37 +1044,8 @@ fn is_placeholder(value: &str) -> bool {
 /// Vendor times beyond CEF's: epoch seconds with a fraction (Zeek, Meraki) and
 /// `YYYY/MM/DD HH:MM:SS` or `YYYY-MM-DD HH:MM:SS` (PAN-OS, NXLog), the latter in the zone
 /// configured for zone-less times.
-fn parse_vendor_time(value: &str, default_offset_seconds: i32) -> Option<Timestamp> {
+fn parse_vendor_time(value: &str, basis: TimeBasis<'_>) -> Option<Timestamp> {
     let value = value.trim();
-    // Whole epoch numbers, the unit told by the digit count (FortiOS writes all four).
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = value.parse().ok()?;
-        let (seconds, nanos) = match value.len() {
-            9 | 10 => (n, 0),
-            13 => (n.div_euclid(1_000), n.rem_euclid(1_000) * 1_000_000),
-            16 => (n.div_euclid(1_000_000), n.rem_euclid(1_000_000) * 1_000),
-            19 => (n.div_euclid(1_000_000_000), n.rem_euclid(1_000_000_000)),
-            _ => return None,
-        };
-        return Some(Timestamp::from_unix(seconds, u32::try_from(nanos).ok()?));
-    }
-    if let Some((seconds, fraction)) = value.split_once('.') {
-        if (9..=10).contains(&seconds.len())
-            && seconds.bytes().all(|b| b.is_ascii_digit())
-            && !fraction.is_empty()
-            && fraction.bytes().all(|b| b.is_ascii_digit())
-        {
-            let nanos: String = fraction
-                .chars()
-                .chain(std::iter::repeat('0'))
-                .take(9)
-                .collect();
-            return Some(Timestamp::from_unix(
-                seconds.parse().ok()?,
-                nanos.parse().ok()?,
-            ));
-        }
-    }
     let b = value.as_bytes();
     if b.len() >= 19 && matches!(b.get(4), Some(b'/' | b'-')) && b.get(10) == Some(&b' ') {
         let number = |range: std::ops::Range<usize>| value.get(range)?.parse::<u32>().ok();
@@ -1038,9 +1059,9 @@ fn parse_vendor_time(value: &str, default_offset_seconds: i32) -> Option<Timesta
             0,
             None,
         )?;
-        return Some(ts.to_utc(default_offset_seconds));
+        return Some(ts.to_utc(basis.default_offset_seconds));
     }
-    parse_cef_time(value, default_offset_seconds)
+    cef_time::parse(value, basis)
 }
 
 /// A vendor message's value for a column, checked against the column's type; direction
@@ -1049,7 +1070,7 @@ fn vendor_value<'a>(
     column: usize,
     kind: Kind,
     value: Cow<'a, str>,
-    default_offset_seconds: i32,
+    basis: TimeBasis<'_>,
 ) -> Option<Typed<'a>> {
     if Some(column) == SPECIAL.direction {
         let direction = match value.trim().to_ascii_lowercase().as_str() {
@@ -1060,7 +1081,7 @@ fn vendor_value<'a>(
         return Some(Typed::Text(Cow::Borrowed(direction)));
     }
     if kind == Datetime {
-        return parse_vendor_time(&value, default_offset_seconds).map(Typed::Time);
+        return parse_vendor_time(&value, basis).map(Typed::Time);
     }
     // Address columns take addresses only: Meraki's Air Marshal `src`/`dst` are MACs.
     if SPECIAL.addresses.contains(&Some(column))
@@ -1068,7 +1089,7 @@ fn vendor_value<'a>(
     {
         return None;
     }
-    typed(kind, value, default_offset_seconds)
+    typed(kind, value, basis)
 }
 
 /// Writes a vendor message: its fields mapped to columns by the vendor's table
@@ -1083,7 +1104,7 @@ fn write_vendor<'a>(
     let mut notes = ShapeNotes::default();
     let vendor = message.vendor;
     let mapping = super::vendors::mapping(vendor);
-    let offset = received.default_offset_seconds;
+    let offset = TimeBasis::of(received);
     let mut values: Landed<'a> = Landed::default();
     // Values not from one field sit at a position no field has: a mapped field replaces them.
     let set_derived = |values: &mut Landed<'a>, column: &str, value: Cow<'a, str>| {
@@ -1149,6 +1170,11 @@ fn write_vendor<'a>(
     for (index, _, value) in values.iter() {
         if !header.contains(&Some(index)) {
             write_typed(row, index, value);
+        }
+    }
+    if let Some((_, Typed::Text(action))) = SPECIAL.action.and_then(|i| values.get(i)) {
+        if let Some(simplified) = super::device_action::simplified(action) {
+            row.string("SimplifiedDeviceAction", simplified);
         }
     }
     let landed = values.positions();
@@ -1221,37 +1247,6 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn cef_times() {
-        let utc = |ts: Timestamp| {
-            let mut s = String::new();
-            ts.write_rfc3339_utc(0, &mut s).unwrap();
-            s
-        };
-        assert_eq!(
-            utc(parse_cef_time("1388577900000", 0).unwrap()),
-            "2014-01-01T12:05:00Z"
-        );
-        assert_eq!(
-            utc(parse_cef_time("Nov 21 2026 10:00:00", 0).unwrap()),
-            "2026-11-21T10:00:00Z"
-        );
-        assert_eq!(
-            utc(parse_cef_time("Nov 21 2026 10:00:00.250 UTC", 3600).unwrap()),
-            "2026-11-21T10:00:00.25Z"
-        );
-        assert_eq!(
-            utc(parse_cef_time("Nov 21 2026 10:00:00", 3600).unwrap()),
-            "2026-11-21T09:00:00Z"
-        );
-        assert_eq!(
-            utc(parse_cef_time("2026-11-21T10:00:00+01:00", 0).unwrap()),
-            "2026-11-21T09:00:00Z"
-        );
-        assert!(parse_cef_time("Nov 21 10:00:00", 0).is_none());
-        assert!(parse_cef_time("yesterday", 0).is_none());
-    }
 }
 
 #[cfg(test)]
@@ -1272,6 +1267,29 @@ mod row_tests {
         let mut out = Vec::new();
         write_row(Table::for_event(&event), &event, &received, &mut out);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    /// Values outside their column's range fill no column, are kept in AdditionalExtensions
+    /// and are counted (issue 26), on both writers (the second record repeats `dpt`).
+    #[test]
+    fn out_of_range_severity_and_ports_are_kept_and_counted() {
+        for line in [
+            "CEF:0|V|P|1|9|out of range|11|spt=70000 dpt=443 src=10.0.0.3",
+            "CEF:0|V|P|1|9|out of range|11|spt=70000 dpt=1 dpt=443 src=10.0.0.3",
+        ] {
+            let time = Timestamp::from_unix(1_795_219_201, 0);
+            let event = parse(line.as_bytes(), &Options::new(time)).unwrap();
+            let received = super::super::tests::received(time);
+            let mut out = Vec::new();
+            let notes = write_row(Table::CommonSecurityLog, &event, &received, &mut out);
+            let row: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(notes.mistyped_values, 2, "{line}");
+            assert!(row.get("LogSeverity").is_none(), "{row}");
+            assert!(row.get("SourcePort").is_none(), "{row}");
+            assert_eq!(row["DestinationPort"], 443);
+            let extra = row["AdditionalExtensions"].as_str().unwrap();
+            assert!(extra.starts_with("LogSeverity=11;spt=70000"), "{extra}");
+        }
     }
 
     /// The one-walk writer (decision 89) gives every CEF record of the corpus the same columns
@@ -1313,12 +1331,12 @@ CEF:0|V|P|1|2|N|3|src=10.0.0.1 src=10.0.0.9 deviceDirection=0\n";
                 let mut collected = Vec::new();
                 let mut row = JsonObject::begin(&mut collected);
                 let collecting_notes =
-                    super::write_extensions_with_repeats(cef, &received, &mut row);
+                    super::write_extensions_with_repeats(cef, None, &received, &mut row);
                 row.end();
                 let collected: serde_json::Value = serde_json::from_slice(&collected).unwrap();
                 let mut walked = Vec::new();
                 let mut row = JsonObject::begin(&mut walked);
-                let notes = super::write_extensions_once(cef, &received, &mut row);
+                let notes = super::write_extensions_once(cef, None, &received, &mut row);
                 row.end();
                 let repeats = cef
                     .extensions

@@ -4,8 +4,10 @@
 //! One module per table. A row is written straight into the caller's buffer as one JSON object,
 //! once; nothing here knows about sockets, DCRs or uploads.
 
+mod cef_time;
 pub mod cisco_asa;
 pub mod common_security_log;
+mod device_action;
 pub mod json;
 pub mod syslog;
 pub mod vendors;
