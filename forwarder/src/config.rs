@@ -23,18 +23,47 @@ pub struct ConfigError {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Every problem of a configuration, in file order (never empty).
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The first problem in file order.
+    pub fn into_first(self) -> ConfigError {
+        self.0.into_iter().next().unwrap_or(ConfigError {
+            file: String::new(),
+            line: 0,
+            message: "invalid configuration".to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The whole file's sections. Read section by section (and entry by entry for `[[listen]]`,
+/// `[[output]]` and `[[destination]]`) by [`raw_config`], so that a problem in one does not
+/// hide the problems of the others.
+#[derive(Debug, Default)]
 struct RawConfig {
     hostname: Option<String>,
-    #[serde(default)]
-    listen: Vec<RawListen>,
+    /// With each entry's index in the file (a failed entry leaves a gap).
+    listen: Vec<(usize, RawListen)>,
     dcr: Option<RawDcr>,
     azure: Option<RawAzure>,
-    #[serde(default)]
-    destination: Vec<RawDestination>,
-    #[serde(default)]
-    output: Vec<RawOutput>,
+    destination: Vec<(usize, RawDestination)>,
+    output: Vec<(usize, RawOutput)>,
     spool: Option<RawSpool>,
     files: Option<RawFiles>,
     metrics: Option<RawMetrics>,
@@ -134,7 +163,7 @@ struct RawTls {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDcr {
-    paths: Option<Vec<String>>,
+    paths: Option<Vec<toml::Spanned<String>>>,
     watch: Option<bool>,
     duplicate_cef_to_syslog: Option<bool>,
 }
@@ -469,6 +498,9 @@ fn retry_policy(upload: Option<&RawAzureUpload>) -> crate::upload::sender::Retry
 #[derive(Debug, Clone, Default)]
 pub struct DcrConfig {
     pub paths: Vec<PathBuf>,
+    /// Where each of `paths` is set (`tern.toml:40: dcr.paths[0]`), for errors that concern
+    /// the path itself; empty when not from a file.
+    pub origins: Vec<String>,
     pub watch: bool,
     pub duplicate_cef_to_syslog: bool,
 }
@@ -563,49 +595,59 @@ impl Config {
     }
 
     /// Reads and checks a configuration file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: file.clone(),
-            line: 0,
-            message: format!("cannot read: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            }])
         })?;
         Config::parse(&file, &text)
     }
 
-    /// Checks configuration text; `file` names it in errors.
-    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    /// Checks configuration text; `file` names it in errors. Every problem is reported, in
+    /// file order: each section and each `[[listen]]`, `[[output]]` and `[[destination]]`
+    /// entry is checked on its own (an entry stops at its first problem).
+    pub fn parse(file: &str, text: &str) -> Result<Config, ConfigErrors> {
         let at = |span: std::ops::Range<usize>, message: String| ConfigError {
             file: file.to_owned(),
             line: line_of(text, span.start),
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
-            file: file.to_owned(),
-            line: e.span().map_or(0, |s| line_of(text, s.start)),
-            message: e.message().to_owned(),
+        let root = toml::de::DeTable::parse(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.to_owned(),
+                line: e.span().map_or(0, |s| line_of(text, s.start)),
+                message: plain_message(e.message()),
+            }])
         })?;
+        let mut errors: Vec<ConfigError> = Vec::new();
+        let raw = raw_config(&root, &mut |span, message| errors.push(at(span, message)));
 
         let mut listen = Vec::new();
-        for (i, l) in raw.listen.iter().enumerate() {
+        for (i, l) in &raw.listen {
+            let i = *i;
             let key = |name: &str| format!("listen[{i}].{name}");
-            let protocol = match l.protocol.get_ref().as_str() {
-                "udp" => Protocol::Udp,
-                "tcp" => Protocol::Tcp,
-                "unix" => Protocol::Unix,
-                "relp" => Protocol::Relp,
-                "tls" => Protocol::Tls,
-                other => {
-                    return Err(at(
-                        l.protocol.span(),
-                        format!(
-                            "{}: unknown protocol `{other}`: use udp, tcp, tls, relp or unix",
-                            key("protocol")
-                        ),
-                    ));
-                }
-            };
-            let address = match protocol {
+            let checked = (|| -> Result<Listen, ConfigError> {
+                let protocol = match l.protocol.get_ref().as_str() {
+                    "udp" => Protocol::Udp,
+                    "tcp" => Protocol::Tcp,
+                    "unix" => Protocol::Unix,
+                    "relp" => Protocol::Relp,
+                    "tls" => Protocol::Tls,
+                    other => {
+                        return Err(at(
+                            l.protocol.span(),
+                            format!(
+                                "{}: unknown protocol `{other}`: use udp, tcp, tls, relp or unix",
+                                key("protocol")
+                            ),
+                        ));
+                    }
+                };
+                let address = match protocol {
                 Protocol::Unix => Address::Path(PathBuf::from(l.address.get_ref())),
                 _ => Address::Inet(l.address.get_ref().parse().map_err(|_| {
                     at(
@@ -618,377 +660,411 @@ impl Config {
                     )
                 })?),
             };
-            let mut checked = Listen::default_for(protocol, address);
-            if let Some(framing) = &l.framing {
-                checked.framing = match framing.get_ref().as_str() {
-                    "auto" => Framing::Auto,
-                    "octet-counting" => Framing::OctetCounting,
-                    "newline" => Framing::NonTransparent,
-                    other => {
+                let mut checked = Listen::default_for(protocol, address);
+                if let Some(framing) = &l.framing {
+                    checked.framing = match framing.get_ref().as_str() {
+                        "auto" => Framing::Auto,
+                        "octet-counting" => Framing::OctetCounting,
+                        "newline" => Framing::NonTransparent,
+                        other => {
+                            return Err(at(
+                                framing.span(),
+                                format!(
+                                    "{}: unknown framing `{other}`: use auto, octet-counting or newline",
+                                    key("framing")
+                                ),
+                            ));
+                        }
+                    };
+                }
+                if let Some(max) = &l.max_message_bytes {
+                    if !(64..=16 * 1024 * 1024).contains(max.get_ref()) {
                         return Err(at(
-                            framing.span(),
+                            max.span(),
                             format!(
-                                "{}: unknown framing `{other}`: use auto, octet-counting or newline",
-                                key("framing")
+                                "{}: must be between 64 and 16777216",
+                                key("max_message_bytes")
                             ),
                         ));
                     }
-                };
-            }
-            if let Some(max) = &l.max_message_bytes {
-                if !(64..=16 * 1024 * 1024).contains(max.get_ref()) {
-                    return Err(at(
-                        max.span(),
-                        format!(
-                            "{}: must be between 64 and 16777216",
-                            key("max_message_bytes")
-                        ),
-                    ));
+                    checked.max_message_bytes = *max.get_ref();
                 }
-                checked.max_message_bytes = *max.get_ref();
-            }
-            if let Some(zone) = &l.timezone {
-                checked.timezone = crate::timezone::Zone::parse(zone.get_ref())
-                    .map_err(|e| at(zone.span(), format!("{}: {e}", key("timezone"))))?;
-            }
-            if let Some(format) = &l.format {
-                checked.format = Format::from_name(format.get_ref()).ok_or_else(|| {
-                    at(
-                        format.span(),
-                        format!(
-                            "{}: unknown format `{}`: use {}",
-                            key("format"),
-                            format.get_ref(),
-                            FORMAT_NAMES
-                        ),
-                    )
-                })?;
-            }
-            let mut sender_formats = Vec::new();
-            for (cidr, format) in &l.sender_formats {
-                let net = parse_network(cidr).ok_or_else(|| {
-                    at(
-                        format.span(),
-                        format!(
-                            "{}: `{cidr}` is not an address or CIDR such as 10.0.0.0/8",
-                            key("sender_formats")
-                        ),
-                    )
-                })?;
-                let pinned = Format::from_name(format.get_ref()).ok_or_else(|| {
-                    at(
-                        format.span(),
-                        format!(
-                            "{}.\"{cidr}\": unknown format `{}`: use {}",
-                            key("sender_formats"),
-                            format.get_ref(),
-                            FORMAT_NAMES
-                        ),
-                    )
-                })?;
-                sender_formats.push((net, pinned));
-            }
-            // Most specific network first: the first match is the longest prefix.
-            sender_formats.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
-            checked.sender_formats = sender_formats.into();
-            for (j, cidr) in l.allow.iter().enumerate() {
-                let text = cidr.get_ref();
-                let net = parse_network(text).ok_or_else(|| {
+                if let Some(zone) = &l.timezone {
+                    checked.timezone = crate::timezone::Zone::parse(zone.get_ref())
+                        .map_err(|e| at(zone.span(), format!("{}: {e}", key("timezone"))))?;
+                }
+                if let Some(format) = &l.format {
+                    checked.format = Format::from_name(format.get_ref()).ok_or_else(|| {
+                        at(
+                            format.span(),
+                            format!(
+                                "{}: unknown format `{}`: use {}",
+                                key("format"),
+                                format.get_ref(),
+                                FORMAT_NAMES
+                            ),
+                        )
+                    })?;
+                }
+                let mut sender_formats = Vec::new();
+                for (cidr, format) in &l.sender_formats {
+                    let net = parse_network(cidr).ok_or_else(|| {
+                        at(
+                            format.span(),
+                            format!(
+                                "{}: `{cidr}` is not an address or CIDR such as 10.0.0.0/8",
+                                key("sender_formats")
+                            ),
+                        )
+                    })?;
+                    let pinned = Format::from_name(format.get_ref()).ok_or_else(|| {
+                        at(
+                            format.span(),
+                            format!(
+                                "{}.\"{cidr}\": unknown format `{}`: use {}",
+                                key("sender_formats"),
+                                format.get_ref(),
+                                FORMAT_NAMES
+                            ),
+                        )
+                    })?;
+                    sender_formats.push((net, pinned));
+                }
+                // Most specific network first: the first match is the longest prefix.
+                sender_formats.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+                checked.sender_formats = sender_formats.into();
+                for (j, cidr) in l.allow.iter().enumerate() {
+                    let text = cidr.get_ref();
+                    let net = parse_network(text).ok_or_else(|| {
                     at(
                         cidr.span(),
                         format!("listen[{i}].allow[{j}]: `{text}` is not an address or CIDR such as 10.0.0.0/8"),
                     )
                 })?;
-                checked.allow.push(net);
-            }
-            checked.tls = match (&l.tls, protocol) {
-                (None, Protocol::Tls) => {
-                    return Err(at(
-                        l.protocol.span(),
-                        format!(
-                            "listen[{i}]: a TLS listener needs `tls = {{ cert = \"...\", key = \"...\" }}`"
-                        ),
-                    ));
+                    checked.allow.push(net);
                 }
-                (None, _) => None,
-                (Some(tls), Protocol::Tls | Protocol::Relp) => {
-                    let raw = tls.get_ref();
-                    let min_version = match raw
-                        .min_version
-                        .as_ref()
-                        .map(|v| (v, v.get_ref().as_str()))
-                    {
-                        None | Some((_, "1.2")) => TlsVersion::V1_2,
-                        Some((_, "1.3")) => TlsVersion::V1_3,
-                        Some((v, other)) => {
+                checked.tls = match (&l.tls, protocol) {
+                    (None, Protocol::Tls) => {
+                        return Err(at(
+                            l.protocol.span(),
+                            format!(
+                                "listen[{i}]: a TLS listener needs `tls = {{ cert = \"...\", key = \"...\" }}`"
+                            ),
+                        ));
+                    }
+                    (None, _) => None,
+                    (Some(tls), Protocol::Tls | Protocol::Relp) => {
+                        let raw = tls.get_ref();
+                        let min_version = match raw
+                            .min_version
+                            .as_ref()
+                            .map(|v| (v, v.get_ref().as_str()))
+                        {
+                            None | Some((_, "1.2")) => TlsVersion::V1_2,
+                            Some((_, "1.3")) => TlsVersion::V1_3,
+                            Some((v, other)) => {
+                                return Err(at(
+                                    v.span(),
+                                    format!(
+                                        "{}: `{other}`: use \"1.2\" or \"1.3\" (older versions are not offered)",
+                                        key("tls.min_version")
+                                    ),
+                                ));
+                            }
+                        };
+                        if raw.client_ca.is_none()
+                            && (raw.crl.is_some() || raw.allowed_names.is_some())
+                        {
                             return Err(at(
-                                v.span(),
+                                tls.span(),
                                 format!(
-                                    "{}: `{other}`: use \"1.2\" or \"1.3\" (older versions are not offered)",
-                                    key("tls.min_version")
+                                    "{}: `crl` and `allowed_names` check client certificates: they need `client_ca`",
+                                    key("tls")
                                 ),
                             ));
                         }
-                    };
-                    if raw.client_ca.is_none() && (raw.crl.is_some() || raw.allowed_names.is_some())
-                    {
+                        Some(TlsFiles {
+                            cert: PathBuf::from(&raw.cert),
+                            key: PathBuf::from(&raw.key),
+                            client_ca: raw.client_ca.as_ref().map(PathBuf::from),
+                            min_version,
+                            crl: raw.crl.as_ref().map(PathBuf::from),
+                            allowed_names: raw.allowed_names.clone().unwrap_or_default(),
+                        })
+                    }
+                    (Some(tls), _) => {
                         return Err(at(
                             tls.span(),
                             format!(
-                                "{}: `crl` and `allowed_names` check client certificates: they need `client_ca`",
+                                "{}: only `protocol = \"tls\"` and `\"relp\"` listeners take TLS settings (for syslog over TLS use protocol \"tls\")",
                                 key("tls")
                             ),
                         ));
                     }
-                    Some(TlsFiles {
-                        cert: PathBuf::from(&raw.cert),
-                        key: PathBuf::from(&raw.key),
-                        client_ca: raw.client_ca.as_ref().map(PathBuf::from),
-                        min_version,
-                        crl: raw.crl.as_ref().map(PathBuf::from),
-                        allowed_names: raw.allowed_names.clone().unwrap_or_default(),
-                    })
-                }
-                (Some(tls), _) => {
-                    return Err(at(
-                        tls.span(),
-                        format!(
-                            "{}: only `protocol = \"tls\"` and `\"relp\"` listeners take TLS settings (for syslog over TLS use protocol \"tls\")",
-                            key("tls")
-                        ),
-                    ));
-                }
-            };
-            // Keys a listener of this protocol would ignore are errors, not silent no-ops: an
-            // `allow` list on a unix socket would protect nothing.
-            let stream = matches!(protocol, Protocol::Tcp | Protocol::Tls | Protocol::Relp);
-            let only_for = [
-                (
-                    "idle_timeout_seconds",
-                    l.idle_timeout_seconds.is_some(),
-                    stream,
-                    "tcp, tls and relp",
-                ),
-                (
-                    "max_connections",
-                    l.max_connections.is_some(),
-                    stream,
-                    "tcp, tls and relp",
-                ),
-                (
-                    "max_connections_per_source",
-                    l.max_connections_per_source.is_some(),
-                    stream,
-                    "tcp, tls and relp",
-                ),
-                (
-                    "frame_timeout_seconds",
-                    l.frame_timeout_seconds.is_some(),
-                    stream,
-                    "tcp, tls and relp",
-                ),
-                (
-                    "buffer_budget",
-                    l.buffer_budget.is_some(),
-                    stream,
-                    "tcp, tls and relp",
-                ),
-                (
-                    "receive_buffer_bytes",
-                    l.receive_buffer_bytes.is_some(),
-                    protocol == Protocol::Udp,
-                    "udp",
-                ),
-                (
-                    "sockets",
-                    l.sockets.is_some(),
-                    protocol == Protocol::Udp,
-                    "udp",
-                ),
-                (
-                    "allow",
-                    !l.allow.is_empty(),
-                    protocol != Protocol::Unix,
-                    "network",
-                ),
-                (
-                    "sender_formats",
-                    !l.sender_formats.is_empty(),
-                    protocol != Protocol::Unix,
-                    "network",
-                ),
-            ];
-            if let Some((name, _, _, kinds)) =
-                only_for.iter().find(|(_, given, fits, _)| *given && !fits)
-            {
-                return Err(at(
-                    l.protocol.span(),
-                    format!(
-                        "{}: only {kinds} listeners take it (this one is {})",
-                        key(name),
-                        protocol.name()
+                };
+                // Keys a listener of this protocol would ignore are errors, not silent no-ops: an
+                // `allow` list on a unix socket would protect nothing.
+                let stream = matches!(protocol, Protocol::Tcp | Protocol::Tls | Protocol::Relp);
+                let only_for = [
+                    (
+                        "idle_timeout_seconds",
+                        l.idle_timeout_seconds.is_some(),
+                        stream,
+                        "tcp, tls and relp",
                     ),
-                ));
-            }
-            checked.receive_buffer_bytes = l.receive_buffer_bytes;
-            if let Some(sockets) = &l.sockets {
-                if !(1..=256).contains(sockets.get_ref()) {
+                    (
+                        "max_connections",
+                        l.max_connections.is_some(),
+                        stream,
+                        "tcp, tls and relp",
+                    ),
+                    (
+                        "max_connections_per_source",
+                        l.max_connections_per_source.is_some(),
+                        stream,
+                        "tcp, tls and relp",
+                    ),
+                    (
+                        "frame_timeout_seconds",
+                        l.frame_timeout_seconds.is_some(),
+                        stream,
+                        "tcp, tls and relp",
+                    ),
+                    (
+                        "buffer_budget",
+                        l.buffer_budget.is_some(),
+                        stream,
+                        "tcp, tls and relp",
+                    ),
+                    (
+                        "receive_buffer_bytes",
+                        l.receive_buffer_bytes.is_some(),
+                        protocol == Protocol::Udp,
+                        "udp",
+                    ),
+                    (
+                        "sockets",
+                        l.sockets.is_some(),
+                        protocol == Protocol::Udp,
+                        "udp",
+                    ),
+                    (
+                        "allow",
+                        !l.allow.is_empty(),
+                        protocol != Protocol::Unix,
+                        "network",
+                    ),
+                    (
+                        "sender_formats",
+                        !l.sender_formats.is_empty(),
+                        protocol != Protocol::Unix,
+                        "network",
+                    ),
+                ];
+                if let Some((name, _, _, kinds)) =
+                    only_for.iter().find(|(_, given, fits, _)| *given && !fits)
+                {
                     return Err(at(
-                        sockets.span(),
-                        format!("{}: must be between 1 and 256", key("sockets")),
-                    ));
-                }
-                checked.sockets = *sockets.get_ref();
-            }
-            if let Some(idle) = l.idle_timeout_seconds {
-                // 1 s to a day: a deadline far beyond overflowed the clock's arithmetic.
-                checked.idle_timeout = std::time::Duration::from_secs(idle.clamp(1, 86_400));
-            }
-            if let Some(max) = &l.max_connections {
-                if !(1..=MAX_CONNECTIONS_LIMIT).contains(max.get_ref()) {
-                    return Err(at(
-                        max.span(),
+                        l.protocol.span(),
                         format!(
-                            "{}: must be between 1 and {MAX_CONNECTIONS_LIMIT}",
-                            key("max_connections")
+                            "{}: only {kinds} listeners take it (this one is {})",
+                            key(name),
+                            protocol.name()
                         ),
                     ));
                 }
-                checked.max_connections = *max.get_ref();
-            }
-            // A quarter of the slots per source unless set: another sender always gets in.
-            checked.max_connections_per_source = (checked.max_connections / 4).max(1);
-            if let Some(max) = &l.max_connections_per_source {
-                if !(1..=checked.max_connections).contains(max.get_ref()) {
-                    return Err(at(
-                        max.span(),
-                        format!(
-                            "{}: must be between 1 and max_connections ({})",
-                            key("max_connections_per_source"),
-                            checked.max_connections
-                        ),
-                    ));
+                checked.receive_buffer_bytes = l.receive_buffer_bytes;
+                if let Some(sockets) = &l.sockets {
+                    if !(1..=256).contains(sockets.get_ref()) {
+                        return Err(at(
+                            sockets.span(),
+                            format!("{}: must be between 1 and 256", key("sockets")),
+                        ));
+                    }
+                    checked.sockets = *sockets.get_ref();
                 }
-                checked.max_connections_per_source = *max.get_ref();
-            }
-            if let Some(seconds) = &l.frame_timeout_seconds {
-                if !(1..=3600).contains(seconds.get_ref()) {
-                    return Err(at(
-                        seconds.span(),
-                        format!(
-                            "{}: must be between 1 and 3600",
-                            key("frame_timeout_seconds")
-                        ),
-                    ));
+                if let Some(idle) = l.idle_timeout_seconds {
+                    // 1 s to a day: a deadline far beyond overflowed the clock's arithmetic.
+                    checked.idle_timeout = std::time::Duration::from_secs(idle.clamp(1, 86_400));
                 }
-                checked.frame_timeout = std::time::Duration::from_secs(*seconds.get_ref());
-            }
-            if let Some(text) = &l.buffer_budget {
-                checked.buffer_budget_bytes = parse_bytes(text.get_ref())
-                    .filter(|b| *b >= 1 << 20)
-                    .ok_or_else(|| {
-                        at(
-                            text.span(),
+                if let Some(max) = &l.max_connections {
+                    if !(1..=MAX_CONNECTIONS_LIMIT).contains(max.get_ref()) {
+                        return Err(at(
+                            max.span(),
                             format!(
-                                "{}: `{}` is not a size of at least 1MiB (e.g. \"64MiB\")",
-                                key("buffer_budget"),
-                                text.get_ref()
+                                "{}: must be between 1 and {MAX_CONNECTIONS_LIMIT}",
+                                key("max_connections")
                             ),
-                        )
-                    })?;
-            }
-            if l.reassemble == Some(true) && protocol == Protocol::Relp {
-                // RELP answers a frame once its rows are spooled; a segment held in memory has
-                // none yet, and answering it would promise what a crash can lose.
-                return Err(at(
-                    l.protocol.span(),
-                    format!(
-                        "{}: not on a relp listener (a held segment cannot be acknowledged); \
-                         send ISE to a tcp, tls or udp listener",
-                        key("reassemble")
-                    ),
-                ));
-            }
-            checked.reassembly_max_bytes = match (l.reassemble, &l.reassembly_max_bytes) {
-                (Some(true), None) => Some(crate::reassembly::DEFAULT_BUDGET_BYTES),
-                (Some(true), Some(text)) => Some(
-                    parse_bytes(text.get_ref())
-                        .filter(|b| *b >= 64 << 10)
+                        ));
+                    }
+                    checked.max_connections = *max.get_ref();
+                }
+                // A quarter of the slots per source unless set: another sender always gets in.
+                checked.max_connections_per_source = (checked.max_connections / 4).max(1);
+                if let Some(max) = &l.max_connections_per_source {
+                    if !(1..=checked.max_connections).contains(max.get_ref()) {
+                        return Err(at(
+                            max.span(),
+                            format!(
+                                "{}: must be between 1 and max_connections ({})",
+                                key("max_connections_per_source"),
+                                checked.max_connections
+                            ),
+                        ));
+                    }
+                    checked.max_connections_per_source = *max.get_ref();
+                }
+                if let Some(seconds) = &l.frame_timeout_seconds {
+                    if !(1..=3600).contains(seconds.get_ref()) {
+                        return Err(at(
+                            seconds.span(),
+                            format!(
+                                "{}: must be between 1 and 3600",
+                                key("frame_timeout_seconds")
+                            ),
+                        ));
+                    }
+                    checked.frame_timeout = std::time::Duration::from_secs(*seconds.get_ref());
+                }
+                if let Some(text) = &l.buffer_budget {
+                    checked.buffer_budget_bytes = parse_bytes(text.get_ref())
+                        .filter(|b| *b >= 1 << 20)
                         .ok_or_else(|| {
                             at(
                                 text.span(),
                                 format!(
-                                    "{}: `{}` is not a size of at least 64KiB (e.g. \"16MiB\")",
-                                    key("reassembly_max_bytes"),
+                                    "{}: `{}` is not a size of at least 1MiB (e.g. \"64MiB\")",
+                                    key("buffer_budget"),
                                     text.get_ref()
                                 ),
                             )
-                        })?,
-                ),
-                (_, Some(text)) => {
+                        })?;
+                }
+                if l.reassemble == Some(true) && protocol == Protocol::Relp {
+                    // RELP answers a frame once its rows are spooled; a segment held in memory has
+                    // none yet, and answering it would promise what a crash can lose.
                     return Err(at(
-                        text.span(),
+                        l.protocol.span(),
                         format!(
-                            "{}: only with `reassemble = true`",
-                            key("reassembly_max_bytes")
+                            "{}: not on a relp listener (a held segment cannot be acknowledged); \
+                         send ISE to a tcp, tls or udp listener",
+                            key("reassemble")
                         ),
                     ));
                 }
-                (_, None) => None,
-            };
-            listen.push(checked);
+                checked.reassembly_max_bytes = match (l.reassemble, &l.reassembly_max_bytes) {
+                    (Some(true), None) => Some(crate::reassembly::DEFAULT_BUDGET_BYTES),
+                    (Some(true), Some(text)) => Some(
+                        parse_bytes(text.get_ref())
+                            .filter(|b| *b >= 64 << 10)
+                            .ok_or_else(|| {
+                                at(
+                                    text.span(),
+                                    format!(
+                                        "{}: `{}` is not a size of at least 64KiB (e.g. \"16MiB\")",
+                                        key("reassembly_max_bytes"),
+                                        text.get_ref()
+                                    ),
+                                )
+                            })?,
+                    ),
+                    (_, Some(text)) => {
+                        return Err(at(
+                            text.span(),
+                            format!(
+                                "{}: only with `reassemble = true`",
+                                key("reassembly_max_bytes")
+                            ),
+                        ));
+                    }
+                    (_, None) => None,
+                };
+                Ok(checked)
+            })();
+            match checked {
+                Ok(checked) => listen.push(checked),
+                Err(e) => errors.push(e),
+            }
         }
 
         let mut outputs = Vec::new();
-        for (i, o) in raw.output.iter().enumerate() {
-            outputs.push(match (o.kind.get_ref().as_str(), &o.path) {
-                ("stdout", None) => Output::Stdout,
-                ("stdout", Some(path)) => {
-                    return Err(at(
-                        path.span(),
-                        format!("output[{i}].path: a stdout output takes no path"),
-                    ));
-                }
-                ("file", Some(path)) => Output::File(PathBuf::from(path.get_ref())),
-                ("file", None) => {
-                    return Err(at(
-                        o.kind.span(),
-                        format!("output[{i}]: a file output needs `path`"),
-                    ));
-                }
-                (other, _) => {
-                    return Err(at(
-                        o.kind.span(),
-                        format!("output[{i}].kind: unknown output `{other}`: use stdout or file"),
-                    ));
-                }
-            });
+        for (i, o) in &raw.output {
+            let i = *i;
+            let output = (|| -> Result<Output, ConfigError> {
+                Ok(match (o.kind.get_ref().as_str(), &o.path) {
+                    ("stdout", None) => Output::Stdout,
+                    ("stdout", Some(path)) => {
+                        return Err(at(
+                            path.span(),
+                            format!("output[{i}].path: a stdout output takes no path"),
+                        ));
+                    }
+                    ("file", Some(path)) => Output::File(PathBuf::from(path.get_ref())),
+                    ("file", None) => {
+                        return Err(at(
+                            o.kind.span(),
+                            format!("output[{i}]: a file output needs `path`"),
+                        ));
+                    }
+                    (other, _) => {
+                        return Err(at(
+                            o.kind.span(),
+                            format!(
+                                "output[{i}].kind: unknown output `{other}`: use stdout or file"
+                            ),
+                        ));
+                    }
+                })
+            })();
+            match output {
+                Ok(output) => outputs.push(output),
+                Err(e) => errors.push(e),
+            }
         }
 
         let metrics_address = match raw.metrics.as_ref().and_then(|m| m.address.as_ref()) {
             Some(address) if address.get_ref().is_empty() => None,
-            Some(address) => Some(address.get_ref().parse().map_err(|_| {
-                at(
-                    address.span(),
-                    format!(
-                        "metrics.address: `{}` is not an address and port such as 127.0.0.1:9280",
-                        address.get_ref()
-                    ),
-                )
-            })?),
+            Some(address) => match address.get_ref().parse() {
+                Ok(address) => Some(address),
+                Err(_) => {
+                    errors.push(at(
+                        address.span(),
+                        format!(
+                            "metrics.address: `{}` is not an address and port such as 127.0.0.1:9280",
+                            address.get_ref()
+                        ),
+                    ));
+                    None
+                }
+            },
             None => DEFAULT_METRICS_ADDRESS.parse().ok(),
         };
 
         let dcr = match &raw.dcr {
             Some(d) => DcrConfig {
-                paths: d.paths.iter().flatten().map(PathBuf::from).collect(),
+                paths: d
+                    .paths
+                    .iter()
+                    .flatten()
+                    .map(|p| PathBuf::from(p.get_ref()))
+                    .collect(),
+                origins: d
+                    .paths
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        format!("{file}:{}: dcr.paths[{i}]", line_of(text, p.span().start))
+                    })
+                    .collect(),
                 watch: d.watch.unwrap_or(false),
                 duplicate_cef_to_syslog: d.duplicate_cef_to_syslog.unwrap_or(false),
             },
             None => DcrConfig::default(),
         };
 
-        let azure = match &raw.azure {
+        let azure = (|| -> Result<Option<AzureConfig>, ConfigError> {
+        Ok(match &raw.azure {
             None => None,
             Some(a) => {
                 use crate::upload::auth::Cloud;
@@ -1058,53 +1134,71 @@ impl Config {
                     retry: retry_policy(a.upload.as_ref()),
                 })
             }
-        };
+        })
+        })()
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        });
         let mut destinations = Vec::new();
-        for (i, d) in raw.destination.iter().enumerate() {
-            let endpoint = d.endpoint.get_ref();
-            if let Some(why) = crate::upload::endpoint::refusal(endpoint) {
-                return Err(at(
-                    d.endpoint.span(),
-                    format!("destination[{i}].endpoint: {why}"),
-                ));
-            }
-            let mut streams = Vec::new();
-            for (table, stream) in d.streams.get_ref() {
-                let stream = stream.as_str().filter(|s| s.starts_with("Custom-"));
-                let custom = table.ends_with("_CL") && table.len() > 3;
-                match (table.as_str(), stream) {
-                    ("Syslog" | "CommonSecurityLog", Some(stream)) => {
-                        streams.push((table.clone(), stream.to_owned()));
-                    }
-                    (_, Some(stream)) if custom => {
-                        streams.push((table.clone(), stream.to_owned()));
-                    }
-                    _ => {
-                        return Err(at(
-                            d.streams.span(),
-                            format!(
-                                "destination[{i}].streams: `{table}` must be Syslog, \
+        for (i, d) in &raw.destination {
+            let i = *i;
+            let destination = (|| -> Result<Destination, ConfigError> {
+                let endpoint = d.endpoint.get_ref();
+                if let Some(why) = crate::upload::endpoint::refusal(endpoint) {
+                    return Err(at(
+                        d.endpoint.span(),
+                        format!("destination[{i}].endpoint: {why}"),
+                    ));
+                }
+                let mut streams = Vec::new();
+                for (table, stream) in d.streams.get_ref() {
+                    let stream = stream.as_str().filter(|s| s.starts_with("Custom-"));
+                    let custom = table.ends_with("_CL") && table.len() > 3;
+                    match (table.as_str(), stream) {
+                        ("Syslog" | "CommonSecurityLog", Some(stream)) => {
+                            streams.push((table.clone(), stream.to_owned()));
+                        }
+                        (_, Some(stream)) if custom => {
+                            streams.push((table.clone(), stream.to_owned()));
+                        }
+                        _ => {
+                            return Err(at(
+                                d.streams.span(),
+                                format!(
+                                    "destination[{i}].streams: `{table}` must be Syslog, \
                                  CommonSecurityLog or a custom table (`…_CL`), mapped to a `Custom-*` stream name"
-                            ),
-                        ));
+                                ),
+                            ));
+                        }
                     }
                 }
+                Ok(Destination {
+                    name: d.name.clone(),
+                    endpoint: endpoint.clone(),
+                    dcr_immutable_id: d.dcr_immutable_id.clone(),
+                    streams,
+                    workspace: d.workspace.clone(),
+                })
+            })();
+            match destination {
+                Ok(destination) => destinations.push(destination),
+                Err(e) => errors.push(e),
             }
-            destinations.push(Destination {
-                name: d.name.clone(),
-                endpoint: endpoint.clone(),
-                dcr_immutable_id: d.dcr_immutable_id.clone(),
-                streams,
-                workspace: d.workspace.clone(),
-            });
         }
 
         let spool = match &raw.spool {
             None => None,
-            Some(sp) => Some(spool_config(sp).map_err(|(span, message)| at(span, message))?),
+            Some(sp) => match spool_config(sp) {
+                Ok(spool) => Some(spool),
+                Err((span, message)) => {
+                    errors.push(at(span, message));
+                    None
+                }
+            },
         };
-        if listen.is_empty() {
-            return Err(ConfigError {
+        if raw.listen.is_empty() && !errors.iter().any(|e| e.message.starts_with("listen")) {
+            errors.push(ConfigError {
                 file: file.to_owned(),
                 line: 0,
                 message: "no [[listen]] section: Tern would receive nothing".to_owned(),
@@ -1117,65 +1211,76 @@ impl Config {
             }
         }
         if let Some(raw_files) = &raw.files {
-            if let Some(path) = &raw_files.checkpoint_path {
-                files.checkpoint_path = PathBuf::from(path);
-            }
-            if let Some(max) = &raw_files.max_record_bytes {
-                if !(256..=16 * 1024 * 1024).contains(max.get_ref()) {
-                    return Err(at(
-                        max.span(),
-                        "files.max_record_bytes: must be between 256 and 16777216".to_owned(),
-                    ));
+            let checked = (|| -> Result<(), ConfigError> {
+                if let Some(path) = &raw_files.checkpoint_path {
+                    files.checkpoint_path = PathBuf::from(path);
                 }
-                files.max_record_bytes = *max.get_ref();
-            }
-            if let Some(start) = &raw_files.start_at {
-                files.start_at_beginning = match start.get_ref().as_str() {
-                    "end" => false,
-                    "beginning" => true,
-                    other => {
+                if let Some(max) = &raw_files.max_record_bytes {
+                    if !(256..=16 * 1024 * 1024).contains(max.get_ref()) {
                         return Err(at(
-                            start.span(),
-                            format!("files.start_at: `{other}`: use end or beginning"),
+                            max.span(),
+                            "files.max_record_bytes: must be between 256 and 16777216".to_owned(),
                         ));
                     }
-                };
-            }
-            if let Some(ms) = raw_files.partial_flush_ms {
-                files.partial_flush = std::time::Duration::from_millis(ms.clamp(10, 600_000));
-            }
-            if let Some(roots) = &raw_files.allowed_roots {
-                if roots.get_ref().is_empty() {
-                    // Would refuse every file: more likely a mistake than the intent.
-                    return Err(at(
-                        roots.span(),
-                        "files.allowed_roots: empty: list the folders log files may be read \
+                    files.max_record_bytes = *max.get_ref();
+                }
+                if let Some(start) = &raw_files.start_at {
+                    files.start_at_beginning = match start.get_ref().as_str() {
+                        "end" => false,
+                        "beginning" => true,
+                        other => {
+                            return Err(at(
+                                start.span(),
+                                format!("files.start_at: `{other}`: use end or beginning"),
+                            ));
+                        }
+                    };
+                }
+                if let Some(ms) = raw_files.partial_flush_ms {
+                    files.partial_flush = std::time::Duration::from_millis(ms.clamp(10, 600_000));
+                }
+                if let Some(roots) = &raw_files.allowed_roots {
+                    if roots.get_ref().is_empty() {
+                        // Would refuse every file: more likely a mistake than the intent.
+                        return Err(at(
+                            roots.span(),
+                            "files.allowed_roots: empty: list the folders log files may be read \
                          from (e.g. [\"/var/log\"]), or leave the key out"
-                            .to_owned(),
-                    ));
-                }
-                let mut allowed = Vec::new();
-                for root in roots.get_ref() {
-                    let path = Path::new(root.get_ref());
-                    // `..` is refused rather than resolved: a root is compared by its path.
-                    if !path.is_absolute()
-                        || path
-                            .components()
-                            .any(|c| c == std::path::Component::ParentDir)
-                    {
-                        return Err(at(
-                            root.span(),
-                            format!(
-                                "files.allowed_roots: `{}`: not an absolute folder without `..` \
-                                 (e.g. /var/log)",
-                                root.get_ref()
-                            ),
+                                .to_owned(),
                         ));
                     }
-                    allowed.push(path.to_path_buf());
+                    let mut allowed = Vec::new();
+                    for root in roots.get_ref() {
+                        let path = Path::new(root.get_ref());
+                        // `..` is refused rather than resolved: a root is compared by its path.
+                        if !path.is_absolute()
+                            || path
+                                .components()
+                                .any(|c| c == std::path::Component::ParentDir)
+                        {
+                            return Err(at(
+                                root.span(),
+                                format!(
+                                    "files.allowed_roots: `{}`: not an absolute folder without `..` \
+                                 (e.g. /var/log)",
+                                    root.get_ref()
+                                ),
+                            ));
+                        }
+                        allowed.push(path.to_path_buf());
+                    }
+                    files.allowed_roots = Some(allowed);
                 }
-                files.allowed_roots = Some(allowed);
+                Ok(())
+            })();
+            if let Err(e) = checked {
+                errors.push(e);
             }
+        }
+        if !errors.is_empty() {
+            // File order; a problem of the file as a whole (line 0) first.
+            errors.sort_by_key(|e| e.line);
+            return Err(ConfigErrors(errors));
         }
         Ok(Config {
             hostname: raw.hostname.unwrap_or_else(system_hostname),
@@ -1190,6 +1295,127 @@ impl Config {
             files,
         })
     }
+}
+
+/// The sections of `root`, each deserialized on its own; a section or entry that does not
+/// deserialize is reported through `report` (with its span) and left out.
+fn raw_config(
+    root: &toml::Spanned<toml::de::DeTable<'_>>,
+    report: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> RawConfig {
+    use toml::de::DeValue;
+    type Item<'i> = toml::Spanned<DeValue<'i>>;
+    /// One value into `T`; the error names the key path within `path`.
+    fn one<T: serde::de::DeserializeOwned>(
+        value: &Item<'_>,
+        path: &str,
+        report: &mut dyn FnMut(std::ops::Range<usize>, String),
+    ) -> Option<T> {
+        match T::deserialize(toml::de::ValueDeserializer::from(value.clone())) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let span = e.span().unwrap_or_else(|| value.span());
+                let key = key_path(value, span.start, path);
+                report(span, format!("{key}: {}", plain_message(e.message())));
+                None
+            }
+        }
+    }
+    /// An array of tables, entry by entry, each with its index.
+    fn entries<T: serde::de::DeserializeOwned>(
+        value: &Item<'_>,
+        name: &str,
+        report: &mut dyn FnMut(std::ops::Range<usize>, String),
+    ) -> Vec<(usize, T)> {
+        match value.get_ref() {
+            DeValue::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| Some((i, one(item, &format!("{name}[{i}]"), report)?)))
+                .collect(),
+            _ => {
+                report(
+                    value.span(),
+                    format!("{name}: must be a list of tables, written [[{name}]]"),
+                );
+                Vec::new()
+            }
+        }
+    }
+    let mut raw = RawConfig::default();
+    for (key, value) in root.get_ref() {
+        let name: &str = key.get_ref();
+        match name {
+            "hostname" => raw.hostname = one(value, name, report),
+            "listen" => raw.listen = entries(value, name, report),
+            "output" => raw.output = entries(value, name, report),
+            "destination" => raw.destination = entries(value, name, report),
+            "dcr" => raw.dcr = one(value, name, report),
+            "azure" => raw.azure = one(value, name, report),
+            "spool" => raw.spool = one(value, name, report),
+            "files" => raw.files = one(value, name, report),
+            "metrics" => raw.metrics = one(value, name, report),
+            other => report(
+                key.span(),
+                format!(
+                    "{other}: unknown section or key; the known ones are hostname, [[listen]], \
+                     [[output]], [metrics], [dcr], [azure], [[destination]], [spool] and [files]"
+                ),
+            ),
+        }
+    }
+    raw
+}
+
+/// The dotted path (`listen[0].max_connections`) of the innermost key of `value` whose key or
+/// value holds `offset`, below `path`.
+fn key_path(value: &toml::Spanned<toml::de::DeValue<'_>>, offset: usize, path: &str) -> String {
+    use toml::de::DeValue;
+    let inside = |span: std::ops::Range<usize>| span.contains(&offset);
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            for (key, item) in table {
+                if inside(key.span()) || inside(item.span()) {
+                    let name: &str = key.get_ref();
+                    return key_path(item, offset, &format!("{path}.{name}"));
+                }
+            }
+            path.to_owned()
+        }
+        DeValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| inside(item.span()))
+            .map_or_else(
+                || path.to_owned(),
+                |(i, item)| key_path(item, offset, &format!("{path}[{i}]")),
+            ),
+        _ => path.to_owned(),
+    }
+}
+
+/// A deserializer's message in the terms of the file: TOML types, not Rust's.
+fn plain_message(message: &str) -> String {
+    let mut text = message.trim_end().to_owned();
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u8", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+        ("unknown field", "unknown key"),
+        ("missing field", "missing key"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: list"),
+    ] {
+        text = text.replace(rust, plain);
+    }
+    text
 }
 
 /// `[spool]`; errors carry the key's span.
@@ -1475,7 +1701,7 @@ mod tests {
             "t.toml",
             "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nsender_formats = { \"10.0.0.0/8\" = \"merakii\" }\n",
         )
-        .unwrap_err();
+        .unwrap_err().into_first();
         assert!(
             err.message.contains("listen[0].sender_formats") && err.message.contains("meraki"),
             "{}",
@@ -1705,11 +1931,12 @@ address = "127.0.0.1:9280"
             "t.toml",
             "[[listen]]\nprotocol = \"udp\"\naddress = \"0.0.0.0:514\"\nport = 5\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .into_first();
         assert_eq!(err.file, "t.toml");
         assert_eq!(err.line, 4);
         assert!(
-            err.message.contains("unknown field `port`"),
+            err.message.contains("unknown key `port`"),
             "{}",
             err.message
         );
@@ -1721,10 +1948,11 @@ address = "127.0.0.1:9280"
             "t.toml",
             "[[listen]]\nprotocol = \"udp\"\naddress = \"nowhere\"\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .into_first();
         assert_eq!(err.line, 3);
         assert!(err.message.contains("listen[0].address"), "{}", err.message);
-        let err = Config::parse("t.toml", "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nallow = [\"10.0.0.0/33\"]\n").unwrap_err();
+        let err = Config::parse("t.toml", "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nallow = [\"10.0.0.0/33\"]\n").unwrap_err().into_first();
         assert_eq!(err.line, 4);
         assert!(
             err.message.contains("listen[0].allow[0]"),
@@ -1735,11 +1963,16 @@ address = "127.0.0.1:9280"
             "t.toml",
             "[[listen]]\nprotocol = \"smtp\"\naddress = \"127.0.0.1:1\"\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .into_first();
         assert_eq!(err.line, 2);
-        let err = Config::parse("t.toml", "hostname = \n").unwrap_err();
+        let err = Config::parse("t.toml", "hostname = \n")
+            .unwrap_err()
+            .into_first();
         assert_eq!(err.line, 1);
-        let err = Config::parse("t.toml", "hostname = \"x\"\n").unwrap_err();
+        let err = Config::parse("t.toml", "hostname = \"x\"\n")
+            .unwrap_err()
+            .into_first();
         assert!(err.message.contains("no [[listen]]"));
     }
 
@@ -1761,7 +1994,9 @@ address = "127.0.0.1:9280"
             with("timezone = \"-03:00\"\n").unwrap().listen[0].timezone,
             Zone::Fixed(-10_800)
         );
-        let err = with("timezone = \"Europe/Berlni\"\n").unwrap_err();
+        let err = with("timezone = \"Europe/Berlni\"\n")
+            .unwrap_err()
+            .into_first();
         assert_eq!(err.line, 4);
         assert!(
             err.message
@@ -1842,7 +2077,7 @@ address = "127.0.0.1:9280"
                 "listen[0].reassemble: not on a relp listener",
             ),
         ] {
-            let err = listen(protocol, extra).unwrap_err();
+            let err = listen(protocol, extra).unwrap_err().into_first();
             assert!(err.message.contains(wanted), "{extra}: {}", err.message);
         }
     }
@@ -1884,7 +2119,9 @@ address = "127.0.0.1:9280"
         assert_eq!(compression(with("").unwrap()), Compression::Fast);
         let small = with("[azure.upload]\ncompression = \"small\"\n").unwrap();
         assert_eq!(compression(small), Compression::Small);
-        let err = with("[azure.upload]\ncompression = \"zstd\"\n").unwrap_err();
+        let err = with("[azure.upload]\ncompression = \"zstd\"\n")
+            .unwrap_err()
+            .into_first();
         assert_eq!(err.line, 6);
         assert!(
             err.message.contains("azure.upload.compression: `zstd`"),
@@ -1907,7 +2144,9 @@ address = "127.0.0.1:9280"
             ])
         );
         for bad in ["[\"var/log\"]", "[\"/var/log/../../etc\"]", "[]"] {
-            let err = with(&format!("allowed_roots = {bad}\n")).unwrap_err();
+            let err = with(&format!("allowed_roots = {bad}\n"))
+                .unwrap_err()
+                .into_first();
             assert_eq!(err.line, 5, "{bad}");
             assert!(
                 err.message.starts_with("files.allowed_roots: "),

@@ -10,6 +10,7 @@ pub mod health;
 pub mod listen;
 pub mod log_limit;
 pub mod loss_report;
+pub mod marked;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;

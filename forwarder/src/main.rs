@@ -257,7 +257,7 @@ fn run_parse(mut args: ParseArgs) -> ExitCode {
 }
 
 /// Loads `--config`, else the default file if present, else the built-in default.
-fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigError> {
+fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigErrors> {
     match path {
         Some(path) => Config::load(&path),
         None if std::path::Path::new(DEFAULT_CONFIG).exists() => {
@@ -270,8 +270,10 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, tern::config::ConfigErro
 /// Loads the configuration (see [`load_config`]) and compiles its DCRs. Every error is
 /// printed, one per line; `Err` is the exit code (2: configuration).
 fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), ExitCode> {
-    let config = load_config(path).map_err(|e| {
-        eprintln!("tern: config error: {e}");
+    let config = load_config(path).map_err(|errors| {
+        for e in errors.0 {
+            eprintln!("tern: config error: {e}");
+        }
         ExitCode::from(2)
     })?;
     let compiled = tern::dcr::compile(&config.dcr, &config.destinations).map_err(|errors| {
@@ -610,17 +612,21 @@ fn main() -> ExitCode {
             wait_seconds,
         }) => {
             use tern::send_test::{Kind, SendTest, Transport};
-            let metrics = match (metrics, config) {
-                (Some(m), _) => Some(m),
-                (None, Some(path)) => match load_config(Some(path)) {
-                    Ok(config) => config.metrics_address.map(|a| format!("http://{a}")),
-                    Err(e) => {
-                        eprintln!("tern: config error: {e}");
-                        return ExitCode::from(2);
-                    }
+            // The configuration names the metrics endpoint, and its DCRs explain a filtered
+            // event or a row with no uploader.
+            let loaded = match config {
+                Some(path) => match load_all(Some(path)) {
+                    Ok(loaded) => Some(loaded),
+                    Err(code) => return code,
                 },
-                (None, None) => None,
+                None => None,
             };
+            let metrics = metrics.or_else(|| {
+                loaded
+                    .as_ref()
+                    .and_then(|(config, _)| config.metrics_address)
+                    .map(|a| format!("http://{a}"))
+            });
             let options = SendTest {
                 to,
                 transport: match protocol.as_str() {
@@ -635,6 +641,7 @@ fn main() -> ExitCode {
                 server_name,
                 metrics,
                 wait: std::time::Duration::from_secs(wait_seconds),
+                loaded,
             };
             match tern::send_test::run(&options) {
                 Ok(lines) => {

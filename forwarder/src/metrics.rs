@@ -152,10 +152,10 @@ pub struct Metrics {
     dcr_reloads: Family<ResultLabel, Counter>,
     upload_rows: Counter,
     upload_quarantined: Counter,
-    upload_retries: Counter,
     upload_requests: crate::upload::sender::RequestMetrics,
     spool_write_errors: Counter,
     spool_bytes: Family<TargetLabel, Gauge>,
+    upload_queued_bytes: Family<TargetLabel, Gauge>,
     spool_batches: Family<TargetLabel, Gauge>,
     spool_oldest_seconds: Family<TargetLabel, Gauge>,
     spool_corrupt_records: Family<TargetLabel, Counter>,
@@ -163,6 +163,8 @@ pub struct Metrics {
     spool_dropped_rows: Family<TargetLabel, Counter>,
     spool_fsync_seconds: prometheus_client::metrics::histogram::Histogram,
     ready: AtomicBool,
+    /// What became of the events `tern send-test` marked, per run (`/send-test/<run>`).
+    pub marked: crate::marked::Ledger,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -372,10 +374,10 @@ impl Metrics {
             dcr_reloads: Family::default(),
             upload_rows: Counter::default(),
             upload_quarantined: Counter::default(),
-            upload_retries: Counter::default(),
             upload_requests: crate::upload::sender::RequestMetrics::default(),
             spool_write_errors: Counter::default(),
             spool_bytes: Family::default(),
+            upload_queued_bytes: Family::default(),
             spool_batches: Family::default(),
             spool_oldest_seconds: Family::default(),
             spool_corrupt_records: Family::default(),
@@ -383,6 +385,7 @@ impl Metrics {
             spool_dropped_rows: Family::default(),
             spool_fsync_seconds: crate::spool::SpoolMetrics::default().fsync_seconds,
             ready: AtomicBool::new(false),
+            marked: crate::marked::Ledger::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -505,7 +508,7 @@ impl Metrics {
         registry.register(
             "upload_retries",
             "Upload requests repeated (429, 5xx, 401, resets, timeouts)",
-            m.upload_retries.clone(),
+            m.upload_requests.retries.clone(),
         );
         registry.register(
             "upload_requests",
@@ -531,6 +534,11 @@ impl Metrics {
             "spool_bytes",
             "Bytes of a target's spool (segment files; in memory without [spool])",
             m.spool_bytes.clone(),
+        );
+        registry.register(
+            "upload_queued_bytes",
+            "Gzip bytes of a target's batches not yet accepted by the service (in memory or spooled)",
+            m.upload_queued_bytes.clone(),
         );
         registry.register(
             "spool_batches",
@@ -728,6 +736,7 @@ impl Metrics {
         };
         crate::spool::SpoolMetrics {
             bytes: self.spool_bytes.get_or_create(&label).clone(),
+            queued_bytes: self.upload_queued_bytes.get_or_create(&label).clone(),
             batches: self.spool_batches.get_or_create(&label).clone(),
             oldest_seconds: self.spool_oldest_seconds.get_or_create(&label).clone(),
             corrupt_records: self.spool_corrupt_records.get_or_create(&label).clone(),
@@ -737,11 +746,11 @@ impl Metrics {
     }
 
     /// Counters of the upload stage.
-    pub fn uploads(&self) -> crate::upload::stage::UploadMetrics {
+    pub fn uploads(self: &Arc<Self>) -> crate::upload::stage::UploadMetrics {
         crate::upload::stage::UploadMetrics {
+            registry: Arc::clone(self),
             rows: self.upload_rows.clone(),
             quarantined: self.upload_quarantined.clone(),
-            retries: self.upload_retries.clone(),
             requests: self.upload_requests.clone(),
             spool_write_errors: self.spool_write_errors.clone(),
         }
@@ -834,11 +843,21 @@ fn respond(metrics: &Metrics, path: &str) -> Response<Full<Bytes>> {
             "not ready\n".to_owned(),
             "text/plain",
         ),
-        _ => (
-            StatusCode::NOT_FOUND,
-            "not found\n".to_owned(),
-            "text/plain",
-        ),
+        _ => match path
+            .strip_prefix("/send-test/")
+            .and_then(|run| metrics.marked.get(run))
+        {
+            Some(counts) => (
+                StatusCode::OK,
+                serde_json::to_string(&counts).unwrap_or_default(),
+                "application/json",
+            ),
+            None => (
+                StatusCode::NOT_FOUND,
+                "not found\n".to_owned(),
+                "text/plain",
+            ),
+        },
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;

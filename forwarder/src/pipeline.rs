@@ -114,6 +114,9 @@ pub struct Shaper {
 struct RowSink {
     /// Lines for the local outputs; stays empty when there are none.
     batch: Batch,
+    /// The run of the event being shaped, when `tern send-test` marked it.
+    mark: Option<Arc<str>>,
+    metrics: Arc<Metrics>,
     local_outputs: bool,
     /// Rows that neither an uploader nor a local output takes (`dropped{reason="no_uploader"}`).
     unsent: Counter,
@@ -158,6 +161,8 @@ impl Shaper {
                 rows: 0,
             },
             local_outputs: pipeline.local_outputs,
+            mark: None,
+            metrics: Arc::clone(&pipeline.metrics),
             unsent: metrics
                 .dropped(DropReason::NoUploader)
                 .cloned()
@@ -247,6 +252,13 @@ impl Shaper {
         if let Some(counter) = self.metrics.parsed_kind(event.body.kind()) {
             counter.inc();
         }
+        self.sink.mark = crate::marked::Ledger::run_of(event.hostname).and_then(|run| {
+            self.sink.metrics.marked.update(run, |c| match event.body {
+                Body::Cef(_) | Body::Vendor(_) => c.cef += 1,
+                Body::CiscoAsa(_) => c.asa += 1,
+                Body::Text | Body::Leef(_) => c.text += 1,
+            })
+        });
         if event.body_error.is_some() {
             self.metrics.body_errors.inc();
         }
@@ -273,6 +285,9 @@ impl Shaper {
         let routes = routing.lookup(facility, event.severity().code(), kind);
         if routes.is_some_and(|r| r.is_empty()) {
             self.metrics.filtered.inc();
+            if let Some(run) = &self.sink.mark {
+                self.sink.metrics.marked.update(run, |c| c.filtered += 1);
+            }
             return;
         }
         if self.time_text.0 != received_at {
@@ -497,17 +512,27 @@ impl RowSink {
             }
             batch.rows.push(b'\n');
             batch.count += 1;
+            if let Some(run) = &self.mark {
+                crate::marked::add(&mut batch.marks, run);
+                self.metrics.marked.update(run, |c| c.queued += 1);
+            }
             notes
         } else if self.local_outputs {
             let mut notes = Default::default();
             write_local_line(&mut self.batch, table, target, |out| {
                 notes = write_declared_row(table, event, received, undeclared, out);
             });
+            if let Some(run) = &self.mark {
+                self.metrics.marked.update(run, |c| c.local += 1);
+            }
             notes
         } else {
             // No uploader takes it (a target without an endpoint, or no credential) and no
             // local output is open: counted, not lost silently.
             self.unsent.inc();
+            if let Some(run) = &self.mark {
+                self.metrics.marked.update(run, |c| c.no_uploader += 1);
+            }
             return;
         };
         // Values that did not fit their column's type: CEF values (kept in
@@ -519,6 +544,12 @@ impl RowSink {
         let index = usize::from(table == Table::CommonSecurityLog);
         if let Some(counter) = self.rows.get(index) {
             counter.inc();
+        }
+        if let Some(run) = &self.mark {
+            self.metrics.marked.update(run, |c| match table {
+                Table::CommonSecurityLog => c.common_security_log_rows += 1,
+                _ => c.syslog_rows += 1,
+            });
         }
     }
 }

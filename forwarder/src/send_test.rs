@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{PrivateKeyDer, ServerName};
 
-use crate::metrics::sum_in as sum;
+use crate::dcr::routing::EventKind;
+use crate::marked::RunCounts;
 
 /// What to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,9 @@ pub struct SendTest {
     /// Tern's metrics endpoint (`http://host:port`), to follow the events.
     pub metrics: Option<String>,
     pub wait: Duration,
+    /// Tern's configuration and its compiled DCRs (from `--config`): they explain why an event
+    /// was filtered or a row not uploaded.
+    pub loaded: Option<(crate::config::Config, crate::dcr::Compiled)>,
 }
 
 /// One sample message, RFC 3164 as most devices send (the run id in the syslog and CEF ones).
@@ -89,35 +93,20 @@ fn sample(kind: Kind, run: &str, host: &str) -> String {
 }
 
 /// The counters an event passes, summed from the exposition text.
-#[derive(Debug, Default, Clone, Copy)]
-struct Counters {
-    received: f64,
-    filtered: f64,
-    dropped: f64,
-    parsed_text: f64,
-    parsed_cef: f64,
-    parsed_asa: f64,
-    rows_syslog: f64,
-    rows_csl: f64,
-    uploaded: f64,
-}
-
-fn read_counters(metrics: &str) -> Result<Counters, String> {
-    let (status, text) = crate::health::get(&format!("{metrics}/metrics"), Duration::from_secs(5))?;
-    if status != 200 {
-        return Err(format!("{metrics}/metrics answered {status}"));
+/// This run's own counts, as Tern keeps them for events it marked (`crate::marked`); `None`
+/// until Tern has seen one of them.
+fn read_run(metrics: &str, run: &str) -> Result<Option<RunCounts>, String> {
+    let (status, text) = crate::health::get(
+        &format!("{metrics}/send-test/{run}"),
+        Duration::from_secs(5),
+    )?;
+    match status {
+        200 => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{metrics}/send-test/{run}: {e}")),
+        404 => Ok(None),
+        other => Err(format!("{metrics}/send-test/{run} answered {other}")),
     }
-    Ok(Counters {
-        received: sum(&text, "tern_received_total", ""),
-        filtered: sum(&text, "tern_filtered_total", ""),
-        dropped: sum(&text, "tern_dropped_total", ""),
-        parsed_text: sum(&text, "tern_parsed_total", "kind=\"text\""),
-        parsed_cef: sum(&text, "tern_parsed_total", "kind=\"cef\""),
-        parsed_asa: sum(&text, "tern_parsed_total", "kind=\"cisco_asa\""),
-        rows_syslog: sum(&text, "tern_rows_total", "table=\"Syslog\""),
-        rows_csl: sum(&text, "tern_rows_total", "table=\"CommonSecurityLog\""),
-        uploaded: sum(&text, "tern_upload_rows_total", ""),
-    })
 }
 
 fn tls_config(options: &SendTest) -> Result<Arc<rustls::ClientConfig>, String> {
@@ -227,21 +216,21 @@ pub fn run(options: &SendTest) -> Result<Vec<String>, Vec<String>> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros())
     );
-    let host = crate::config::system_hostname();
+    // The mark: Tern counts events with this header hostname per run (`crate::marked`).
+    let host = format!("{}{run_id}", crate::marked::HOST_PREFIX);
     let messages: Vec<String> = options
         .kinds
         .iter()
         .map(|k| sample(*k, &run_id, &host))
         .collect();
-    let before = match &options.metrics {
-        Some(m) => Some(read_counters(m).map_err(|e| {
+    if let Some(metrics) = &options.metrics {
+        crate::health::get(&format!("{metrics}/healthz"), Duration::from_secs(5)).map_err(|e| {
             vec![
-                format!("cannot read Tern's metrics: {e}"),
+                format!("cannot reach Tern's metrics endpoint: {e}"),
                 "is Tern running with [metrics] address as in its config?".to_owned(),
             ]
-        })?),
-        None => None,
-    };
+        })?;
+    }
     let mut lines = vec![format!(
         "sending {} event(s) over {:?} to {address} (run id {run_id})",
         messages.len(),
@@ -254,74 +243,152 @@ pub fn run(options: &SendTest) -> Result<Vec<String>, Vec<String>> {
         l
     })?;
     lines.push(format!("sent {}", messages.len()));
-    let (Some(metrics), Some(before)) = (&options.metrics, before) else {
+    let query = format!(
+        "in the workspace: Syslog | where Computer == \"{host}\" / CommonSecurityLog | where Computer == \"{host}\""
+    );
+    let Some(metrics) = &options.metrics else {
         lines.push(format!(
-            "give --config (or --metrics) to follow them through Tern; in the workspace: Syslog | where SyslogMessage has \"{run_id}\""
+            "give --config (or --metrics) to follow them through Tern; {query}"
         ));
         return Ok(lines);
     };
-    let sent = messages.len() as f64;
-    let want_csl = options.kinds.iter().filter(|k| **k != Kind::Syslog).count() as f64;
+    let sent = messages.len() as u64;
     let deadline = Instant::now() + options.wait;
-    let mut now = before;
+    let mut counts = RunCounts::default();
     loop {
-        if let Ok(c) = read_counters(metrics) {
-            now = c;
+        if let Ok(Some(now)) = read_run(metrics, &run_id) {
+            counts = now;
         }
-        let received = now.received - before.received;
-        let rows = (now.rows_syslog + now.rows_csl) - (before.rows_syslog + before.rows_csl);
-        let uploaded = now.uploaded - before.uploaded;
-        let filtered = now.filtered - before.filtered;
-        let settled = received >= sent && (rows + filtered >= sent) && (uploaded >= rows);
+        let rows = counts.syslog_rows + counts.common_security_log_rows;
+        let settled = counts.received() >= sent
+            && counts.filtered + rows + counts.no_uploader >= sent
+            && counts.uploaded >= counts.queued;
         if settled || Instant::now() > deadline {
             break;
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    let delta = |a: f64, b: f64| (a - b).max(0.0);
-    let received = delta(now.received, before.received);
-    let filtered = delta(now.filtered, before.filtered);
-    let dropped = delta(now.dropped, before.dropped);
-    let rows_syslog = delta(now.rows_syslog, before.rows_syslog);
-    let rows_csl = delta(now.rows_csl, before.rows_csl);
-    let uploaded = delta(now.uploaded, before.uploaded);
     lines.push(format!(
-        "Tern received {received} (parsed: text {}, cef {}, cisco_asa {}), filtered {filtered}, dropped {dropped}",
-        delta(now.parsed_text, before.parsed_text),
-        delta(now.parsed_cef, before.parsed_cef),
-        delta(now.parsed_asa, before.parsed_asa)
+        "Tern received {} of {sent} (parsed: text {}, cef {}, cisco_asa {}), filtered {}",
+        counts.received(),
+        counts.text,
+        counts.cef,
+        counts.asa,
+        counts.filtered
     ));
     lines.push(format!(
-        "rows: Syslog {rows_syslog}, CommonSecurityLog {rows_csl}; uploaded {uploaded}"
+        "rows: Syslog {}, CommonSecurityLog {}; queued for upload {}, uploaded {}, local outputs {}, no uploader {}",
+        counts.syslog_rows,
+        counts.common_security_log_rows,
+        counts.queued,
+        counts.uploaded,
+        counts.local,
+        counts.no_uploader
     ));
-    lines.push(format!(
-        "in the workspace: Syslog | where SyslogMessage has \"{run_id}\" / CommonSecurityLog | where Message has \"{run_id}\""
-    ));
-    // Counters are shared with other senders: more than sent is fine, less is not.
-    let problem = if received < sent {
-        Some(format!(
-            "Tern received {received} of {sent}: check firewalls between here and Tern, the address, and tern_dropped_total (rejected_sender: the listener's allow list)"
-        ))
-    } else if filtered > 0.0 && rows_syslog + rows_csl < sent {
-        Some("some events were filtered by the collection DCR: it does not select user.notice (syslog) or local4.info (CEF/ASA); see `tern check` for the routing".to_owned())
-    } else if rows_csl < want_csl {
-        Some("CEF/ASA events did not become CommonSecurityLog rows: check the DCR has a Microsoft-CommonSecurityLog source (tern check)".to_owned())
-    } else if uploaded < rows_syslog + rows_csl {
-        Some(format!(
-            "rows were not uploaded within {:?}: run `tern doctor` (credential, role, endpoint), and see tern_upload_requests_total",
-            options.wait
-        ))
-    } else {
-        None
-    };
-    match problem {
+    lines.push(query);
+    match diagnose(options, sent, &counts) {
         None => {
-            lines.push("ok: every event arrived, became a row and was uploaded".to_owned());
+            lines.push(if counts.queued == 0 {
+                "ok: every event arrived and became a row (local outputs: nothing is uploaded)"
+                    .to_owned()
+            } else {
+                "ok: every event arrived, became a row and was uploaded".to_owned()
+            });
             Ok(lines)
         }
-        Some(p) => {
-            lines.push(p);
+        Some(problems) => {
+            lines.extend(problems);
             Err(lines)
         }
     }
+}
+
+/// What went wrong for this run, worded for the operator, or `None` when nothing did.
+fn diagnose(options: &SendTest, sent: u64, counts: &RunCounts) -> Option<Vec<String>> {
+    let mut problems = Vec::new();
+    if counts.received() < sent {
+        problems.push(format!(
+            "Tern received {} of {sent}: check firewalls between here and Tern, the address, and \
+             tern_dropped_total (rejected_sender: the listener's allow list)",
+            counts.received()
+        ));
+    }
+    if counts.filtered > 0 {
+        problems.extend(why_filtered(options));
+        if problems.len() < 2 {
+            problems.push(format!(
+                "{} event(s) were filtered by the collection DCRs (see `tern check` for the routing)",
+                counts.filtered
+            ));
+        }
+    }
+    if counts.no_uploader > 0 {
+        problems.push(format!(
+            "{} row(s) had no uploader to go to and were dropped:",
+            counts.no_uploader
+        ));
+        match &options.loaded {
+            Some((config, compiled)) => problems.extend(
+                crate::preflight::upload_gaps(config, compiled)
+                    .into_iter()
+                    .map(|gap| format!("  {gap}")),
+            ),
+            None => problems.push("  run `tern check` on Tern's configuration".to_owned()),
+        }
+    }
+    if counts.uploaded < counts.queued {
+        problems.push(format!(
+            "{} of {} row(s) were not uploaded within {:?}: run `tern doctor` (credential, role, \
+             endpoint) and see Tern's log (it names the cause of failing uploads)",
+            counts.queued - counts.uploaded,
+            counts.queued,
+            options.wait
+        ));
+    }
+    (!problems.is_empty()).then_some(problems)
+}
+
+/// For each sample kind the collection DCRs do not select, why: no DCR has the stream for
+/// that kind at all, or the facility and severity are not among those selected.
+fn why_filtered(options: &SendTest) -> Vec<String> {
+    let Some((_, compiled)) = &options.loaded else {
+        return Vec::new();
+    };
+    let routing = &compiled.routing;
+    let selected = |facility: u8, severity: u8, kind: EventKind| {
+        routing
+            .lookup(Some(facility), severity, kind)
+            .is_none_or(|routes| !routes.is_empty())
+    };
+    let mut reasons = Vec::new();
+    for kind in &options.kinds {
+        // The samples' facility and severity: user.notice, and local4.info for CEF and ASA.
+        let (event_kind, facility, severity, stream, what) = match kind {
+            Kind::Syslog => (EventKind::Syslog, 1, 5, "Microsoft-Syslog", "syslog"),
+            Kind::Cef => (EventKind::Cef, 20, 6, "Microsoft-CommonSecurityLog", "CEF"),
+            Kind::Asa => (EventKind::Asa, 20, 6, "Microsoft-CiscoAsa", "Cisco ASA"),
+        };
+        if selected(facility, severity, event_kind) {
+            continue;
+        }
+        let any = (0..24u8).any(|f| (0..8u8).any(|s| selected(f, s, event_kind)));
+        reasons.push(if any {
+            format!(
+                "the {what} sample ({}) is filtered: the collection DCRs do not select that \
+                 facility and severity for {what} events",
+                if facility == 1 {
+                    "user.notice"
+                } else {
+                    "local4.info"
+                }
+            )
+        } else {
+            format!(
+                "the {what} sample is filtered: no collection DCR has the {stream} stream, so \
+                 {what} events are not collected (add it to a DCR's dataSources, as the \
+                 Sentinel connector for {what} does)"
+            )
+        });
+    }
+    reasons
 }

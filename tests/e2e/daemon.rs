@@ -378,7 +378,7 @@ pub(crate) fn bad_configs_give_one_clear_line_and_exit_2() {
     let cases = [
         (
             "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nbogus = 1\n",
-            ":4: unknown field `bogus`",
+            ":4: listen[0].bogus: unknown key `bogus`",
         ),
         (
             "[[listen]]\nprotocol = \"udp\"\naddress = \"localhost\"\n",
@@ -414,6 +414,89 @@ pub(crate) fn bad_configs_give_one_clear_line_and_exit_2() {
         String::from_utf8(output.stderr)
             .unwrap()
             .contains("/nonexistent/tern.toml")
+    );
+}
+
+/// Every problem of a configuration comes at once, in file order, as `file:line: key:
+/// message`, the same from `check` and `run`, in TOML's terms rather than Rust's (issue 26).
+pub(crate) fn bad_configs_report_every_error_at_once_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[metrics]\naddress = \"nope\"\n\n\
+         [[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:5514\"\nmax_message_bytes = \"big\"\n\n\
+         [[listen]]\nprotocol = \"tcp\"\nadress = \"127.0.0.1:5514\"\n\n\
+         [[listen]]\nprotocol = \"tcpx\"\naddress = \"127.0.0.1:5514\"\n\n\
+         [[output]]\nkind = \"file\"\n\n\
+         [spool]\nwhen_full = \"explode\"\n\n\
+         [bogus]\nx = 1\n",
+    )
+    .unwrap();
+    let file = path.display().to_string();
+    let expected = [
+        format!(
+            "{file}:2: metrics.address: `nope` is not an address and port such as 127.0.0.1:9280"
+        ),
+        format!(
+            "{file}:7: listen[0].max_message_bytes: invalid type: string \"big\", expected a whole number"
+        ),
+        format!(
+            "{file}:11: listen[1].adress: unknown key `adress`, expected one of `protocol`, `address`,"
+        ),
+        format!(
+            "{file}:14: listen[2].protocol: unknown protocol `tcpx`: use udp, tcp, tls, relp or unix"
+        ),
+        format!("{file}:18: output[0]: a file output needs `path`"),
+        format!("{file}:21: spool.when_full: `explode`: use block or drop-oldest"),
+        format!("{file}:23: bogus: unknown section or key"),
+    ];
+    for command in ["check", "run"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args([command, "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), expected.len(), "{command}: {stderr}");
+        for (line, wanted) in lines.iter().zip(&expected) {
+            assert!(
+                line.starts_with(&format!("tern: config error: {wanted}")),
+                "{command}: {line}\nwanted: {wanted}"
+            );
+        }
+        for rust in ["usize", "u64", "Some(", "Stdout", "File(", "Tcp"] {
+            assert!(!stderr.contains(rust), "{command}: {rust} in {stderr}");
+        }
+    }
+}
+
+/// A DCR folder that cannot be read is named by the setting that gives it, with its line.
+pub(crate) fn an_unreadable_dcr_folder_is_named_by_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let missing = dir.path().join("dcr.d");
+    std::fs::write(
+        &path,
+        format!(
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n\n[dcr]\npaths = [\n  \"{}\",\n]\n",
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let output = tern_check(&path);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "tern: dcr error: {}:7: dcr.paths[0]: {}: cannot read: No such file or directory \
+             (os error 2) (create it, or fix the path)",
+            path.display(),
+            missing.display()
+        )
     );
 }
 

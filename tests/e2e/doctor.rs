@@ -27,6 +27,8 @@ struct Breakage {
     no_role: bool,
     wrong_stream: bool,
     full_spool: bool,
+    /// Entra ID and the endpoint both unreachable (nothing listens at their port).
+    endpoint_down: bool,
 }
 
 struct Outcome {
@@ -85,7 +87,11 @@ async fn doctor(mock: &MockAzure, dir: &Path, broken: Breakage, root: &Path) -> 
         cert = server.cert.display(),
         key = server.key.display(),
         secret = dir.join("secret").display(),
-        url = mock.url(),
+        url = if broken.endpoint_down {
+            format!("http://127.0.0.1:{}", free_port())
+        } else {
+            mock.url()
+        },
         stream = if broken.wrong_stream {
             "Custom-Nope"
         } else {
@@ -133,7 +139,7 @@ pub(crate) async fn each_misconfiguration_is_reported_with_its_fix() {
     outcome.line("ok  ", "token");
     outcome.line("ok  ", "[[destination]] mock → Custom-TernSyslog");
 
-    let cases: [(Breakage, &str, &str, &str); 5] = [
+    let cases: [(Breakage, &str, &str, &str); 6] = [
         (
             Breakage {
                 wrong_secret: true,
@@ -179,6 +185,16 @@ pub(crate) async fn each_misconfiguration_is_reported_with_its_fix() {
             "(100%): nearly full",
             "fix the upload targets below",
         ),
+        (
+            // The network is to blame, not the credential (issue 26).
+            Breakage {
+                endpoint_down: true,
+                ..Breakage::default()
+            },
+            "token",
+            "Connection refused",
+            "connection refused: nothing accepts connections at 127.0.0.1:",
+        ),
     ];
     for (broken, what, detail, fix_start) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -187,6 +203,9 @@ pub(crate) async fn each_misconfiguration_is_reported_with_its_fix() {
         let (line, fix) = outcome.line("FAIL", what);
         assert!(line.contains(detail), "{line}");
         assert!(fix.contains(fix_start), "fix for {what}: {fix}");
+        if broken.endpoint_down {
+            assert!(!fix.contains("secret"), "{fix}");
+        }
         // Exactly one thing was broken.
         assert_eq!(outcome.out.matches("FAIL").count(), 1, "{}", outcome.out);
     }

@@ -137,6 +137,16 @@ fn all() -> Vec<E2e> {
             sync(daemon::bad_configs_give_one_clear_line_and_exit_2),
         ),
         e2e(
+            "daemon::an_unreadable_dcr_folder_is_named_by_its_setting",
+            &[],
+            sync(daemon::an_unreadable_dcr_folder_is_named_by_its_setting),
+        ),
+        e2e(
+            "daemon::bad_configs_report_every_error_at_once_in_file_order",
+            &[],
+            sync(daemon::bad_configs_report_every_error_at_once_in_file_order),
+        ),
+        e2e(
             "daemon::a_port_in_use_is_a_runtime_error_with_exit_1",
             &[],
             sync(daemon::a_port_in_use_is_a_runtime_error_with_exit_1),
@@ -401,6 +411,11 @@ fn all() -> Vec<E2e> {
             "send_test::samples_are_followed_to_the_upload_over_udp_tcp_and_tls",
             &[],
             multi_thread(send_test::samples_are_followed_to_the_upload_over_udp_tcp_and_tls),
+        ),
+        e2e(
+            "send_test::a_missing_stream_is_diagnosed_as_a_missing_stream",
+            &[],
+            multi_thread(send_test::a_missing_stream_is_diagnosed_as_a_missing_stream),
         ),
         e2e(
             "spool::an_outage_under_load_loses_and_duplicates_nothing",

@@ -66,6 +66,7 @@ fn migrate(dir: &Path, args: &[(&str, &Path)], kind: EventKind, table: Table) ->
     let compiled = tern::dcr::compile(
         &DcrConfig {
             paths: vec![dcr],
+            origins: Vec::new(),
             watch: false,
             duplicate_cef_to_syslog: false,
         },

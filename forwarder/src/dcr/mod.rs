@@ -42,13 +42,49 @@ impl Compiled {
     }
 }
 
+/// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
+/// setting that gives it, `tern.toml:40: dcr.paths[0]`, with the fix for the usual cause.
+fn name_the_setting(error: DcrError, config: &crate::config::DcrConfig) -> DcrError {
+    let Some(origin) = config
+        .paths
+        .iter()
+        .position(|p| p.display().to_string() == error.file)
+        .and_then(|i| config.origins.get(i))
+    else {
+        return error;
+    };
+    if error.path != "(file)" {
+        return error;
+    }
+    let (file, key) = origin
+        .rsplit_once(": ")
+        .unwrap_or((origin.as_str(), "dcr.paths"));
+    let hint = if error.message.contains("Permission denied") {
+        " (Tern's folders are for root and the tern group: run as root, or as the tern user)"
+    } else if error.message.contains("No such file") {
+        " (create it, or fix the path)"
+    } else {
+        ""
+    };
+    DcrError {
+        file: file.to_owned(),
+        path: key.to_owned(),
+        message: format!("{}: {}{hint}", error.file, error.message),
+    }
+}
+
 /// Loads the DCRs of `[dcr] paths`, compiles the routing and binds it to the ingestion targets
 /// (DCRs and inline `[[destination]]`s). Every problem found is returned.
 pub fn compile(
     config: &crate::config::DcrConfig,
     destinations: &[crate::config::Destination],
 ) -> Result<Compiled, Vec<DcrError>> {
-    let dcrs = load::load_paths(&config.paths)?;
+    let dcrs = load::load_paths(&config.paths).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| name_the_setting(e, config))
+            .collect::<Vec<_>>()
+    })?;
     let routing = routing::Routing::compile(&dcrs, config.duplicate_cef_to_syslog)?;
     let (mut targets, errors, notes) = binding::targets_from(&dcrs);
     if !errors.is_empty() {

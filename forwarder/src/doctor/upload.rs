@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::Config;
 use crate::dcr::Compiled;
 use crate::upload::auth::TokenCache;
+use crate::upload::diagnosis::{Cause, chain, host_of};
 
 /// Clock skew beyond this is reported (tokens and TimeGenerated both depend on the clock).
 const SKEW_LIMIT: Duration = Duration::from_secs(120);
@@ -58,10 +59,16 @@ pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) 
             t
         }
         Err(e) => {
-            checks.push(
-                check(false, "token", format!("{e} ({})", credential.describe()))
-                    .fix(credential.hint()),
-            );
+            // The credential is to blame only when the identity endpoint answered; a request
+            // that never got there has a network cause and a network fix.
+            let fix = match e.cause() {
+                Some(cause) if !cause.reached_the_service() => {
+                    let host = e.url().map(host_of).unwrap_or("the identity endpoint");
+                    format!("{}: {}", cause.describe(), cause.fix(host))
+                }
+                _ => credential.hint().to_owned(),
+            };
+            checks.push(check(false, "token", format!("{e} ({})", credential.describe())).fix(fix));
             return;
         }
     };
@@ -88,11 +95,17 @@ pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) 
             .send()
             .await;
         match probe {
-            Err(e) => checks.push(
-                check(false, name, format!("{url}: cannot connect: {e}")).fix(
-                    "allow HTTPS (443) to the endpoint, check DNS, or set [azure.upload] proxy",
-                ),
-            ),
+            Err(e) => {
+                let cause = Cause::of(&e);
+                checks.push(
+                    check(
+                        false,
+                        name,
+                        format!("{url}: {}: {}", cause.describe(), chain(&e)),
+                    )
+                    .fix(cause.fix(host_of(&url))),
+                );
+            }
             Ok(response) => {
                 let status = response.status().as_u16();
                 let skew = response

@@ -750,7 +750,7 @@ impl Tailer {
             let batch = RowBatch {
                 rows: rows.clone(),
                 count: *count,
-                barrier: None,
+                ..RowBatch::default()
             };
             channel.blocking_send(batch).map_err(|_| Stopped)?;
             let (barrier, done) = tokio::sync::oneshot::channel();

@@ -94,6 +94,9 @@ impl Budget {
 #[derive(Clone)]
 pub struct SpoolMetrics {
     pub bytes: Gauge,
+    /// Gzip bytes of the batches not yet accepted by the service (`tern_upload_queued_bytes`),
+    /// with or without a spool.
+    pub queued_bytes: Gauge,
     pub batches: Gauge,
     pub oldest_seconds: Gauge,
     pub corrupt_records: Counter,
@@ -105,6 +108,7 @@ impl Default for SpoolMetrics {
     fn default() -> SpoolMetrics {
         SpoolMetrics {
             bytes: Gauge::default(),
+            queued_bytes: Gauge::default(),
             batches: Gauge::default(),
             oldest_seconds: Gauge::default(),
             corrupt_records: Counter::default(),

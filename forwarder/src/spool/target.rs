@@ -142,6 +142,8 @@ pub struct TargetSpool {
     /// Every batch up to here is acknowledged.
     acked_through: u64,
     memory_bytes: u64,
+    /// Sum of `body_len` over `entries` (`tern_upload_queued_bytes`), kept as they come and go.
+    queued_bytes: u64,
     memory_limit: u64,
     budget: Arc<Budget>,
     metrics: SpoolMetrics,
@@ -183,6 +185,7 @@ impl TargetSpool {
         TargetSpool {
             disk: None,
             entries: BTreeMap::new(),
+            queued_bytes: 0,
             next_seq: 1,
             acked_through: 0,
             memory_bytes: 0,
@@ -237,6 +240,7 @@ impl TargetSpool {
                 last_sync: Instant::now(),
             }),
             entries: BTreeMap::new(),
+            queued_bytes: 0,
             next_seq: acked_through + 1,
             acked_through,
             memory_bytes: 0,
@@ -286,7 +290,7 @@ impl TargetSpool {
                     salvage.push(r);
                     continue;
                 }
-                spool.entries.insert(
+                spool.insert_entry(
                     r.seq,
                     Entry {
                         rows: r.rows,
@@ -397,9 +401,10 @@ impl TargetSpool {
 
     /// Spools a closed batch. With a disk it is written (and fsynced under `always`) before
     /// this returns.
-    pub fn append(&mut self, batch: ClosedBatch) -> Result<(), AppendError> {
+    /// Appends a batch; its sequence number, which `next_to_send` and `ack` name it by.
+    pub fn append(&mut self, batch: ClosedBatch) -> Result<u64, AppendError> {
         let seq = self.next_seq;
-        self.append_with_seq(seq, batch)
+        self.append_with_seq(seq, batch).map(|()| seq)
     }
 
     fn append_with_seq(&mut self, seq: u64, batch: ClosedBatch) -> Result<(), AppendError> {
@@ -422,7 +427,7 @@ impl TargetSpool {
         if keep {
             self.memory_bytes += body_len;
         }
-        self.entries.insert(
+        self.insert_entry(
             seq,
             Entry {
                 rows: batch.rows,
@@ -487,7 +492,7 @@ impl TargetSpool {
 
     /// The service accepted batch `seq`.
     pub fn ack(&mut self, seq: u64) {
-        if let Some(entry) = self.entries.remove(&seq) {
+        if let Some(entry) = self.remove_entry(seq) {
             if entry.body.is_some() {
                 self.memory_bytes = self.memory_bytes.saturating_sub(entry.body_len);
             }
@@ -616,7 +621,7 @@ impl TargetSpool {
             .map(|(seq, _)| *seq)
             .collect();
         for seq in doomed {
-            if let Some(entry) = self.entries.remove(&seq) {
+            if let Some(entry) = self.remove_entry(seq) {
                 rows += entry.rows;
                 if entry.body.is_some() {
                     self.memory_bytes = self.memory_bytes.saturating_sub(entry.body_len);
@@ -655,6 +660,19 @@ impl TargetSpool {
         }
     }
 
+    fn insert_entry(&mut self, seq: u64, entry: Entry) {
+        self.queued_bytes += entry.body_len;
+        if let Some(replaced) = self.entries.insert(seq, entry) {
+            self.queued_bytes = self.queued_bytes.saturating_sub(replaced.body_len);
+        }
+    }
+
+    fn remove_entry(&mut self, seq: u64) -> Option<Entry> {
+        let entry = self.entries.remove(&seq)?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(entry.body_len);
+        Some(entry)
+    }
+
     fn publish(&self) {
         let bytes = match &self.disk {
             Some(disk) => disk.segments.values().map(|s| s.size).sum::<u64>(),
@@ -664,6 +682,9 @@ impl TargetSpool {
         self.metrics
             .bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.metrics
+            .queued_bytes
+            .set(i64::try_from(self.queued_bytes).unwrap_or(i64::MAX));
         self.metrics
             .batches
             .set(i64::try_from(self.entries.len()).unwrap_or(i64::MAX));
@@ -1123,12 +1144,40 @@ mod tests {
     #[test]
     fn in_memory_spool_is_bounded_by_its_budget() {
         let budget = Arc::new(Budget::new(1200));
-        let mut spool = TargetSpool::in_memory(Arc::clone(&budget), SpoolMetrics::default());
+        let metrics = SpoolMetrics::default();
+        let mut spool = TargetSpool::in_memory(Arc::clone(&budget), metrics.clone());
         spool.append(batch(1)).unwrap();
         assert!(spool.has_room());
         spool.append(batch(2)).unwrap();
         assert!(!spool.has_room());
+        // `tern_upload_queued_bytes`: both bodies wait (600 bytes each).
+        assert_eq!(metrics.queued_bytes.get(), 1200);
         assert_eq!(drain(&mut spool), [1, 2]);
         assert_eq!(budget.used(), 0);
+        assert_eq!(metrics.queued_bytes.get(), 0);
+    }
+
+    #[test]
+    fn queued_bytes_count_what_waits_on_disk_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = open(dir.path(), 1 << 30);
+        for n in 1..=3 {
+            spool.append(batch(n)).unwrap();
+        }
+        let (seq, _) = spool.next_to_send().unwrap();
+        spool.ack(seq);
+        drop(spool);
+        let metrics = SpoolMetrics::default();
+        let (spool, _) = TargetSpool::open(
+            dir.path(),
+            FsyncPolicy::Always,
+            1 << 20,
+            Arc::new(Budget::new(1 << 30)),
+            metrics.clone(),
+        )
+        .unwrap();
+        // Batches 2 and 3 wait: 600 bytes each.
+        assert_eq!(metrics.queued_bytes.get(), 1200);
+        drop(spool);
     }
 }

@@ -23,6 +23,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use super::auth::TokenCache;
 use super::batch::ClosedBatch;
+use super::diagnosis::Cause;
 use crate::secure_file;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -40,6 +41,8 @@ pub struct RequestMetrics {
     pub accepted_bytes: Counter,
     /// Seconds from sending a request to its answer.
     pub latency: Histogram,
+    /// Requests repeated, counted when each is repeated (not when the batch is delivered).
+    pub retries: Counter,
 }
 
 impl Default for RequestMetrics {
@@ -49,6 +52,7 @@ impl Default for RequestMetrics {
             accepted_bytes: Counter::default(),
             // 5 ms to about 40 s.
             latency: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            retries: Counter::default(),
         }
     }
 }
@@ -100,11 +104,20 @@ pub struct Sender {
     dead_letter: PathBuf,
     policy: RetryPolicy,
     metrics: RequestMetrics,
+    /// When this target's failures are logged (shared by its requests in flight).
+    failures: std::sync::Mutex<super::diagnosis::FailureLog>,
+}
+
+/// A request that got no usable answer: the cause and the whole error chain.
+struct Failure {
+    cause: Cause,
+    detail: String,
 }
 
 enum Answer {
     Done,
-    Wait(Duration),
+    /// A status worth retrying (5xx, 429, …) and the wait the service asked for.
+    Wait(u16, Duration),
     Unauthorized,
     Configuration(u16, String),
     Split(u16, String),
@@ -156,6 +169,7 @@ impl Sender {
             dead_letter,
             policy,
             metrics: RequestMetrics::default(),
+            failures: std::sync::Mutex::default(),
         }
     }
 
@@ -170,12 +184,15 @@ impl Sender {
         exp.min(self.policy.cap).mul_f64(jitter())
     }
 
-    async fn post(&self, body: &[u8]) -> Result<Answer, String> {
+    async fn post(&self, body: &[u8]) -> Result<Answer, Failure> {
         let token = match self.tokens.token(&self.http).await {
             Ok(token) => token,
             Err(e) => {
                 self.metrics.count("token_error");
-                return Err(e.to_string());
+                return Err(Failure {
+                    cause: e.cause().unwrap_or(Cause::Other),
+                    detail: e.to_string(),
+                });
             }
         };
         let started = std::time::Instant::now();
@@ -196,7 +213,10 @@ impl Sender {
             Ok(response) => response,
             Err(e) => {
                 self.metrics.count("error");
-                return Err(e.to_string());
+                return Err(Failure {
+                    cause: Cause::of(&e),
+                    detail: super::diagnosis::chain(&e),
+                });
             }
         };
         let status = response.status().as_u16();
@@ -211,8 +231,34 @@ impl Sender {
             401 => Answer::Unauthorized,
             403 | 404 => Answer::Configuration(status, text),
             400 | 413 => Answer::Split(status, text),
-            _ => Answer::Wait(wait.unwrap_or_default()),
+            _ => Answer::Wait(status, wait.unwrap_or_default()),
         })
+    }
+
+    /// Counts a retry now, and logs the failure behind it when one is due.
+    fn failed(&self, delivered: &mut Delivered, cause: &Cause, detail: &str) {
+        delivered.retries += 1;
+        self.metrics.retries.inc();
+        let line = self
+            .failures
+            .lock()
+            .ok()
+            .and_then(|mut log| log.failed(std::time::Instant::now(), &cause.describe()));
+        if let Some(line) = line {
+            let fix = cause.fix(super::diagnosis::host_of(&self.url));
+            tracing::warn!(url = %self.url, %detail, %fix, "{line}");
+        }
+    }
+
+    fn succeeded(&self) {
+        let line = self
+            .failures
+            .lock()
+            .ok()
+            .and_then(|mut log| log.succeeded(std::time::Instant::now()));
+        if let Some(line) = line {
+            tracing::info!(url = %self.url, "{line}");
+        }
     }
 
     /// Delivers one batch, holding it through every transient failure.
@@ -224,6 +270,7 @@ impl Sender {
             loop {
                 match self.post(&body).await {
                     Ok(Answer::Done) => {
+                        self.succeeded();
                         delivered.rows += rows;
                         break;
                     }
@@ -243,7 +290,11 @@ impl Sender {
                     }
                     Ok(Answer::Unauthorized) => {
                         self.tokens.invalidate().await;
-                        delivered.retries += 1;
+                        self.failed(
+                            &mut delivered,
+                            &Cause::Status(401),
+                            "the token was refused; requesting a new one",
+                        );
                         if attempt > 0 {
                             tokio::time::sleep(self.backoff(attempt)).await;
                         }
@@ -251,10 +302,11 @@ impl Sender {
                     Ok(Answer::Configuration(status, detail)) => {
                         tracing::error!(url = %self.url, status, %detail, "the service refused the target (role assignment or DCR/stream name?); holding the batch");
                         delivered.retries += 1;
+                        self.metrics.retries.inc();
                         tokio::time::sleep(self.policy.configuration_wait).await;
                     }
-                    Ok(Answer::Wait(after)) => {
-                        delivered.retries += 1;
+                    Ok(Answer::Wait(status, after)) => {
+                        self.failed(&mut delivered, &Cause::Status(status), "");
                         let wait = if after.is_zero() {
                             self.backoff(attempt)
                         } else {
@@ -262,9 +314,8 @@ impl Sender {
                         };
                         tokio::time::sleep(wait).await;
                     }
-                    Err(error) => {
-                        crate::warn_limited!(url = %self.url, %error, "upload failed; retrying");
-                        delivered.retries += 1;
+                    Err(Failure { cause, detail }) => {
+                        self.failed(&mut delivered, &cause, &detail);
                         tokio::time::sleep(self.backoff(attempt)).await;
                     }
                 }

@@ -28,6 +28,8 @@ pub struct RowBatch {
     /// Answered once these rows and every row before them on this channel are in the spool
     /// (the RELP listener acknowledges its frames then).
     pub barrier: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Rows of `tern send-test` runs in this batch; empty for all other traffic.
+    pub marks: crate::marked::Marks,
 }
 
 impl RowBatch {
@@ -48,10 +50,11 @@ const LINGER: Duration = Duration::from_secs(1);
 pub struct UploadMetrics {
     pub rows: Counter,
     pub quarantined: Counter,
-    pub retries: Counter,
     pub requests: super::sender::RequestMetrics,
     /// Appends the spool refused (a full or failing disk); the batch is retried.
     pub spool_write_errors: Counter,
+    /// The registry, whose send-test ledger learns when marked rows are uploaded.
+    pub registry: Arc<crate::metrics::Metrics>,
 }
 
 /// How each target's uploader works.
@@ -298,7 +301,6 @@ async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics
     let result = sender.deliver(&batch).await;
     metrics.rows.inc_by(result.rows);
     metrics.quarantined.inc_by(result.quarantined);
-    metrics.retries.inc_by(result.retries);
 }
 
 /// Cuts a target's rows into batches, spools them, and keeps up to `concurrency` of the
@@ -323,7 +325,9 @@ async fn uploader(
     let mut linger = tokio::time::interval(LINGER);
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Batches the spool could not take yet (a full disk): retried, and no rows taken meanwhile.
-    let mut unwritten: VecDeque<ClosedBatch> = VecDeque::new();
+    // Each with the confirmation of the `tern send-test` rows it holds, if any.
+    let mut unwritten: VecDeque<(ClosedBatch, Option<u64>)> = VecDeque::new();
+    let mut confirmations = crate::marked::Confirmations::default();
     // Barriers waiting for everything before them to be spooled.
     let mut barriers: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
     let mut open = true;
@@ -341,6 +345,7 @@ async fn uploader(
         }
         let accepting = open && unwritten.is_empty() && spool.has_room();
         let mut closed = Vec::new();
+        let mut marks = crate::marked::Marks::new();
         tokio::select! {
             batch = rows.recv(), if accepting => {
                 match batch {
@@ -349,10 +354,17 @@ async fn uploader(
                         if let Err(e) = batcher.push_rows(&batch.rows, &mut closed) {
                             tracing::error!(error = %e, "compressing a batch failed");
                         }
+                        let follow = !batch.marks.is_empty() && confirmations.has_room();
                         if let Some(barrier) = batch.barrier {
                             // Spool now rather than after the linger: a sender waits.
                             closed.extend(batcher.close().ok().flatten());
                             barriers.push(barrier);
+                        } else if follow {
+                            // Cut at once, so that the batches closed now hold them all.
+                            closed.extend(batcher.close().ok().flatten());
+                        }
+                        if follow {
+                            marks = batch.marks;
                         }
                     }
                     None => {
@@ -371,6 +383,9 @@ async fn uploader(
                     Ok((id, seq)) => {
                         sending.remove(&id);
                         spool.ack(seq);
+                        for (run, rows) in confirmations.acknowledged(seq).into_iter().flatten() {
+                            metrics.registry.marked.update(&run, |c| c.uploaded += rows);
+                        }
                     }
                     Err(failed) => {
                         // A delivery task that panicked: its batch is offered again.
@@ -382,13 +397,21 @@ async fn uploader(
                 }
             }
         }
-        unwritten.extend(closed);
-        while let Some(batch) = unwritten.pop_front() {
-            if let Err(e) = spool.append(batch) {
-                crate::warn_limited!(error = %e.error, "cannot write to the spool (disk full?); holding rows and retrying");
-                metrics.spool_write_errors.inc();
-                unwritten.push_front(e.batch);
-                break;
+        let confirmation = confirmations.expect(marks, closed.len());
+        unwritten.extend(closed.into_iter().map(|batch| (batch, confirmation)));
+        while let Some((batch, confirmation)) = unwritten.pop_front() {
+            match spool.append(batch) {
+                Ok(seq) => {
+                    if let Some(id) = confirmation {
+                        confirmations.spooled(id, seq);
+                    }
+                }
+                Err(e) => {
+                    crate::warn_limited!(error = %e.error, "cannot write to the spool (disk full?); holding rows and retrying");
+                    metrics.spool_write_errors.inc();
+                    unwritten.push_front((e.batch, confirmation));
+                    break;
+                }
             }
         }
         if unwritten.is_empty() {

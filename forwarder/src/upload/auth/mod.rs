@@ -168,7 +168,7 @@ impl Credential {
 /// Why a token could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("token request to {url} failed: {source}")]
+    #[error("token request to {url} failed: {}", crate::upload::diagnosis::chain(.source))]
     Request { url: String, source: reqwest::Error },
     #[error("token request to {url} answered {status}: {detail}")]
     Rejected {
@@ -184,6 +184,31 @@ pub enum AuthError {
     Signing(String),
     #[error("Azure Arc challenge from {url}: {reason}")]
     Challenge { url: String, reason: String },
+}
+
+impl AuthError {
+    /// Why the request failed, when it was a request: on the way (connection refused, DNS,
+    /// TLS, timeout) or an answer from the identity endpoint (its status).
+    pub fn cause(&self) -> Option<crate::upload::diagnosis::Cause> {
+        match self {
+            AuthError::Request { source, .. } => Some(crate::upload::diagnosis::Cause::of(source)),
+            AuthError::Rejected { status, .. } => {
+                Some(crate::upload::diagnosis::Cause::Status(*status))
+            }
+            _ => None,
+        }
+    }
+
+    /// The identity endpoint asked, when the request got that far.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            AuthError::Request { url, .. }
+            | AuthError::Rejected { url, .. }
+            | AuthError::Malformed { url }
+            | AuthError::Challenge { url, .. } => Some(url),
+            _ => None,
+        }
+    }
 }
 
 /// A token cached until shortly before expiry.
