@@ -47,4 +47,21 @@ for file in "$here"/../conf/tern.toml "$here"/../docker/tern.toml; do
   [ -f "$file" ] && cp "$file" "$here/corpus/config/$(basename "$(dirname "$file")")-tern.toml"
 done
 printf 'TERNSPL1TRec' > "$here/corpus/spool_record/header"
+# Row shaping: the message lines (after a control byte) and the golden inputs, one per seed.
+i=0
+for f in "$here"/corpus/parse/*; do
+  [ $i -ge 2000 ] && break
+  { printf '\003'; cat "$f"; } > "$here/corpus/rows/$(basename "$f")"
+  i=$((i + 1))
+done
+for file in "$here"/../tests/golden/*.log; do
+  j=0
+  while IFS= read -r line; do
+    printf '\000%s' "$line" > "$here/corpus/rows/golden-$(basename "$file")-$j"
+    j=$((j + 1))
+  done < "$file"
+done
+# tern migrate: the legacy agent's rsyslog and syslog-ng forms.
+printf 'kern.warning @127.0.0.1:25224\nauth.=alert;auth.=crit @127.0.0.1:25224\nlocal4.*;local4.!err action(type="omfwd" target="127.0.0.1" port="25224")\nif $rawmsg contains "CEF:" then @@127.0.0.1:25226\n' > "$here/corpus/migrate/rsyslog"
+printf 'destination d_oms { udp("127.0.0.1" port(25224)); };\nfilter f_auth_oms { level(alert,crit) and facility(auth) or not (program("x") and level(debug)); };\nlog { source(src); filter(f_auth_oms); destination(d_oms); };\n' > "$here/corpus/migrate/syslog-ng"
 echo "seeded from $n files"

@@ -348,6 +348,11 @@ fn all() -> Vec<E2e> {
             sync(migrate::rsyslog_default_form_keeps_warning_and_above_per_facility),
         ),
         e2e(
+            "migrate::rsyslog_rainerscript_actions_and_negations",
+            &[],
+            sync(migrate::rsyslog_rainerscript_actions_and_negations),
+        ),
+        e2e(
             "migrate::rsyslog_portal_form_with_exact_levels_and_exclusions",
             &[],
             sync(migrate::rsyslog_portal_form_with_exact_levels_and_exclusions),

@@ -135,6 +135,48 @@ pub(crate) fn rsyslog_default_form_keeps_warning_and_above_per_facility() {
     );
 }
 
+/// RainerScript `action(type="omfwd")` forwarding (one line and several), `&` continuations
+/// and negations become the same pairs; what cannot be translated is listed on stderr, and the
+/// rest still migrates (issue 26).
+pub(crate) fn rsyslog_rainerscript_actions_and_negations() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "95-omsagent.conf",
+        "auth.* action(type=\"omfwd\" target=\"127.0.0.1\" port=\"25224\" protocol=\"udp\")\n\
+         local0.warning action(\n  type=\"omfwd\"\n  target=\"127.0.0.1\"\n  port=\"25224\"\n)\n\
+         cron.err /var/log/cron.err\n& @@127.0.0.1:25224\n\
+         local4.*;local4.!err @127.0.0.1:25224\n\
+         if $programname == 'sshd' then @127.0.0.1:25224\n",
+    );
+    let mut expected = pairs(&[AUTH], 0..=7);
+    expected.extend(pairs(&[LOCAL0], 0..=4));
+    expected.extend(pairs(&[CRON], 0..=3));
+    expected.extend(pairs(&[LOCAL4], 4..=7));
+    assert_eq!(
+        migrate(
+            dir.path(),
+            &[("--rsyslog", &file)],
+            EventKind::Syslog,
+            Table::Syslog
+        ),
+        expected
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["migrate", "--workspace", WORKSPACE, "--rsyslog"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:10: not translated: `if $programname == 'sshd' then @127.0.0.1:25224`",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}
+
 pub(crate) fn rsyslog_portal_form_with_exact_levels_and_exclusions() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
