@@ -423,6 +423,11 @@ fn all() -> Vec<E2e> {
             multi_thread(send_test::a_missing_stream_is_diagnosed_as_a_missing_stream),
         ),
         e2e(
+            "spool::sigterm_right_after_a_burst_loses_nothing",
+            &[],
+            multi_thread(spool::sigterm_right_after_a_burst_loses_nothing),
+        ),
+        e2e(
             "spool::an_outage_under_load_loses_and_duplicates_nothing",
             &[],
             multi_thread(spool::an_outage_under_load_loses_and_duplicates_nothing),

@@ -50,11 +50,23 @@ impl Setup {
 
     /// [`Setup::config`] with `listen` (more `[[listen]]` sections) too.
     fn config_with(&self, spool: &str, listen: &str) -> PathBuf {
+        self.write_config(
+            &format!("[spool]\ndir = \"{}\"\n{spool}\n", self.spool_dir().display()),
+            listen,
+        )
+    }
+
+    /// The config without a `[spool]`: batches wait in memory only.
+    fn config_without_spool(&self) -> PathBuf {
+        self.write_config("", "")
+    }
+
+    fn write_config(&self, spool_section: &str, listen: &str) -> PathBuf {
         let text = format!(
             "{base}\n{listen}\n{auth}\n\
              [[destination]]\nname = \"ws\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\nstreams = {{ Syslog = \"{STREAM}\" }}\n\n\
              [azure.upload]\nretry_base_ms = 50\nretry_cap_ms = 500\n\n\
-             [spool]\ndir = \"{dir}\"\n{spool}\n",
+             {spool_section}",
             base = daemon_config(
                 "fwd-spool",
                 self.port,
@@ -63,7 +75,6 @@ impl Setup {
             ),
             auth = crate::support::secret_auth(self.dir.path(), &self.mock.url()),
             url = self.mock.url(),
-            dir = self.spool_dir().display(),
         );
         let path = self.dir.path().join("tern.toml");
         std::fs::write(&path, text).unwrap();
@@ -252,6 +263,38 @@ pub(crate) async fn an_outage_under_load_loses_and_duplicates_nothing() {
         1,
         "only the active segment is left"
     );
+}
+
+/// 200,000 rows over one TCP connection and SIGTERM at once (issue 26): without a spool,
+/// every row reaches the workspace before Tern exits 0; with one, and the workspace failing,
+/// Tern exits 0 with every row spooled, and the next start delivers them, each once.
+pub(crate) async fn sigterm_right_after_a_burst_loses_nothing() {
+    const N: usize = 200_000;
+    let setup = Setup::new().await;
+    let child = spawn_tern(&setup.config_without_spool());
+    send(setup.port, 0..N).join().unwrap();
+    let status = stop_tern(child).await;
+    assert!(status.success(), "{status}");
+    let arrivals = setup.arrivals();
+    assert_eq!(arrivals.len(), N, "every row at the workspace");
+    assert!(arrivals.values().all(|n| *n == 1), "each once");
+
+    // With a spool and the workspace down: spooled at shutdown, delivered after the restart.
+    let setup = Setup::new().await;
+    setup.mock.outage(503, Duration::from_secs(3600), None);
+    let config = setup.config("");
+    let child = spawn_tern(&config);
+    send(setup.port, 0..N).join().unwrap();
+    let status = stop_tern(child).await;
+    assert!(status.success(), "{status}: {}", crate::support::tern_log(&config));
+    assert!(setup.arrivals().is_empty(), "the outage is on");
+    assert_eq!(spooled_seqs(&setup.spool_dir()).len(), N, "every row spooled");
+    setup.mock.outage(503, Duration::ZERO, None);
+    let child = spawn_tern(&config);
+    let arrivals = setup.wait_for(N, Duration::from_secs(120)).await;
+    assert!(stop_tern(child).await.success());
+    assert_eq!(arrivals.len(), N, "every row delivered after the restart");
+    assert!(setup.arrivals().values().all(|n| *n == 1), "each once");
 }
 
 /// `kill -9` with everything spooled (`fsync = "always"`): after a restart every row is

@@ -4,8 +4,9 @@
 //! Mapping rules, beyond the key table:
 //! - Header: vendor, product, version, signature id → `DeviceVendor`, `DeviceProduct`,
 //!   `DeviceVersion`, `DeviceEventClassID`; name → `Activity`; severity → `LogSeverity` as
-//!   written (AMA does the same; the band mapping is not applied). `OriginalLogSeverity` stays
-//!   empty for CEF.
+//!   written (AMA does the same; the band mapping is not applied) when it is CEF's 0–10 or a
+//!   CEF 1.x word, else to `AdditionalExtensions` as `LogSeverity=…` (counted).
+//!   `OriginalLogSeverity` stays empty for CEF.
 //! - Typed columns (`int`, `long`, `real`, `datetime`) get the value only when it parses; a value
 //!   that does not is kept in `AdditionalExtensions` and counted, never dropped.
 //! - `externalId` always fills `ExtID`, and the deprecated `ExternalID` (int) when it fits.
@@ -13,10 +14,11 @@
 //!   (int) when it fits.
 //! - `deviceDirection` `0`/`1` → `CommunicationDirection` `Inbound`/`Outbound`, and then
 //!   `RemoteIP`/`RemotePort` from the source (inbound) or destination (outbound).
-//! - `start`/`end` → `StartTime`/`EndTime` (epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS]
-//!   [zone]` or RFC 3339).
+//! - `start`/`end` → `StartTime`/`EndTime` in every CEF date form ([`super::cef_time`]).
+//! - Port columns take 0–65535 only; a value outside goes to `AdditionalExtensions` (counted).
+//! - `SimplifiedDeviceAction` from `DeviceAction` ([`super::device_action`]).
 //! - Every key not in the table goes to `AdditionalExtensions` as `key=value` joined by `;`, in
-//!   the order received. Keys are case-sensitive.
+//!   the order received, a `;` inside written `\;`. Keys are case-sensitive.
 //! - A key given twice: the last value wins (the parser reports the duplicates).
 
 use std::borrow::Cow;
