@@ -51,7 +51,10 @@ impl Setup {
     /// [`Setup::config`] with `listen` (more `[[listen]]` sections) too.
     fn config_with(&self, spool: &str, listen: &str) -> PathBuf {
         self.write_config(
-            &format!("[spool]\ndir = \"{}\"\n{spool}\n", self.spool_dir().display()),
+            &format!(
+                "[spool]\ndir = \"{}\"\n{spool}\n",
+                self.spool_dir().display()
+            ),
             listen,
         )
     }
@@ -286,9 +289,17 @@ pub(crate) async fn sigterm_right_after_a_burst_loses_nothing() {
     let child = spawn_tern(&config);
     send(setup.port, 0..N).join().unwrap();
     let status = stop_tern(child).await;
-    assert!(status.success(), "{status}: {}", crate::support::tern_log(&config));
+    assert!(
+        status.success(),
+        "{status}: {}",
+        crate::support::tern_log(&config)
+    );
     assert!(setup.arrivals().is_empty(), "the outage is on");
-    assert_eq!(spooled_seqs(&setup.spool_dir()).len(), N, "every row spooled");
+    assert_eq!(
+        spooled_seqs(&setup.spool_dir()).len(),
+        N,
+        "every row spooled"
+    );
     setup.mock.outage(503, Duration::ZERO, None);
     let child = spawn_tern(&config);
     let arrivals = setup.wait_for(N, Duration::from_secs(120)).await;
