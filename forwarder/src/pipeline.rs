@@ -326,34 +326,37 @@ impl Shaper {
         }
         // Upload targets: one row per target, with exactly its declared columns. Without
         // collection DCRs, every target of the event's table takes it.
-        let mut targets: u64 = 0;
+        // Target ids, each once, in id order; any number of them (a bit mask capped them at
+        // 64 and dropped the rows of the others without a count).
+        let mut targets: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
         match routes {
             None => {
                 let table = Table::for_event(&event);
-                for (id, target) in bindings.targets.iter().enumerate().take(64) {
-                    if target.table == table {
-                        targets |= 1 << id;
-                    }
-                }
+                targets.extend(
+                    bindings
+                        .targets
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, target)| target.table == table)
+                        .map(|(id, _)| id),
+                );
             }
             Some(routes) => {
                 for route in routes.ids() {
-                    for &id in bindings.by_route.get(route).into_iter().flatten() {
-                        if id < 64 {
-                            targets |= 1 << id;
-                        }
-                    }
+                    targets.extend(bindings.by_route.get(route).into_iter().flatten().copied());
                 }
+                targets.sort_unstable();
+                targets.dedup();
             }
         }
-        if targets == 0 {
+        if targets.is_empty() {
             // No target takes the event's table (no collection DCR, and no stream for this
             // table): the local outputs get it, else it is counted as `no_uploader`.
             self.sink
                 .append_row(Table::for_event(&event), None, &event, &received);
             return;
         }
-        for id in crate::dcr::routing::set_bits(targets) {
+        for id in targets {
             if let Some(target) = bindings.targets.get(id) {
                 self.sink
                     .append_row(target.table, Some(target), &event, &received);

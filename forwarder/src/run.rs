@@ -99,20 +99,23 @@ pub async fn run(
         .and_then(|a| Some((a, a.credential.clone()?)))
     {
         // With a credential the stage starts even without targets: a DCR reload may add some.
-        Some((azure, credential)) => crate::upload::stage::start(
-            &compiled.bindings.targets,
-            credential,
-            &crate::upload::stage::UploadOptions {
-                concurrency: azure.concurrency,
-                max_queued_bytes: azure.max_queue_bytes,
-                dead_letter: azure.dead_letter.clone(),
-                spool: config.spool.clone(),
-                compression: azure.compression,
-                retry: azure.retry,
-            },
-            &azure.http,
-            &metrics,
-        )?,
+        Some((azure, credential)) => {
+            crate::upload::stage::start(
+                &compiled.bindings.targets,
+                credential,
+                &crate::upload::stage::UploadOptions {
+                    concurrency: azure.concurrency,
+                    max_queued_bytes: azure.max_queue_bytes,
+                    dead_letter: azure.dead_letter.clone(),
+                    spool: config.spool.clone(),
+                    compression: azure.compression,
+                    retry: azure.retry,
+                },
+                &azure.http,
+                &metrics,
+            )
+            .await?
+        }
         None => crate::upload::stage::UploadChannels::none(),
     };
     let uploads = Arc::new(uploads);
@@ -135,6 +138,7 @@ pub async fn run(
         routing: Arc::clone(&routing),
         uploads: Arc::clone(&uploads),
         files: Arc::clone(&files),
+        serial: Arc::default(),
     };
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
     let watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {

@@ -569,6 +569,11 @@ fn all() -> Vec<E2e> {
             multi_thread(upload::the_daemon_uploads_every_row_once),
         ),
         e2e(
+            "upload::a_hundred_destinations_each_get_every_row",
+            &[],
+            multi_thread(upload::a_hundred_destinations_each_get_every_row),
+        ),
+        e2e(
             "upload::two_workspaces_each_get_every_row_once",
             &[],
             multi_thread(upload::two_workspaces_each_get_every_row_once),

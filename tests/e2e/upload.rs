@@ -430,6 +430,56 @@ streams = {{ Syslog = "{STREAM}", CommonSecurityLog = "{CEF_STREAM}" }}
     );
 }
 
+/// 100 targets (issue 23): every one gets every row, once. The pipeline kept a 64-bit mask of
+/// targets and dropped the rows of the others without a count.
+pub(crate) async fn a_hundred_destinations_each_get_every_row() {
+    const TARGETS: usize = 100;
+    const N: usize = 20;
+    let dcrs: Vec<String> = (0..TARGETS).map(|i| format!("dcr-{i:032x}")).collect();
+    let streams: Vec<(&str, &str)> = dcrs.iter().map(|d| (d.as_str(), STREAM)).collect();
+    let mock = MockAzure::start(&streams).await.unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let mut config = format!(
+        "{base}\n{auth}\n",
+        base = daemon_config("fwd-100", port, &dir.path().join("rows.jsonl"), ""),
+        auth = crate::support::secret_auth(dir.path(), &mock.url()),
+    );
+    for (i, dcr) in dcrs.iter().enumerate() {
+        config.push_str(&format!(
+            "[[destination]]\nname = \"d{i}\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{dcr}\"\n\
+             streams = {{ Syslog = \"{STREAM}\" }}\n",
+            url = mock.url()
+        ));
+    }
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = connect_when_ready(port);
+        for i in 0..N {
+            writeln!(stream, "<14>Nov 21 10:00:00 host app: seq={i}").unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    crate::support::wait_until_async("every target's rows", Duration::from_secs(60), || {
+        dcrs.iter().all(|dcr| mock.rows(dcr, STREAM).len() >= N)
+    })
+    .await;
+    assert!(stop_tern(child).await.success());
+    for dcr in &dcrs {
+        let mut seqs: Vec<usize> = mock
+            .rows(dcr, STREAM)
+            .iter()
+            .map(|r| seq_of(&r["SyslogMessage"]))
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{dcr}: every row once");
+    }
+}
+
 /// Multi-homing: DCRs route `user` to two workspaces; each has its own destination; every
 /// event reaches both, once each.
 pub(crate) async fn two_workspaces_each_get_every_row_once() {

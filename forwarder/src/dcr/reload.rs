@@ -25,6 +25,9 @@ pub struct Reloaded {
     pub routing: Arc<ArcSwap<Compiled>>,
     pub uploads: Arc<UploadChannels>,
     pub files: Arc<Mutex<FileSources>>,
+    /// One reload at a time (SIGHUP and the watcher may ask at once): each reads the files
+    /// after the one before it stored its set, so the newest files are the set in force.
+    pub serial: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Changes closer together than this are one reload (editors write in several steps).
@@ -40,6 +43,7 @@ pub async fn reload(
     ok: &Counter,
     failed: &Counter,
 ) -> bool {
+    let _one_at_a_time = reloaded.serial.lock().await;
     let config = config.clone();
     let destinations = destinations.to_vec();
     let compiled =
@@ -51,7 +55,7 @@ pub async fn reload(
             }
             // Uploaders for new targets first: once the routing is in force, rows for them
             // must find a channel.
-            reloaded.uploads.add_targets(&new.bindings.targets);
+            reloaded.uploads.add_targets(&new.bindings.targets).await;
             let new = Arc::new(new);
             reloaded.routing.store(Arc::clone(&new));
             // Off the runtime: replacing a tailer waits for it to end.
@@ -146,5 +150,67 @@ pub async fn watch(
             }
         }
         reload(&config, &destinations, &reloaded, &ok, &failed).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SIGHUP and the watcher can ask at once: a reload waits for the one in progress, so the
+    /// set stored last is read from the newest files (issue 23).
+    #[tokio::test]
+    async fn a_reload_waits_for_the_one_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("syslog.json"),
+            serde_json::json!({"location": "westeurope", "kind": "Linux", "properties": {
+                "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"],
+                    "facilityNames": ["auth"], "logLevels": ["*"]}]},
+                "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"}]},
+                "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"]}]
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        let config = DcrConfig {
+            paths: vec![dir.path().to_path_buf()],
+            ..DcrConfig::default()
+        };
+        let metrics = crate::metrics::Metrics::new();
+        let (outputs, _rows) = tokio::sync::mpsc::channel(1);
+        let reloaded = Reloaded {
+            routing: Arc::new(ArcSwap::from_pointee(Compiled::keep_all())),
+            uploads: Arc::new(UploadChannels::none()),
+            files: Arc::new(Mutex::new(FileSources::new(
+                crate::config::FilesConfig::default(),
+                "host",
+                outputs,
+                &metrics,
+            ))),
+            serial: Arc::default(),
+        };
+        let in_progress = reloaded.serial.lock().await;
+        let task = tokio::spawn({
+            let reloaded = reloaded.clone();
+            async move {
+                reload(
+                    &config,
+                    &[],
+                    &reloaded,
+                    &Counter::default(),
+                    &Counter::default(),
+                )
+                .await
+            }
+        });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!task.is_finished(), "it waits for the reload in progress");
+        assert!(reloaded.routing.load().routing.keeps_everything());
+        drop(in_progress);
+        assert!(task.await.unwrap());
+        assert!(!reloaded.routing.load().routing.keeps_everything());
     }
 }

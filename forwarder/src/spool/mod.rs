@@ -4,6 +4,8 @@
 //! - [`record`]: the segment file format and recovery scan (checksums, resynchronisation);
 //! - [`target`]: one target's spool: append, send order, acknowledgement cursor, segment
 //!   deletion, `drop-oldest`, the memory tier.
+//! - [`executor`]: runs a target's spool on a thread of its own, so that no file operation
+//!   blocks a runtime worker.
 //!
 //! What survives what, by `fsync` policy (closed batches; rows still being batched, at most
 //! the one-second linger, and what sits in socket buffers are in memory only):
@@ -14,6 +16,7 @@
 //! - `never`: like `interval` for `kill -9`; a power cut loses what the kernel had not
 //!   written back (typically up to 30 s).
 
+pub mod executor;
 pub mod record;
 pub mod target;
 

@@ -203,6 +203,7 @@ impl TargetSpool {
         budget: Arc<Budget>,
         metrics: SpoolMetrics,
     ) -> Result<(TargetSpool, Recovered), String> {
+        off_the_runtime();
         // Only the tern user reads queued rows.
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -560,6 +561,7 @@ impl TargetSpool {
         // Renamed (from `cursor.tmp`) on every acknowledgement (that survives kill -9); forced
         // to disk only under `always`: after a power cut an older cursor means batches sent
         // twice, never lost.
+        off_the_runtime();
         let result = secure_file::write_atomically(
             &disk.dir.join("cursor"),
             text.as_bytes(),
@@ -576,6 +578,7 @@ impl TargetSpool {
         let Some(disk) = self.disk.as_mut() else {
             return;
         };
+        off_the_runtime();
         let active = disk.active.as_ref().map(|(id, _)| *id);
         let done: Vec<u64> = disk
             .segments
@@ -597,6 +600,7 @@ impl TargetSpool {
         let Some(disk) = self.disk.as_mut() else {
             return 0;
         };
+        off_the_runtime();
         let active = disk.active.as_ref().map(|(id, _)| *id);
         let in_flight: Vec<u64> = self
             .entries
@@ -705,6 +709,17 @@ impl TargetSpool {
     }
 }
 
+/// File work belongs on the spool's own thread ([`super::executor`]), never in a tokio task,
+/// where a blocking write or fsync would stall every task of the worker. Checked in debug
+/// builds, which the end-to-end suite runs: a regression fails it.
+#[inline]
+fn off_the_runtime() {
+    debug_assert!(
+        tokio::task::try_id().is_none(),
+        "spool file I/O inside a tokio task: go through spool::executor"
+    );
+}
+
 impl Disk {
     /// Appends a record to the active segment (starting one if needed). Returns where it went
     /// and by how many bytes the spool grew.
@@ -714,6 +729,7 @@ impl Disk {
         batch: &ClosedBatch,
         metrics: &SpoolMetrics,
     ) -> std::io::Result<(Location, u64)> {
+        off_the_runtime();
         let rotate = match &self.active {
             None => true,
             Some((id, _)) => self
@@ -791,6 +807,7 @@ impl Disk {
     }
 
     fn sync(&mut self, metrics: &SpoolMetrics) {
+        off_the_runtime();
         if !self.dirty {
             return;
         }
@@ -810,6 +827,7 @@ impl Disk {
     /// A record's body; `Ok(None)` when it is gone or damaged (counted by the caller), `Err`
     /// for an error worth retrying.
     fn read(&self, location: Location) -> std::io::Result<Option<Vec<u8>>> {
+        off_the_runtime();
         let mut file = match File::open(segment_path(&self.dir, location.segment)) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -18,7 +18,8 @@ use super::auth::{Credential, TokenCache};
 use super::batch::{Batcher, ClosedBatch, Compression, MAX_BODY_BYTES};
 use super::sender::{RetryPolicy, Sender};
 use crate::dcr::binding::Target;
-use crate::spool::{Budget, Recovered, TargetSpool, WhenFull};
+use crate::spool::executor::{Place, SpoolExecutor, SpoolGone};
+use crate::spool::{Budget, Recovered, WhenFull};
 
 /// Rows for one target: JSON objects separated by `\n` (rows never hold a raw newline).
 #[derive(Debug, Default)]
@@ -81,8 +82,9 @@ pub type ChannelMap = HashMap<String, mpsc::Sender<RowBatch>>;
 /// for a target that has no endpoint or DCR id are still counted as `no_uploader`.
 pub struct UploadChannels {
     channels: arc_swap::ArcSwap<ChannelMap>,
-    /// What starting another uploader takes; `None` when Tern does not upload at all.
-    starter: std::sync::Mutex<Option<Starter>>,
+    /// What starting another uploader takes; `None` when Tern does not upload at all. A tokio
+    /// mutex: starting one opens its spool, which is awaited.
+    starter: tokio::sync::Mutex<Option<Starter>>,
     /// Every uploader task, those started at launch and by reloads, for the watchdog's health
     /// check and for shutdown to wait on.
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -93,7 +95,7 @@ impl UploadChannels {
     pub fn none() -> UploadChannels {
         UploadChannels {
             channels: arc_swap::ArcSwap::from_pointee(HashMap::new()),
-            starter: std::sync::Mutex::new(None),
+            starter: tokio::sync::Mutex::new(None),
             tasks: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -109,10 +111,8 @@ impl UploadChannels {
     }
 
     /// Starts uploaders for the targets of `targets` that have none yet.
-    pub fn add_targets(&self, targets: &[Target]) {
-        let Ok(mut starter) = self.starter.lock() else {
-            return;
-        };
+    pub async fn add_targets(&self, targets: &[Target]) {
+        let mut starter = self.starter.lock().await;
         let Some(starter) = starter.as_mut() else {
             return;
         };
@@ -126,7 +126,7 @@ impl UploadChannels {
             if known.contains_key(key) {
                 continue;
             }
-            match starter.start(target) {
+            match starter.start(target).await {
                 Ok(Some((tx, task))) => {
                     tracing::info!(
                         target = key,
@@ -180,7 +180,7 @@ struct Starter {
 
 impl Starter {
     /// Starts `target`'s uploader: `None` when it has no endpoint or DCR id.
-    fn start(&mut self, target: &Target) -> Result<Option<Started>, String> {
+    async fn start(&mut self, target: &Target) -> Result<Option<Started>, String> {
         let options = &self.options;
         let registry = &self.registry;
         let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
@@ -188,26 +188,25 @@ impl Starter {
         };
         let name = spool_name(dcr, &target.stream);
         let spool_metrics = registry.spool(&name);
-        let spool = match (&options.spool, &self.shared_budget) {
-            (Some(config), Some(budget)) => {
-                let (spool, recovered) = TargetSpool::open(
-                    &config.dir.join(&name),
-                    config.fsync,
-                    options.max_queued_bytes as u64,
-                    Arc::clone(budget),
-                    spool_metrics,
-                )?;
-                registry.spool_recovered(&name).inc_by(recovered.rows);
-                if recovered != Recovered::default() {
-                    tracing::info!(target = %name, batches = recovered.batches, rows = recovered.rows, damaged = recovered.damaged, set_aside = recovered.segments_set_aside, cursor_lost = recovered.cursor_lost, "spool recovered");
-                }
-                spool
-            }
-            _ => TargetSpool::in_memory(
+        let (place, budget) = match (&options.spool, &self.shared_budget) {
+            (Some(config), Some(budget)) => (
+                Place::Disk {
+                    dir: config.dir.join(&name),
+                    fsync: config.fsync,
+                    memory_limit: options.max_queued_bytes as u64,
+                },
+                Arc::clone(budget),
+            ),
+            _ => (
+                Place::Memory,
                 Arc::new(Budget::new(options.max_queued_bytes as u64)),
-                spool_metrics,
             ),
         };
+        let (spool, recovered) = SpoolExecutor::start(place, budget, spool_metrics).await?;
+        registry.spool_recovered(&name).inc_by(recovered.rows);
+        if recovered != Recovered::default() {
+            tracing::info!(target = %name, batches = recovered.batches, rows = recovered.rows, damaged = recovered.damaged, set_aside = recovered.segments_set_aside, cursor_lost = recovered.cursor_lost, "spool recovered");
+        }
         let when_full = options
             .spool
             .as_ref()
@@ -243,7 +242,7 @@ impl Starter {
 /// Starts an uploader per target that has an endpoint and DCR id, each with its spool
 /// (recovered from disk when there is a `[spool]`). Returns the channels, which can start
 /// more on a DCR reload and hold the tasks.
-pub fn start(
+pub async fn start(
     targets: &[Target],
     credential: Credential,
     options: &UploadOptions,
@@ -270,14 +269,14 @@ pub fn start(
         if channels.contains_key(&key) {
             continue;
         }
-        if let Some((tx, task)) = starter.start(target)? {
+        if let Some((tx, task)) = starter.start(target).await? {
             channels.insert(key, tx);
             tasks.push(task);
         }
     }
     Ok(UploadChannels {
         channels: arc_swap::ArcSwap::from_pointee(channels),
-        starter: std::sync::Mutex::new(Some(starter)),
+        starter: tokio::sync::Mutex::new(Some(starter)),
         tasks: std::sync::Mutex::new(tasks),
     })
 }
@@ -314,7 +313,7 @@ async fn uploader(
     sender: Arc<Sender>,
     compression: Compression,
     concurrency: usize,
-    mut spool: TargetSpool,
+    mut spool: SpoolExecutor,
     when_full: WhenFull,
     metrics: UploadMetrics,
 ) {
@@ -331,11 +330,26 @@ async fn uploader(
     // Barriers waiting for everything before them to be spooled.
     let mut barriers: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
     let mut open = true;
+    // Every spool operation runs on the spool's thread; if that thread is gone, this uploader
+    // stops (the watchdog sees it) and the next start recovers the spool.
+    macro_rules! spool {
+        ($operation:expr) => {
+            match $operation.await {
+                Ok(value) => value,
+                Err(SpoolGone) => {
+                    tracing::error!(
+                        "the spool thread of an upload target ended; its uploader stops"
+                    );
+                    return;
+                }
+            }
+        };
+    }
     loop {
         // Only a target with rows to spool makes room, not one that merely shares the budget.
         let has_work = !unwritten.is_empty() || !rows.is_empty();
-        if when_full == WhenFull::DropOldest && has_work && !spool.has_room() {
-            let dropped = spool.drop_oldest();
+        if when_full == WhenFull::DropOldest && has_work && !spool!(spool.has_room()) {
+            let dropped = spool!(spool.drop_oldest());
             if dropped > 0 {
                 tracing::warn!(
                     rows = dropped,
@@ -343,7 +357,7 @@ async fn uploader(
                 );
             }
         }
-        let accepting = open && unwritten.is_empty() && spool.has_room();
+        let accepting = open && unwritten.is_empty() && spool!(spool.has_room());
         let mut closed = Vec::new();
         let mut marks = crate::marked::Marks::new();
         tokio::select! {
@@ -375,14 +389,13 @@ async fn uploader(
             }
             _ = linger.tick() => {
                 closed.extend(batcher.close().ok().flatten());
-                spool.tick();
-                spool.refresh_metrics();
+                spool!(spool.tick());
             }
             Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
                 match done {
                     Ok((id, seq)) => {
                         sending.remove(&id);
-                        spool.ack(seq);
+                        spool!(spool.ack(seq));
                         for (run, rows) in confirmations.acknowledged(seq).into_iter().flatten() {
                             metrics.registry.marked.update(&run, |c| c.uploaded += rows);
                         }
@@ -391,7 +404,7 @@ async fn uploader(
                         // A delivery task that panicked: its batch is offered again.
                         tracing::error!(error = %failed, "an upload task failed; resending its batch");
                         if let Some(seq) = sending.remove(&failed.id()) {
-                            spool.requeue(seq);
+                            spool!(spool.requeue(seq));
                         }
                     }
                 }
@@ -400,7 +413,7 @@ async fn uploader(
         let confirmation = confirmations.expect(marks, closed.len());
         unwritten.extend(closed.into_iter().map(|batch| (batch, confirmation)));
         while let Some((batch, confirmation)) = unwritten.pop_front() {
-            match spool.append(batch) {
+            match spool!(spool.append(batch)) {
                 Ok(seq) => {
                     if let Some(id) = confirmation {
                         confirmations.spooled(id, seq);
@@ -420,12 +433,10 @@ async fn uploader(
             }
         }
         if !open {
-            spool.flush();
+            spool!(spool.flush());
         }
-        while in_flight.len() < concurrency {
-            let Some((seq, batch)) = spool.next_to_send() else {
-                break;
-            };
+        let room = concurrency.saturating_sub(in_flight.len());
+        for (seq, batch) in spool!(spool.next_to_send(room)) {
             let sender = Arc::clone(&sender);
             let metrics = metrics.clone();
             let task = in_flight.spawn(async move {
