@@ -23,6 +23,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use super::auth::TokenCache;
 use super::batch::ClosedBatch;
+use super::delivery::{Action, Delivery, Outcome};
 use super::diagnosis::Cause;
 use crate::secure_file;
 
@@ -108,26 +109,16 @@ pub struct Sender {
     failures: std::sync::Mutex<super::diagnosis::FailureLog>,
 }
 
-/// A request that got no usable answer: the cause and the whole error chain.
-struct Failure {
+/// One request: what it came to, why (for the log), and the service's text or the error
+/// chain.
+struct Attempt {
+    outcome: Outcome,
     cause: Cause,
     detail: String,
 }
 
-enum Answer {
-    Done,
-    /// A status worth retrying (5xx, 429, …) and the wait the service asked for.
-    Wait(u16, Duration),
-    Unauthorized,
-    Configuration(u16, String),
-    Split(u16, String),
-}
-
-/// The longest `Retry-After` honoured: a reply asking for days would hold the batch (and
-/// with `block`, every sender) that long. Azure asks for seconds.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// Reads `Retry-After`: seconds, or an HTTP date; at most [`MAX_RETRY_AFTER`].
+/// Reads `Retry-After`: seconds, or an HTTP date; at most
+/// [`super::delivery::MAX_RETRY_AFTER`].
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let wait = match value.trim().parse::<u64>() {
@@ -137,7 +128,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
             when.duration_since(SystemTime::now()).unwrap_or_default()
         }
     };
-    Some(wait.min(MAX_RETRY_AFTER))
+    Some(wait.min(super::delivery::MAX_RETRY_AFTER))
 }
 
 /// A pseudo-random factor in [0.5, 1.0) for jitter, from the clock: good enough to spread
@@ -179,20 +170,16 @@ impl Sender {
         self
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.policy.base.saturating_mul(1u32 << attempt.min(16));
-        exp.min(self.policy.cap).mul_f64(jitter())
-    }
-
-    async fn post(&self, body: &[u8]) -> Result<Answer, Failure> {
+    async fn post(&self, body: &[u8]) -> Attempt {
         let token = match self.tokens.token(&self.http).await {
             Ok(token) => token,
             Err(e) => {
                 self.metrics.count("token_error");
-                return Err(Failure {
+                return Attempt {
+                    outcome: Outcome::NoAnswer,
                     cause: e.cause().unwrap_or(Cause::Other),
                     detail: e.to_string(),
-                });
+                };
             }
         };
         let started = std::time::Instant::now();
@@ -213,10 +200,11 @@ impl Sender {
             Ok(response) => response,
             Err(e) => {
                 self.metrics.count("error");
-                return Err(Failure {
+                return Attempt {
+                    outcome: Outcome::NoAnswer,
                     cause: Cause::of(&e),
                     detail: super::diagnosis::chain(&e),
-                });
+                };
             }
         };
         let status = response.status().as_u16();
@@ -224,15 +212,16 @@ impl Sender {
         if (200..300).contains(&status) {
             self.metrics.accepted_bytes.inc_by(body.len() as u64);
         }
-        let wait = retry_after(response.headers());
-        let text = response.text().await.unwrap_or_default();
-        Ok(match status {
-            200..=299 => Answer::Done,
-            401 => Answer::Unauthorized,
-            403 | 404 => Answer::Configuration(status, text),
-            400 | 413 => Answer::Split(status, text),
-            _ => Answer::Wait(status, wait.unwrap_or_default()),
-        })
+        let retry_after = retry_after(response.headers());
+        let detail = response.text().await.unwrap_or_default();
+        Attempt {
+            outcome: Outcome::Answered {
+                status,
+                retry_after,
+            },
+            cause: Cause::Status(status),
+            detail,
+        }
     }
 
     /// Counts a retry now, and logs the failure behind it when one is due.
@@ -261,20 +250,22 @@ impl Sender {
         }
     }
 
-    /// Delivers one batch, holding it through every transient failure.
+    /// Delivers one batch, holding it through every transient failure; the rules are
+    /// [`Delivery`]'s, this performs them.
     pub async fn deliver(&self, batch: &ClosedBatch) -> Delivered {
         let mut delivered = Delivered::default();
         let mut pending = vec![(batch.body.clone(), batch.rows)];
         while let Some((body, rows)) = pending.pop() {
-            let mut attempt = 0u32;
+            let mut delivery = Delivery::new(self.policy);
             loop {
-                match self.post(&body).await {
-                    Ok(Answer::Done) => {
+                let attempt = self.post(&body).await;
+                let wait = match delivery.next(attempt.outcome, rows, jitter()) {
+                    Action::Delivered => {
                         self.succeeded();
                         delivered.rows += rows;
                         break;
                     }
-                    Ok(Answer::Split(status, detail)) => {
+                    Action::Split => {
                         match split(&body) {
                             Some((first, second)) => {
                                 // Second pushed first so the halves go out in order.
@@ -282,50 +273,48 @@ impl Sender {
                                 pending.push(first);
                             }
                             None => {
-                                self.quarantine(&body, status, &detail);
+                                self.quarantine(&body, &attempt);
                                 delivered.quarantined += rows;
                             }
                         }
                         break;
                     }
-                    Ok(Answer::Unauthorized) => {
+                    Action::Quarantine => {
+                        self.quarantine(&body, &attempt);
+                        delivered.quarantined += rows;
+                        break;
+                    }
+                    Action::NewToken { wait } => {
                         self.tokens.invalidate().await;
                         self.failed(
                             &mut delivered,
-                            &Cause::Status(401),
+                            &attempt.cause,
                             "the token was refused; requesting a new one",
                         );
-                        if attempt > 0 {
-                            tokio::time::sleep(self.backoff(attempt)).await;
-                        }
+                        wait
                     }
-                    Ok(Answer::Configuration(status, detail)) => {
-                        tracing::error!(url = %self.url, status, %detail, "the service refused the target (role assignment or DCR/stream name?); holding the batch");
+                    Action::HoldForOperator { wait } => {
+                        tracing::error!(url = %self.url, cause = %attempt.cause.describe(), detail = %attempt.detail, "the service refused the target (role assignment or DCR/stream name?); holding the batch");
                         delivered.retries += 1;
                         self.metrics.retries.inc();
-                        tokio::time::sleep(self.policy.configuration_wait).await;
+                        wait
                     }
-                    Ok(Answer::Wait(status, after)) => {
-                        self.failed(&mut delivered, &Cause::Status(status), "");
-                        let wait = if after.is_zero() {
-                            self.backoff(attempt)
-                        } else {
-                            after
-                        };
-                        tokio::time::sleep(wait).await;
+                    Action::Retry { wait } => {
+                        self.failed(&mut delivered, &attempt.cause, &attempt.detail);
+                        wait
                     }
-                    Err(Failure { cause, detail }) => {
-                        self.failed(&mut delivered, &cause, &detail);
-                        tokio::time::sleep(self.backoff(attempt)).await;
-                    }
-                }
-                attempt = attempt.saturating_add(1);
+                };
+                tokio::time::sleep(wait).await;
             }
         }
         delivered
     }
 
-    fn quarantine(&self, body: &[u8], status: u16, detail: &str) {
+    fn quarantine(&self, body: &[u8], attempt: &Attempt) {
+        let (status, detail) = match attempt.outcome {
+            Outcome::Answered { status, .. } => (status, attempt.detail.as_str()),
+            Outcome::NoAnswer => (0, attempt.detail.as_str()),
+        };
         let rows = gunzip(body).unwrap_or_default();
         let line = serde_json::json!({
             "url": self.url,
@@ -404,6 +393,7 @@ fn split(body: &[u8]) -> Option<(Part, Part)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::upload::delivery::MAX_RETRY_AFTER;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
