@@ -9,7 +9,6 @@ pub mod files;
 pub mod health;
 pub mod listen;
 pub mod log_limit;
-pub mod loss_report;
 pub mod marked;
 pub mod metrics;
 pub mod output;
@@ -21,6 +20,8 @@ pub mod secure_file;
 pub mod send_test;
 pub mod spool;
 pub mod systemd;
-pub mod tables;
 pub mod timezone;
 pub mod upload;
+
+// The decisions without I/O live in tern-core; re-exported under the paths the daemon used.
+pub use tern_core::{loss_report, tables};

@@ -9,7 +9,7 @@
 
 pub mod auth;
 pub mod batch;
-pub mod delivery;
+pub use tern_core::delivery;
 pub mod diagnosis;
 pub mod endpoint;
 pub mod http;

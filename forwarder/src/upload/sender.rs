@@ -68,24 +68,7 @@ impl RequestMetrics {
     }
 }
 
-/// Backoff bounds (tests shorten them).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub base: Duration,
-    pub cap: Duration,
-    /// For 403/404, which only an operator fixes.
-    pub configuration_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> RetryPolicy {
-        RetryPolicy {
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(60),
-            configuration_wait: Duration::from_secs(120),
-        }
-    }
-}
+pub use super::delivery::RetryPolicy;
 
 /// What became of a batch.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

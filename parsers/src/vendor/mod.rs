@@ -1,7 +1,7 @@
 //! Vendor formats recognised behind [`crate::parse`]. One module per vendor; each reads the
 //! message body only (the syslog header is already parsed), borrows from it, and yields the
 //! vendor's own field names: which field lands in which Sentinel column is the forwarder's
-//! business (`forwarder/src/tables/`), not the parser's.
+//! business (`core/src/tables/`), not the parser's.
 //!
 //! Cisco ASA/FTD has its own body kind ([`cisco_asa`]); every other vendor gives a
 //! [`VendorMessage`], whose [`VendorMessage::fields`] walks the payload lazily, so recognising a

@@ -32,7 +32,7 @@
 //!   `FieldDeviceCustomNumber1`–`3` (and the deprecated `DeviceCustomNumber1`–`3` when they
 //!   fit, as for CEF), each with its label.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use tern_parsers::AsaMessage;
 use tern_parsers::vendor::cisco_asa::{Direction, DropRate, Endpoint, fields};

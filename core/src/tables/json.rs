@@ -245,13 +245,13 @@ impl<'b> JsonObject<'b> {
 
     /// An address as a string; IPv4 written by hand (`core::fmt` cost some 400 instructions
     /// per row that names its sender by address).
-    pub fn ip(&mut self, name: &'static str, ip: std::net::IpAddr) {
+    pub fn ip(&mut self, name: &'static str, ip: core::net::IpAddr) {
         if !self.key(name) {
             return;
         }
         self.out.push(b'"');
         match ip {
-            std::net::IpAddr::V4(v4) => {
+            core::net::IpAddr::V4(v4) => {
                 let mut digits = itoa::Buffer::new();
                 for (i, octet) in v4.octets().into_iter().enumerate() {
                     if i > 0 {
@@ -260,7 +260,7 @@ impl<'b> JsonObject<'b> {
                     self.out.extend_from_slice(digits.format(octet).as_bytes());
                 }
             }
-            std::net::IpAddr::V6(_) => {
+            core::net::IpAddr::V6(_) => {
                 let _ = write!(Bytes(self.out), "{ip}");
             }
         }

@@ -1087,7 +1087,7 @@ fn vendor_value<'a>(
     }
     // Address columns take addresses only: Meraki's Air Marshal `src`/`dst` are MACs.
     if SPECIAL.addresses.contains(&Some(column))
-        && value.trim().parse::<std::net::IpAddr>().is_err()
+        && value.trim().parse::<core::net::IpAddr>().is_err()
     {
         return None;
     }

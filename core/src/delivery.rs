@@ -15,7 +15,24 @@
 
 use std::time::Duration;
 
-use super::sender::RetryPolicy;
+/// Backoff bounds (tests shorten them).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    /// For 403/404, which only an operator fixes.
+    pub configuration_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+            configuration_wait: Duration::from_secs(120),
+        }
+    }
+}
 
 /// The longest `Retry-After` honoured: a reply asking for days would hold the batch (and
 /// with `block`, every sender) that long. Azure asks for seconds.

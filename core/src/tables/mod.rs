@@ -12,7 +12,7 @@ pub mod json;
 pub mod syslog;
 pub mod vendors;
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use tern_parsers::{Body, Event, Timestamp};
 

@@ -1,0 +1,13 @@
+//! Tern's decisions, without I/O (issue 23): pure functions and state machines that take
+//! inputs (parsed events, request outcomes, counter readings, the time) and return what to
+//! write or do. No sockets, no files, no async runtime; `tests/sans_io.rs` checks the sources
+//! and the dependency tree. The `tern` binary is the shell that performs the actions.
+//!
+//! - [`tables`]: rows for Sentinel's Syslog and CommonSecurityLog tables and custom tables,
+//!   written as JSON straight from the parsers' borrowed events.
+//! - [`delivery`]: what to do after each Logs Ingestion request (retry, split, quarantine, wait).
+//! - [`loss_report`]: the periodic "events not delivered" log lines from counter readings.
+
+pub mod delivery;
+pub mod loss_report;
+pub mod tables;
