@@ -7,7 +7,11 @@
 //!   written as JSON straight from the parsers' borrowed events.
 //! - [`delivery`]: what to do after each Logs Ingestion request (retry, split, quarantine, wait).
 //! - [`loss_report`]: the periodic "events not delivered" log lines from counter readings.
+//! - [`reassembly`]: multi-part messages (Cisco ISE) put back together, within budgets.
+//! - [`marked`]: the per-run counts of the events `tern send-test` marks.
 
 pub mod delivery;
 pub mod loss_report;
+pub mod marked;
+pub mod reassembly;
 pub mod tables;

@@ -9,12 +9,10 @@ pub mod files;
 pub mod health;
 pub mod listen;
 pub mod log_limit;
-pub mod marked;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod preflight;
-pub mod reassembly;
 pub mod run;
 pub mod secure_file;
 pub mod send_test;
@@ -24,4 +22,4 @@ pub mod timezone;
 pub mod upload;
 
 // The decisions without I/O live in tern-core; re-exported under the paths the daemon used.
-pub use tern_core::{loss_report, tables};
+pub use tern_core::{loss_report, marked, reassembly, tables};

@@ -18,8 +18,8 @@
 //! Windows are checked whenever the task handles a message or flushes, and everything open is
 //! forwarded when the task ends (connection closed, shutdown).
 
+use core::net::IpAddr;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
