@@ -25,7 +25,7 @@ use crate::dcr::binding::Target;
 use crate::dcr::routing::EventKind;
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_declared_row};
-use crate::upload::stage::{ChannelMap, RowBatch, UploadChannels};
+use crate::upload::stage::{ChannelMap, RowBatch, ToUploader, UploadChannels};
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -425,11 +425,10 @@ impl Shaper {
         for key in std::mem::take(&mut self.sink.unconfirmed) {
             if let Some(channel) = self.sink.channels.get(key.as_str()) {
                 let (barrier, done) = tokio::sync::oneshot::channel();
-                let marker = RowBatch {
-                    barrier: Some(barrier),
-                    ..RowBatch::default()
-                };
-                channel.send(marker).await.map_err(|_| OutputsClosed)?;
+                channel
+                    .send(ToUploader::Barrier(barrier))
+                    .await
+                    .map_err(|_| OutputsClosed)?;
                 waits.push(done);
             }
         }
@@ -463,7 +462,7 @@ impl Shaper {
             let batch = std::mem::replace(batch, RowBatch::with_capacity(room));
             match self.sink.channels.get(key.as_str()) {
                 Some(channel) => {
-                    if channel.send(batch).await.is_err() {
+                    if channel.send(ToUploader::Rows(batch)).await.is_err() {
                         return Err(OutputsClosed);
                     }
                     if !self.sink.unconfirmed.contains(key) {

@@ -40,7 +40,7 @@ use crate::dcr::load::FileFormat;
 use crate::metrics::FileMetrics;
 use crate::pipeline::Batch;
 use crate::tables::Table;
-use crate::upload::stage::RowBatch;
+use crate::upload::stage::{RowBatch, ToUploader};
 
 /// Longest wait for inotify before the files are looked at anyway.
 const TICK: Duration = Duration::from_millis(200);
@@ -59,7 +59,7 @@ const READ_PER_CYCLE_ALL: usize = 8 << 20;
 pub struct Sink {
     pub table: Table,
     /// (stream, workspace, uploader channel) per bound target.
-    pub targets: Vec<(String, Option<String>, mpsc::Sender<RowBatch>)>,
+    pub targets: Vec<(String, Option<String>, mpsc::Sender<ToUploader>)>,
     pub outputs: mpsc::Sender<Batch>,
 }
 
@@ -752,13 +752,12 @@ impl Tailer {
                 count: *count,
                 ..RowBatch::default()
             };
-            channel.blocking_send(batch).map_err(|_| Stopped)?;
+            channel
+                .blocking_send(ToUploader::Rows(batch))
+                .map_err(|_| Stopped)?;
             let (barrier, done) = tokio::sync::oneshot::channel();
             channel
-                .blocking_send(RowBatch {
-                    barrier: Some(barrier),
-                    ..RowBatch::default()
-                })
+                .blocking_send(ToUploader::Barrier(barrier))
                 .map_err(|_| Stopped)?;
             waits.push(done);
         }

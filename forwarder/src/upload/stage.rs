@@ -26,11 +26,17 @@ use crate::spool::{Budget, Recovered, WhenFull};
 pub struct RowBatch {
     pub rows: Vec<u8>,
     pub count: u64,
-    /// Answered once these rows and every row before them on this channel are in the spool
-    /// (the RELP listener acknowledges its frames then).
-    pub barrier: Option<tokio::sync::oneshot::Sender<()>>,
     /// Rows of `tern send-test` runs in this batch; empty for all other traffic.
     pub marks: crate::marked::Marks,
+}
+
+/// What listeners and tailers hand an uploader, in order.
+#[derive(Debug)]
+pub enum ToUploader {
+    Rows(RowBatch),
+    /// Answered once every row sent before it on this channel is in the spool: the RELP
+    /// listener acknowledges its frames, and a file tailer moves its checkpoint, then.
+    Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
 impl RowBatch {
@@ -75,7 +81,7 @@ pub struct UploadOptions {
 }
 
 /// Channels to the uploaders, by [`Target::key`], as one snapshot.
-pub type ChannelMap = HashMap<String, mpsc::Sender<RowBatch>>;
+pub type ChannelMap = HashMap<String, mpsc::Sender<ToUploader>>;
 
 /// The uploaders' channels. A DCR reload that names a target without an uploader starts one
 /// before the new routing is in force, so that no row for it is dropped (decision 84); rows
@@ -106,7 +112,7 @@ impl UploadChannels {
     }
 
     /// The channel of one target.
-    pub fn get(&self, key: &str) -> Option<mpsc::Sender<RowBatch>> {
+    pub fn get(&self, key: &str) -> Option<mpsc::Sender<ToUploader>> {
         self.channels.load().get(key).cloned()
     }
 
@@ -166,7 +172,7 @@ impl UploadChannels {
 }
 
 /// A started uploader: its channel and its task.
-type Started = (mpsc::Sender<RowBatch>, JoinHandle<()>);
+type Started = (mpsc::Sender<ToUploader>, JoinHandle<()>);
 
 /// What an uploader needs besides its target: shared by every uploader of the process.
 struct Starter {
@@ -309,7 +315,7 @@ async fn deliver(sender: Arc<Sender>, batch: ClosedBatch, metrics: UploadMetrics
 /// On shutdown (the channel closes) the open batch is spooled and fsynced; deliveries go on
 /// until the daemon's grace time ends, and what is left is sent after the next start.
 async fn uploader(
-    mut rows: mpsc::Receiver<RowBatch>,
+    mut rows: mpsc::Receiver<ToUploader>,
     sender: Arc<Sender>,
     compression: Compression,
     concurrency: usize,
@@ -363,23 +369,21 @@ async fn uploader(
         tokio::select! {
             batch = rows.recv(), if accepting => {
                 match batch {
-                    Some(batch) => {
+                    Some(ToUploader::Rows(batch)) => {
                         // Compressing into memory cannot fail; an error would be a bug.
                         if let Err(e) = batcher.push_rows(&batch.rows, &mut closed) {
                             tracing::error!(error = %e, "compressing a batch failed");
                         }
-                        let follow = !batch.marks.is_empty() && confirmations.has_room();
-                        if let Some(barrier) = batch.barrier {
-                            // Spool now rather than after the linger: a sender waits.
-                            closed.extend(batcher.close().ok().flatten());
-                            barriers.push(barrier);
-                        } else if follow {
+                        if !batch.marks.is_empty() && confirmations.has_room() {
                             // Cut at once, so that the batches closed now hold them all.
                             closed.extend(batcher.close().ok().flatten());
-                        }
-                        if follow {
                             marks = batch.marks;
                         }
+                    }
+                    Some(ToUploader::Barrier(barrier)) => {
+                        // Spool now rather than after the linger: a sender waits.
+                        closed.extend(batcher.close().ok().flatten());
+                        barriers.push(barrier);
                     }
                     None => {
                         open = false;
