@@ -5,11 +5,14 @@
 //!
 //! - [`tables`]: rows for Sentinel's Syslog and CommonSecurityLog tables and custom tables,
 //!   written as JSON straight from the parsers' borrowed events.
+//! - [`dcr`]: Data Collection Rules read from their text, compiled into routing and bound to
+//!   the ingestion targets; the DCRs Tern writes (scaffold, migrate).
 //! - [`delivery`]: what to do after each Logs Ingestion request (retry, split, quarantine, wait).
 //! - [`loss_report`]: the periodic "events not delivered" log lines from counter readings.
 //! - [`reassembly`]: multi-part messages (Cisco ISE) put back together, within budgets.
 //! - [`marked`]: the per-run counts of the events `tern send-test` marks.
 
+pub mod dcr;
 pub mod delivery;
 pub mod loss_report;
 pub mod marked;

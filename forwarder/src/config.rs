@@ -446,16 +446,7 @@ impl Output {
     }
 }
 
-/// An inline `[[destination]]`: an ingestion target given in the config, not by a DCR file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
-    pub name: String,
-    pub endpoint: String,
-    pub dcr_immutable_id: String,
-    /// (table name, `Custom-*` stream).
-    pub streams: Vec<(String, String)>,
-    pub workspace: Option<String>,
-}
+pub use tern_core::dcr::binding::Destination;
 
 /// `[azure]`: how to reach Azure.
 #[derive(Debug, Clone)]

@@ -1,46 +1,13 @@
 //! Data Collection Rules, as exported from Azure, drive what Tern keeps and where it goes.
 //!
-//! Owns: reading DCR JSON in every shape Azure produces ([`load`]) and compiling collection
-//! rules into an O(1) routing table ([`routing`]). Never reads sockets or writes rows; the
-//! pipeline asks the compiled [`routing::Routing`] per event.
+//! The rules themselves (reading DCR text, routing, binding, scaffold, migrate) are
+//! `tern_core::dcr`'s, re-exported here under their paths; the daemon's part is reading the
+//! files ([`load`]), compiling a set ([`compile`]) and swapping it in live ([`reload`]).
 
-pub mod binding;
 pub mod load;
-pub mod migrate;
 pub mod reload;
-pub mod routing;
-pub mod scaffold;
 
-/// A problem in a DCR file, named by file and JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {path}: {message}")]
-pub struct DcrError {
-    pub file: String,
-    /// JSON path such as `properties.dataSources.syslog[0].facilityNames[2]`, or `(file)`.
-    pub path: String,
-    pub message: String,
-}
-
-/// The DCR set compiled for the pipeline: what to keep and route, and where each route is
-/// posted. Swapped whole on reload.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    pub routing: routing::Routing,
-    pub bindings: binding::Bindings,
-    /// Log files to collect (`logFiles` sources) and their targets.
-    pub files: Vec<binding::FileBinding>,
-}
-
-impl Compiled {
-    /// Everything kept, nothing bound: no DCR and no destination.
-    pub fn keep_all() -> Compiled {
-        Compiled {
-            routing: routing::Routing::keep_all(),
-            bindings: binding::Bindings::default(),
-            files: Vec::new(),
-        }
-    }
-}
+pub use tern_core::dcr::{Compiled, DcrError, binding, migrate, routing, scaffold};
 
 /// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
 /// setting that gives it, `tern.toml:40: dcr.paths[0]`, with the fix for the usual cause.

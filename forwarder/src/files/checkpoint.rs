@@ -47,9 +47,7 @@ pub fn fingerprint(head: &[u8]) -> (u32, u32) {
 }
 
 /// A source's identity in the checkpoints: its stream and patterns.
-pub fn source_key(stream: &str, patterns: &[String]) -> String {
-    format!("{stream} {}", patterns.join(" "))
-}
+pub use tern_core::dcr::binding::source_key;
 
 /// An entry's key: (source, device, inode).
 pub type Key = (String, u64, u64);

@@ -11,7 +11,7 @@ pub mod auth;
 pub mod batch;
 pub use tern_core::delivery;
 pub mod diagnosis;
-pub mod endpoint;
+pub use tern_core::dcr::endpoint;
 pub mod http;
 pub mod sender;
 pub mod stage;

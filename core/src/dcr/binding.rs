@@ -178,9 +178,9 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
 fn shared_checkpoints(bound: &[FileBinding]) -> Vec<DcrError> {
     let mut errors = Vec::new();
     for (i, a) in bound.iter().enumerate() {
-        let key = crate::files::checkpoint::source_key(&a.source.stream, &a.source.patterns);
+        let key = source_key(&a.source.stream, &a.source.patterns);
         let clash = bound.iter().skip(i + 1).find(|b| {
-            crate::files::checkpoint::source_key(&b.source.stream, &b.source.patterns) == key
+            source_key(&b.source.stream, &b.source.patterns) == key
                 && (b.table != a.table
                     || b.source.format != a.source.format
                     || b.source.record_start != a.source.record_start)
@@ -338,8 +338,25 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
     (targets, errors, notes)
 }
 
+/// An inline `[[destination]]`: an ingestion target given in the config, not by a DCR file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub name: String,
+    pub endpoint: String,
+    pub dcr_immutable_id: String,
+    /// (table name, `Custom-*` stream).
+    pub streams: Vec<(String, String)>,
+    pub workspace: Option<String>,
+}
+
+/// A log-file source's identity for its read position (checkpoints and the refusal of two
+/// sources that read the same files differently): its stream and its patterns.
+pub fn source_key(stream: &str, patterns: &[String]) -> String {
+    format!("{stream} {}", patterns.join(" "))
+}
+
 /// The targets of inline `[[destination]]`s.
-pub fn targets_from_config(destinations: &[crate::config::Destination]) -> Vec<Target> {
+pub fn targets_from_config(destinations: &[Destination]) -> Vec<Target> {
     destinations
         .iter()
         .flat_map(|d| {

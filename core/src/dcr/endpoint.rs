@@ -6,7 +6,7 @@
 
 /// Why `url` may not be given a token; `None` if it may.
 pub fn refusal(url: &str) -> Option<String> {
-    let parsed = match reqwest::Url::parse(url) {
+    let parsed = match url::Url::parse(url) {
         Ok(parsed) => parsed,
         Err(e) => return Some(format!("`{url}` is not a URL ({e})")),
     };
