@@ -1159,6 +1159,115 @@ mod tests {
         assert_eq!(drain(&mut spool), [7]);
     }
 
+    /// One step of a spool's life, for the property test below.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A batch handed over (the sender has its answer: it must not be lost).
+        Append,
+        /// The oldest unsent batch taken for upload.
+        Send,
+        /// The service accepted the `n`-th batch in flight.
+        Accept(usize),
+        /// The request of the `n`-th batch in flight failed: offered again.
+        Fail(usize),
+        /// `kill -9` (nothing flushed) and a new start.
+        Crash,
+        /// A clean stop (flushed) and a new start.
+        Restart,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => Just(Step::Append),
+            3 => Just(Step::Send),
+            3 => (0usize..4).prop_map(Step::Accept),
+            1 => (0usize..4).prop_map(Step::Fail),
+            1 => Just(Step::Crash),
+            1 => Just(Step::Restart),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any sequence of appends, sends, acceptances, failures, crashes and restarts (issue
+        /// 23): no batch handed over is ever lost, and none the service accepted is sent again
+        /// after a start (small segments, so rotation and segment deletion happen too).
+        #[test]
+        fn nothing_handed_over_is_lost_and_nothing_accepted_is_resent(
+            steps in proptest::collection::vec(step(), 1..80),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let open = || {
+                let (mut spool, _) = open(dir.path(), 1 << 30);
+                if let Some(disk) = spool.disk.as_mut() {
+                    disk.segment_bytes = 2_000;
+                }
+                spool
+            };
+            let mut spool = open();
+            let mut next = 1u64;
+            // Handed over and not accepted (by their rows, which number them), and accepted.
+            let mut pending: std::collections::BTreeSet<u64> = Default::default();
+            let mut accepted: std::collections::BTreeSet<u64> = Default::default();
+            let mut in_flight: Vec<(u64, u64)> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Append => {
+                        spool.append(batch(next)).unwrap();
+                        pending.insert(next);
+                        next += 1;
+                    }
+                    Step::Send => {
+                        if let Some((seq, b)) = spool.next_to_send() {
+                            proptest::prop_assert!(
+                                !accepted.contains(&b.rows),
+                                "batch {} sent again after it was accepted", b.rows
+                            );
+                            proptest::prop_assert!(pending.contains(&b.rows));
+                            in_flight.push((seq, b.rows));
+                        }
+                    }
+                    Step::Accept(n) => {
+                        if !in_flight.is_empty() {
+                            let (seq, rows) = in_flight.remove(n % in_flight.len());
+                            spool.ack(seq);
+                            pending.remove(&rows);
+                            accepted.insert(rows);
+                        }
+                    }
+                    Step::Fail(n) => {
+                        if !in_flight.is_empty() {
+                            let (seq, _) = in_flight.remove(n % in_flight.len());
+                            spool.requeue(seq);
+                        }
+                    }
+                    Step::Crash | Step::Restart => {
+                        if matches!(step, Step::Restart) {
+                            spool.flush();
+                        }
+                        drop(spool);
+                        spool = open();
+                        in_flight.clear();
+                    }
+                }
+            }
+            // Everything still pending comes out (once each), nothing accepted does.
+            let mut rest = Vec::new();
+            while let Some((seq, b)) = spool.next_to_send() {
+                rest.push(b.rows);
+                spool.ack(seq);
+            }
+            for (_, rows) in &in_flight {
+                rest.push(*rows);
+            }
+            rest.sort_unstable();
+            rest.dedup();
+            let pending: Vec<u64> = pending.into_iter().collect();
+            proptest::prop_assert_eq!(rest, pending);
+        }
+    }
+
     #[test]
     fn in_memory_spool_is_bounded_by_its_budget() {
         let budget = Arc::new(Budget::new(1200));
