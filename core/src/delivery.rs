@@ -38,6 +38,16 @@ impl Default for RetryPolicy {
 /// with `block`, every sender) that long. Azure asks for seconds.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
+/// A closed batch: the gzip body of a JSON array of rows, ready to post (or to spool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedBatch {
+    /// gzip-compressed JSON array.
+    pub body: Vec<u8>,
+    pub rows: u64,
+    /// Size of the JSON array before compression (always ≤ the limit).
+    pub uncompressed_bytes: usize,
+}
+
 /// What a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

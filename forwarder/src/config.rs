@@ -485,16 +485,7 @@ fn retry_policy(upload: Option<&RawAzureUpload>) -> crate::upload::sender::Retry
     }
 }
 
-/// `[dcr]`: where the DCR exports are and how to apply them.
-#[derive(Debug, Clone, Default)]
-pub struct DcrConfig {
-    pub paths: Vec<PathBuf>,
-    /// Where each of `paths` is set (`tern.toml:40: dcr.paths[0]`), for errors that concern
-    /// the path itself; empty when not from a file.
-    pub origins: Vec<String>,
-    pub watch: bool,
-    pub duplicate_cef_to_syslog: bool,
-}
+pub use crate::dcr::DcrConfig;
 
 /// The checked configuration.
 #[derive(Debug, Clone)]

@@ -15,7 +15,9 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use tern_parsers::Anomalies;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabel {
@@ -152,7 +154,7 @@ pub struct Metrics {
     dcr_reloads: Family<ResultLabel, Counter>,
     upload_rows: Counter,
     upload_quarantined: Counter,
-    upload_requests: crate::upload::sender::RequestMetrics,
+    upload_requests: RequestMetrics,
     spool_write_errors: Counter,
     spool_bytes: Family<TargetLabel, Gauge>,
     upload_queued_bytes: Family<TargetLabel, Gauge>,
@@ -182,7 +184,7 @@ pub struct ListenerMetrics {
     pub parsed: [Counter; 14],
     /// Indexed like [`DropReason::ALL`].
     pub dropped: [Counter; 7],
-    /// Indexed like [`crate::pipeline::ANOMALY_NAMES`].
+    /// Indexed like [`ANOMALY_NAMES`].
     anomalies: [Counter; 8],
     pub body_errors: Counter,
     pub mistyped_values: Counter,
@@ -323,7 +325,7 @@ impl ListenerMetrics {
             .and_then(|i| self.parsed.get(i))
     }
 
-    /// Counts the anomaly at `index` of [`crate::pipeline::ANOMALY_NAMES`]. Counters made up
+    /// Counts the anomaly at `index` of [`ANOMALY_NAMES`]. Counters made up
     /// front: some devices trip one on every line (no PRI, a relayed header), and a labelled
     /// lookup allocated two strings per event (2 % of the daemon at 200,000 datagrams/s).
     pub fn anomaly(&self, index: usize) {
@@ -374,7 +376,7 @@ impl Metrics {
             dcr_reloads: Family::default(),
             upload_rows: Counter::default(),
             upload_quarantined: Counter::default(),
-            upload_requests: crate::upload::sender::RequestMetrics::default(),
+            upload_requests: RequestMetrics::default(),
             spool_write_errors: Counter::default(),
             spool_bytes: Family::default(),
             upload_queued_bytes: Family::default(),
@@ -383,7 +385,7 @@ impl Metrics {
             spool_corrupt_records: Family::default(),
             spool_recovered_rows: Family::default(),
             spool_dropped_rows: Family::default(),
-            spool_fsync_seconds: crate::spool::SpoolMetrics::default().fsync_seconds,
+            spool_fsync_seconds: SpoolMetrics::default().fsync_seconds,
             ready: AtomicBool::new(false),
             marked: crate::marked::Ledger::default(),
             registry: Registry::default(),
@@ -672,7 +674,7 @@ impl Metrics {
             filtered: self.filtered.get_or_create(&label).clone(),
             parsed: KINDS.map(kind),
             dropped: DropReason::ALL.map(reason),
-            anomalies: crate::pipeline::ANOMALY_NAMES.map(|(_, name)| anomaly(name)),
+            anomalies: ANOMALY_NAMES.map(|(_, name)| anomaly(name)),
             body_errors: self.body_errors.get_or_create(&label).clone(),
             mistyped_values: self.mistyped_values.get_or_create(&label).clone(),
             framing_resyncs: self.framing_resyncs.get_or_create(&label).clone(),
@@ -730,11 +732,11 @@ impl Metrics {
     }
 
     /// The spool metrics of one target.
-    pub fn spool(&self, target: &str) -> crate::spool::SpoolMetrics {
+    pub fn spool(&self, target: &str) -> SpoolMetrics {
         let label = TargetLabel {
             target: target.to_owned(),
         };
-        crate::spool::SpoolMetrics {
+        SpoolMetrics {
             bytes: self.spool_bytes.get_or_create(&label).clone(),
             queued_bytes: self.upload_queued_bytes.get_or_create(&label).clone(),
             batches: self.spool_batches.get_or_create(&label).clone(),
@@ -746,8 +748,8 @@ impl Metrics {
     }
 
     /// Counters of the upload stage.
-    pub fn uploads(self: &Arc<Self>) -> crate::upload::stage::UploadMetrics {
-        crate::upload::stage::UploadMetrics {
+    pub fn uploads(self: &Arc<Self>) -> UploadMetrics {
+        UploadMetrics {
             registry: Arc::clone(self),
             rows: self.upload_rows.clone(),
             quarantined: self.upload_quarantined.clone(),
@@ -826,6 +828,103 @@ impl Metrics {
         text
     }
 }
+
+// The metric handles each stage holds, defined here so that the registry depends on no stage
+// (the stages depend on it).
+
+/// One target's spool metrics (labelled by target in the registry).
+#[derive(Clone)]
+pub struct SpoolMetrics {
+    pub bytes: Gauge,
+    /// Gzip bytes of the batches not yet accepted by the service (`tern_upload_queued_bytes`),
+    /// with or without a spool.
+    pub queued_bytes: Gauge,
+    pub batches: Gauge,
+    pub oldest_seconds: Gauge,
+    pub corrupt_records: Counter,
+    pub dropped_rows: Counter,
+    pub fsync_seconds: Histogram,
+}
+
+impl Default for SpoolMetrics {
+    fn default() -> SpoolMetrics {
+        SpoolMetrics {
+            bytes: Gauge::default(),
+            queued_bytes: Gauge::default(),
+            batches: Gauge::default(),
+            oldest_seconds: Gauge::default(),
+            corrupt_records: Counter::default(),
+            dropped_rows: Counter::default(),
+            fsync_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    /// The HTTP status, `error` for a request that got no answer (reset, timeout), or
+    /// `token_error` when no token could be had.
+    pub status: String,
+}
+
+/// Per-request counters, shared by every sender of the daemon.
+#[derive(Clone)]
+pub struct RequestMetrics {
+    pub by_status: Family<StatusLabel, Counter>,
+    /// Wire (gzip) bytes of requests the service accepted.
+    pub accepted_bytes: Counter,
+    /// Seconds from sending a request to its answer.
+    pub latency: Histogram,
+    /// Requests repeated, counted when each is repeated (not when the batch is delivered).
+    pub retries: Counter,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> RequestMetrics {
+        RequestMetrics {
+            by_status: Family::default(),
+            accepted_bytes: Counter::default(),
+            // 5 ms to about 40 s.
+            latency: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            retries: Counter::default(),
+        }
+    }
+}
+
+impl RequestMetrics {
+    pub fn count(&self, status: &str) {
+        self.by_status
+            .get_or_create(&StatusLabel {
+                status: status.to_owned(),
+            })
+            .inc();
+    }
+}
+
+/// Counters of the upload stage.
+#[derive(Clone)]
+pub struct UploadMetrics {
+    pub rows: Counter,
+    pub quarantined: Counter,
+    pub requests: RequestMetrics,
+    /// Appends the spool refused (a full or failing disk); the batch is retried.
+    pub spool_write_errors: Counter,
+    /// The registry, whose send-test ledger learns when marked rows are uploaded.
+    pub registry: Arc<crate::metrics::Metrics>,
+}
+
+/// The anomalies a parser tolerates, as `tern_parse_anomalies_total{reason}` names them; the
+/// listener's counters are indexed like this list.
+pub const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
+    (Anomalies::BAD_PRI, "bad_pri"),
+    (Anomalies::MISSING_PRI, "missing_pri"),
+    (Anomalies::BAD_TIMESTAMP, "bad_timestamp"),
+    (Anomalies::BAD_STRUCTURED_DATA, "bad_structured_data"),
+    (Anomalies::TRUNCATED_HEADER, "truncated_header"),
+    (Anomalies::FIELD_TOO_LONG, "field_too_long"),
+    (Anomalies::NON_UTF8_HEADER, "non_utf8_header"),
+    (Anomalies::RELAYED_HEADER, "relayed_header"),
+];
 
 fn respond(metrics: &Metrics, path: &str) -> Response<Full<Bytes>> {
     let (status, body, content_type) = match path {
@@ -965,10 +1064,10 @@ mod tests {
     fn every_anomaly_has_a_counter_made_up_front() {
         let metrics = Metrics::new();
         let listener = metrics.listener("udp://127.0.0.1:1");
-        for index in 0..crate::pipeline::ANOMALY_NAMES.len() {
+        for index in 0..ANOMALY_NAMES.len() {
             listener.anomaly(index);
         }
-        let missing_pri = crate::pipeline::ANOMALY_NAMES
+        let missing_pri = ANOMALY_NAMES
             .iter()
             .position(|(_, name)| *name == "missing_pri")
             .unwrap();

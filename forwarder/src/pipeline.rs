@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use prometheus_client::metrics::counter::Counter;
-use tern_parsers::{Anomalies, Body, Format, Options, ParseError, Timestamp, parse};
+use tern_parsers::{Body, Format, Options, ParseError, Timestamp, parse};
 use tokio::sync::mpsc;
 
 use crate::dcr::Compiled;
@@ -132,18 +132,7 @@ struct RowSink {
     mistyped_values: Counter,
 }
 
-/// The anomalies a parser tolerates, as `tern_parse_anomalies_total{reason}` names them; the
-/// listener's counters are indexed like this list.
-pub(crate) const ANOMALY_NAMES: [(Anomalies, &str); 8] = [
-    (Anomalies::BAD_PRI, "bad_pri"),
-    (Anomalies::MISSING_PRI, "missing_pri"),
-    (Anomalies::BAD_TIMESTAMP, "bad_timestamp"),
-    (Anomalies::BAD_STRUCTURED_DATA, "bad_structured_data"),
-    (Anomalies::TRUNCATED_HEADER, "truncated_header"),
-    (Anomalies::FIELD_TOO_LONG, "field_too_long"),
-    (Anomalies::NON_UTF8_HEADER, "non_utf8_header"),
-    (Anomalies::RELAYED_HEADER, "relayed_header"),
-];
+pub(crate) use crate::metrics::ANOMALY_NAMES;
 
 impl Shaper {
     pub fn new(

@@ -134,7 +134,7 @@ pub async fn run(
     // whatever a DCR's logFiles patterns say.
     file_sources.forbid(crate::files::guard::Forbidden::for_config(&config));
     let files = Arc::new(Mutex::new(file_sources));
-    let reloaded = crate::dcr::reload::Reloaded {
+    let reloaded = crate::reload::Reloaded {
         routing: Arc::clone(&routing),
         uploads: Arc::clone(&uploads),
         files: Arc::clone(&files),
@@ -142,7 +142,7 @@ pub async fn run(
     };
     let (reloads_ok, reloads_failed) = metrics.dcr_reloads();
     let watch_task = (config.dcr.watch && !config.dcr.paths.is_empty()).then(|| {
-        tokio::spawn(crate::dcr::reload::watch(
+        tokio::spawn(crate::reload::watch(
             config.dcr.clone(),
             config.destinations.clone(),
             reloaded.clone(),
@@ -241,7 +241,7 @@ pub async fn run(
                 reopen.notify_one();
                 reload_tx.send_modify(|generation| *generation += 1);
                 if !config.dcr.paths.is_empty() {
-                    crate::dcr::reload::reload(&config.dcr, &config.destinations, &reloaded, &reloads_ok, &reloads_failed).await;
+                    crate::reload::reload(&config.dcr, &config.destinations, &reloaded, &reloads_ok, &reloads_failed).await;
                 }
             }
         }

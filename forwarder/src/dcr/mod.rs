@@ -2,16 +2,26 @@
 //!
 //! The rules themselves (reading DCR text, routing, binding, scaffold, migrate) are
 //! `tern_core::dcr`'s, re-exported here under their paths; the daemon's part is reading the
-//! files ([`load`]), compiling a set ([`compile`]) and swapping it in live ([`reload`]).
+//! files ([`load`]) and compiling a set ([`compile`]); `crate::reload` swaps it in live.
 
 pub mod load;
-pub mod reload;
 
 pub use tern_core::dcr::{Compiled, DcrError, binding, migrate, routing, scaffold};
 
+/// `[dcr]`: where the DCR exports are and how to apply them.
+#[derive(Debug, Clone, Default)]
+pub struct DcrConfig {
+    pub paths: Vec<std::path::PathBuf>,
+    /// Where each of `paths` is set (`tern.toml:40: dcr.paths[0]`), for errors that concern
+    /// the path itself; empty when not from a file.
+    pub origins: Vec<String>,
+    pub watch: bool,
+    pub duplicate_cef_to_syslog: bool,
+}
+
 /// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
 /// setting that gives it, `tern.toml:40: dcr.paths[0]`, with the fix for the usual cause.
-fn name_the_setting(error: DcrError, config: &crate::config::DcrConfig) -> DcrError {
+fn name_the_setting(error: DcrError, config: &DcrConfig) -> DcrError {
     let Some(origin) = config
         .paths
         .iter()
@@ -43,8 +53,8 @@ fn name_the_setting(error: DcrError, config: &crate::config::DcrConfig) -> DcrEr
 /// Loads the DCRs of `[dcr] paths`, compiles the routing and binds it to the ingestion targets
 /// (DCRs and inline `[[destination]]`s). Every problem found is returned.
 pub fn compile(
-    config: &crate::config::DcrConfig,
-    destinations: &[crate::config::Destination],
+    config: &DcrConfig,
+    destinations: &[tern_core::dcr::binding::Destination],
 ) -> Result<Compiled, Vec<DcrError>> {
     let dcrs = load::load_paths(&config.paths).map_err(|errors| {
         errors

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::target::{AppendError, Recovered, TargetSpool};
 use super::{Budget, FsyncPolicy, SpoolMetrics};
-use crate::upload::batch::ClosedBatch;
+use tern_core::delivery::ClosedBatch;
 
 type Job = Box<dyn FnOnce(&mut TargetSpool) + Send>;
 

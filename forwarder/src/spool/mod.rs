@@ -23,10 +23,7 @@ pub mod target;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
-
+pub use crate::metrics::SpoolMetrics;
 pub use target::{Recovered, TargetSpool};
 
 /// When written batches are forced to disk.
@@ -90,35 +87,5 @@ impl Budget {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
                 Some(u.saturating_sub(bytes))
             });
-    }
-}
-
-/// One target's spool metrics (labelled by target in the registry).
-#[derive(Clone)]
-pub struct SpoolMetrics {
-    pub bytes: Gauge,
-    /// Gzip bytes of the batches not yet accepted by the service (`tern_upload_queued_bytes`),
-    /// with or without a spool.
-    pub queued_bytes: Gauge,
-    pub batches: Gauge,
-    pub oldest_seconds: Gauge,
-    pub corrupt_records: Counter,
-    pub dropped_rows: Counter,
-    pub fsync_seconds: Histogram,
-}
-
-impl Default for SpoolMetrics {
-    fn default() -> SpoolMetrics {
-        SpoolMetrics {
-            bytes: Gauge::default(),
-            queued_bytes: Gauge::default(),
-            batches: Gauge::default(),
-            oldest_seconds: Gauge::default(),
-            corrupt_records: Counter::default(),
-            dropped_rows: Counter::default(),
-            fsync_seconds: Histogram::new(
-                prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
-            ),
-        }
     }
 }

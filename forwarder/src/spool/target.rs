@@ -27,7 +27,7 @@ use std::time::Instant;
 use super::record::{self, SEGMENT_MAGIC};
 use super::{Budget, FsyncPolicy, SpoolMetrics};
 use crate::secure_file;
-use crate::upload::batch::ClosedBatch;
+use tern_core::delivery::ClosedBatch;
 
 /// At most this many ranges of batches acknowledged above the cursor are stored (a batch
 /// retried for a long time while thousands of later ones are accepted would otherwise make the

@@ -48,15 +48,7 @@ pub const MAX_BODY_BYTES: usize = 1_000_000;
 /// Columns cut first when a single row is too large, in this order.
 const TRUNCATE_FIRST: [&str; 3] = ["SyslogMessage", "Message", "AdditionalExtensions"];
 
-/// A closed batch: the gzip body of a JSON array of rows, ready to post (or to spool).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClosedBatch {
-    /// gzip-compressed JSON array.
-    pub body: Vec<u8>,
-    pub rows: u64,
-    /// Size of the JSON array before compression (always ≤ the limit).
-    pub uncompressed_bytes: usize,
-}
+pub use tern_core::delivery::ClosedBatch;
 
 /// A [`Compression`] with its state.
 enum Engine {

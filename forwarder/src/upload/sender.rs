@@ -16,59 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-
 use super::auth::TokenCache;
 use super::batch::ClosedBatch;
 use super::delivery::{Action, Delivery, Outcome};
 use super::diagnosis::Cause;
 use crate::secure_file;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabel {
-    /// The HTTP status, `error` for a request that got no answer (reset, timeout), or
-    /// `token_error` when no token could be had.
-    pub status: String,
-}
-
-/// Per-request counters, shared by every sender of the daemon.
-#[derive(Clone)]
-pub struct RequestMetrics {
-    pub by_status: Family<StatusLabel, Counter>,
-    /// Wire (gzip) bytes of requests the service accepted.
-    pub accepted_bytes: Counter,
-    /// Seconds from sending a request to its answer.
-    pub latency: Histogram,
-    /// Requests repeated, counted when each is repeated (not when the batch is delivered).
-    pub retries: Counter,
-}
-
-impl Default for RequestMetrics {
-    fn default() -> RequestMetrics {
-        RequestMetrics {
-            by_status: Family::default(),
-            accepted_bytes: Counter::default(),
-            // 5 ms to about 40 s.
-            latency: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
-            retries: Counter::default(),
-        }
-    }
-}
-
-impl RequestMetrics {
-    fn count(&self, status: &str) {
-        self.by_status
-            .get_or_create(&StatusLabel {
-                status: status.to_owned(),
-            })
-            .inc();
-    }
-}
-
 pub use super::delivery::RetryPolicy;
+pub use crate::metrics::{RequestMetrics, StatusLabel};
 
 /// What became of a batch.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -18,6 +17,7 @@ use super::auth::{Credential, TokenCache};
 use super::batch::{Batcher, ClosedBatch, Compression, MAX_BODY_BYTES};
 use super::sender::{RetryPolicy, Sender};
 use crate::dcr::binding::Target;
+pub use crate::metrics::UploadMetrics;
 use crate::spool::executor::{Place, SpoolExecutor, SpoolGone};
 use crate::spool::{Budget, Recovered, WhenFull};
 
@@ -51,18 +51,6 @@ impl RowBatch {
 
 /// How long a partial batch waits for more rows before it is sent.
 const LINGER: Duration = Duration::from_secs(1);
-
-/// Counters of the upload stage.
-#[derive(Clone)]
-pub struct UploadMetrics {
-    pub rows: Counter,
-    pub quarantined: Counter,
-    pub requests: super::sender::RequestMetrics,
-    /// Appends the spool refused (a full or failing disk); the batch is retried.
-    pub spool_write_errors: Counter,
-    /// The registry, whose send-test ledger learns when marked rows are uploaded.
-    pub registry: Arc<crate::metrics::Metrics>,
-}
 
 /// How each target's uploader works.
 #[derive(Debug, Clone)]

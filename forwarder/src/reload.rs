@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
 use prometheus_client::metrics::counter::Counter;
 
-use super::Compiled;
 use crate::config::{DcrConfig, Destination};
+use crate::dcr::Compiled;
 use crate::files::FileSources;
 use crate::upload::stage::UploadChannels;
 
@@ -47,7 +47,7 @@ pub async fn reload(
     let config = config.clone();
     let destinations = destinations.to_vec();
     let compiled =
-        tokio::task::spawn_blocking(move || super::compile(&config, &destinations)).await;
+        tokio::task::spawn_blocking(move || crate::dcr::compile(&config, &destinations)).await;
     match compiled {
         Ok(Ok(new)) => {
             for line in new.routing.describe() {
