@@ -465,7 +465,7 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
     out.push(b'"');
     let mut first = true;
     if let Some(text) = prefix {
-        escape_additional_into(text, out);
+        escape_additional_bytes_into(text, out);
         first = false;
     }
     for (key, value) in extra {
@@ -474,10 +474,10 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
         }
         first = false;
         if !key.as_ref().is_empty() {
-            escape_additional_into(key.as_ref().as_bytes(), out);
+            escape_additional_into(key.as_ref(), out);
             out.push(b'=');
         }
-        escape_additional_into(value.as_ref().as_bytes(), out);
+        escape_additional_into(value.as_ref(), out);
     }
     out.push(b'"');
 }
@@ -486,15 +486,25 @@ fn write_additional<K: AsRef<str>, V: AsRef<str>>(
 /// `\;`: a value holding `;` cannot be read as two pairs. Backslashes stay as sent (decision
 /// 100): `CORP\user` and Windows paths are common there, and doubling them would break every
 /// query that reads them.
-fn escape_additional_into(text: &[u8], out: &mut Vec<u8>) {
+fn escape_additional_into(text: &str, out: &mut Vec<u8>) {
     let mut rest = text;
-    while let Some(at) = memchr::memchr(b';', rest) {
-        super::json::escape_bytes_into(rest.get(..at).unwrap_or_default(), out);
+    // `;` is ASCII: every position memchr finds is a character boundary.
+    while let Some(at) = memchr::memchr(b';', rest.as_bytes()) {
+        super::json::escape_str_into(rest.get(..at).unwrap_or_default(), out);
         // A backslash in JSON, then the separator it escapes.
         out.extend_from_slice(b"\\\\;");
         rest = rest.get(at + 1..).unwrap_or_default();
     }
-    super::json::escape_bytes_into(rest, out);
+    super::json::escape_str_into(rest, out);
+}
+
+/// [`escape_additional_into`] for text that may not be UTF-8 (the unkeyed prefix).
+fn escape_additional_bytes_into(text: &[u8], out: &mut Vec<u8>) {
+    match std::str::from_utf8(text) {
+        Ok(text) => escape_additional_into(text, out),
+        // Not UTF-8: escaped byte by byte (a `;` stays as sent).
+        Err(_) => super::json::escape_bytes_into(text, out),
+    }
 }
 
 /// The column a CEF key fills, if it is a mapped key.

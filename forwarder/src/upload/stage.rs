@@ -427,7 +427,13 @@ async fn uploader(
         if !open {
             spool!(spool.flush());
         }
-        let room = concurrency.saturating_sub(in_flight.len());
+        // Only when a batch waits that is not in flight: each look costs a hop to the
+        // spool's thread.
+        let room = if spool.len() > in_flight.len() {
+            concurrency.saturating_sub(in_flight.len())
+        } else {
+            0
+        };
         for (seq, batch) in spool!(spool.next_to_send(room)) {
             let sender = Arc::clone(&sender);
             let metrics = metrics.clone();
