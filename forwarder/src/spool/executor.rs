@@ -1,7 +1,7 @@
-//! A target's spool on a thread of its own: every file operation (open and recovery, appends,
-//! fsyncs, reading a batch back, the cursor, deleting segments) runs there, never on a
-//! runtime worker, where an `fsync = "always"` stall would hold up every task sharing the
-//! worker (issue 23).
+//! A target's disk spool on a thread of its own: every file operation (open and recovery,
+//! appends, fsyncs, reading a batch back, the cursor, deleting segments) runs there, never on
+//! a runtime worker, where an `fsync = "always"` stall would hold up every task sharing the
+//! worker (issue 23). A memory spool has no file work and runs in place.
 //!
 //! The uploader owns the one handle and awaits each operation in turn, so the operations of a
 //! target run in order and the spool needs no lock. [`super::target`] asserts, in debug
