@@ -1328,10 +1328,12 @@ CEF:0|V|P|1|2|N|3|src=10.0.0.1 src=10.0.0.9 deviceDirection=0\n";
         // Without the corpus, the special-rule lines alone.
         let corpus = super::super::tests::corpus_files(
             "one_walk_and_collecting_writers_agree_on_every_corpus_record (corpus part)",
-        )
-        .unwrap_or_default()
-        .into_iter()
-        .map(|file| (file.display().to_string(), std::fs::read(&file).unwrap()));
+        );
+        let with_corpus = corpus.is_some();
+        let corpus = corpus
+            .unwrap_or_default()
+            .into_iter()
+            .map(|file| (file.display().to_string(), std::fs::read(&file).unwrap()));
         for (file, bytes) in std::iter::once(("rules".to_owned(), rules.to_vec())).chain(corpus) {
             for line in bytes.split(|&b| b == b'\n') {
                 let Ok(event) = parse(line, &Options::new(time)) else {
@@ -1375,7 +1377,15 @@ CEF:0|V|P|1|2|N|3|src=10.0.0.1 src=10.0.0.9 deviceDirection=0\n";
                 }
             }
         }
-        assert!(agreed > 200, "{agreed} records");
+        // The rule lines: all but the one with a repeated key; the corpus adds hundreds.
+        assert!(
+            if with_corpus {
+                agreed > 200
+            } else {
+                agreed == 6
+            },
+            "{agreed} records"
+        );
         println!("{agreed} records agree, {repeated} with a repeated mapped key");
     }
 
