@@ -119,7 +119,7 @@ impl Confirmations {
     }
 
     /// Follows `marks`, held in the next `batches` spooled batches; the id to tag them with.
-    pub fn expect(&mut self, marks: Marks, batches: usize) -> Option<u64> {
+    pub fn follow(&mut self, marks: Marks, batches: usize) -> Option<u64> {
         if marks.is_empty() || batches == 0 || !self.has_room() {
             return None;
         }
@@ -183,7 +183,7 @@ mod tests {
         let run: Arc<str> = Arc::from("run-1");
         let mut confirmations = Confirmations::default();
         let id = confirmations
-            .expect(vec![(Arc::clone(&run), 3)], 2)
+            .follow(vec![(Arc::clone(&run), 3)], 2)
             .unwrap();
         confirmations.spooled(id, 7);
         confirmations.spooled(id, 8);
@@ -197,11 +197,11 @@ mod tests {
         for _ in 0..MAX_WAITING {
             assert!(
                 confirmations
-                    .expect(vec![(Arc::clone(&run), 1)], 1)
+                    .follow(vec![(Arc::clone(&run), 1)], 1)
                     .is_some()
             );
         }
         assert!(!confirmations.has_room());
-        assert_eq!(confirmations.expect(vec![(run, 1)], 1), None);
+        assert_eq!(confirmations.follow(vec![(run, 1)], 1), None);
     }
 }

@@ -60,6 +60,8 @@ struct RawConfig {
     hostname: Option<String>,
     /// With each entry's index in the file (a failed entry leaves a gap).
     listen: Vec<(usize, RawListen)>,
+    /// Whether the file gives `listen` entries at all (each may have failed on its own).
+    listen_given: bool,
     dcr: Option<RawDcr>,
     azure: Option<RawAzure>,
     destination: Vec<(usize, RawDestination)>,
@@ -1179,7 +1181,7 @@ impl Config {
                 }
             },
         };
-        if raw.listen.is_empty() && !errors.iter().any(|e| e.message.starts_with("listen")) {
+        if !raw.listen_given {
             errors.push(ConfigError {
                 file: file.to_owned(),
                 line: 0,
@@ -1329,7 +1331,10 @@ fn raw_config(
         let name: &str = key.get_ref();
         match name {
             "hostname" => raw.hostname = one(value, name, report),
-            "listen" => raw.listen = entries(value, name, report),
+            "listen" => {
+                raw.listen_given = value.get_ref().as_array().is_none_or(|a| !a.is_empty());
+                raw.listen = entries(value, name, report);
+            }
             "output" => raw.output = entries(value, name, report),
             "destination" => raw.destination = entries(value, name, report),
             "dcr" => raw.dcr = one(value, name, report),

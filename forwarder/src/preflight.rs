@@ -13,7 +13,7 @@ pub fn upload_gaps(config: &Config, compiled: &Compiled) -> Vec<String> {
     } = compiled;
     let targets = &bindings.targets;
     // Without targets every row goes to the local outputs (stdout by default).
-    if targets.is_empty() || !config.outputs_for(true).is_empty() {
+    if targets.is_empty() || !config.outputs.is_empty() {
         return Vec::new();
     }
     let mut gaps = Vec::new();

@@ -31,6 +31,16 @@ fn pairs(facilities: &[u8], severities: impl IntoIterator<Item = u8> + Clone) ->
 /// Runs `tern migrate` on the files, checks the DCR with `tern check`, and returns the pairs
 /// its routing sends to `table` for events of `kind`.
 fn migrate(dir: &Path, args: &[(&str, &Path)], kind: EventKind, table: Table) -> Pairs {
+    migrate_with_notes(dir, args, kind, table).0
+}
+
+/// [`migrate`], and what it printed on stderr (its notes).
+fn migrate_with_notes(
+    dir: &Path,
+    args: &[(&str, &Path)],
+    kind: EventKind,
+    table: Table,
+) -> (Pairs, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tern"));
     command.args(["migrate", "--workspace", WORKSPACE]);
     for (flag, file) in args {
@@ -88,7 +98,7 @@ fn migrate(dir: &Path, args: &[(&str, &Path)], kind: EventKind, table: Table) ->
             }
         }
     }
-    selected
+    (selected, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -153,21 +163,13 @@ pub(crate) fn rsyslog_rainerscript_actions_and_negations() {
     expected.extend(pairs(&[LOCAL0], 0..=4));
     expected.extend(pairs(&[CRON], 0..=3));
     expected.extend(pairs(&[LOCAL4], 4..=7));
-    assert_eq!(
-        migrate(
-            dir.path(),
-            &[("--rsyslog", &file)],
-            EventKind::Syslog,
-            Table::Syslog
-        ),
-        expected
+    let (selected, stderr) = migrate_with_notes(
+        dir.path(),
+        &[("--rsyslog", &file)],
+        EventKind::Syslog,
+        Table::Syslog,
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["migrate", "--workspace", WORKSPACE, "--rsyslog"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(selected, expected);
     assert!(
         stderr.contains(&format!(
             "{}:10: not translated: `if $programname == 'sshd' then @127.0.0.1:25224`",

@@ -44,13 +44,15 @@ pub(super) fn parse(value: &str, basis: TimeBasis<'_>) -> Option<Timestamp> {
     }
     let (bsd, rest) = tern_parsers::timestamp::parse_bsd(value.as_bytes())?;
     let zone = std::str::from_utf8(rest).ok()?.trim();
+    // The month of slack in `resolve` covers the difference between the sender's zone and UTC;
+    // the year it completes is the one a named zone's rules are read in.
+    let local = bsd.resolve(basis.received)?;
     let offset = if zone.is_empty() {
         basis.default_offset_seconds
     } else {
-        zone_offset(zone, &bsd)?
+        zone_offset(zone, &local)?
     };
-    // The month of slack in `resolve` covers the difference between the sender's zone and UTC.
-    Some(bsd.resolve(basis.received)?.to_utc(offset))
+    Some(local.to_utc(offset))
 }
 
 /// Whole epoch numbers by magnitude, or seconds with a fraction.
@@ -93,7 +95,7 @@ pub(super) fn parse_epoch(value: &str) -> Option<Timestamp> {
 const SECONDS_BELOW: i64 = 100_000_000_000;
 
 /// Seconds east of UTC for a zone written after a CEF date.
-fn zone_offset(zone: &str, at: &tern_parsers::timestamp::BsdTimestamp) -> Option<i32> {
+fn zone_offset(zone: &str, at: &Timestamp) -> Option<i32> {
     if let Some(offset) = abbreviation(zone) {
         return Some(offset);
     }
@@ -136,9 +138,9 @@ fn numeric_offset(text: &str) -> Option<i32> {
 }
 
 /// An IANA zone's offset at the (zone-local) date and time given.
-fn iana_offset(name: &str, at: &tern_parsers::timestamp::BsdTimestamp) -> Option<i32> {
+fn iana_offset(name: &str, at: &Timestamp) -> Option<i32> {
     let zone = jiff::tz::db().get(name).ok()?;
-    let year = i16::try_from(at.year.unwrap_or(2000)).ok()?;
+    let year = i16::try_from(at.year).ok()?;
     let civil = jiff::civil::DateTime::new(
         year,
         i8::try_from(at.month).ok()?,
@@ -234,6 +236,8 @@ mod tests {
             ("Nov 21 10:00:00.125 UTC", "2026-11-21T10:00:00.125Z"),
             ("Dec 30 10:00:00 UTC", "2026-12-30T10:00:00Z"),
             ("Feb 1 10:00:00 UTC", "2026-02-01T10:00:00Z"),
+            // A named zone's rules are read in the year the date was completed with.
+            ("Jul 21 10:00:00 Europe/Berlin", "2026-07-21T08:00:00Z"),
             // RFC 3339.
             ("2026-11-21T10:00:00+01:00", "2026-11-21T09:00:00Z"),
         ];

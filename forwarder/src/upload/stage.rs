@@ -402,7 +402,7 @@ async fn uploader(
                 }
             }
         }
-        let confirmation = confirmations.expect(marks, closed.len());
+        let confirmation = confirmations.follow(marks, closed.len());
         unwritten.extend(closed.into_iter().map(|batch| (batch, confirmation)));
         while let Some((batch, confirmation)) = unwritten.pop_front() {
             match spool!(spool.append(batch)) {
