@@ -11,6 +11,7 @@
 //! - [`loss_report`]: the periodic "events not delivered" log lines from counter readings.
 //! - [`reassembly`]: multi-part messages (Cisco ISE) put back together, within budgets.
 //! - [`marked`]: the per-run counts of the events `tern send-test` marks.
+//! - [`transform`]: DCR transformations (`transformKql`), compiled once and run per row.
 
 pub mod dcr;
 pub mod delivery;
@@ -18,3 +19,4 @@ pub mod loss_report;
 pub mod marked;
 pub mod reassembly;
 pub mod tables;
+pub mod transform;

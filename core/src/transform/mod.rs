@@ -1,0 +1,270 @@
+//! DCR transformations (`transformKql`) run at the edge (issue 24): the KQL subset Azure
+//! Monitor allows in transformations, compiled once per DCR load and run on each row before
+//! it is batched. Rows are a stream's columns; the output schema is known at load time.
+//!
+//! - [`lex`] and [`syntax`]: text → tokens → query, total over any input (fuzzed), every node
+//!   with its span for the caret under an error.
+//! - [`compile`]: names to column slots, `let`s inlined, regular expressions compiled, types
+//!   and the output columns derived; what the service refuses is refused here.
+//! - [`eval`] and [`functions`]: KQL's semantics, with the clock passed in (`now()`, `ago()`).
+//!
+//! Decisions: `docs/decisions/transform.md`.
+
+pub mod compile;
+pub mod eval;
+pub mod functions;
+pub mod lex;
+pub mod syntax;
+pub mod value;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+pub use eval::Outcome;
+pub use value::{Type, Value};
+
+use crate::tables::Undeclared;
+
+/// Why a transformation cannot run, with the span of the construct in the KQL text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TransformError {
+    pub span: Range<usize>,
+    pub message: String,
+}
+
+impl TransformError {
+    pub fn at(span: Range<usize>, message: String) -> TransformError {
+        TransformError { span, message }
+    }
+
+    /// The message, then the KQL line with a caret under the construct:
+    /// ```text
+    /// `summarize` is not supported in transformations …
+    ///   source | summarize count() by Computer
+    ///            ^^^^^^^^^
+    /// ```
+    pub fn render(&self, kql: &str) -> String {
+        let start = self.span.start.min(kql.len());
+        let line_start = kql
+            .get(..start)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |at| at + 1);
+        let line_end = kql
+            .get(start..)
+            .and_then(|after| after.find('\n'))
+            .map_or(kql.len(), |at| start + at);
+        let line = kql.get(line_start..line_end).unwrap_or_default();
+        let lead = kql.get(line_start..start).map_or(0, |s| s.chars().count());
+        let width = kql
+            .get(start..self.span.end.clamp(start, line_end))
+            .map_or(1, |s| s.chars().count())
+            .max(1);
+        let line_number = kql.get(..line_start).map_or(0, |b| b.matches('\n').count()) + 1;
+        let prefix = if kql.contains('\n') {
+            format!("line {line_number}: ")
+        } else {
+            String::new()
+        };
+        format!(
+            "{}\n    {prefix}{}\n    {}{}{}",
+            self.message,
+            line.trim_end_matches('\r'),
+            " ".repeat(prefix.chars().count()),
+            " ".repeat(lead),
+            "^".repeat(width)
+        )
+    }
+}
+
+/// Whether a dataFlow's `transformKql` is "no transformation": absent, empty or `source`.
+pub fn is_identity(kql: &str) -> bool {
+    let trimmed = kql.trim();
+    trimmed.is_empty() || trimmed == "source"
+}
+
+/// A compiled transformation over rows with `input`'s columns.
+#[derive(Debug)]
+pub struct Transform {
+    pub text: String,
+    input: Vec<(String, Type)>,
+    program: compile::Program,
+}
+
+/// What happened to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The transformed row was appended.
+    Kept,
+    /// The transformation's `where` dropped it.
+    Dropped,
+    /// Evaluating failed; nothing was appended.
+    Failed(String),
+}
+
+impl Transform {
+    /// Compiles `kql` for rows with the `input` columns (name, Log Analytics type).
+    pub fn compile(kql: &str, input: &[(&str, &str)]) -> Result<Transform, TransformError> {
+        let input: Vec<(String, Type)> = input
+            .iter()
+            .map(|(name, ty)| {
+                (
+                    (*name).to_owned(),
+                    Type::from_name(ty).unwrap_or(Type::String),
+                )
+            })
+            .collect();
+        let tokens = lex::tokenize(kql)?;
+        let query = syntax::parse_query(&tokens, kql.len())?;
+        let program = compile::compile(&query, &input)?;
+        if !program
+            .output
+            .iter()
+            .any(|(name, ty)| name == "TimeGenerated" && *ty == Type::DateTime)
+        {
+            // The service refuses a transformation without it (`TimeGenerated` is required).
+            return Err(TransformError::at(
+                0..kql.len(),
+                "the output has no `TimeGenerated` datetime column (every row needs one)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Transform {
+            text: kql.to_owned(),
+            input,
+            program,
+        })
+    }
+
+    /// The output columns with their types.
+    pub fn output(&self) -> &[(String, Type)] {
+        &self.program.output
+    }
+
+    /// Runs on one row given as values in input order.
+    pub fn run(&self, row: Vec<Value>, now: Timestamp) -> Outcome {
+        eval::run(&self.program, row, now)
+    }
+
+    /// Runs on one row written as a JSON object (what the table writers produce) and appends
+    /// the transformed row as a JSON object to `out`, leaving out `undeclared` columns and
+    /// nulls.
+    pub fn apply_json(
+        &self,
+        row: &[u8],
+        now: Timestamp,
+        undeclared: Option<&Undeclared>,
+        out: &mut Vec<u8>,
+    ) -> Applied {
+        let values = match self.read_row(row) {
+            Ok(values) => values,
+            Err(e) => return Applied::Failed(e),
+        };
+        match self.run(values, now) {
+            Outcome::Kept(values) => {
+                write_row(&self.program.output, &values, undeclared, out);
+                Applied::Kept
+            }
+            Outcome::Dropped => Applied::Dropped,
+            Outcome::Failed(e) => Applied::Failed(e),
+        }
+    }
+
+    /// A JSON object's fields as the input columns' values (absent: the type's null).
+    pub fn read_row(&self, row: &[u8]) -> Result<Vec<Value>, String> {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(row).map_err(|e| format!("row is not a JSON object: {e}"))?;
+        Ok(self
+            .input
+            .iter()
+            .map(|(name, ty)| match object.get(name) {
+                None | Some(serde_json::Value::Null) => ty.empty(),
+                Some(json) => from_json(json, *ty),
+            })
+            .collect())
+    }
+}
+
+/// A JSON field as a column of type `ty` (datetimes arrive as ISO 8601 text).
+pub fn from_json(json: &serde_json::Value, ty: Type) -> Value {
+    use serde_json::Value as J;
+    match (ty, json) {
+        (Type::String, J::String(s)) => Value::str(s),
+        (Type::String, other) => Value::string(other.to_string()),
+        (Type::Dynamic, other) => Value::Dynamic(Arc::new(other.clone())),
+        (_, J::String(s)) => {
+            let text = Value::str(s);
+            let converted = match ty {
+                Type::DateTime => text.to_datetime().map(Value::DateTime),
+                Type::TimeSpan => text.to_timespan().map(Value::TimeSpan),
+                Type::Int | Type::Long => text.to_long().map(Value::Long),
+                Type::Real => text.to_real().map(Value::Real),
+                Type::Bool => text.to_bool().map(Value::Bool),
+                _ => None,
+            };
+            converted.unwrap_or(Value::Null)
+        }
+        (Type::Int | Type::Long, J::Number(n)) => n
+            .as_i64()
+            .map(Value::Long)
+            .or_else(|| {
+                n.as_f64()
+                    .and_then(|r| Value::Real(r).to_long())
+                    .map(Value::Long)
+            })
+            .unwrap_or(Value::Null),
+        (Type::Real, J::Number(n)) => n.as_f64().map_or(Value::Null, Value::Real),
+        (Type::Bool, J::Bool(b)) => Value::Bool(*b),
+        (_, other) => Value::Dynamic(Arc::new(other.clone())).undynamic(),
+    }
+}
+
+/// Appends `{"Name":value,…}`; nulls and empty strings are left out (Azure stores an absent
+/// column as empty, and the table writers leave empty values out too).
+pub fn write_row(
+    columns: &[(String, Type)],
+    values: &[Value],
+    undeclared: Option<&Undeclared>,
+    out: &mut Vec<u8>,
+) {
+    use crate::tables::json::escape_str_into;
+    out.push(b'{');
+    let mut first = true;
+    for ((name, ty), value) in columns.iter().zip(values) {
+        if value.is_empty() || undeclared.is_some_and(|u| u.contains(name)) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.push(b'"');
+        escape_str_into(name, out);
+        out.extend_from_slice(b"\":");
+        write_value(value, *ty, out);
+    }
+    out.push(b'}');
+}
+
+fn write_value(value: &Value, ty: Type, out: &mut Vec<u8>) {
+    use crate::tables::json::escape_str_into;
+    let quoted = |text: &str, out: &mut Vec<u8>| {
+        out.push(b'"');
+        escape_str_into(text, out);
+        out.push(b'"');
+    };
+    match (value, ty) {
+        // A column declared as a string gets text, whatever the expression's value.
+        (_, Type::String | Type::TimeSpan) => quoted(&value.to_text(), out),
+        (Value::Bool(b), _) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        (Value::Long(i), _) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        (Value::Real(r), _) if r.is_finite() => out.extend_from_slice(format!("{r:?}").as_bytes()),
+        (Value::Dynamic(d), _) => out.extend_from_slice(d.to_string().as_bytes()),
+        (other, _) => quoted(&other.to_text(), out),
+    }
+}
+
+#[cfg(test)]
+mod tests;
