@@ -648,7 +648,7 @@ pub fn call(
             _ => Value::Null,
         },
         Ipv4IsPrivate => match ipv4(&text(&arg(0))) {
-            Some(ip) => Value::Bool(std::net::Ipv4Addr::from(ip).is_private()),
+            Some(ip) => Value::Bool(core::net::Ipv4Addr::from(ip).is_private()),
             None => Value::Null,
         },
         ParseIpv4 => match ipv4_range(&text(&arg(0))) {
@@ -1226,7 +1226,7 @@ fn parse_url(text: &str) -> Value {
 
 fn ipv4(text: &str) -> Option<u32> {
     text.trim()
-        .parse::<std::net::Ipv4Addr>()
+        .parse::<core::net::Ipv4Addr>()
         .ok()
         .map(u32::from)
 }
