@@ -154,6 +154,31 @@ enum Command {
         /// local, an offset like +02:00, or an IANA name like Europe/Berlin.
         #[arg(long, default_value = "UTC", value_parser = tern::timezone::Zone::parse)]
         timezone: tern::timezone::Zone,
+        /// Apply these collection DCRs (files or folders; repeatable): their facility and
+        /// level selection and their dataFlows' transformKql. A line that gives no row prints
+        /// `{"dropped": "filtered" | "transform", "line": N}`.
+        #[arg(long = "dcr", value_name = "PATH")]
+        dcr: Vec<PathBuf>,
+    },
+    /// DCR transformation (transformKql) helpers.
+    Transform {
+        #[command(subcommand)]
+        command: TransformCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TransformCommand {
+    /// Run each dataFlow transformation of a DCR over sample rows read on stdin (one JSON
+    /// object per line, the input stream's columns) and print what each gives, for writing
+    /// transformations without Azure. Exit 2 if a transformation cannot run.
+    Test {
+        /// The DCR file (as exported from Azure).
+        #[arg(long)]
+        dcr: PathBuf,
+        /// The time `now()` and `ago()` read (RFC 3339; default: now).
+        #[arg(long, value_parser = parse_time)]
+        now: Option<Timestamp>,
     },
 }
 
@@ -198,6 +223,105 @@ struct ParseArgs {
     received_at: Option<Timestamp>,
     sender: Option<std::net::IpAddr>,
     zone: tern::timezone::ZoneClock,
+    /// The collection DCRs' routing (`--dcr`), and whether more than one DCR was loaded.
+    routing: Option<(tern::dcr::routing::Routing, bool)>,
+}
+
+/// Writes the lines `tern parse --dcr` prints for one event: a row per route (transformed
+/// where the route's dataFlow has a transformation), or why there is none.
+fn write_routed(
+    routing: &tern::dcr::routing::Routing,
+    several: bool,
+    event: &tern_parsers::Event<'_>,
+    received: &Received<'_>,
+    number: usize,
+    out: &mut Vec<u8>,
+) {
+    use tern::dcr::routing::EventKind;
+    use tern_parsers::Body;
+    let kind = match event.body {
+        Body::Cef(_) | Body::Vendor(_) => EventKind::Cef,
+        Body::CiscoAsa(_) => EventKind::Asa,
+        Body::Text | Body::Leef(_) => EventKind::Syslog,
+    };
+    let facility = event.pri.map(|p| p.facility.code());
+    let Some(routes) = routing.lookup(facility, event.severity().code(), kind) else {
+        let table = Table::for_event(event);
+        write_line(table, None, event, received, out);
+        return;
+    };
+    let mut written = false;
+    let mut plain_tables: Vec<Table> = Vec::new();
+    for route in routes.ids().filter_map(|id| routing.route(id)) {
+        match &route.transform {
+            None => {
+                if !plain_tables.contains(&route.table) {
+                    plain_tables.push(route.table);
+                    write_line(route.table, None, event, received, out);
+                    written = true;
+                }
+            }
+            Some(flow) => {
+                let mut full = Vec::new();
+                write_row(route.table, event, received, &mut full);
+                let mut row = Vec::new();
+                let at = tern::pipeline::jiff_time(received.time);
+                match flow.transform.apply_json(&full, at, None, &mut row) {
+                    tern_core::transform::Applied::Kept => {
+                        out.extend_from_slice(b"{\"table\":\"");
+                        out.extend_from_slice(route.table.name().as_bytes());
+                        out.extend_from_slice(b"\"");
+                        if several {
+                            out.extend_from_slice(b",\"dcr\":");
+                            out.extend_from_slice(
+                                serde_json::Value::from(flow.dcr.as_str())
+                                    .to_string()
+                                    .as_bytes(),
+                            );
+                        }
+                        out.extend_from_slice(b",\"row\":");
+                        out.extend_from_slice(&row);
+                        out.extend_from_slice(b"}\n");
+                        written = true;
+                    }
+                    tern_core::transform::Applied::Dropped => {}
+                    tern_core::transform::Applied::Failed(e) => {
+                        let line = serde_json::json!({
+                            "error": format!("transformation of {}: {e}", flow.origin),
+                            "line": number,
+                        });
+                        out.extend_from_slice(line.to_string().as_bytes());
+                        out.push(b'\n');
+                        written = true;
+                    }
+                }
+            }
+        }
+    }
+    if !written {
+        let reason = if routes.is_empty() {
+            "filtered"
+        } else {
+            "transform"
+        };
+        let line = serde_json::json!({"dropped": reason, "line": number});
+        out.extend_from_slice(line.to_string().as_bytes());
+        out.push(b'\n');
+    }
+}
+
+fn write_line(
+    table: Table,
+    _dcr: Option<&str>,
+    event: &tern_parsers::Event<'_>,
+    received: &Received<'_>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(b"{\"table\":\"");
+    out.extend_from_slice(table.name().as_bytes());
+    out.extend_from_slice(b"\",\"row\":");
+    write_row(table, event, received, out);
+    out.extend_from_slice(b"}\n");
 }
 
 fn run_parse(mut args: ParseArgs) -> ExitCode {
@@ -224,7 +348,6 @@ fn run_parse(mut args: ParseArgs) -> ExitCode {
         out.clear();
         match parse(&line, &options) {
             Ok(event) => {
-                let table = Table::for_event(&event);
                 let received = Received {
                     time: received_time,
                     time_text: None,
@@ -234,11 +357,12 @@ fn run_parse(mut args: ParseArgs) -> ExitCode {
                         .zone
                         .offset_for(event.timestamp.as_ref(), &received_time),
                 };
-                out.extend_from_slice(b"{\"table\":\"");
-                out.extend_from_slice(table.name().as_bytes());
-                out.extend_from_slice(b"\",\"row\":");
-                write_row(table, &event, &received, &mut out);
-                out.extend_from_slice(b"}\n");
+                match &args.routing {
+                    Some((routing, several)) => {
+                        write_routed(routing, *several, &event, &received, number, &mut out);
+                    }
+                    None => write_line(Table::for_event(&event), None, &event, &received, &mut out),
+                }
             }
             Err(e) => {
                 let error = serde_json::json!({"error": e.to_string(), "line": number});
@@ -248,6 +372,98 @@ fn run_parse(mut args: ParseArgs) -> ExitCode {
         }
         if stdout.write_all(&out).is_err() {
             return ExitCode::from(1);
+        }
+    }
+    if stdout.flush().is_err() {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The collection DCRs of `paths` compiled into routing (with their transformations); every
+/// error printed, exit code 2.
+fn load_routing(paths: &[PathBuf]) -> Result<(tern::dcr::routing::Routing, bool), ExitCode> {
+    let print = |errors: Vec<tern::dcr::DcrError>| {
+        for e in errors {
+            eprintln!("tern: dcr error: {e}");
+        }
+        ExitCode::from(2)
+    };
+    let dcrs = tern::dcr::load::load_paths(paths).map_err(print)?;
+    let several = dcrs.iter().filter(|d| d.is_collection()).count() > 1;
+    let routing = tern::dcr::routing::Routing::compile(&dcrs, false).map_err(print)?;
+    Ok((routing, several))
+}
+
+/// `tern transform test`: each dataFlow transformation of one DCR over JSON rows on stdin.
+fn transform_test(path: &std::path::Path, at: Timestamp) -> ExitCode {
+    let dcrs = match tern::dcr::load::load_file(path) {
+        Ok(dcrs) => dcrs,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("tern: dcr error: {e}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let mut flows = Vec::new();
+    let mut failed = false;
+    for dcr in &dcrs {
+        for (flow, stream, compiled) in tern::dcr::routing::all_flow_transforms(dcr) {
+            match compiled {
+                Ok(transform) => flows.push((format!("{flow} ({stream})"), transform)),
+                Err(e) => {
+                    eprintln!(
+                        "tern: dcr error: {}: {flow}.transformKql: Tern cannot run this transformation: {e}",
+                        dcr.file
+                    );
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed {
+        return ExitCode::from(2);
+    }
+    if flows.is_empty() {
+        eprintln!(
+            "tern: {}: no dataFlow has a transformKql other than `source`",
+            path.display()
+        );
+        return ExitCode::from(1);
+    }
+    let at = tern::pipeline::jiff_time(at);
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    for (index, line) in stdin.lock().lines().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("tern transform test: reading stdin: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        for (name, transform) in &flows {
+            let mut row = Vec::new();
+            let result = match transform.apply_json(line.as_bytes(), at, None, &mut row) {
+                tern_core::transform::Applied::Kept => {
+                    let row: serde_json::Value =
+                        serde_json::from_slice(&row).unwrap_or(serde_json::Value::Null);
+                    serde_json::json!({"dataFlow": name, "line": index + 1, "row": row})
+                }
+                tern_core::transform::Applied::Dropped => {
+                    serde_json::json!({"dataFlow": name, "line": index + 1, "dropped": "transform"})
+                }
+                tern_core::transform::Applied::Failed(e) => {
+                    serde_json::json!({"dataFlow": name, "line": index + 1, "error": e})
+                }
+            };
+            if writeln!(stdout, "{result}").is_err() {
+                return ExitCode::from(1);
+            }
         }
     }
     if stdout.flush().is_err() {
@@ -692,12 +908,27 @@ fn main() -> ExitCode {
             received_at,
             sender,
             timezone,
-        }) => run_parse(ParseArgs {
-            format,
-            hostname: hostname.unwrap_or_else(system_hostname),
-            received_at,
-            sender,
-            zone: tern::timezone::ZoneClock::new(timezone),
-        }),
+            dcr,
+        }) => {
+            let routing = if dcr.is_empty() {
+                None
+            } else {
+                match load_routing(&dcr) {
+                    Ok(routing) => Some(routing),
+                    Err(code) => return code,
+                }
+            };
+            run_parse(ParseArgs {
+                format,
+                hostname: hostname.unwrap_or_else(system_hostname),
+                received_at,
+                sender,
+                zone: tern::timezone::ZoneClock::new(timezone),
+                routing,
+            })
+        }
+        Some(Command::Transform {
+            command: TransformCommand::Test { dcr, now: at },
+        }) => transform_test(&dcr, at.unwrap_or_else(now)),
     }
 }

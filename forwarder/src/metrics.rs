@@ -61,6 +61,14 @@ pub struct TableLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransformLabels {
+    /// The collection DCR's name (else its file).
+    pub dcr: String,
+    /// The dataFlow's input stream.
+    pub stream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutputLabel {
     pub output: String,
 }
@@ -149,6 +157,8 @@ pub struct Metrics {
     file_rotations: Family<PatternLabel, Counter>,
     file_duplicates: Family<PatternLabel, Counter>,
     rows: Family<TableLabel, Counter>,
+    transform_dropped_rows: Family<TransformLabels, Counter>,
+    transform_errors: Family<TransformLabels, Counter>,
     output_rows: Family<OutputLabel, Counter>,
     output_errors: Family<OutputLabel, Counter>,
     dcr_reloads: Family<ResultLabel, Counter>,
@@ -371,6 +381,8 @@ impl Metrics {
             file_rotations: Family::default(),
             file_duplicates: Family::default(),
             rows: Family::default(),
+            transform_dropped_rows: Family::default(),
+            transform_errors: Family::default(),
             output_rows: Family::default(),
             output_errors: Family::default(),
             dcr_reloads: Family::default(),
@@ -487,6 +499,17 @@ impl Metrics {
             m.connections.clone(),
         );
         registry.register("rows", "Rows shaped, by table", m.rows.clone());
+        registry.register(
+            "transform_dropped_rows",
+            "Rows a collection DCR's transformation dropped (its where), by DCR and input stream",
+            m.transform_dropped_rows.clone(),
+        );
+        registry.register(
+            "transform_errors",
+            "Rows a collection DCR's transformation failed on (not sent, as Azure drops them), \
+             by DCR and input stream",
+            m.transform_errors.clone(),
+        );
         registry.register(
             "output_rows",
             "Rows written, by output",
@@ -701,6 +724,22 @@ impl Metrics {
             udp_kernel_drops: self.udp_kernel_drops.get_or_create(&label).clone(),
             connections_open: self.connections_open.get_or_create(&label).clone(),
             connections: self.connections.get_or_create(&label).clone(),
+        }
+    }
+
+    /// Adds a shaper's transformation counts (dropped by `where`, failed).
+    pub fn transform_rows(&self, dcr: &str, stream: &str, dropped: u64, failed: u64) {
+        let label = TransformLabels {
+            dcr: dcr.to_owned(),
+            stream: stream.to_owned(),
+        };
+        if dropped > 0 {
+            self.transform_dropped_rows
+                .get_or_create(&label)
+                .inc_by(dropped);
+        }
+        if failed > 0 {
+            self.transform_errors.get_or_create(&label).inc_by(failed);
         }
     }
 

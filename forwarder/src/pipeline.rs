@@ -22,10 +22,11 @@ use tokio::sync::mpsc;
 
 use crate::dcr::Compiled;
 use crate::dcr::binding::Target;
-use crate::dcr::routing::EventKind;
+use crate::dcr::routing::{EventKind, FlowTransform};
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
 use crate::tables::{Received, Table, write_declared_row};
 use crate::upload::stage::{ChannelMap, RowBatch, ToUploader, UploadChannels};
+use tern_core::transform::Outcome;
 
 /// Rows ready for the outputs: JSON lines (`{"table":…,"row":{…}}`), `rows` of them.
 #[derive(Debug, Default)]
@@ -44,6 +45,14 @@ const FIRST_BATCH_BYTES: usize = 64 * 1024;
 /// The outputs have stopped: the forwarder is shutting down.
 #[derive(Debug)]
 pub struct OutputsClosed;
+
+/// A parsers' UTC timestamp as the transformations' clock reading (`now()`, `ago()`): the
+/// event's receive time, so a row's transformation sees one instant throughout.
+pub fn jiff_time(t: Timestamp) -> jiff::Timestamp {
+    let seconds = t.unix_seconds(0);
+    jiff::Timestamp::new(seconds, i32::try_from(t.nanos).unwrap_or(0))
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
 
 /// The current time as a UTC timestamp.
 pub fn now() -> Timestamp {
@@ -130,6 +139,12 @@ struct RowSink {
     unconfirmed: Vec<String>,
     rows: [Counter; 2],
     mistyped_values: Counter,
+    /// The full row a transformation reads, reused between events.
+    scratch: Vec<u8>,
+    /// Rows each transformation dropped and failed on since the last flush: counted here and
+    /// added to the metrics per flush, not looked up by label per row.
+    transform_counts: Vec<(Arc<FlowTransform>, (u64, u64))>,
+    transform_spare: (u64, u64),
 }
 
 pub(crate) use crate::metrics::ANOMALY_NAMES;
@@ -165,6 +180,9 @@ impl Shaper {
                 pipeline.metrics.rows(Table::CommonSecurityLog.name()),
             ],
             mistyped_values: metrics.mistyped_values.clone(),
+            scratch: Vec::new(),
+            transform_counts: Vec::new(),
+            transform_spare: (0, 0),
         };
         Shaper {
             format: listen.format,
@@ -293,14 +311,28 @@ impl Shaper {
             default_offset_seconds: self.zone.offset_for(event.timestamp.as_ref(), &received_at),
         };
         if bindings.targets.is_empty() {
-            // No upload target: one row per table the routes name (or by kind, with no DCR).
+            // No upload target: one row per table the routes name (or by kind, with no DCR);
+            // a route through a transformation gives its own row.
             let tables = match routes {
                 None => [Some(Table::for_event(&event)), None],
                 Some(routes) => {
+                    for route in routes.ids().filter_map(|id| routing.route(id)) {
+                        if let Some(flow) = &route.transform {
+                            self.sink.append_transformed(
+                                route.table,
+                                flow,
+                                std::iter::empty(),
+                                &event,
+                                &received,
+                            );
+                        }
+                    }
                     let has = |table| {
-                        routes
-                            .ids()
-                            .any(|id| routing.route(id).is_some_and(|r| r.table == table))
+                        routes.ids().any(|id| {
+                            routing
+                                .route(id)
+                                .is_some_and(|r| r.table == table && r.transform.is_none())
+                        })
                     };
                     [
                         has(Table::CommonSecurityLog).then_some(Table::CommonSecurityLog),
@@ -318,6 +350,9 @@ impl Shaper {
         // Target ids, each once, in id order; any number of them (a bit mask capped them at
         // 64 and dropped the rows of the others without a count).
         let mut targets: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
+        // Routes through a dataFlow transformation: their rows are transformed once per route
+        // and written to each of its targets (after the plain ones).
+        let mut transformed: smallvec::SmallVec<[usize; 2]> = smallvec::SmallVec::new();
         match routes {
             None => {
                 let table = Table::for_event(&event);
@@ -332,11 +367,31 @@ impl Shaper {
             }
             Some(routes) => {
                 for route in routes.ids() {
+                    if routing.route(route).is_some_and(|r| r.transform.is_some()) {
+                        transformed.push(route);
+                        continue;
+                    }
                     targets.extend(bindings.by_route.get(route).into_iter().flatten().copied());
                 }
                 targets.sort_unstable();
                 targets.dedup();
             }
+        }
+        for route in transformed.iter().filter_map(|id| {
+            let route = routing.route(*id)?;
+            Some((
+                route,
+                route.transform.as_ref()?,
+                bindings.by_route.get(*id)?,
+            ))
+        }) {
+            let (route, flow, bound) = route;
+            let bound = bound.iter().filter_map(|id| bindings.targets.get(*id));
+            self.sink
+                .append_transformed(route.table, flow, bound, &event, &received);
+        }
+        if targets.is_empty() && !transformed.is_empty() {
+            return;
         }
         if targets.is_empty() {
             // No target takes the event's table (no collection DCR, and no stream for this
@@ -437,6 +492,7 @@ impl Shaper {
         {
             self.handle_reassembled(expired, now());
         }
+        self.sink.publish_transform_counts();
         // Rows are only ever written for targets that were routed; a reload starts the new
         // targets' uploaders before it routes to them, so this snapshot has their channels.
         self.sink.channels = self.sink.uploads.snapshot();
@@ -488,13 +544,107 @@ impl RowSink {
         received: &Received<'_>,
     ) {
         let undeclared = target.map(|t| &t.undeclared);
+        self.deliver(table, target, |out| {
+            write_declared_row(table, event, received, undeclared, out)
+        });
+    }
+
+    /// Runs a dataFlow's transformation on the event's row once and writes the result for
+    /// each of `targets` (with exactly its declared columns), or for the local outputs when
+    /// there is no target. A row the transformation drops or fails on is counted per DCR and
+    /// stream; a failure is logged (rate-limited) and the row is not sent, as the service
+    /// drops a row whose transformation fails (decision 111).
+    fn append_transformed<'t>(
+        &mut self,
+        table: Table,
+        flow: &Arc<FlowTransform>,
+        targets: impl Iterator<Item = &'t Target>,
+        event: &tern_parsers::Event<'_>,
+        received: &Received<'_>,
+    ) {
+        let mut full = std::mem::take(&mut self.scratch);
+        full.clear();
+        let notes = write_declared_row(table, event, received, None, &mut full);
+        let outcome = flow
+            .transform
+            .read_row(&full)
+            .map(|values| flow.transform.run(values, jiff_time(received.time)));
+        self.scratch = full;
+        let values = match outcome {
+            Ok(Outcome::Kept(values)) => values,
+            Ok(Outcome::Dropped) => {
+                self.transform_counts(flow).0 += 1;
+                return;
+            }
+            Ok(Outcome::Failed(e)) | Err(e) => {
+                self.transform_counts(flow).1 += 1;
+                crate::warn_limited!(
+                    transformation = %flow.origin,
+                    error = %e,
+                    "a transformation failed on a row; the row is not sent"
+                );
+                return;
+            }
+        };
+        let columns = flow.transform.output();
+        let mut any = false;
+        for target in targets {
+            any = true;
+            self.deliver(table, Some(target), |out| {
+                tern_core::transform::write_row(columns, &values, Some(&target.undeclared), out);
+                notes
+            });
+        }
+        if !any {
+            self.deliver(table, None, |out| {
+                tern_core::transform::write_row(columns, &values, None, out);
+                notes
+            });
+        }
+    }
+
+    /// This shaper's (dropped, failed) counts for `flow` since the last flush.
+    fn transform_counts(&mut self, flow: &Arc<FlowTransform>) -> &mut (u64, u64) {
+        let at = match self
+            .transform_counts
+            .iter()
+            .position(|(f, _)| Arc::ptr_eq(f, flow))
+        {
+            Some(at) => at,
+            None => {
+                self.transform_counts.push((Arc::clone(flow), (0, 0)));
+                self.transform_counts.len() - 1
+            }
+        };
+        match self.transform_counts.get_mut(at) {
+            Some((_, counts)) => counts,
+            None => &mut self.transform_spare,
+        }
+    }
+
+    /// Adds the transformation counts to the metrics.
+    fn publish_transform_counts(&mut self) {
+        for (flow, (dropped, failed)) in self.transform_counts.drain(..) {
+            self.metrics
+                .transform_rows(&flow.dcr, &flow.stream, dropped, failed);
+        }
+    }
+
+    /// Writes one row (by `write`) for `target`'s uploader and for the local outputs, and
+    /// counts it.
+    fn deliver(
+        &mut self,
+        table: Table,
+        target: Option<&Target>,
+        write: impl FnOnce(&mut Vec<u8>) -> crate::tables::ShapeNotes,
+    ) {
         let upload_key = target
             .filter(|_| !self.channels.is_empty())
             .and_then(|t| t.key.as_deref());
         let pending = upload_key.and_then(|key| pending_batch(&mut self.pending_uploads, key));
         let notes = if let Some(batch) = pending {
             let row_start = batch.rows.len();
-            let notes = write_declared_row(table, event, received, undeclared, &mut batch.rows);
+            let notes = write(&mut batch.rows);
             if self.local_outputs {
                 let row = batch.rows.get(row_start..).unwrap_or_default();
                 write_local_line(&mut self.batch, table, target, |out| {
@@ -511,7 +661,7 @@ impl RowSink {
         } else if self.local_outputs {
             let mut notes = Default::default();
             write_local_line(&mut self.batch, table, target, |out| {
-                notes = write_declared_row(table, event, received, undeclared, out);
+                notes = write(out);
             });
             if let Some(run) = &self.mark {
                 self.metrics.marked.update(run, |c| c.local += 1);

@@ -428,8 +428,12 @@ pub fn bind(routing: &Routing, targets: Vec<Target>) -> Result<Bindings, Vec<Dcr
                         .to_owned(),
             });
         }
+        if let Some(flow) = &route.transform {
+            notes.extend(transform_column_notes(flow, route.table, &bound, &targets));
+        }
         by_route.push(bound);
     }
+    notes.dedup();
     if errors.is_empty() {
         Ok(Bindings {
             targets,
@@ -439,6 +443,40 @@ pub fn bind(routing: &Routing, targets: Vec<Target>) -> Result<Bindings, Vec<Dcr
     } else {
         Err(errors)
     }
+}
+
+/// Columns a transformation gives that its targets would not store: on a built-in table, a
+/// column of its own that does not end in `_CF` (Azure refuses custom columns without it);
+/// a column of the table that the target's stream does not declare (Azure drops it).
+fn transform_column_notes(
+    flow: &super::routing::FlowTransform,
+    table: Table,
+    bound: &[usize],
+    targets: &[Target],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let known = table.columns();
+    for (column, _) in flow.transform.output() {
+        let is_table_column = known.iter().any(|(name, _)| name == column);
+        if !is_table_column && !matches!(table, Table::Custom(_)) && !column.ends_with("_CF") {
+            notes.push(format!(
+                "{}: the transformation adds `{column}` to {}: custom columns of a built-in \
+                 table must end in _CF, so Azure will not store it",
+                flow.origin,
+                table.name()
+            ));
+        }
+        for target in bound.iter().filter_map(|i| targets.get(*i)) {
+            if target.undeclared.contains(column) {
+                notes.push(format!(
+                    "{}: the transformation gives `{column}`, which stream {} of {} does not \
+                     declare: it is left out of the rows",
+                    flow.origin, target.stream, target.origin
+                ));
+            }
+        }
+    }
+    notes
 }
 
 impl Bindings {

@@ -111,6 +111,8 @@ pub struct Flow {
     pub streams: Vec<String>,
     pub destinations: Vec<String>,
     pub output_stream: Option<String>,
+    /// `transformKql`; `None` when absent.
+    pub transform_kql: Option<String>,
     pub path: String,
 }
 
@@ -446,6 +448,7 @@ fn read_dcr(node: &At<'_>) -> Result<Dcr, DcrError> {
                 streams: f.required("streams")?.strings()?,
                 destinations: f.required("destinations")?.strings()?,
                 output_stream: f.optional_str("outputStream")?,
+                transform_kql: f.optional_str("transformKql")?,
                 path: f.path.clone(),
             });
         }

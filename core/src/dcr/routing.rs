@@ -17,10 +17,12 @@
 //!   selects nothing (Tern generates no mark messages).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::DcrError;
 use super::load::{Dcr, FacilityName};
 use crate::tables::Table;
+use crate::transform::{Transform, is_identity};
 
 /// What kind of event a message is, for routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +41,115 @@ const CELLS: usize = SLOTS * SEVERITIES * KINDS;
 /// Routes are a bit set in a `u64`.
 pub const MAX_ROUTES: usize = 64;
 
-/// Where an event goes: a table in a workspace.
+/// Where an event goes: a table in a workspace, through a dataFlow's transformation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub table: Table,
     /// The workspace's ARM resource id, as the DCR gives it.
     pub workspace: String,
+    /// The dataFlow's `transformKql`, unless it is `source` (decision 111: flows with the same
+    /// transformation share a route, flows with different ones get a row each, as the
+    /// service would give).
+    pub transform: Option<Arc<FlowTransform>>,
+}
+
+/// A collection dataFlow's transformation, compiled for its input stream's columns.
+#[derive(Debug)]
+pub struct FlowTransform {
+    pub transform: Transform,
+    /// The DCR's name (else its file), for metrics and messages.
+    pub dcr: String,
+    /// The input stream (`Microsoft-Syslog`, `Microsoft-CommonSecurityLog`).
+    pub stream: String,
+    /// `file: dataFlows[0]`, for messages.
+    pub origin: String,
+}
+
+impl PartialEq for FlowTransform {
+    fn eq(&self, other: &FlowTransform) -> bool {
+        self.transform.text == other.transform.text && self.stream == other.stream
+    }
+}
+
+impl Eq for FlowTransform {}
+
+/// A stream's columns as a transformation sees them: the table's for `Microsoft-Syslog` and
+/// `Microsoft-CommonSecurityLog`, the declaration's for a declared `Custom-` stream, the text
+/// log columns otherwise (a `logFiles` stream).
+pub fn stream_columns(dcr: &Dcr, stream: &str) -> Vec<(String, String)> {
+    if let Some((_, table)) = stream_kind(stream) {
+        return owned(table.columns());
+    }
+    if let Some(declared) = dcr
+        .declared_streams
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(stream))
+    {
+        return declared
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.kind.clone()))
+            .collect();
+    }
+    owned(crate::tables::FILE_COLUMNS.to_vec())
+}
+
+fn owned(columns: Vec<(&str, &str)>) -> Vec<(String, String)> {
+    columns
+        .into_iter()
+        .map(|(n, t)| (n.to_owned(), t.to_owned()))
+        .collect()
+}
+
+/// Every dataFlow of `dcr` with a transformation, per input stream, compiled for that
+/// stream's columns (`tern transform test`): (`dataFlows[i]`, stream, the transformation).
+pub fn all_flow_transforms(dcr: &Dcr) -> Vec<(String, String, Result<Transform, String>)> {
+    let mut all = Vec::new();
+    for flow in &dcr.flows {
+        let Some(kql) = flow.transform_kql.as_deref().filter(|k| !is_identity(k)) else {
+            continue;
+        };
+        for stream in &flow.streams {
+            let columns = stream_columns(dcr, stream);
+            let borrowed: Vec<(&str, &str)> = columns
+                .iter()
+                .map(|(n, t)| (n.as_str(), t.as_str()))
+                .collect();
+            let compiled = Transform::compile(kql, &borrowed).map_err(|e| e.render(kql));
+            all.push((flow.path.clone(), stream.clone(), compiled));
+        }
+    }
+    all
+}
+
+/// Compiles a dataFlow's `transformKql` for a stream with `table`'s columns; `None` for no
+/// transformation (`source`). The error names the file, the dataFlow and the construct.
+pub fn flow_transform(
+    dcr: &Dcr,
+    flow: &super::load::Flow,
+    stream: &str,
+    table: Table,
+) -> Result<Option<Arc<FlowTransform>>, DcrError> {
+    let Some(kql) = flow.transform_kql.as_deref().filter(|k| !is_identity(k)) else {
+        return Ok(None);
+    };
+    let columns = table.columns();
+    match Transform::compile(kql, &columns) {
+        Ok(transform) => Ok(Some(Arc::new(FlowTransform {
+            transform,
+            dcr: dcr.name.clone().unwrap_or_else(|| dcr.file.clone()),
+            stream: stream.to_owned(),
+            origin: format!("{}: {}", dcr.file, flow.path),
+        }))),
+        Err(e) => Err(DcrError {
+            file: dcr.file.clone(),
+            path: format!("{}.transformKql", flow.path),
+            message: format!(
+                "Tern cannot run this transformation, so nothing is collected for it: {}",
+                e.render(kql)
+            ),
+        }),
+    }
 }
 
 /// A set of route ids.
@@ -175,6 +280,16 @@ impl Routing {
                         continue;
                     }
                     for flow in flows {
+                        let transform = match flow_transform(dcr, flow, stream, table) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                // Once per flow, not per source stream that reaches it.
+                                if !errors.contains(&e) {
+                                    errors.push(e);
+                                }
+                                continue;
+                            }
+                        };
                         for (d, alias) in flow.destinations.iter().enumerate() {
                             let Some(workspace) = dcr.workspaces.iter().find(|w| w.name == *alias)
                             else {
@@ -189,10 +304,12 @@ impl Routing {
                             let route = Route {
                                 table,
                                 workspace: workspace.workspace_resource_id.clone(),
+                                transform: transform.clone(),
                             };
                             let id = match routes.iter().position(|r| {
                                 r.table == route.table
                                     && r.workspace.eq_ignore_ascii_case(&route.workspace)
+                                    && r.transform == route.transform
                             }) {
                                 Some(id) => id,
                                 None => {
@@ -284,10 +401,10 @@ impl Routing {
         // Multi-homing: a table filled in more than one workspace.
         let mut per_table: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
         for route in &routes {
-            per_table
-                .entry(route.table.name())
-                .or_default()
-                .push(&route.workspace);
+            let workspaces = per_table.entry(route.table.name()).or_default();
+            if !workspaces.contains(&route.workspace.as_str()) {
+                workspaces.push(&route.workspace);
+            }
         }
         for (table, workspaces) in per_table {
             if workspaces.len() > 1 {
@@ -376,13 +493,45 @@ impl Routing {
                 }
                 if !selections.is_empty() {
                     lines.push(format!(
-                        "{label} events {} → {} in {}",
+                        "{label} events {} → {} in {}{}",
                         selections.join(" "),
                         route.table.name(),
-                        route.workspace
+                        route.workspace,
+                        route
+                            .transform
+                            .as_ref()
+                            .map(|t| format!(" through the transformation of {}", t.origin))
+                            .unwrap_or_default()
                     ));
                 }
             }
+        }
+        // Each transformation once: its KQL and the columns it gives (issue 24 item 3).
+        let mut shown: Vec<&str> = Vec::new();
+        for flow in self.routes.iter().filter_map(|r| r.transform.as_ref()) {
+            if shown.contains(&flow.origin.as_str()) {
+                continue;
+            }
+            shown.push(&flow.origin);
+            lines.push(format!(
+                "transformation of {} ({}): {}",
+                flow.origin,
+                flow.stream,
+                flow.transform
+                    .text
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+            lines.push(format!(
+                "  output columns: {}",
+                flow.transform
+                    .output()
+                    .iter()
+                    .map(|(name, ty)| format!("{name}:{}", ty.declaration_name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         lines
     }
