@@ -65,3 +65,9 @@ done
 printf 'kern.warning @127.0.0.1:25224\nauth.=alert;auth.=crit @127.0.0.1:25224\nlocal4.*;local4.!err action(type="omfwd" target="127.0.0.1" port="25224")\nif $rawmsg contains "CEF:" then @@127.0.0.1:25226\n' > "$here/corpus/migrate/rsyslog"
 printf 'destination d_oms { udp("127.0.0.1" port(25224)); };\nfilter f_auth_oms { level(alert,crit) and facility(auth) or not (program("x") and level(debug)); };\nlog { source(src); filter(f_auth_oms); destination(d_oms); };\n' > "$here/corpus/migrate/syslog-ng"
 echo "seeded from $n files"
+# DCR transformations: real transformKql forms (docs, Sentinel samples) and a row.
+mkdir -p "$here/corpus/kql_parse" "$here/corpus/kql_eval"
+printf 'source | where ProcessName !contains "CEF" | extend Site_CF = iff(HostName startswith "fw", "edge", "core") | project-away CollectorHostName' > "$here/corpus/kql_parse/filter"
+printf 'let noisy = dynamic(["a"]); source | parse kind=regex SyslogMessage with @"user=" User:string " port=" Port:int | where Port between (1 .. 1024) and HostName !in~ (noisy)' > "$here/corpus/kql_parse/parse"
+printf 'source | extend d = parse_json(SyslogMessage) | extend X = tostring(d.a[0]), T = format_datetime(TimeGenerated, "yyyy-MM-dd"), H = hash_sha256(HostName)\n{"TimeGenerated":"2026-12-07T10:00:00Z","SyslogMessage":"{\\"a\\":[1]}","HostName":"h"}' > "$here/corpus/kql_eval/json"
+printf 'source | where SyslogMessage has "x" | extend N = countof(SyslogMessage, "x"), S = substring(SyslogMessage, -2, 3), B = bin(ProcessID, 10)\n{"TimeGenerated":"2026-12-07T10:00:00Z","SyslogMessage":"x y x","ProcessID":42}' > "$here/corpus/kql_eval/has"

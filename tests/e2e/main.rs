@@ -596,6 +596,11 @@ fn all() -> Vec<E2e> {
             ),
         ),
         e2e(
+            "upload::a_transformation_filters_and_changes_rows_and_reloads_live",
+            &[],
+            multi_thread(upload::a_transformation_filters_and_changes_rows_and_reloads_live),
+        ),
+        e2e(
             "vendors::ise_segments_are_reassembled_and_senders_can_be_pinned",
             &[],
             sync(vendors::ise_segments_are_reassembled_and_senders_can_be_pinned),

@@ -919,6 +919,14 @@ fn two_workspace_config(
     )
 }
 
+/// The sum of the series of metric `name` matching `filter` on the metrics port (0 when it
+/// does not answer yet).
+fn read_metric(metrics_port: u16, name: &str, filter: &str) -> u64 {
+    crate::support::http_get(metrics_port, "/metrics").map_or(0, |(_, text)| {
+        crate::support::metric_sum(&text, name, filter)
+    })
+}
+
 /// Waits (30 s at most) until `done`.
 async fn until(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -962,11 +970,7 @@ pub(crate) async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_r
     );
     std::fs::write(dir.path().join("tern.toml"), config).unwrap();
     let child = spawn_tern(&dir.path().join("tern.toml"));
-    let metric = |name: &str, filter: &str| {
-        crate::support::http_get(metrics_port, "/metrics").map_or(0, |(_, text)| {
-            crate::support::metric_sum(&text, name, filter)
-        })
-    };
+    let metric = |name: &str, filter: &str| read_metric(metrics_port, name, filter);
     const N: usize = 1_000;
     send_user(port, 0..N).await;
     until("ws1's first rows", || {
@@ -1011,4 +1015,99 @@ pub(crate) async fn a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_r
         seqs_in(&mock, "Custom-WS2", "SyslogMessage"),
         (N..2 * N).collect::<Vec<_>>()
     );
+}
+
+/// The collection DCR of `user_dcr` with a transformation on its Syslog dataFlow.
+fn user_dcr_with_transform(ws: &str, kql: &str) -> String {
+    let mut dcr: serde_json::Value = serde_json::from_str(&user_dcr(ws)).unwrap();
+    dcr["properties"]["dataFlows"][0]["transformKql"] = serde_json::Value::from(kql);
+    dcr.to_string()
+}
+
+/// `user` messages `range` on a new connection, `seq=N keep` or, for odd N, `seq=N drop`.
+async fn send_keep_or_drop(port: u16, range: std::ops::Range<usize>) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = connect_when_ready(port);
+        let text: String = range
+            .map(|i| {
+                let what = if i % 2 == 0 { "keep" } else { "drop" };
+                format!("<14>Nov 21 10:00:00 h app: seq={i} {what}\n")
+            })
+            .collect();
+        stream.write_all(text.as_bytes()).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// A collection DCR's transformation runs before upload (issue 24): its `where` drops rows
+/// (counted by DCR and stream), its `extend` changes them; a reload that changes the
+/// transformation takes effect without a restart, and no row is lost or sent twice.
+pub(crate) async fn a_transformation_filters_and_changes_rows_and_reloads_live() {
+    let mock = MockAzure::start(&[(DCR, "Custom-WS1")]).await.unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (crate::support::free_port(), crate::support::free_port());
+    let config = two_workspace_config(
+        dir.path(),
+        &mock.url(),
+        port,
+        (&[], &["ws1"]),
+        &format!("127.0.0.1:{metrics_port}"),
+    );
+    let dcr_file = dir.path().join("dcr").join("ws1.json");
+    std::fs::write(
+        &dcr_file,
+        user_dcr_with_transform(
+            "ws1",
+            "source | where SyslogMessage !has \"drop\" | extend ProcessName = \"v1\"",
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    let metric = |name: &str, filter: &str| read_metric(metrics_port, name, filter);
+    const N: usize = 1_000;
+    send_keep_or_drop(port, 0..N).await;
+    until("the kept rows and the dropped count", || {
+        mock.rows(DCR, "Custom-WS1").len() >= N / 2
+            && metric(
+                "tern_transform_dropped_rows_total",
+                "stream=\"Microsoft-Syslog\"",
+            ) == N as u64 / 2
+    })
+    .await;
+    // The second transformation keeps everything and marks it v2.
+    std::fs::write(
+        &dcr_file,
+        user_dcr_with_transform("ws1", "source | extend ProcessName = \"v2\""),
+    )
+    .unwrap();
+    until("the reload", || {
+        metric("tern_dcr_reloads_total", "result=\"ok\"") == 1
+    })
+    .await;
+    send_keep_or_drop(port, N..2 * N).await;
+    until("the rows after the reload", || {
+        mock.rows(DCR, "Custom-WS1").len() >= N / 2 + N
+    })
+    .await;
+    assert_eq!(metric("tern_transform_errors_total", ""), 0);
+    assert!(stop_tern(child).await.success());
+    let rows = mock.rows(DCR, "Custom-WS1");
+    assert_eq!(rows.len(), N / 2 + N);
+    let mut expected: Vec<(usize, &str)> = (0..N).step_by(2).map(|i| (i, "v1")).collect();
+    expected.extend((N..2 * N).map(|i| (i, "v2")));
+    let mut got: Vec<(usize, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                crate::support::seq_of(&r["SyslogMessage"]),
+                r["ProcessName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
 }
