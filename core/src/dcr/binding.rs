@@ -114,6 +114,28 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
                     });
                     continue;
                 };
+                // Log-file rows are not run through transformations yet: refused, never
+                // sent untransformed (decision 111).
+                if flow
+                    .transform_kql
+                    .as_deref()
+                    .is_some_and(|k| !crate::transform::is_identity(k))
+                {
+                    errors.push(DcrError {
+                        file: dcr.file.clone(),
+                        path: format!("{}.transformKql", flow.path),
+                        message: format!(
+                            "Tern does not run transformations on log-file streams ({}) yet, \
+                             and will not send the rows untransformed: move the \
+                             transformation to the ingestion DCR (Azure runs it there) or \
+                             make it `source`",
+                            source.stream
+                        ),
+                    });
+                    // The flow exists: one error for it, not also "no dataFlow".
+                    table = Some(flow_table);
+                    continue;
+                }
                 table = Some(flow_table);
                 for alias in &flow.destinations {
                     let Some(workspace) = dcr.workspaces.iter().find(|w| w.name == *alias) else {
@@ -564,5 +586,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(bound.len(), 2);
+    }
+
+    #[test]
+    fn a_log_file_flow_with_a_transformation_is_refused_not_ignored() {
+        let mut dcrs = files_dcr(&[("Custom-App_CL", "text")]);
+        if let Some(flow) = dcrs.first_mut().and_then(|d| d.flows.first_mut()) {
+            flow.transform_kql = Some("source | project TimeGenerated, RawData".to_owned());
+        }
+        let errors = bind_files(&dcrs, &[]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "properties.dataFlows[0].transformKql");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("Tern does not run transformations on log-file streams"),
+            "{}",
+            errors[0].message
+        );
+        // `source` is no transformation.
+        if let Some(flow) = dcrs.first_mut().and_then(|d| d.flows.first_mut()) {
+            flow.transform_kql = Some(" source ".to_owned());
+        }
+        assert_eq!(bind_files(&dcrs, &[]).unwrap().len(), 1);
     }
 }
