@@ -86,7 +86,7 @@ fn parse_args() -> Result<Args, String> {
             "--tern" => a.tern = PathBuf::from(value()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: e2e [--scenarios compare,max,cef,udp,memory] [--peers tern,rsyslog,rsyslog-zlib,syslog-ng]\n\
+                    "usage: e2e [--scenarios compare,max,cef,transform,udp,memory] [--peers tern,rsyslog,rsyslog-zlib,syslog-ng]\n\
                      \x20          [--runs 3] [--count 1000000] [--connections 4] [--mix cef=60,asa=15,rfc3164=15,rfc5424=10]\n\
                      \x20          [--udp-rate 200000] [--udp-seconds 60] [--memory-rate 100000] [--memory-seconds 300]\n\
                      \x20          [--outage-seconds 120] [--tern target/release/tern]"
@@ -262,14 +262,31 @@ fn tcp_run(
     sinks.reset();
     let port = free_port();
     let running = start_peer(peer, args, port, sinks)?;
+    measure_tcp(sinks, peer, running, port, mix, count, connections, count)
+}
+
+/// Sends `count` messages to a started peer listening on `port` and measures it until
+/// `expected` distinct messages have arrived (fewer than `count` when a transformation drops
+/// some).
+#[allow(clippy::too_many_arguments)]
+fn measure_tcp(
+    sinks: &Sinks,
+    peer: &str,
+    running: peers::Running,
+    port: u16,
+    mix: &Mix,
+    count: u64,
+    connections: usize,
+    expected: u64,
+) -> Result<Measured, String> {
     let pid = running.pid();
     let cpu0 = peers::cpu_seconds(pid);
     let start = Instant::now();
     let to: SocketAddr = ([127, 0, 0, 1], port).into();
     let sent = generator::send_tcp(mix, to, connections, count, None, false)
         .map_err(|e| format!("sending: {e}"))?;
-    let (got, seconds) = wait_delivered(sinks, peer, sent.messages, start, Duration::from_secs(15));
-    if got.unique < sent.messages {
+    let (got, seconds) = wait_delivered(sinks, peer, expected, start, Duration::from_secs(15));
+    if got.unique < expected {
         eprintln!(
             "{peer}: {} of {} missing, first: {:?} (mix lines {:?})",
             sent.messages - got.unique,
@@ -401,6 +418,77 @@ fn max_speed(args: &Args, sinks: &Sinks) -> Result<(), String> {
     print_runs(
         &format!("Tern at full speed: {count} messages of the mix over 8 TCP connections"),
         &[("tern".into(), runs)],
+    );
+    Ok(())
+}
+
+/// The transformations of issue 24's speed targets, on the Syslog stream of a collection DCR
+/// that selects everything: (name, transformKql, which sequence numbers it keeps).
+const TRANSFORMS: [(&str, &str, u64); 4] = [
+    ("none (`source`)", "source", 1),
+    (
+        "where SyslogMessage !has (keeps all)",
+        "source | where SyslogMessage !has \"zzzz\"",
+        1,
+    ),
+    (
+        "extend + project-away",
+        "source | extend ProcessName = strcat(ProcessName, \"-x\") | project-away CollectorHostName",
+        1,
+    ),
+    (
+        "where … endswith \"0\" (drops 90 %)",
+        "source | where SyslogMessage endswith \"0\"",
+        10,
+    ),
+];
+
+/// CPU per received event with each of [`TRANSFORMS`] (syslog messages only, so every event
+/// goes through the transformation), runs interleaved.
+fn transform_cost(args: &Args, sinks: &Sinks) -> Result<(), String> {
+    let mix = Mix::from_spec("rfc3164=60,rfc5424=40")?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut rows: Vec<(String, Vec<Measured>)> = Vec::new();
+    for _ in 0..args.runs {
+        for (index, (name, kql, keep_one_in)) in TRANSFORMS.iter().enumerate() {
+            eprintln!("transform: {name}…");
+            let dcr = dir.path().join(format!("collect-{index}.json"));
+            let text = serde_json::json!({"properties": {
+                "dataSources": {"syslog": [{"name": "all", "streams": ["Microsoft-Syslog"], "facilityNames": ["*"], "logLevels": ["*"]}]},
+                "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/bench"}]},
+                "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"], "transformKql": kql}]
+            }});
+            std::fs::write(&dcr, text.to_string()).map_err(|e| e.to_string())?;
+            sinks.reset();
+            let port = free_port();
+            let extra = format!("[dcr]\npaths = [\"{}\"]\n", dcr.display());
+            let running = peers::tern(&args.tern, port, false, &extra, &sinks.config)?;
+            let expected = args.count.div_ceil(*keep_one_in);
+            let mut measured = measure_tcp(
+                sinks,
+                "tern",
+                running,
+                port,
+                &mix,
+                args.count,
+                args.connections,
+                expected,
+            )?;
+            // Per received event: what an operator pays for each message sent to Tern.
+            measured.delivered = if measured.delivered >= expected {
+                args.count
+            } else {
+                measured.delivered * keep_one_in
+            };
+            match rows.iter_mut().find(|(n, _)| n == name) {
+                Some((_, runs)) => runs.push(measured),
+                None => rows.push(((*name).to_owned(), vec![measured])),
+            }
+        }
+    }
+    print_runs(
+        "Transformations (syslog only; per received event; all rows expected arrived)",
+        &rows,
     );
     Ok(())
 }
@@ -638,6 +726,7 @@ fn main() {
             "compare" => compare(&args, &sinks),
             "max" => max_speed(&args, &sinks),
             "cef" => cef_cost(&args, &sinks),
+            "transform" => transform_cost(&args, &sinks),
             "udp" => udp(&args, &sinks),
             "memory" => memory(&args, &sinks),
             other => Err(format!("unknown scenario {other}")),
