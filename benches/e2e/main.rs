@@ -451,6 +451,12 @@ fn transform_cost(args: &Args, sinks: &Sinks) -> Result<(), String> {
     let mut rows: Vec<(String, Vec<Measured>)> = Vec::new();
     for _ in 0..args.runs {
         for (index, (name, kql, keep_one_in)) in TRANSFORMS.iter().enumerate() {
+            // `E2E_TRANSFORMS=1,3`: only those variants (for profiling one).
+            if std::env::var("E2E_TRANSFORMS")
+                .is_ok_and(|only| !only.split(',').any(|i| i == index.to_string()))
+            {
+                continue;
+            }
             eprintln!("transform: {name}…");
             let dcr = dir.path().join(format!("collect-{index}.json"));
             let text = serde_json::json!({"properties": {

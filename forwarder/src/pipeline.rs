@@ -565,18 +565,16 @@ impl RowSink {
         let mut full = std::mem::take(&mut self.scratch);
         full.clear();
         let notes = write_declared_row(table, event, received, None, &mut full);
-        let outcome = flow
-            .transform
-            .read_row(&full)
-            .map(|values| flow.transform.run(values, jiff_time(received.time)));
-        self.scratch = full;
-        let values = match outcome {
-            Ok(Outcome::Kept(values)) => values,
+        let transform = &flow.transform;
+        let cells = match transform.run_json(&full, jiff_time(received.time)) {
+            Ok(Outcome::Kept(cells)) => cells,
             Ok(Outcome::Dropped) => {
+                self.scratch = full;
                 self.transform_counts(flow).0 += 1;
                 return;
             }
             Ok(Outcome::Failed(e)) | Err(e) => {
+                self.scratch = full;
                 self.transform_counts(flow).1 += 1;
                 crate::warn_limited!(
                     transformation = %flow.origin,
@@ -586,21 +584,22 @@ impl RowSink {
                 return;
             }
         };
-        let columns = flow.transform.output();
         let mut any = false;
         for target in targets {
             any = true;
             self.deliver(table, Some(target), |out| {
-                tern_core::transform::write_row(columns, &values, Some(&target.undeclared), out);
+                transform.write_kept(&full, &cells, Some(&target.undeclared), out);
                 notes
             });
         }
         if !any {
             self.deliver(table, None, |out| {
-                tern_core::transform::write_row(columns, &values, None, out);
+                transform.write_kept(&full, &cells, None, out);
                 notes
             });
         }
+        drop(cells);
+        self.scratch = full;
     }
 
     /// This shaper's (dropped, failed) counts for `flow` since the last flush.

@@ -18,7 +18,8 @@ use super::value::{Type, Value};
 #[derive(Debug, Clone)]
 pub enum Node {
     Const(Value),
-    Column(usize),
+    /// A column of the row as it stands at this step, and its type.
+    Column(usize, Type),
     Call(Func, Vec<Node>),
     /// A regular expression compiled at load time (a constant pattern).
     Regex(Arc<regex::Regex>),
@@ -64,6 +65,11 @@ pub enum Step {
 pub struct Program {
     pub steps: Vec<Step>,
     pub output: Vec<(String, Type)>,
+    /// Only `where` steps: a kept row is the input row, unchanged.
+    pub filters_only: bool,
+    /// For a filters-only program, the input columns its predicates read (the others are
+    /// never looked at).
+    pub reads: Vec<usize>,
 }
 
 /// A `let` datatable: its rows of constants.
@@ -101,9 +107,20 @@ pub fn compile(query: &Query, input: &[(String, Type)]) -> Result<Program, Trans
     for op in &query.ops {
         steps.push(scope.step(op)?);
     }
+    let filters_only = steps.iter().all(|s| matches!(s, Step::Where(_)));
+    let mut reads = Vec::new();
+    for step in &steps {
+        if let Step::Where(node) = step {
+            columns_read(node, &mut reads);
+        }
+    }
+    reads.sort_unstable();
+    reads.dedup();
     Ok(Program {
         steps,
         output: scope.columns,
+        filters_only,
+        reads,
     })
 }
 
@@ -369,10 +386,10 @@ impl Scope {
                     return Ok((node.clone(), *ty));
                 }
                 match self.slot(name) {
-                    Some(at) => Ok((
-                        Node::Column(at),
-                        self.columns.get(at).map_or(Type::Dynamic, |c| c.1),
-                    )),
+                    Some(at) => {
+                        let ty = self.columns.get(at).map_or(Type::Dynamic, |c| c.1);
+                        Ok((Node::Column(at, ty), ty))
+                    }
                     None if self.tables.contains_key(name) => Err(TransformError::at(
                         span,
                         format!("`{name}` is a table: use it as a list (`x in ({name})`)"),
@@ -516,10 +533,10 @@ impl Scope {
                 ));
             };
             return match self.slot(&column) {
-                Some(at) => Ok((
-                    Node::Column(at),
-                    self.columns.get(at).map_or(Type::Dynamic, |c| c.1),
-                )),
+                Some(at) => {
+                    let ty = self.columns.get(at).map_or(Type::Dynamic, |c| c.1);
+                    Ok((Node::Column(at, ty), ty))
+                }
                 None => self.expr(default),
             };
         }
@@ -583,6 +600,31 @@ impl Scope {
         }
         let ty = functions::result_type(spec.func, &types, &nodes);
         Ok((Node::Call(spec.func, nodes), ty))
+    }
+}
+
+/// The column slots `node` reads.
+fn columns_read(node: &Node, into: &mut Vec<usize>) {
+    match node {
+        Node::Column(at, _) => into.push(*at),
+        Node::Const(_) | Node::Regex(_) => {}
+        Node::Call(_, args) => args.iter().for_each(|a| columns_read(a, into)),
+        Node::Binary(_, l, r) | Node::Index(l, r) => {
+            columns_read(l, into);
+            columns_read(r, into);
+        }
+        Node::Negate(inner) | Node::Member(inner, _) => columns_read(inner, into),
+        Node::In { value, list, .. } => {
+            columns_read(value, into);
+            list.iter().for_each(|a| columns_read(a, into));
+        }
+        Node::Between {
+            value, low, high, ..
+        } => {
+            columns_read(value, into);
+            columns_read(low, into);
+            columns_read(high, into);
+        }
     }
 }
 

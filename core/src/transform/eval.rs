@@ -10,21 +10,22 @@ use jiff::Timestamp;
 
 use super::compile::{Node, Program, Step};
 use super::functions::{self, Func};
+use super::row::Cell;
 use super::syntax::{BinOp, ParseKind, SetTest, TextOp};
 use super::value::{Type, Value};
 
 /// What a transformation did with a row.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Outcome<'r> {
     /// The row as the output schema lays it out.
-    Kept(Vec<Value>),
+    Kept(Vec<Cell<'r>>),
     /// A `where` was not true.
     Dropped,
     /// The evaluation failed (the service drops such a row and logs a transformation error).
     Failed(String),
 }
 
-pub fn run(program: &Program, mut row: Vec<Value>, now: Timestamp) -> Outcome {
+pub fn run<'r>(program: &Program, mut row: Vec<Cell<'r>>, now: Timestamp) -> Outcome<'r> {
     for step in &program.steps {
         match step {
             Step::Where(predicate) => match eval(predicate, &row, now) {
@@ -42,16 +43,21 @@ pub fn run(program: &Program, mut row: Vec<Value>, now: Timestamp) -> Outcome {
                         Err(e) => return Outcome::Failed(e),
                     };
                     match slot.and_then(|at| row.get_mut(at)) {
-                        Some(cell) => *cell = value,
-                        None => row.push(value),
+                        Some(cell) => *cell = Cell::Value(value),
+                        None => row.push(Cell::Value(value)),
                     }
                 }
             }
             Step::Project(nodes) => {
                 let mut next = Vec::with_capacity(nodes.len());
                 for node in nodes {
+                    // A column projected as it is keeps its bytes.
+                    if let Node::Column(at, _) = node {
+                        next.push(row.get(*at).cloned().unwrap_or(Cell::Value(Value::Null)));
+                        continue;
+                    }
                     match eval(node, &row, now) {
-                        Ok(v) => next.push(v),
+                        Ok(v) => next.push(Cell::Value(v)),
                         Err(e) => return Outcome::Failed(e),
                     }
                 }
@@ -60,7 +66,7 @@ pub fn run(program: &Program, mut row: Vec<Value>, now: Timestamp) -> Outcome {
             Step::Pick(keep) => {
                 row = keep
                     .iter()
-                    .map(|at| row.get(*at).cloned().unwrap_or(Value::Null))
+                    .map(|at| row.get(*at).cloned().unwrap_or(Cell::Value(Value::Null)))
                     .collect();
             }
             Step::Parse {
@@ -96,8 +102,8 @@ pub fn run(program: &Program, mut row: Vec<Value>, now: Timestamp) -> Outcome {
                 }
                 for ((slot, _), value) in columns.iter().zip(values) {
                     match slot.and_then(|at| row.get_mut(at)) {
-                        Some(cell) => *cell = value,
-                        None => row.push(value),
+                        Some(cell) => *cell = Cell::Value(value),
+                        None => row.push(Cell::Value(value)),
                     }
                 }
             }
@@ -125,10 +131,10 @@ fn convert(text: &str, ty: Type) -> Option<Value> {
     })
 }
 
-pub fn eval(node: &Node, row: &[Value], now: Timestamp) -> Result<Value, String> {
+pub fn eval(node: &Node, row: &[Cell<'_>], now: Timestamp) -> Result<Value, String> {
     Ok(match node {
         Node::Const(v) => v.clone(),
-        Node::Column(at) => row.get(*at).cloned().unwrap_or(Value::Null),
+        Node::Column(at, ty) => row.get(*at).map_or(Value::Null, |c| c.value(*ty)),
         Node::Regex(_) => Value::Null,
         Node::Call(func, args) => return call(*func, args, row, now),
         Node::Binary(op, left, right) => return binary(*op, left, right, row, now),
@@ -230,7 +236,7 @@ fn member(d: &serde_json::Value, name: &str) -> Value {
         .map_or(Value::Null, |j| Value::Dynamic(Arc::new(j.clone())))
 }
 
-fn call(func: Func, args: &[Node], row: &[Value], now: Timestamp) -> Result<Value, String> {
+fn call(func: Func, args: &[Node], row: &[Cell<'_>], now: Timestamp) -> Result<Value, String> {
     // Only the branch taken is evaluated.
     match func {
         Func::Iif => {
@@ -276,7 +282,7 @@ fn binary(
     op: BinOp,
     left: &Node,
     right: &Node,
-    row: &[Value],
+    row: &[Cell<'_>],
     now: Timestamp,
 ) -> Result<Value, String> {
     // `and`/`or` short-circuit, with null as "unknown".
@@ -303,6 +309,19 @@ fn binary(
             return Err("matches regex needs a constant pattern".to_owned());
         };
         return Ok(Value::Bool(regex.is_match(&subject)));
+    }
+    // A string operator on a column as written (no escapes) reads its bytes in place: no
+    // copy of the message per row.
+    if let BinOp::Text {
+        op: text_op,
+        negated,
+        case_sensitive,
+    } = op
+    {
+        if let (Some(hay), Node::Const(needle)) = (borrowed_text(left, row), right) {
+            let found = text_test(text_op, hay, &needle.to_text(), case_sensitive);
+            return Ok(Value::Bool(found != negated));
+        }
     }
     let l = eval(left, row, now)?.undynamic();
     let r = eval(right, row, now)?.undynamic();
@@ -333,6 +352,21 @@ fn binary(
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arithmetic(op, l, r),
         BinOp::And | BinOp::Or | BinOp::MatchesRegex => Value::Null,
     })
+}
+
+/// The text of a string column still as written, when it has no escape.
+fn borrowed_text<'r>(node: &Node, row: &'r [Cell<'_>]) -> Option<&'r str> {
+    let Node::Column(at, Type::String) = node else {
+        return None;
+    };
+    let Cell::Raw(raw) = row.get(*at)? else {
+        return None;
+    };
+    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if inner.contains(&b'\\') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
 }
 
 fn truth(v: &Value) -> Option<bool> {
@@ -491,11 +525,29 @@ fn find(hay: &str, needle: &str, fold: bool) -> Option<usize> {
     if !fold {
         return memchr::memmem::find(hay.as_bytes(), needle.as_bytes());
     }
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
-        return Some(0);
+    find_ascii_ci(hay.as_bytes(), needle.as_bytes(), 0)
+}
+
+/// The first place at or after `from` where `needle` occurs ignoring ASCII case: candidates
+/// found by the first byte in either case (memchr), then compared.
+fn find_ascii_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let Some(&first) = needle.first() else {
+        return Some(from.min(hay.len()));
+    };
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut at = from;
+    while at + needle.len() <= hay.len() {
+        let offset = memchr::memchr2(lower, upper, hay.get(at..)?)?;
+        at += offset;
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        at += 1;
     }
-    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+    None
 }
 
 /// Maximal runs of ASCII letters and digits: KQL's terms.
@@ -523,23 +575,24 @@ pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
     let starts_term = alnum(n.first());
     let ends_term = alnum(n.last());
     let mut from = 0;
-    while from + n.len() <= h.len() {
-        let window = h.get(from..from + n.len()).unwrap_or_default();
-        let hit = if case_sensitive {
-            window == n
+    loop {
+        let found = if case_sensitive {
+            h.get(from..)
+                .and_then(|rest| memchr::memmem::find(rest, n))
+                .map(|at| at + from)
         } else {
-            window.eq_ignore_ascii_case(n)
+            find_ascii_ci(h, n, from)
         };
-        if hit {
-            let before_ok = !starts_term || from == 0 || !alnum(h.get(from - 1));
-            let after_ok = !ends_term || !alnum(h.get(from + n.len()));
-            if before_ok && after_ok {
-                return true;
-            }
+        let Some(at) = found else {
+            return false;
+        };
+        let before_ok = !starts_term || at == 0 || !alnum(h.get(at - 1));
+        let after_ok = !ends_term || !alnum(h.get(at + n.len()));
+        if before_ok && after_ok {
+            return true;
         }
-        from += 1;
+        from = at + 1;
     }
-    false
 }
 
 #[cfg(test)]

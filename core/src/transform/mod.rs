@@ -14,6 +14,7 @@ pub mod compile;
 pub mod eval;
 pub mod functions;
 pub mod lex;
+pub mod row;
 pub mod syntax;
 pub mod value;
 
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 pub use eval::Outcome;
+pub use row::Cell;
 pub use value::{Type, Value};
 
 use crate::tables::Undeclared;
@@ -91,6 +93,9 @@ pub struct Transform {
     pub text: String,
     input: Vec<(String, Type)>,
     program: compile::Program,
+    /// For a filter over rows without nested objects: the columns it reads and how to find
+    /// each in the row's bytes (`None`: split the whole row).
+    lookups: Option<Vec<(usize, row::FieldFinder)>>,
 }
 
 /// What happened to one row.
@@ -131,10 +136,24 @@ impl Transform {
                     .to_owned(),
             ));
         }
+        // A filter reads a few columns and passes the row on as it is: only those columns are
+        // looked up, by name (exact in rows without nested objects).
+        let lookups = (program.filters_only && !input.iter().any(|(_, t)| *t == Type::Dynamic))
+            .then(|| {
+                program
+                    .reads
+                    .iter()
+                    .filter_map(|at| {
+                        let (name, _) = input.get(*at)?;
+                        Some((*at, row::FieldFinder::new(name)))
+                    })
+                    .collect()
+            });
         Ok(Transform {
             text: kql.to_owned(),
             input,
             program,
+            lookups,
         })
     }
 
@@ -144,8 +163,12 @@ impl Transform {
     }
 
     /// Runs on one row given as values in input order.
-    pub fn run(&self, row: Vec<Value>, now: Timestamp) -> Outcome {
-        eval::run(&self.program, row, now)
+    pub fn run(&self, row: Vec<Value>, now: Timestamp) -> Outcome<'static> {
+        eval::run(
+            &self.program,
+            row.into_iter().map(Cell::Value).collect(),
+            now,
+        )
     }
 
     /// Runs on one row written as a JSON object (what the table writers produce) and appends
@@ -158,31 +181,83 @@ impl Transform {
         undeclared: Option<&Undeclared>,
         out: &mut Vec<u8>,
     ) -> Applied {
-        let values = match self.read_row(row) {
-            Ok(values) => values,
-            Err(e) => return Applied::Failed(e),
-        };
-        match self.run(values, now) {
-            Outcome::Kept(values) => {
-                write_row(&self.program.output, &values, undeclared, out);
+        match self.run_json(row, now) {
+            Ok(Outcome::Kept(cells)) => {
+                self.write_kept(row, &cells, undeclared, out);
                 Applied::Kept
             }
-            Outcome::Dropped => Applied::Dropped,
-            Outcome::Failed(e) => Applied::Failed(e),
+            Ok(Outcome::Dropped) => Applied::Dropped,
+            Ok(Outcome::Failed(e)) | Err(e) => Applied::Failed(e),
         }
+    }
+
+    /// Runs on one row written as a JSON object; the kept row's cells borrow from `row`.
+    pub fn run_json<'r>(&self, row: &'r [u8], now: Timestamp) -> Result<Outcome<'r>, String> {
+        Ok(eval::run(&self.program, self.read_cells(row)?, now))
+    }
+
+    /// Appends a kept row (from [`Transform::run_json`] on `input`) as a JSON object.
+    pub fn write_kept(
+        &self,
+        input: &[u8],
+        cells: &[Cell<'_>],
+        undeclared: Option<&Undeclared>,
+        out: &mut Vec<u8>,
+    ) {
+        let undeclared = undeclared.filter(|u| !u.is_empty());
+        // A filter keeps the row as it came: its bytes are the output.
+        if self.program.filters_only && undeclared.is_none() {
+            out.extend_from_slice(input);
+            return;
+        }
+        write_cells(&self.program.output, cells, undeclared, out);
+    }
+
+    /// A JSON object's fields as the input columns' cells, in input order (absent: null).
+    fn read_cells<'r>(&self, row: &'r [u8]) -> Result<Vec<Cell<'r>>, String> {
+        if let Some(lookups) = &self.lookups {
+            if !row.starts_with(b"{") {
+                return Err("a row must be a JSON object".to_owned());
+            }
+            let mut cells = vec![Cell::Value(Value::Null); self.input.len()];
+            for (at, finder) in lookups {
+                if let (Some(cell), Some((_, ty))) = (cells.get_mut(*at), self.input.get(*at)) {
+                    *cell = match finder.find(row) {
+                        Some(raw) => Cell::Raw(raw),
+                        None => Cell::Value(ty.empty()),
+                    };
+                }
+            }
+            return Ok(cells);
+        }
+        let fields = row::split_object(row)?;
+        let mut cells = Vec::with_capacity(self.input.len());
+        // The writers put columns in catalogue order, so the next field is almost always the
+        // one after the last found.
+        let mut cursor = 0;
+        for (name, ty) in &self.input {
+            let name = name.as_bytes();
+            let found = (cursor..fields.len())
+                .chain(0..cursor)
+                .find(|i| fields.get(*i).is_some_and(|(n, _)| *n == name));
+            match found.and_then(|i| fields.get(i).map(|f| (i, f.1))) {
+                Some((i, raw)) => {
+                    cells.push(Cell::Raw(raw));
+                    cursor = i + 1;
+                }
+                None => cells.push(Cell::Value(ty.empty())),
+            }
+        }
+        Ok(cells)
     }
 
     /// A JSON object's fields as the input columns' values (absent: the type's null).
     pub fn read_row(&self, row: &[u8]) -> Result<Vec<Value>, String> {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(row).map_err(|e| format!("row is not a JSON object: {e}"))?;
         Ok(self
-            .input
+            .read_cells(row)?
             .iter()
-            .map(|(name, ty)| match object.get(name) {
-                None | Some(serde_json::Value::Null) => ty.empty(),
-                Some(json) => from_json(json, *ty),
-            })
+            .zip(&self.input)
+            .map(|(cell, (_, ty))| cell.value(*ty))
             .collect())
     }
 }
@@ -229,11 +304,23 @@ pub fn write_row(
     undeclared: Option<&Undeclared>,
     out: &mut Vec<u8>,
 ) {
+    let cells: Vec<Cell<'_>> = values.iter().cloned().map(Cell::Value).collect();
+    write_cells(columns, &cells, undeclared, out);
+}
+
+/// [`write_row`] for cells: a column the transformation did not touch is copied as written.
+pub fn write_cells(
+    columns: &[(String, Type)],
+    cells: &[Cell<'_>],
+    undeclared: Option<&Undeclared>,
+    out: &mut Vec<u8>,
+) {
     use crate::tables::json::escape_str_into;
+    let undeclared = undeclared.filter(|u| !u.is_empty());
     out.push(b'{');
     let mut first = true;
-    for ((name, ty), value) in columns.iter().zip(values) {
-        if value.is_empty() || undeclared.is_some_and(|u| u.contains(name)) {
+    for ((name, ty), cell) in columns.iter().zip(cells) {
+        if cell.is_empty() || undeclared.is_some_and(|u| u.contains(name)) {
             continue;
         }
         if !first {
@@ -243,7 +330,10 @@ pub fn write_row(
         out.push(b'"');
         escape_str_into(name, out);
         out.extend_from_slice(b"\":");
-        write_value(value, *ty, out);
+        match cell {
+            Cell::Raw(raw) => out.extend_from_slice(raw),
+            Cell::Value(value) => write_value(value, *ty, out),
+        }
     }
     out.push(b'}');
 }

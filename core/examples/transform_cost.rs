@@ -1,0 +1,27 @@
+//! Cost of one transformation per row, in-process (no pipeline), for profiling:
+//! `cargo run --release -p tern-core --example transform_cost` (under `perf record`).
+fn main() {
+    let columns = tern_core::tables::Table::Syslog.columns();
+    let row = br#"{"TimeGenerated":"2026-12-07T10:00:00Z","EventTime":"2026-12-07T10:00:00Z","Computer":"fw1","HostName":"fw1","HostIP":"10.1.2.3","Facility":"auth","SeverityLevel":"info","ProcessName":"sshd","ProcessID":1234,"SyslogMessage":"Accepted password for alice from 10.1.2.3 port 22 ssh2 tseq=123456","CollectorHostName":"bench"}"#;
+    for kql in [
+        "source | where SyslogMessage !has \"zzzz\"",
+        "source | extend ProcessName = strcat(ProcessName, \"-x\") | project-away CollectorHostName",
+    ] {
+        let t = match tern_core::transform::Transform::compile(kql, &columns) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}", e.render(kql));
+                std::process::exit(2);
+            }
+        };
+        let mut out = Vec::with_capacity(1024);
+        let n = 2_000_000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            out.clear();
+            let _ = t.apply_json(row, jiff::Timestamp::UNIX_EPOCH, None, &mut out);
+        }
+        let ns = start.elapsed().as_nanos() as f64 / n as f64;
+        println!("{kql}: {ns:.0} ns per row");
+    }
+}

@@ -1,0 +1,223 @@
+//! A row as the transformation sees it: the table writer's JSON object, split into its
+//! columns without parsing their values. A column is turned into a [`Value`] only when an
+//! expression reads it, and a column the transformation does not touch is copied to the
+//! output as the bytes it was written as. Parsing every row into a map of values cost more
+//! than the rest of the pipeline (issue 24's speed target).
+
+use std::sync::Arc;
+
+use super::value::{Type, Value};
+
+/// One column of a row being transformed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'r> {
+    /// The column's JSON value as written (a string with its quotes, a number, …).
+    Raw(&'r [u8]),
+    /// A value computed by the transformation (or given by the caller).
+    Value(Value),
+}
+
+impl Cell<'_> {
+    /// The column's value as `ty`.
+    pub fn value(&self, ty: Type) -> Value {
+        match self {
+            Cell::Value(v) => v.clone(),
+            Cell::Raw(raw) => raw_value(raw, ty),
+        }
+    }
+
+    /// Whether the output leaves it out (null, or an empty string).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cell::Value(v) => v.is_empty(),
+            Cell::Raw(raw) => matches!(*raw, b"null" | b"\"\""),
+        }
+    }
+}
+
+/// A raw JSON value as a value of type `ty`; what does not fit is null (an empty string).
+fn raw_value(raw: &[u8], ty: Type) -> Value {
+    match raw.first() {
+        Some(b'"') => {
+            let text = match string_body(raw) {
+                Some(text) => text,
+                None => return ty.empty(),
+            };
+            match ty {
+                Type::String => Value::Str(text),
+                Type::Dynamic => {
+                    Value::Dynamic(Arc::new(serde_json::Value::String(text.to_string())))
+                }
+                _ => super::from_json(&serde_json::Value::String(text.to_string()), ty),
+            }
+        }
+        Some(_) => match serde_json::from_slice::<serde_json::Value>(raw) {
+            Ok(json) => super::from_json(&json, ty),
+            Err(_) => ty.empty(),
+        },
+        None => ty.empty(),
+    }
+}
+
+/// A JSON string's text: borrowed bytes copied once when there is no escape (almost always),
+/// else decoded by serde_json.
+fn string_body(raw: &[u8]) -> Option<Arc<str>> {
+    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !inner.contains(&b'\\') {
+        return std::str::from_utf8(inner).ok().map(Arc::from);
+    }
+    serde_json::from_slice::<String>(raw).ok().map(Arc::from)
+}
+
+/// The columns of a JSON object: (name, raw value) in order. Total over any input: an object
+/// it cannot read is an error, never a panic. Names with escapes are refused (Tern's column
+/// names have none).
+/// A column of a JSON object: its name and its raw value.
+pub type Field<'r> = (&'r [u8], &'r [u8]);
+
+pub fn split_object(bytes: &[u8]) -> Result<Vec<Field<'_>>, String> {
+    let mut at = skip_ws(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return Err("a row must be a JSON object".to_owned());
+    }
+    at = skip_ws(bytes, at + 1);
+    let mut fields = Vec::with_capacity(24);
+    if bytes.get(at) == Some(&b'}') {
+        return Ok(fields);
+    }
+    loop {
+        let name_end = string_end(bytes, at).ok_or("a column name must be a string")?;
+        // Compared as bytes with the schema's names; never decoded.
+        let name = bytes.get(at + 1..name_end - 1).unwrap_or_default();
+        let shown = || String::from_utf8_lossy(name).into_owned();
+        at = skip_ws(bytes, name_end);
+        if bytes.get(at) != Some(&b':') {
+            return Err(format!("no `:` after column `{}`", shown()));
+        }
+        let start = skip_ws(bytes, at + 1);
+        let end =
+            value_end(bytes, start).ok_or_else(|| format!("column `{}`: bad value", shown()))?;
+        fields.push((name, bytes.get(start..end).unwrap_or_default()));
+        at = skip_ws(bytes, end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_ws(bytes, at + 1),
+            Some(b'}') => return Ok(fields),
+            _ => return Err(format!("expected `,` or `}}` after column `{}`", shown())),
+        }
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// Finds the raw value of one top-level column of a JSON object whose values hold no nested
+/// objects (a table writer's row) by searching for `"name":`, which cannot occur inside a
+/// JSON string (its quotes are escaped there). Built once per transformation.
+#[derive(Debug)]
+pub struct FieldFinder {
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl FieldFinder {
+    pub fn new(name: &str) -> FieldFinder {
+        let mut pattern = Vec::with_capacity(name.len() + 3);
+        pattern.push(b'"');
+        pattern.extend_from_slice(name.as_bytes());
+        pattern.extend_from_slice(b"\":");
+        FieldFinder {
+            finder: memchr::memmem::Finder::new(&pattern).into_owned(),
+        }
+    }
+
+    /// The column's raw value; `None` when absent or unreadable.
+    pub fn find<'r>(&self, row: &'r [u8]) -> Option<&'r [u8]> {
+        let at = self.finder.find(row)?;
+        let start = skip_ws(row, at + self.finder.needle().len());
+        let end = value_end(row, start)?;
+        row.get(start..end)
+    }
+}
+
+/// The index after the string starting at `at` (its opening quote).
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        let offset = memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        i += offset;
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            _ => return Some(i + 1),
+        }
+    }
+}
+
+/// The index after the JSON value starting at `at`.
+fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => string_end(bytes, at),
+        b'{' | b'[' => {
+            // Nested: count brackets outside strings.
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => {
+                        i = string_end(bytes, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            // A number, true, false or null: up to the next delimiter.
+            let len = bytes
+                .get(at..)?
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                .unwrap_or(bytes.len() - at);
+            (len > 0).then_some(at + len)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_columns_without_parsing_values() {
+        let row = br#"{"A":"x\"y","B":12,"C":{"d":[1,"]"]},"D":true}"#;
+        let fields = split_object(row).unwrap_or_default();
+        let names: Vec<&[u8]> = fields.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, [b"A", b"B", b"C", b"D"]);
+        assert_eq!(FieldFinder::new("D").find(row), Some(&b"true"[..]));
+        assert_eq!(FieldFinder::new("B").find(row), Some(&b"12"[..]));
+        assert_eq!(FieldFinder::new("E").find(row), None);
+        assert_eq!(fields[0].1, br#""x\"y""#);
+        assert_eq!(fields[2].1, br#"{"d":[1,"]"]}"#);
+        assert_eq!(
+            Cell::Raw(fields[0].1).value(Type::String),
+            Value::str("x\"y")
+        );
+        assert_eq!(Cell::Raw(fields[1].1).value(Type::Int), Value::Long(12));
+        assert!(split_object(b"[1]").is_err());
+        assert!(split_object(br#"{"A":"open"#).is_err());
+        assert!(split_object(br#"{"A":}"#).is_err());
+    }
+}
