@@ -3,6 +3,16 @@
 fn main() {
     let columns = tern_core::tables::Table::Syslog.columns();
     let row = br#"{"TimeGenerated":"2026-12-07T10:00:00Z","EventTime":"2026-12-07T10:00:00Z","Computer":"fw1","HostName":"fw1","HostIP":"10.1.2.3","Facility":"auth","SeverityLevel":"info","ProcessName":"sshd","ProcessID":1234,"SyslogMessage":"Accepted password for alice from 10.1.2.3 port 22 ssh2 tseq=123456","CollectorHostName":"bench"}"#;
+    // Rows from a file (one JSON object per line, as `tern parse` prints them), else one.
+    let rows: Vec<Vec<u8>> = match std::env::args().nth(1) {
+        Some(path) => std::fs::read(&path)
+            .unwrap_or_default()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect(),
+        None => vec![row.to_vec()],
+    };
     for kql in [
         "source | where SyslogMessage !has \"zzzz\"",
         "source | extend ProcessName = strcat(ProcessName, \"-x\") | project-away CollectorHostName",
@@ -17,8 +27,9 @@ fn main() {
         let mut out = Vec::with_capacity(1024);
         let n = 2_000_000;
         let start = std::time::Instant::now();
-        for _ in 0..n {
+        for i in 0..n {
             out.clear();
+            let row = rows.get(i % rows.len()).map_or(&[][..], Vec::as_slice);
             let _ = t.apply_json(row, jiff::Timestamp::UNIX_EPOCH, None, &mut out);
         }
         let ns = start.elapsed().as_nanos() as f64 / n as f64;

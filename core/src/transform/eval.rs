@@ -480,7 +480,9 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
 fn text_test(op: TextOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
     // Case-insensitive tests on ASCII text without allocating; other text is lowered.
     let lowered;
-    let (hay, needle) = if case_sensitive || (hay.is_ascii() && needle.is_ascii()) {
+    // An ASCII needle matches only ASCII bytes of UTF-8 text, so folding ASCII case is
+    // enough whatever the rest of the text holds (no copy of a non-ASCII message per row).
+    let (hay, needle) = if case_sensitive || needle.is_ascii() {
         (hay, needle)
     } else {
         lowered = (hay.to_lowercase(), needle.to_lowercase());
@@ -564,7 +566,9 @@ pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
         return true;
     }
     let lowered;
-    let (hay, needle) = if case_sensitive || (hay.is_ascii() && needle.is_ascii()) {
+    // An ASCII needle matches only ASCII bytes of UTF-8 text, so folding ASCII case is
+    // enough whatever the rest of the text holds (no copy of a non-ASCII message per row).
+    let (hay, needle) = if case_sensitive || needle.is_ascii() {
         (hay, needle)
     } else {
         lowered = (hay.to_lowercase(), needle.to_lowercase());

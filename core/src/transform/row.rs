@@ -59,14 +59,62 @@ fn raw_value(raw: &[u8], ty: Type) -> Value {
     }
 }
 
-/// A JSON string's text: borrowed bytes copied once when there is no escape (almost always),
-/// else decoded by serde_json.
+/// A JSON string's text: copied once, escapes decoded on the way.
 fn string_body(raw: &[u8]) -> Option<Arc<str>> {
     let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let text = std::str::from_utf8(inner).ok()?;
     if !inner.contains(&b'\\') {
-        return std::str::from_utf8(inner).ok().map(Arc::from);
+        return Some(Arc::from(text));
     }
-    serde_json::from_slice::<String>(raw).ok().map(Arc::from)
+    unescape(text).map(Arc::from)
+}
+
+/// JSON string escapes decoded (`\n`, `\"`, `\u00e9`, surrogate pairs); `None` for a bad one.
+/// By hand because serde_json's string decoder costs a reader per call on this per-row path.
+pub fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Runs without a backslash are copied whole.
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(rest.get(..at)?);
+        let mut chars = rest.get(at + 1..)?.chars();
+        match chars.next()? {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'u' => {
+                let unit = hex4(&mut chars)?;
+                let code = if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate: the low one follows as `\uXXXX`.
+                    if chars.next()? != '\\' || chars.next()? != 'u' {
+                        return None;
+                    }
+                    let low = hex4(&mut chars)?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    unit
+                };
+                out.push(char::from_u32(code)?);
+            }
+            other => out.push(other),
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+    let mut value = 0;
+    for _ in 0..4 {
+        value = value * 16 + chars.next()?.to_digit(16)?;
+    }
+    Some(value)
 }
 
 /// The columns of a JSON object: (name, raw value) in order. Total over any input: an object
@@ -216,6 +264,11 @@ mod tests {
             Value::str("x\"y")
         );
         assert_eq!(Cell::Raw(fields[1].1).value(Type::Int), Value::Long(12));
+        assert_eq!(
+            unescape(r#"a\"b\\c\n\u00e9\ud83d\ude00"#).as_deref(),
+            Some("a\"b\\c\né😀")
+        );
+        assert_eq!(unescape(r"\ud83d"), None);
         assert!(split_object(b"[1]").is_err());
         assert!(split_object(br#"{"A":"open"#).is_err());
         assert!(split_object(br#"{"A":}"#).is_err());
