@@ -196,6 +196,10 @@ enum DcrCommand {
         /// The DCR's name.
         #[arg(long, default_value = "tern-ingestion")]
         name: String,
+        /// Collection DCRs (files or folders; repeatable) whose transformations add columns:
+        /// the streams declare those too.
+        #[arg(long = "dcr", value_name = "PATH")]
+        dcr: Vec<PathBuf>,
     },
 }
 
@@ -900,8 +904,21 @@ fn main() -> ExitCode {
                     workspace,
                     location,
                     name,
+                    dcr,
                 },
-        }) => print_json(&tern::dcr::scaffold::template(&workspace, &location, &name)),
+        }) => {
+            let extra = if dcr.is_empty() {
+                Vec::new()
+            } else {
+                match load_routing(&dcr) {
+                    Ok((routing, _)) => tern::dcr::scaffold::transform_columns(&routing),
+                    Err(code) => return code,
+                }
+            };
+            print_json(&tern::dcr::scaffold::template_with(
+                &workspace, &location, &name, &extra,
+            ))
+        }
         Some(Command::Parse {
             format,
             hostname,

@@ -9,18 +9,52 @@ use crate::tables::Table;
 pub const SYSLOG_STREAM: &str = "Custom-TernSyslog";
 pub const CEF_STREAM: &str = "Custom-TernCEF";
 
-fn declaration(table: Table) -> Value {
-    let columns: Vec<Value> = table
+fn declaration(table: Table, extra: &[(Table, String, &'static str)]) -> Value {
+    let mut columns: Vec<Value> = table
         .columns()
         .into_iter()
         .map(|(name, kind)| json!({"name": name, "type": kind}))
         .collect();
+    for (_, name, kind) in extra.iter().filter(|(t, ..)| *t == table) {
+        columns.push(json!({"name": name, "type": kind}));
+    }
     json!({ "columns": columns })
+}
+
+/// The columns collection transformations add to Tern's tables (in the routes of `routing`),
+/// each once, with its declaration type: what the ingestion DCR must declare to receive them.
+pub fn transform_columns(routing: &super::routing::Routing) -> Vec<(Table, String, &'static str)> {
+    let mut extra: Vec<(Table, String, &'static str)> = Vec::new();
+    for route in routing.routes() {
+        let Some(flow) = &route.transform else {
+            continue;
+        };
+        let known = route.table.columns();
+        for (name, ty) in flow.transform.output() {
+            let new = !known.iter().any(|(k, _)| k == name)
+                && !extra.iter().any(|(t, n, _)| *t == route.table && n == name);
+            if new {
+                extra.push((route.table, name.clone(), ty.declaration_name()));
+            }
+        }
+    }
+    extra
 }
 
 /// The ARM template for a Direct ingestion DCR writing Syslog and CommonSecurityLog into
 /// `workspace` (an ARM resource id).
 pub fn template(workspace: &str, location: &str, name: &str) -> Value {
+    template_with(workspace, location, name, &[])
+}
+
+/// [`template`], also declaring `extra` columns (those collection transformations add; see
+/// [`transform_columns`]).
+pub fn template_with(
+    workspace: &str,
+    location: &str,
+    name: &str,
+    extra: &[(Table, String, &'static str)],
+) -> Value {
     json!({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
@@ -33,8 +67,8 @@ pub fn template(workspace: &str, location: &str, name: &str) -> Value {
             "properties": {
                 "description": "Tern: Syslog and CommonSecurityLog through the Logs Ingestion API",
                 "streamDeclarations": {
-                    SYSLOG_STREAM: declaration(Table::Syslog),
-                    CEF_STREAM: declaration(Table::CommonSecurityLog),
+                    SYSLOG_STREAM: declaration(Table::Syslog, extra),
+                    CEF_STREAM: declaration(Table::CommonSecurityLog, extra),
                 },
                 "destinations": {"logAnalytics": [{"name": "workspace", "workspaceResourceId": workspace}]},
                 "dataFlows": [
@@ -99,5 +133,39 @@ mod tests {
             .map(|c| c["name"].as_str().unwrap())
             .collect();
         assert_eq!(names.len(), cef_columns.len(), "no column declared twice");
+    }
+
+    #[test]
+    fn scaffold_declares_the_columns_transformations_add() {
+        let collection = r#"{"properties": {
+            "dataSources": {"syslog": [{"name": "s", "streams": ["Microsoft-Syslog"], "facilityNames": ["*"], "logLevels": ["*"]}]},
+            "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w"}]},
+            "dataFlows": [{"streams": ["Microsoft-Syslog"], "destinations": ["la"], "transformKql": "source | extend Site_CF = 'hq', Score_CF = strlen(SyslogMessage) * 1.5"}]
+        }}"#;
+        let dcrs = load_str("c.json", collection).unwrap();
+        let routing = crate::dcr::routing::Routing::compile(&dcrs, false).unwrap();
+        let extra = transform_columns(&routing);
+        assert_eq!(
+            extra,
+            vec![
+                (Table::Syslog, "Site_CF".to_owned(), "string"),
+                (Table::Syslog, "Score_CF".to_owned(), "real"),
+            ]
+        );
+        let text = template_with("/w", "westeurope", "tern", &extra).to_string();
+        let dcr = load_str("scaffold.json", &text).unwrap();
+        let syslog = dcr[0]
+            .declared_streams
+            .iter()
+            .find(|s| s.name == SYSLOG_STREAM)
+            .unwrap();
+        let last: Vec<(&str, &str)> = syslog
+            .columns
+            .iter()
+            .rev()
+            .take(2)
+            .map(|c| (c.name.as_str(), c.kind.as_str()))
+            .collect();
+        assert_eq!(last, [("Score_CF", "real"), ("Site_CF", "string")]);
     }
 }
