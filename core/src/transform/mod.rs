@@ -357,4 +357,6 @@ fn write_value(value: &Value, ty: Type, out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
