@@ -727,6 +727,18 @@ impl Metrics {
         }
     }
 
+    /// The (dropped, failed) counters of one transformation.
+    pub fn transform_counters(&self, dcr: &str, stream: &str) -> (Counter, Counter) {
+        let label = TransformLabels {
+            dcr: dcr.to_owned(),
+            stream: stream.to_owned(),
+        };
+        (
+            self.transform_dropped_rows.get_or_create(&label).clone(),
+            self.transform_errors.get_or_create(&label).clone(),
+        )
+    }
+
     /// Adds a shaper's transformation counts (dropped by `where`, failed).
     pub fn transform_rows(&self, dcr: &str, stream: &str, dropped: u64, failed: u64) {
         let label = TransformLabels {

@@ -41,8 +41,9 @@ fn text_source(pattern: &Path) -> FileSource {
     }
 }
 
-/// A DCR collecting `sources` into `Custom-App_CL`, sent to the test's workspace.
-fn files_dcr(sources: &[FileSource]) -> Value {
+/// A DCR collecting `sources` into `Custom-App_CL`, sent to the test's workspace, through the
+/// transformation `kql`.
+fn files_dcr(sources: &[FileSource], kql: &str) -> Value {
     let data_sources: Vec<Value> = sources
         .iter()
         .enumerate()
@@ -72,7 +73,7 @@ fn files_dcr(sources: &[FileSource]) -> Value {
             "dataSources": {"logFiles": data_sources},
             "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": WORKSPACE}]},
             "dataFlows": [{"streams": ["Custom-App_CL"], "destinations": ["la"],
-                           "transformKql": "source", "outputStream": "Custom-App_CL"}]
+                           "transformKql": kql, "outputStream": "Custom-App_CL"}]
         }
     })
 }
@@ -87,6 +88,15 @@ struct Setup {
 impl Setup {
     /// `sources` gets the test's folder, to put the watched folders in.
     async fn new(start_at: &str, sources: impl FnOnce(&Path) -> Vec<FileSource>) -> Setup {
+        Setup::transformed(start_at, sources, "source").await
+    }
+
+    /// [`Setup::new`] with the dataFlow's transformation `kql`.
+    async fn transformed(
+        start_at: &str,
+        sources: impl FnOnce(&Path) -> Vec<FileSource>,
+        kql: &str,
+    ) -> Setup {
         let mock = MockAzure::start(&[(DCR, STREAM)]).await.unwrap();
         mock.add_client("app", "right");
         let dir = tempfile::tempdir().unwrap();
@@ -96,7 +106,7 @@ impl Setup {
                 std::fs::create_dir_all(Path::new(pattern).parent().unwrap()).unwrap();
             }
         }
-        let dcr = files_dcr(&sources);
+        let dcr = files_dcr(&sources, kql);
         let dcr_dir = dir.path().join("dcr.d");
         std::fs::create_dir(&dcr_dir).unwrap();
         std::fs::write(dcr_dir.join("files.json"), dcr.to_string()).unwrap();
@@ -559,6 +569,50 @@ pub(crate) async fn json_lines_with_nested_values() {
     assert_eq!(third["FilePath"], file.display().to_string());
 }
 
+/// A `logFiles` dataFlow's transformation runs on each line's row: its `where` drops the
+/// debug lines (counted by DCR and stream), its `extend` masks the rest; every kept line once.
+pub(crate) async fn a_transformation_filters_and_masks_log_lines() {
+    let setup = Setup::transformed(
+        "beginning",
+        |dir| vec![text_source(&dir.join("logs/*.log"))],
+        "source | where RawData !has \"debug\" | extend RawData = replace_string(RawData, \"secret\", \"***\")",
+    )
+    .await;
+    let tern = setup.start();
+    let file = setup.dir.path().join("logs/app.log");
+    const N: usize = 2_000;
+    let text: String = (0..N)
+        .map(|i| {
+            let level = if i % 2 == 0 { "info" } else { "debug" };
+            format!("app seq={i} secret {level}\n")
+        })
+        .collect();
+    append(&file, &text);
+    let arrivals = setup.wait_for("app", N / 2).await;
+    crate::support::wait_until_async("the dropped count", Duration::from_secs(30), || {
+        setup.metric_where(
+            "tern_transform_dropped_rows_total",
+            "stream=\"Custom-App_CL\"",
+        ) == N as u64 / 2
+    })
+    .await;
+    assert!(stop_tern(tern).await.success());
+    let arrivals_after = setup.arrivals("app");
+    exactly_once(&arrivals_after, 0, "kept lines");
+    let kept: Vec<usize> = {
+        let mut k: Vec<usize> = arrivals_after.keys().copied().collect();
+        k.sort_unstable();
+        k
+    };
+    assert_eq!(kept, (0..N).step_by(2).collect::<Vec<_>>());
+    assert!(arrivals.len() >= N / 2);
+    for row in setup.rows() {
+        let raw = row["RawData"].as_str().unwrap();
+        assert!(raw.ends_with(" *** info"), "{raw}");
+    }
+    assert_eq!(setup.metric("tern_transform_errors_total"), 0);
+}
+
 /// `tern doctor` reports each pattern: files found and readable, or the folder missing.
 pub(crate) async fn doctor_reports_each_pattern() {
     let setup = Setup::new("end", |dir| {
@@ -667,7 +721,7 @@ pub(crate) async fn log_files_added_and_removed_by_a_dcr_reload_start_and_stop_w
     std::fs::create_dir_all(&b_dir).unwrap();
     let more = setup.dir.path().join("dcr.d/more.json");
     let b_source = text_source(&b_dir.join("*.log"));
-    std::fs::write(&more, files_dcr(&[b_source]).to_string()).unwrap();
+    std::fs::write(&more, files_dcr(&[b_source], "source").to_string()).unwrap();
     setup.wait_for_reloads(1).await;
     let b = b_dir.join("new.log");
     append(&b, &lines("b", 0..50));

@@ -301,6 +301,11 @@ fn all() -> Vec<E2e> {
             multi_thread(files::json_lines_with_nested_values),
         ),
         e2e(
+            "files::a_transformation_filters_and_masks_log_lines",
+            &[],
+            multi_thread(files::a_transformation_filters_and_masks_log_lines),
+        ),
+        e2e(
             "files::doctor_reports_each_pattern",
             &[],
             multi_thread(files::doctor_reports_each_pattern),

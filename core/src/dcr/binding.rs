@@ -8,6 +8,8 @@
 //! from Tern's is an error (Azure would accept the request and drop the data); a Tern column the
 //! declaration lacks is reported once, as data that would be dropped.
 
+use std::sync::Arc;
+
 use super::DcrError;
 use super::load::Dcr;
 use super::routing::Routing;
@@ -81,6 +83,8 @@ pub struct FileBinding {
     pub table: Table,
     /// Indexes into [`Bindings::targets`].
     pub targets: Vec<usize>,
+    /// The transformation of its dataFlow(s), if any.
+    pub transform: Option<Arc<super::routing::FlowTransform>>,
 }
 
 /// Binds every `logFiles` source to the targets that write its table into the workspaces its
@@ -93,6 +97,7 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
             let origin = format!("{}: {}", dcr.file, source.path);
             let mut indexes = Vec::new();
             let mut table = None;
+            let mut transforms: Vec<Option<Arc<super::routing::FlowTransform>>> = Vec::new();
             for flow in dcr
                 .flows
                 .iter()
@@ -114,27 +119,31 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
                     });
                     continue;
                 };
-                // Log-file rows are not run through transformations yet: refused, never
-                // sent untransformed (decision 111).
-                if flow
-                    .transform_kql
-                    .as_deref()
-                    .is_some_and(|k| !crate::transform::is_identity(k))
-                {
-                    errors.push(DcrError {
+                // The flow's transformation runs on the stream's rows (its declaration's
+                // columns, else the text-log columns); one per source, as its rows are
+                // written once for all its targets.
+                let columns = super::routing::stream_columns(dcr, &source.stream);
+                let borrowed: Vec<(&str, &str)> = columns
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect();
+                match super::routing::flow_transform_over(dcr, flow, &source.stream, &borrowed) {
+                    Ok(t) if transforms.iter().all(|seen| *seen == t) => {
+                        if transforms.is_empty() {
+                            transforms.push(t);
+                        }
+                    }
+                    Ok(_) => errors.push(DcrError {
                         file: dcr.file.clone(),
                         path: format!("{}.transformKql", flow.path),
                         message: format!(
-                            "Tern does not run transformations on log-file streams ({}) yet, \
-                             and will not send the rows untransformed: move the \
-                             transformation to the ingestion DCR (Azure runs it there) or \
-                             make it `source`",
+                            "{} goes through dataFlows with different transformations; Tern \
+                             writes a file's rows once for all its targets: give each \
+                             transformation its own stream",
                             source.stream
                         ),
-                    });
-                    // The flow exists: one error for it, not also "no dataFlow".
-                    table = Some(flow_table);
-                    continue;
+                    }),
+                    Err(e) => errors.push(e),
                 }
                 table = Some(flow_table);
                 for alias in &flow.destinations {
@@ -181,6 +190,7 @@ pub fn bind_files(dcrs: &[Dcr], targets: &[Target]) -> Result<Vec<FileBinding>, 
                 origin,
                 table,
                 targets: indexes,
+                transform: transforms.into_iter().next().flatten(),
             });
         }
     }
@@ -589,10 +599,27 @@ mod tests {
     }
 
     #[test]
-    fn a_log_file_flow_with_a_transformation_is_refused_not_ignored() {
+    fn a_log_file_flow_transformation_is_compiled_for_the_text_log_columns() {
         let mut dcrs = files_dcr(&[("Custom-App_CL", "text")]);
         if let Some(flow) = dcrs.first_mut().and_then(|d| d.flows.first_mut()) {
-            flow.transform_kql = Some("source | project TimeGenerated, RawData".to_owned());
+            flow.transform_kql = Some(
+                "source | where RawData !has 'debug' | project TimeGenerated, RawData".to_owned(),
+            );
+        }
+        let bound = bind_files(&dcrs, &[]).unwrap();
+        let output: Vec<&str> = bound[0]
+            .transform
+            .as_ref()
+            .unwrap()
+            .transform
+            .output()
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(output, ["TimeGenerated", "RawData"]);
+        // A column text logs do not have is a DCR error at the transformation.
+        if let Some(flow) = dcrs.first_mut().and_then(|d| d.flows.first_mut()) {
+            flow.transform_kql = Some("source | where Level == 'x'".to_owned());
         }
         let errors = bind_files(&dcrs, &[]).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
@@ -600,14 +627,9 @@ mod tests {
         assert!(
             errors[0]
                 .message
-                .starts_with("Tern does not run transformations on log-file streams"),
+                .contains("no column or `let` named `Level`"),
             "{}",
             errors[0].message
         );
-        // `source` is no transformation.
-        if let Some(flow) = dcrs.first_mut().and_then(|d| d.flows.first_mut()) {
-            flow.transform_kql = Some(" source ".to_owned());
-        }
-        assert_eq!(bind_files(&dcrs, &[]).unwrap().len(), 1);
     }
 }

@@ -130,11 +130,21 @@ pub fn flow_transform(
     stream: &str,
     table: Table,
 ) -> Result<Option<Arc<FlowTransform>>, DcrError> {
+    flow_transform_over(dcr, flow, stream, &table.columns())
+}
+
+/// [`flow_transform`] for a stream with the given columns (a `logFiles` stream: the text-log
+/// columns, or its declaration).
+pub fn flow_transform_over(
+    dcr: &Dcr,
+    flow: &super::load::Flow,
+    stream: &str,
+    columns: &[(&str, &str)],
+) -> Result<Option<Arc<FlowTransform>>, DcrError> {
     let Some(kql) = flow.transform_kql.as_deref().filter(|k| !is_identity(k)) else {
         return Ok(None);
     };
-    let columns = table.columns();
-    match Transform::compile(kql, &columns) {
+    match Transform::compile(kql, columns) {
         Ok(transform) => Ok(Some(Arc::new(FlowTransform {
             transform,
             dcr: dcr.name.clone().unwrap_or_else(|| dcr.file.clone()),

@@ -169,6 +169,10 @@ impl FileSources {
                 table: binding.table,
                 targets: channels,
                 outputs,
+                transform: binding.transform.as_ref().map(|flow| tail::SinkTransform {
+                    flow: Arc::clone(flow),
+                    counters: self.metrics.transform_counters(&flow.dcr, &flow.stream),
+                }),
             },
             checkpoints,
             &self.metrics,
@@ -249,6 +253,7 @@ fn same_source(a: &FileBinding, b: &FileBinding) -> bool {
         && a.source.patterns == b.source.patterns
         && a.source.format == b.source.format
         && a.source.record_start == b.source.record_start
+        && a.transform == b.transform
 }
 
 #[cfg(test)]
@@ -271,6 +276,7 @@ mod tests {
             origin: format!("file: {dcr}"),
             table: Table::Custom("App_CL"),
             targets: vec![target],
+            transform: None,
         }
     }
 

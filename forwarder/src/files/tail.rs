@@ -61,6 +61,60 @@ pub struct Sink {
     /// (stream, workspace, uploader channel) per bound target.
     pub targets: Vec<(String, Option<String>, mpsc::Sender<ToUploader>)>,
     pub outputs: mpsc::Sender<Batch>,
+    /// The dataFlow's transformation, run on each row before it is sent.
+    pub transform: Option<SinkTransform>,
+}
+
+/// A source's transformation and its (dropped, failed) row counters.
+pub struct SinkTransform {
+    pub flow: std::sync::Arc<crate::dcr::routing::FlowTransform>,
+    pub counters: (
+        prometheus_client::metrics::counter::Counter,
+        prometheus_client::metrics::counter::Counter,
+    ),
+}
+
+/// Runs `transform` on the row written at `rows[start..]`: a kept row replaces it (as
+/// transformed), a dropped or failed one is taken back and counted. Returns whether a row is
+/// left.
+fn transform_row(
+    transform: &SinkTransform,
+    rows: &mut Vec<u8>,
+    start: usize,
+    now: &tern_parsers::Timestamp,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    use tern_core::transform::Outcome;
+    let flow = &transform.flow;
+    let row = rows.get(start..).unwrap_or_default();
+    scratch.clear();
+    let kept = match flow
+        .transform
+        .run_json(row, crate::pipeline::jiff_time(*now))
+    {
+        Ok(Outcome::Kept(cells)) => {
+            flow.transform.write_kept(row, &cells, None, scratch);
+            true
+        }
+        Ok(Outcome::Dropped) => {
+            transform.counters.0.inc();
+            false
+        }
+        Ok(Outcome::Failed(e)) | Err(e) => {
+            transform.counters.1.inc();
+            crate::warn_limited!(
+                transformation = %flow.origin,
+                error = %e,
+                "a transformation failed on a log-file row; the row is not sent"
+            );
+            false
+        }
+    };
+    rows.truncate(start);
+    if kept {
+        rows.extend_from_slice(scratch);
+    }
+    kept
 }
 
 /// What one source reads.
@@ -536,6 +590,8 @@ impl Tailer {
         let mut rows: Vec<u8> = Vec::new();
         let mut outputs: Vec<u8> = Vec::new();
         let mut count: u64 = 0;
+        // The transformed row, before it replaces the one written.
+        let mut scratch: Vec<u8> = Vec::new();
         let mut buffer = vec![0u8; 256 * 1024];
         let mut release: Vec<FileId> = Vec::new();
         // (the checkpoint after this cycle, the committed offset before it)
@@ -577,6 +633,11 @@ impl Tailer {
                         {
                             metrics.errors.inc();
                         }
+                    }
+                }
+                if let Some(transform) = &self.sink.transform {
+                    if !transform_row(transform, &mut rows, start, &now, &mut scratch) {
+                        return;
                     }
                 }
                 // The same row for the local outputs, copied from the upload buffer.
@@ -838,6 +899,7 @@ mod tests {
                 table: Table::Custom("App_CL"),
                 targets: Vec::new(),
                 outputs,
+                transform: None,
             },
             checkpoints,
             &crate::metrics::Metrics::new(),
