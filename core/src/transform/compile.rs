@@ -603,6 +603,43 @@ impl Scope {
     }
 }
 
+/// `node` with each column slot replaced by `map[slot]` (a filter run on only the columns it
+/// reads).
+pub fn remap(node: &Node, map: &dyn Fn(usize) -> usize) -> Node {
+    let boxed = |n: &Node| Box::new(remap(n, map));
+    match node {
+        Node::Column(at, ty) => Node::Column(map(*at), *ty),
+        Node::Const(_) | Node::Regex(_) => node.clone(),
+        Node::Call(f, args) => Node::Call(*f, args.iter().map(|a| remap(a, map)).collect()),
+        Node::Binary(op, l, r) => Node::Binary(*op, boxed(l), boxed(r)),
+        Node::Index(l, r) => Node::Index(boxed(l), boxed(r)),
+        Node::Negate(inner) => Node::Negate(boxed(inner)),
+        Node::Member(inner, name) => Node::Member(boxed(inner), name.clone()),
+        Node::In {
+            test,
+            negated,
+            value,
+            list,
+        } => Node::In {
+            test: *test,
+            negated: *negated,
+            value: boxed(value),
+            list: list.iter().map(|a| remap(a, map)).collect(),
+        },
+        Node::Between {
+            negated,
+            value,
+            low,
+            high,
+        } => Node::Between {
+            negated: *negated,
+            value: boxed(value),
+            low: boxed(low),
+            high: boxed(high),
+        },
+    }
+}
+
 /// The column slots `node` reads.
 fn columns_read(node: &Node, into: &mut Vec<usize>) {
     match node {

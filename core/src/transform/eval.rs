@@ -25,8 +25,13 @@ pub enum Outcome<'r> {
     Failed(String),
 }
 
-pub fn run<'r>(program: &Program, mut row: Vec<Cell<'r>>, now: Timestamp) -> Outcome<'r> {
-    for step in &program.steps {
+pub fn run<'r>(program: &Program, row: Vec<Cell<'r>>, now: Timestamp) -> Outcome<'r> {
+    run_steps(&program.steps, row, now)
+}
+
+/// [`run`] for steps laid out over `row`.
+pub fn run_steps<'r>(steps: &[Step], mut row: Vec<Cell<'r>>, now: Timestamp) -> Outcome<'r> {
+    for step in steps {
         match step {
             Step::Where(predicate) => match eval(predicate, &row, now) {
                 Ok(v) => {

@@ -93,9 +93,17 @@ pub struct Transform {
     pub text: String,
     input: Vec<(String, Type)>,
     program: compile::Program,
-    /// For a filter over rows without nested objects: the columns it reads and how to find
-    /// each in the row's bytes (`None`: split the whole row).
-    lookups: Option<Vec<(usize, row::FieldFinder)>>,
+    /// For a filter over rows without nested objects: how to find each column it reads in
+    /// the row's bytes, and the filter's steps reading those columns only, in that order
+    /// (`None`: split the whole row).
+    lookups: Option<Lookups>,
+}
+
+/// A filter run on only the columns it reads ([`Transform::run_json`]).
+#[derive(Debug)]
+struct Lookups {
+    finders: Vec<(row::FieldFinder, Type)>,
+    steps: Vec<compile::Step>,
 }
 
 /// What happened to one row.
@@ -137,17 +145,35 @@ impl Transform {
             ));
         }
         // A filter reads a few columns and passes the row on as it is: only those columns are
-        // looked up, by name (exact in rows without nested objects).
+        // looked up, by name (exact in rows without nested objects), into a row of just them.
         let lookups = (program.filters_only && !input.iter().any(|(_, t)| *t == Type::Dynamic))
             .then(|| {
-                program
+                let finders = program
                     .reads
                     .iter()
                     .filter_map(|at| {
-                        let (name, _) = input.get(*at)?;
-                        Some((*at, row::FieldFinder::new(name)))
+                        let (name, ty) = input.get(*at)?;
+                        Some((row::FieldFinder::new(name), *ty))
                     })
-                    .collect()
+                    .collect();
+                let position = |slot: usize| {
+                    program
+                        .reads
+                        .iter()
+                        .position(|r| *r == slot)
+                        .unwrap_or(usize::MAX)
+                };
+                let steps = program
+                    .steps
+                    .iter()
+                    .map(|step| match step {
+                        compile::Step::Where(node) => {
+                            compile::Step::Where(compile::remap(node, &position))
+                        }
+                        other => other.clone(),
+                    })
+                    .collect();
+                Lookups { finders, steps }
             });
         Ok(Transform {
             text: kql.to_owned(),
@@ -192,7 +218,21 @@ impl Transform {
     }
 
     /// Runs on one row written as a JSON object; the kept row's cells borrow from `row`.
+    /// (A filter's kept row is `row` itself: its cells are then only the columns it read.)
     pub fn run_json<'r>(&self, row: &'r [u8], now: Timestamp) -> Result<Outcome<'r>, String> {
+        if let Some(Lookups { finders, steps }) = &self.lookups {
+            if !row.starts_with(b"{") {
+                return Err("a row must be a JSON object".to_owned());
+            }
+            let cells: Vec<Cell<'r>> = finders
+                .iter()
+                .map(|(finder, ty)| match finder.find(row) {
+                    Some(raw) => Cell::Raw(raw),
+                    None => Cell::Value(ty.empty()),
+                })
+                .collect();
+            return Ok(eval::run_steps(steps, cells, now));
+        }
         Ok(eval::run(&self.program, self.read_cells(row)?, now))
     }
 
@@ -205,9 +245,32 @@ impl Transform {
         out: &mut Vec<u8>,
     ) {
         let undeclared = undeclared.filter(|u| !u.is_empty());
-        // A filter keeps the row as it came: its bytes are the output.
-        if self.program.filters_only && undeclared.is_none() {
-            out.extend_from_slice(input);
+        // A filter keeps the row as it came: its bytes are the output, less the columns the
+        // target does not declare (its cells are only the columns it read).
+        if self.program.filters_only {
+            let fields = undeclared.map(|u| (u, row::split_object(input)));
+            match fields {
+                Some((undeclared, Ok(fields))) => {
+                    out.push(b'{');
+                    let mut first = true;
+                    for (name, raw) in fields {
+                        let declared =
+                            std::str::from_utf8(name).is_ok_and(|n| !undeclared.contains(n));
+                        if declared {
+                            if !first {
+                                out.push(b',');
+                            }
+                            first = false;
+                            out.push(b'"');
+                            out.extend_from_slice(name);
+                            out.extend_from_slice(b"\":");
+                            out.extend_from_slice(raw);
+                        }
+                    }
+                    out.push(b'}');
+                }
+                _ => out.extend_from_slice(input),
+            }
             return;
         }
         write_cells(&self.program.output, cells, undeclared, out);
@@ -215,21 +278,6 @@ impl Transform {
 
     /// A JSON object's fields as the input columns' cells, in input order (absent: null).
     fn read_cells<'r>(&self, row: &'r [u8]) -> Result<Vec<Cell<'r>>, String> {
-        if let Some(lookups) = &self.lookups {
-            if !row.starts_with(b"{") {
-                return Err("a row must be a JSON object".to_owned());
-            }
-            let mut cells = vec![Cell::Value(Value::Null); self.input.len()];
-            for (at, finder) in lookups {
-                if let (Some(cell), Some((_, ty))) = (cells.get_mut(*at), self.input.get(*at)) {
-                    *cell = match finder.find(row) {
-                        Some(raw) => Cell::Raw(raw),
-                        None => Cell::Value(ty.empty()),
-                    };
-                }
-            }
-            return Ok(cells);
-        }
         let fields = row::split_object(row)?;
         let mut cells = Vec::with_capacity(self.input.len());
         // The writers put columns in catalogue order, so the next field is almost always the

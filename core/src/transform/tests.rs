@@ -378,3 +378,27 @@ fn parse_cef_dictionary_reads_the_extension() {
         r#"{"TimeGenerated":"2026-12-07T10:00:00Z","Src":"10.0.0.1","Act":"blocked now"}"#
     );
 }
+
+#[test]
+fn a_kept_row_leaves_out_the_targets_undeclared_columns() {
+    let undeclared = crate::tables::Undeclared::of(
+        crate::tables::Table::Syslog,
+        &["TimeGenerated".to_owned(), "SyslogMessage".to_owned()],
+    );
+    let row =
+        r#"{"TimeGenerated":"2026-12-07T10:00:00Z","HostName":"h","SyslogMessage":"keep me"}"#;
+    for kql in [
+        "source | where SyslogMessage has \"keep\"",
+        "source | where SyslogMessage has \"keep\" | extend HostName = \"x\"",
+    ] {
+        let transform = Transform::compile(kql, &syslog()).unwrap();
+        let mut out = Vec::new();
+        let applied = transform.apply_json(row.as_bytes(), at(), Some(&undeclared), &mut out);
+        assert_eq!(applied, Applied::Kept);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"{"TimeGenerated":"2026-12-07T10:00:00Z","SyslogMessage":"keep me"}"#,
+            "{kql}"
+        );
+    }
+}
