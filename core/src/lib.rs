@@ -8,6 +8,7 @@
 //! - [`dcr`]: Data Collection Rules read from their text, compiled into routing and bound to
 //!   the ingestion targets; the DCRs Tern writes (scaffold, migrate).
 //! - [`delivery`]: what to do after each Logs Ingestion request (retry, split, quarantine, wait).
+//! - [`heartbeat`]: the `TernHeartbeat_CL` rows a forwarder sends every interval.
 //! - [`loss_report`]: the periodic "events not delivered" log lines from counter readings.
 //! - [`reassembly`]: multi-part messages (Cisco ISE) put back together, within budgets.
 //! - [`marked`]: the per-run counts of the events `tern send-test` marks.
@@ -15,6 +16,7 @@
 
 pub mod dcr;
 pub mod delivery;
+pub mod heartbeat;
 pub mod loss_report;
 pub mod marked;
 pub mod reassembly;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 pub const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// The counters of events not delivered, and the label that splits them into reasons.
-const LOSS_COUNTERS: [(&str, Option<&str>, &str); 5] = [
+pub const LOSS_COUNTERS: [(&str, Option<&str>, &str); 6] = [
     ("tern_dropped_total", Some("reason"), "dropped"),
     ("tern_udp_kernel_drops_total", None, "udp_kernel_drops"),
     (
@@ -21,6 +21,9 @@ const LOSS_COUNTERS: [(&str, Option<&str>, &str); 5] = [
     ),
     ("tern_upload_quarantined_rows_total", None, "quarantined"),
     ("tern_output_errors_total", None, "output_errors"),
+    // A row a DCR transformation failed on is not sent (decision 111); rows its `where`
+    // drops are the user's filter, not a loss.
+    ("tern_transform_errors_total", None, "transform_errors"),
 ];
 
 /// Totals per (counter, reason) as of the last report.

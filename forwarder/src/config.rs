@@ -69,6 +69,7 @@ struct RawConfig {
     spool: Option<RawSpool>,
     files: Option<RawFiles>,
     metrics: Option<RawMetrics>,
+    heartbeat: Option<RawHeartbeat>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,6 +254,27 @@ struct RawSpool {
 #[serde(deny_unknown_fields)]
 struct RawMetrics {
     address: Option<Spanned<String>>,
+}
+
+/// `[heartbeat]`: how often `TernHeartbeat_CL` rows are sent (`crate::heartbeat`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatConfig {
+    /// Seconds between beats (at least 1; AMA beats once a minute).
+    pub interval: std::time::Duration,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> HeartbeatConfig {
+        HeartbeatConfig {
+            interval: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeartbeat {
+    interval: Option<Spanned<u64>>,
 }
 
 /// A transport a listener serves.
@@ -508,6 +530,8 @@ pub struct Config {
     pub source: String,
     /// `[files]`: reading the log files of DCR `logFiles` sources.
     pub files: FilesConfig,
+    /// `[heartbeat]`: how often `TernHeartbeat_CL` rows are sent.
+    pub heartbeat: HeartbeatConfig,
 }
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 65_536;
@@ -575,6 +599,7 @@ impl Config {
             azure: None,
             spool: None,
             files: FilesConfig::default(),
+            heartbeat: HeartbeatConfig::default(),
         }
     }
 
@@ -1024,6 +1049,18 @@ impl Config {
             None => DEFAULT_METRICS_ADDRESS.parse().ok(),
         };
 
+        let mut heartbeat = HeartbeatConfig::default();
+        if let Some(interval) = raw.heartbeat.as_ref().and_then(|h| h.interval.as_ref()) {
+            if *interval.get_ref() == 0 {
+                errors.push(at(
+                    interval.span(),
+                    "heartbeat.interval: at least 1 (seconds)".to_owned(),
+                ));
+            } else {
+                heartbeat.interval = std::time::Duration::from_secs(*interval.get_ref());
+            }
+        }
+
         let dcr = match &raw.dcr {
             Some(d) => DcrConfig {
                 paths: d
@@ -1277,6 +1314,7 @@ impl Config {
             azure,
             spool,
             files,
+            heartbeat,
         })
     }
 }
@@ -1342,11 +1380,13 @@ fn raw_config(
             "spool" => raw.spool = one(value, name, report),
             "files" => raw.files = one(value, name, report),
             "metrics" => raw.metrics = one(value, name, report),
+            "heartbeat" => raw.heartbeat = one(value, name, report),
             other => report(
                 key.span(),
                 format!(
                     "{other}: unknown section or key; the known ones are hostname, [[listen]], \
-                     [[output]], [metrics], [dcr], [azure], [[destination]], [spool] and [files]"
+                     [[output]], [metrics], [dcr], [azure], [[destination]], [spool], [files] \
+                     and [heartbeat]"
                 ),
             ),
         }

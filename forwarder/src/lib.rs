@@ -7,6 +7,7 @@ pub mod dcr;
 pub mod doctor;
 pub mod files;
 pub mod health;
+pub mod heartbeat;
 pub mod listen;
 pub mod log_limit;
 pub mod metrics;

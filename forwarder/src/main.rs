@@ -915,6 +915,11 @@ fn main() -> ExitCode {
                     Err(code) => return code,
                 }
             };
+            eprintln!(
+                "tern: the heartbeat stream needs the table {} in the workspace; create it once with:\n  {}",
+                tern_core::heartbeat::TABLE,
+                tern::dcr::scaffold::heartbeat_table_command(&workspace)
+            );
             print_json(&tern::dcr::scaffold::template_with(
                 &workspace, &location, &name, &extra,
             ))

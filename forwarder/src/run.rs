@@ -160,6 +160,14 @@ pub async fn run(
         reassembly_budgets: Arc::default(),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let heartbeat_task = tokio::spawn(crate::heartbeat::run(
+        config.heartbeat.clone(),
+        crate::heartbeat::identity(&config.hostname),
+        Arc::clone(&routing),
+        Arc::clone(&uploads),
+        Arc::clone(&metrics),
+        shutdown_rx.clone(),
+    ));
     let (reload_tx, reload_rx) = watch::channel(0u64);
     let activated = !inherited.is_empty();
     let mut tasks = Vec::new();
@@ -284,6 +292,8 @@ pub async fn run(
         ));
     }
     let _ = tokio::time::timeout(DRAIN_GRACE, output_task).await;
+    // The heartbeat task holds the channels too.
+    let _ = heartbeat_task.await;
     // The listeners are done: dropping the last handle on the channels lets each uploader see
     // its input end, spool what it holds and finish.
     let upload_tasks = uploads.take_tasks();

@@ -601,6 +601,13 @@ fn all() -> Vec<E2e> {
             ),
         ),
         e2e(
+            "upload::heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics",
+            &[],
+            multi_thread(
+                upload::heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics,
+            ),
+        ),
+        e2e(
             "upload::a_transformation_filters_and_changes_rows_and_reloads_live",
             &[],
             multi_thread(upload::a_transformation_filters_and_changes_rows_and_reloads_live),

@@ -1111,3 +1111,63 @@ pub(crate) async fn a_transformation_filters_and_changes_rows_and_reloads_live()
     got.sort_unstable();
     assert_eq!(got, expected);
 }
+
+/// Heartbeat rows (issue 25): with `[heartbeat] interval = 1` and a destination declaring a
+/// stream for `TernHeartbeat_CL`, a row arrives every second, named for the forwarder, and the
+/// events they count add up to the events the forwarder received.
+pub(crate) async fn heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics() {
+    let mock = MockAzure::start(&[(DCR, "Custom-WS1"), (DCR, "Custom-HB")])
+        .await
+        .unwrap();
+    mock.add_client("app", "right");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (crate::support::free_port(), crate::support::free_port());
+    let config = format!(
+        "hostname = \"fwd-beat\"\n[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
+         [metrics]\naddress = \"127.0.0.1:{metrics_port}\"\n\n[heartbeat]\ninterval = 1\n\n{auth}\n\
+         [[destination]]\nname = \"ws1\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR}\"\n\
+         streams = {{ Syslog = \"Custom-WS1\", TernHeartbeat_CL = \"Custom-HB\" }}\n",
+        auth = crate::support::secret_auth(dir.path(), &mock.url()),
+        url = mock.url(),
+    );
+    std::fs::write(dir.path().join("tern.toml"), config).unwrap();
+    let child = spawn_tern(&dir.path().join("tern.toml"));
+    const N: usize = 300;
+    send_user(port, 0..N).await;
+    let received = |rows: &[serde_json::Value]| -> u64 {
+        rows.iter()
+            .map(|r| r["EventsReceived"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    until("every event counted by the beats, and three beats", || {
+        let beats = mock.rows(DCR, "Custom-HB");
+        beats.len() >= 3 && received(&beats) == N as u64
+    })
+    .await;
+    assert_eq!(
+        read_metric(metrics_port, "tern_received_total", ""),
+        N as u64
+    );
+    assert!(stop_tern(child).await.success());
+    let beats = mock.rows(DCR, "Custom-HB");
+    assert_eq!(received(&beats), N as u64);
+    assert_eq!(mock.rows(DCR, "Custom-WS1").len(), N);
+    for beat in &beats {
+        assert_eq!(beat["Computer"], "fwd-beat");
+        assert_eq!(beat["Category"], "Tern");
+        assert_eq!(beat["OSType"], "Linux");
+        assert_eq!(beat["Version"], env!("CARGO_PKG_VERSION"));
+        assert!(beat["TimeGenerated"].as_str().unwrap().starts_with("20"));
+    }
+    // After the first, each beat covers about one interval (the scheduler may run late).
+    let mut intervals: Vec<u64> = beats
+        .iter()
+        .map(|b| b["IntervalSeconds"].as_u64().unwrap())
+        .collect();
+    intervals.sort_unstable();
+    assert_eq!(intervals[0], 0, "the first beat, at start");
+    assert!(
+        intervals[1..].iter().all(|i| (1..=3).contains(i)),
+        "{intervals:?}"
+    );
+}

@@ -5,9 +5,36 @@ use serde_json::{Value, json};
 
 use crate::tables::Table;
 
+/// The Azure CLI command that creates the heartbeat table in `workspace` (an ARM resource id):
+/// a DCR can only send to a custom table that exists.
+pub fn heartbeat_table_command(workspace: &str) -> String {
+    let part = |key: &str| {
+        workspace
+            .split('/')
+            .skip_while(|p| !p.eq_ignore_ascii_case(key))
+            .nth(1)
+            .unwrap_or("…")
+            .to_owned()
+    };
+    let columns: Vec<String> = crate::heartbeat::COLUMNS
+        .iter()
+        .map(|(name, kind)| format!("{name}={kind}"))
+        .collect();
+    format!(
+        "az monitor log-analytics workspace table create --resource-group {} --workspace-name {} --name {} --columns {}",
+        part("resourceGroups"),
+        part("workspaces"),
+        crate::heartbeat::TABLE,
+        columns.join(" ")
+    )
+}
+
 /// Input stream names Tern posts to.
 pub const SYSLOG_STREAM: &str = "Custom-TernSyslog";
 pub const CEF_STREAM: &str = "Custom-TernCEF";
+/// The heartbeat rows' stream, into the custom table `TernHeartbeat_CL` (which the workspace
+/// must have: `tern dcr scaffold` prints the command that creates it).
+pub const HEARTBEAT_STREAM: &str = "Custom-TernHeartbeat";
 
 fn declaration(table: Table, extra: &[(Table, String, &'static str)]) -> Value {
     let mut columns: Vec<Value> = table
@@ -65,15 +92,20 @@ pub fn template_with(
             "location": location,
             "kind": "Direct",
             "properties": {
-                "description": "Tern: Syslog and CommonSecurityLog through the Logs Ingestion API",
+                "description": "Tern: Syslog, CommonSecurityLog and Tern's heartbeat through the Logs Ingestion API",
                 "streamDeclarations": {
                     SYSLOG_STREAM: declaration(Table::Syslog, extra),
                     CEF_STREAM: declaration(Table::CommonSecurityLog, extra),
+                    HEARTBEAT_STREAM: {"columns": crate::heartbeat::COLUMNS
+                        .iter()
+                        .map(|(name, kind)| json!({"name": name, "type": kind}))
+                        .collect::<Vec<_>>()},
                 },
                 "destinations": {"logAnalytics": [{"name": "workspace", "workspaceResourceId": workspace}]},
                 "dataFlows": [
                     {"streams": [SYSLOG_STREAM], "destinations": ["workspace"], "transformKql": "source", "outputStream": "Microsoft-Syslog"},
                     {"streams": [CEF_STREAM], "destinations": ["workspace"], "transformKql": "source", "outputStream": "Microsoft-CommonSecurityLog"},
+                    {"streams": [HEARTBEAT_STREAM], "destinations": ["workspace"], "transformKql": "source", "outputStream": format!("Custom-{}", crate::heartbeat::TABLE)},
                 ]
             }
         }],
@@ -96,11 +128,21 @@ mod tests {
         let dcrs = load_str("scaffold.json", &text).unwrap();
         assert_eq!(dcrs.len(), 1);
         let dcr = &dcrs[0];
-        assert_eq!(dcr.declared_streams.len(), 2);
-        assert_eq!(dcr.flows.len(), 2);
+        assert_eq!(dcr.declared_streams.len(), 3);
+        assert_eq!(dcr.flows.len(), 3);
         assert_eq!(
             dcr.flows[1].output_stream.as_deref(),
             Some("Microsoft-CommonSecurityLog")
+        );
+        assert_eq!(
+            dcr.flows[2].output_stream.as_deref(),
+            Some("Custom-TernHeartbeat_CL")
+        );
+        assert_eq!(
+            heartbeat_table_command("/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w")
+                .split(" --columns ")
+                .next(),
+            Some("az monitor log-analytics workspace table create --resource-group g --workspace-name w --name TernHeartbeat_CL")
         );
         let value: Value = serde_json::from_str(&text).unwrap();
         let cef_columns =
