@@ -70,6 +70,8 @@ struct RawConfig {
     files: Option<RawFiles>,
     metrics: Option<RawMetrics>,
     heartbeat: Option<RawHeartbeat>,
+    /// `[azure.auth.<name>]` tables: named credentials, with their spans.
+    named_auth: Vec<(String, RawAzureAuth, std::ops::Range<usize>)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +232,8 @@ struct RawDestination {
     /// The workspace (ARM resource id) this destination writes; without it, the destination
     /// takes its tables' routes from every workspace.
     workspace: Option<String>,
+    /// A named credential, `[azure.auth.<name>]` (default: `[azure.auth]`).
+    auth: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -478,6 +482,9 @@ pub struct AzureConfig {
     pub cloud: crate::upload::auth::Cloud,
     /// `None` without an `[azure.auth]` section.
     pub credential: Option<crate::upload::auth::Credential>,
+    /// `[azure.auth.<name>]`: credentials a `[[destination]]` names with `auth` (other
+    /// tenants' apps), in file order.
+    pub credentials: Vec<(String, crate::upload::auth::Credential)>,
     pub concurrency: usize,
     /// Per target, gzip bytes that may wait for a request slot.
     pub max_queue_bytes: usize,
@@ -1109,10 +1116,22 @@ impl Config {
                             .map_err(|message| at(auth.method.span(), message))?,
                     ),
                 };
+                let mut credentials = Vec::new();
+                for (name, auth, _) in &raw.named_auth {
+                    // A named credential reads no AZURE_* variable: those are the default's.
+                    let made = self::credential(auth, cloud, &|_| None).map_err(|message| {
+                        at(
+                            auth.method.span(),
+                            message.replacen("azure.auth", &format!("azure.auth.{name}"), 1),
+                        )
+                    })?;
+                    credentials.push((name.clone(), made));
+                }
 
                 Some(AzureConfig {
                     cloud,
                     credential,
+                    credentials,
                     concurrency: a
                         .upload
                         .as_ref()
@@ -1162,6 +1181,8 @@ impl Config {
             None
         });
         let mut destinations = Vec::new();
+        // (credential name, its span, destination index): checked once `[azure]` is read.
+        let mut destination_auth: Vec<(String, std::ops::Range<usize>, usize)> = Vec::new();
         for (i, d) in &raw.destination {
             let i = *i;
             let destination = (|| -> Result<Destination, ConfigError> {
@@ -1194,17 +1215,45 @@ impl Config {
                         }
                     }
                 }
+                if let Some(auth) = &d.auth {
+                    destination_auth.push((auth.get_ref().clone(), auth.span(), i));
+                }
                 Ok(Destination {
                     name: d.name.clone(),
                     endpoint: endpoint.clone(),
                     dcr_immutable_id: d.dcr_immutable_id.clone(),
                     streams,
                     workspace: d.workspace.clone(),
+                    auth: d.auth.as_ref().map(|a| a.get_ref().clone()),
                 })
             })();
             match destination {
                 Ok(destination) => destinations.push(destination),
                 Err(e) => errors.push(e),
+            }
+        }
+        for (name, span, i) in destination_auth {
+            let known = azure
+                .as_ref()
+                .is_some_and(|a| a.credentials.iter().any(|(n, _)| *n == name));
+            if !known {
+                let defined: Vec<String> = raw
+                    .named_auth
+                    .iter()
+                    .map(|(n, ..)| format!("[azure.auth.{n}]"))
+                    .collect();
+                errors.push(at(
+                    span,
+                    format!(
+                        "destination[{i}].auth: no credential `{name}`: define [azure.auth.{name}] \
+                         (defined: {})",
+                        if defined.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            defined.join(", ")
+                        }
+                    ),
+                ));
             }
         }
 
@@ -1376,7 +1425,18 @@ fn raw_config(
             "output" => raw.output = entries(value, name, report),
             "destination" => raw.destination = entries(value, name, report),
             "dcr" => raw.dcr = one(value, name, report),
-            "azure" => raw.azure = one(value, name, report),
+            "azure" => {
+                // `[azure.auth.<name>]` subtables are named credentials; the other keys of
+                // `[azure.auth]` are the default one.
+                let (azure, named) = split_named_auth(value);
+                raw.azure = one(&azure, name, report);
+                for (credential, item) in named {
+                    let path = format!("azure.auth.{credential}");
+                    if let Some(auth) = one(&item, &path, report) {
+                        raw.named_auth.push((credential, auth, item.span()));
+                    }
+                }
+            }
             "spool" => raw.spool = one(value, name, report),
             "files" => raw.files = one(value, name, report),
             "metrics" => raw.metrics = one(value, name, report),
@@ -1392,6 +1452,51 @@ fn raw_config(
         }
     }
     raw
+}
+
+/// `[azure]` without the tables inside `[azure.auth]` (dropping `auth` when nothing else is in
+/// it), and those tables by name.
+fn split_named_auth<'i>(
+    azure: &toml::Spanned<toml::de::DeValue<'i>>,
+) -> (
+    toml::Spanned<toml::de::DeValue<'i>>,
+    Vec<(String, toml::Spanned<toml::de::DeValue<'i>>)>,
+) {
+    use toml::de::{DeTable, DeValue};
+    let DeValue::Table(table) = azure.get_ref() else {
+        return (azure.clone(), Vec::new());
+    };
+    let mut named = Vec::new();
+    let mut rebuilt = DeTable::new();
+    for (key, value) in table {
+        let is_auth: &str = key.get_ref();
+        match value.get_ref() {
+            DeValue::Table(auth) if is_auth == "auth" => {
+                let mut default = DeTable::new();
+                for (name, item) in auth {
+                    if matches!(item.get_ref(), DeValue::Table(_)) {
+                        let name: &str = name.get_ref();
+                        named.push((name.to_owned(), item.clone()));
+                    } else {
+                        default.insert(name.clone(), item.clone());
+                    }
+                }
+                if !default.is_empty() {
+                    rebuilt.insert(
+                        key.clone(),
+                        toml::Spanned::new(value.span(), DeValue::Table(default)),
+                    );
+                }
+            }
+            _ => {
+                rebuilt.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    (
+        toml::Spanned::new(azure.span(), DeValue::Table(rebuilt)),
+        named,
+    )
 }
 
 /// The dotted path (`listen[0].max_connections`) of the innermost key of `value` whose key or
@@ -1950,6 +2055,44 @@ address = "127.0.0.1:9280"
         assert_eq!(parse_bytes("4096"), Some(4096));
         assert_eq!(parse_bytes("lots"), None);
         assert_eq!(parse_bytes("10 parsecs"), None);
+    }
+
+    #[test]
+    fn named_credentials_beside_the_default_and_destinations_naming_them() {
+        let base = "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:5514\"\n\
+                    [azure.auth]\nmethod = \"managed-identity\"\n\
+                    [azure.auth.tenant-b]\nmethod = \"managed-identity\"\nclient_id = \"b\"\n\
+                    [[destination]]\nname = \"b\"\nendpoint = \"https://dce.example\"\n\
+                    dcr_immutable_id = \"dcr-1\"\nstreams = { Syslog = \"Custom-S\" }\n";
+        let config = Config::parse("t.toml", &format!("{base}auth = \"tenant-b\"\n")).unwrap();
+        let azure = config.azure.unwrap();
+        assert!(azure.credential.is_some());
+        let names: Vec<&str> = azure.credentials.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["tenant-b"]);
+        assert_eq!(config.destinations[0].auth.as_deref(), Some("tenant-b"));
+        let err = Config::parse("t.toml", &format!("{base}auth = \"tenant-c\"\n"))
+            .unwrap_err()
+            .into_first();
+        assert_eq!(err.line, 14);
+        assert_eq!(
+            err.message,
+            "destination[0].auth: no credential `tenant-c`: define [azure.auth.tenant-c] \
+             (defined: [azure.auth.tenant-b])"
+        );
+        // A named credential is checked like the default, under its own name.
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:5514\"\n\
+             [azure.auth.x]\nmethod = \"client-secret\"\nclient_id = \"c\"\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert!(
+            err.message
+                .starts_with("azure.auth.x: `client_secret_file`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -96,13 +96,16 @@ pub async fn run(
     let uploads = match config
         .azure
         .as_ref()
-        .and_then(|a| Some((a, a.credential.clone()?)))
+        .filter(|a| a.credential.is_some() || !a.credentials.is_empty())
     {
         // With a credential the stage starts even without targets: a DCR reload may add some.
-        Some((azure, credential)) => {
+        Some(azure) => {
             crate::upload::stage::start(
                 &compiled.bindings.targets,
-                credential,
+                crate::upload::stage::Credentials {
+                    default: azure.credential.clone(),
+                    named: azure.credentials.clone(),
+                },
                 &crate::upload::stage::UploadOptions {
                     concurrency: azure.concurrency,
                     max_queued_bytes: azure.max_queue_bytes,

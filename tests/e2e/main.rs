@@ -28,6 +28,7 @@ mod send_test;
 mod spool;
 mod support;
 mod systemd;
+mod tenants;
 mod tls;
 mod upload;
 mod vendors;
@@ -599,6 +600,11 @@ fn all() -> Vec<E2e> {
             multi_thread(
                 upload::a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart,
             ),
+        ),
+        e2e(
+            "tenants::each_tenant_gets_its_rows_with_its_own_credential",
+            &[],
+            multi_thread(tenants::each_tenant_gets_its_rows_with_its_own_credential),
         ),
         e2e(
             "upload::heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics",

@@ -34,6 +34,8 @@ pub struct Target {
     /// The key its rows travel under to their uploader (the request URL without the query),
     /// made once here rather than per row; `None` without an endpoint or DCR id.
     pub key: Option<String>,
+    /// The named credential (`[azure.auth.<name>]`) its requests use; `None`: `[azure.auth]`.
+    pub auth: Option<String>,
 }
 
 /// The uploader key of (endpoint, DCR immutable id, stream).
@@ -362,6 +364,7 @@ pub fn targets_from(dcrs: &[Dcr]) -> (Vec<Target>, Vec<DcrError>, Vec<String>) {
                         table,
                         workspace,
                         undeclared: Undeclared::of(table, &declared_names),
+                        auth: None,
                     });
                 }
             }
@@ -379,6 +382,8 @@ pub struct Destination {
     /// (table name, `Custom-*` stream).
     pub streams: Vec<(String, String)>,
     pub workspace: Option<String>,
+    /// `auth`: the named credential its requests use (another tenant's app, say).
+    pub auth: Option<String>,
 }
 
 /// A log-file source's identity for its read position (checkpoints and the refusal of two
@@ -407,6 +412,7 @@ pub fn targets_from_config(destinations: &[Destination]) -> Vec<Target> {
                     table,
                     workspace: d.workspace.clone(),
                     undeclared: Undeclared::default(),
+                    auth: d.auth.clone(),
                 })
             })
         })

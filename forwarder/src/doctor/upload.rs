@@ -25,14 +25,6 @@ pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) 
         ));
         return;
     }
-    let Some(credential) = config.azure.as_ref().and_then(|a| a.credential.clone()) else {
-        checks.push(check(
-            false,
-            "credential",
-            "no [azure.auth] section: nothing to get a token with",
-        ));
-        return;
-    };
     let options = config
         .azure
         .as_ref()
@@ -52,10 +44,52 @@ pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) 
             return;
         }
     };
+    // Each credential once, then the targets that use it.
+    let mut names: Vec<Option<&str>> = Vec::new();
+    for target in targets {
+        if !names.contains(&target.auth.as_deref()) {
+            names.push(target.auth.as_deref());
+        }
+    }
+    for name in names {
+        let using: Vec<&crate::dcr::binding::Target> = targets
+            .iter()
+            .filter(|t| t.auth.as_deref() == name)
+            .collect();
+        let credential = match name {
+            None => config.azure.as_ref().and_then(|a| a.credential.clone()),
+            Some(name) => config.azure.as_ref().and_then(|a| {
+                a.credentials
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, c)| c.clone())
+            }),
+        };
+        let label = name.map_or_else(|| "token".to_owned(), |n| format!("token ({n})"));
+        let Some(credential) = credential else {
+            checks.push(check(
+                false,
+                "credential",
+                "no [azure.auth] section: nothing to get a token with",
+            ));
+            continue;
+        };
+        probe_targets(&http, &credential, &label, &using, checks).await;
+    }
+}
+
+/// Gets a token with `credential` and probes each of `targets` with it.
+async fn probe_targets(
+    http: &reqwest::Client,
+    credential: &crate::upload::auth::Credential,
+    label: &str,
+    targets: &[&crate::dcr::binding::Target],
+    checks: &mut Vec<Check>,
+) {
     let tokens = TokenCache::new(credential.clone());
-    let token = match tokens.token(&http).await {
+    let token = match tokens.token(http).await {
         Ok(t) => {
-            checks.push(check(true, "token", credential.describe()));
+            checks.push(check(true, label, credential.describe()));
             t
         }
         Err(e) => {
@@ -68,7 +102,7 @@ pub async fn run(config: &Config, compiled: &Compiled, checks: &mut Vec<Check>) 
                 }
                 _ => credential.hint().to_owned(),
             };
-            checks.push(check(false, "token", format!("{e} ({})", credential.describe())).fix(fix));
+            checks.push(check(false, label, format!("{e} ({})", credential.describe())).fix(fix));
             return;
         }
     };

@@ -290,6 +290,7 @@ mod tests {
             workspace: Some(workspace.to_owned()),
             undeclared: crate::tables::Undeclared::default(),
             key: Some(format!("https://dce.example/{workspace}")),
+            auth: None,
         }
     }
 

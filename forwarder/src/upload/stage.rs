@@ -159,13 +159,24 @@ impl UploadChannels {
     }
 }
 
+/// The credentials uploads may use: `[azure.auth]` and the named `[azure.auth.<name>]`.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub default: Option<Credential>,
+    pub named: Vec<(String, Credential)>,
+}
+
 /// A started uploader: its channel and its task.
 type Started = (mpsc::Sender<ToUploader>, JoinHandle<()>);
 
 /// What an uploader needs besides its target: shared by every uploader of the process.
 struct Starter {
     http: reqwest::Client,
-    tokens: Arc<TokenCache>,
+    /// `[azure.auth]`'s tokens, if it is given.
+    tokens: Option<Arc<TokenCache>>,
+    /// `[azure.auth.<name>]`'s tokens: one cache per credential, so each tenant's token is
+    /// fetched once and reused by all its targets.
+    named_tokens: HashMap<String, Arc<TokenCache>>,
     options: UploadOptions,
     shared_budget: Option<Arc<Budget>>,
     registry: Arc<crate::metrics::Metrics>,
@@ -178,6 +189,15 @@ impl Starter {
         let options = &self.options;
         let registry = &self.registry;
         let (Some(endpoint), Some(dcr)) = (&target.endpoint, &target.immutable_id) else {
+            return Ok(None);
+        };
+        // Its credential: named by the target, else the default (`tern check` refuses an
+        // unknown name, and says when a target has none).
+        let tokens = match &target.auth {
+            Some(name) => self.named_tokens.get(name),
+            None => self.tokens.as_ref(),
+        };
+        let Some(tokens) = tokens.map(Arc::clone) else {
             return Ok(None);
         };
         let name = spool_name(dcr, &target.stream);
@@ -208,7 +228,7 @@ impl Starter {
         let sender = Arc::new(
             Sender::new(
                 self.http.clone(),
-                Arc::clone(&self.tokens),
+                tokens,
                 endpoint,
                 dcr,
                 &target.stream,
@@ -238,14 +258,21 @@ impl Starter {
 /// more on a DCR reload and hold the tasks.
 pub async fn start(
     targets: &[Target],
-    credential: Credential,
+    credentials: Credentials,
     options: &UploadOptions,
     http_options: &super::HttpOptions,
     registry: &Arc<crate::metrics::Metrics>,
 ) -> Result<UploadChannels, String> {
     let mut starter = Starter {
         http: super::http_client_with(http_options)?,
-        tokens: Arc::new(TokenCache::new(credential)),
+        tokens: credentials
+            .default
+            .map(|credential| Arc::new(TokenCache::new(credential))),
+        named_tokens: credentials
+            .named
+            .into_iter()
+            .map(|(name, credential)| (name, Arc::new(TokenCache::new(credential))))
+            .collect(),
         shared_budget: options
             .spool
             .as_ref()

@@ -95,6 +95,7 @@ fn issue(state: &mut State, client: &str, imds_style: Option<&str>) -> Response<
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) fn entra_token(
     state: &mut State,
+    tenant: &str,
     token_url: &str,
     form: &HashMap<String, String>,
 ) -> Response<Full<Bytes>> {
@@ -114,6 +115,17 @@ pub(crate) fn entra_token(
         );
     }
     let client = field("client_id").to_owned();
+    if state
+        .client_tenants
+        .get(&client)
+        .is_some_and(|home| home != tenant)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "AADSTS700016: Application with identifier was not found in the directory.",
+        );
+    }
     let verdict = if form.contains_key("client_secret") {
         match state.clients.get(&client) {
             Some(secret) if secret == field("client_secret") => Ok(()),
@@ -138,7 +150,12 @@ pub(crate) fn entra_token(
         Err("AADSTS7000218: The request body must contain client_assertion or client_secret.")
     };
     match verdict {
-        Ok(()) => issue(state, &client, None),
+        Ok(()) => {
+            let issued = issue(state, &client, None);
+            let token = format!("mock-token-{}", state.issued);
+            state.token_tenants.insert(token, tenant.to_owned());
+            issued
+        }
         Err(why) => error(StatusCode::UNAUTHORIZED, "invalid_client", why),
     }
 }

@@ -4,7 +4,8 @@
 //! Ingestion: `POST /dataCollectionRules/{immutableId}/streams/{stream}?api-version=2023-01-01`.
 //! - unknown DCR or stream: 404; no `api-version`: 400;
 //! - no bearer token: 401; a token it did not issue, or an expired one: 401; a token for
-//!   another client: 403 `OperationFailed`;
+//!   another client: 403 `OperationFailed`; a token from another tenant than the stream's
+//!   (`set_stream_tenant`): 403 `InvalidTenant`;
 //! - `Content-Type` other than `application/json`: 415 (the service answers 400/415);
 //! - wire body or (after `Content-Encoding: gzip`) decompressed body over 1,000,000 bytes: 413;
 //! - a body that is not a JSON array of objects each with a parseable `TimeGenerated`: 400
@@ -73,6 +74,13 @@ pub(crate) struct State {
     tokens: HashMap<String, (String, Instant)>,
     /// The client allowed to ingest (others get 403); `None`: any client with a token.
     allowed_client: Option<String>,
+    /// Clients registered in one tenant (`add_tenant_client`): client id → tenant. Such a
+    /// client gets no token from another tenant's endpoint.
+    client_tenants: HashMap<String, String>,
+    /// The tenant each token was issued in (the `{tenant}` of its token endpoint).
+    token_tenants: HashMap<String, String>,
+    /// Streams of a DCR in a given tenant: a token from another tenant gets 403.
+    stream_tenants: HashMap<(String, String), String>,
     token_lifetime: Duration,
     faults: VecDeque<Fault>,
     seen: Vec<Seen>,
@@ -274,6 +282,27 @@ impl MockAzure {
             Ok(mut s) => f(&mut s),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
+    }
+
+    /// Accepts client credentials of an app registered in `tenant` only (its token endpoint
+    /// is `/{tenant}/oauth2/v2.0/token`); it may ingest into that tenant's streams
+    /// ([`MockAzure::set_stream_tenant`]).
+    pub fn add_tenant_client(&self, tenant: &str, client_id: &str, secret: &str) {
+        self.with(|s| {
+            s.clients.insert(client_id.to_owned(), secret.to_owned());
+            s.client_tenants
+                .insert(client_id.to_owned(), tenant.to_owned());
+        });
+    }
+
+    /// Puts a stream of a DCR in `tenant`: an ingestion call with a token issued for any
+    /// other tenant is refused with 403, as the service refuses a token from another
+    /// directory.
+    pub fn set_stream_tenant(&self, dcr: &str, stream: &str, tenant: &str) {
+        self.with(|s| {
+            s.stream_tenants
+                .insert((dcr.to_owned(), stream.to_owned()), tenant.to_owned());
+        });
     }
 
     /// Accepts client credentials; the first client registered is the one allowed to ingest.
@@ -494,9 +523,9 @@ async fn handle(
         state.proxy_authorizations.push(auth.to_owned());
     }
     Ok(match parts.as_slice() {
-        [_tenant, "oauth2", "v2.0", "token"] => {
+        [tenant, "oauth2", "v2.0", "token"] => {
             let token_url = format!("{}{path}", state.base_url);
-            identity::entra_token(&mut state, &token_url, &form(&body))
+            identity::entra_token(&mut state, tenant, &token_url, &form(&body))
         }
         ["metadata", "identity", "oauth2", "token"] => {
             identity::identity_token(&mut state, &form(query.as_bytes()), &headers)
@@ -630,6 +659,17 @@ fn ingest_checked(
             return fail(StatusCode::FORBIDDEN, "OperationFailed", &message);
         }
         Some(_) => {}
+    }
+    if let Some(required) = state.stream_tenants.get(&key) {
+        let issued_in = state.token_tenants.get(token);
+        if issued_in != Some(required) {
+            let message = format!(
+                "The token was issued for tenant '{}', but the data collection rule with \
+                 immutable Id '{dcr}' is in tenant '{required}'.",
+                issued_in.map_or("(managed identity)", String::as_str)
+            );
+            return fail(StatusCode::FORBIDDEN, "InvalidTenant", &message);
+        }
     }
     let json_type = headers
         .get(hyper::header::CONTENT_TYPE)
