@@ -127,6 +127,11 @@ struct RawListen {
     /// Per-sender formats: `{ "10.1.0.0/16" = "meraki" }`.
     #[serde(default)]
     sender_formats: std::collections::BTreeMap<String, Spanned<String>>,
+    /// The collection DCRs (by name) this listener's events go through (default: all).
+    dcrs: Option<Spanned<Vec<String>>>,
+    /// Per-sender DCRs: `{ "10.1.0.0/16" = ["customer-a"] }`, most specific network first.
+    #[serde(default)]
+    sender_dcrs: std::collections::BTreeMap<String, Spanned<Vec<String>>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
     tls: Option<Spanned<RawTls>>,
@@ -334,6 +339,11 @@ pub struct Listen {
     /// [`Listen::format`]. For devices whose messages are not self-describing (Meraki) that
     /// share a listener with others.
     pub sender_formats: std::sync::Arc<[(IpNet, Format)]>,
+    /// `dcrs`: the index of its set of collection DCRs in `[dcr]`'s scopes
+    /// (`DcrConfig::scopes`); `None`: every collection DCR.
+    pub scope: Option<usize>,
+    /// `sender_dcrs`: scopes per sender network, longest prefix first.
+    pub sender_scopes: std::sync::Arc<[(IpNet, usize)]>,
     /// Senders allowed; empty means everyone.
     pub allow: Vec<IpNet>,
     pub receive_buffer_bytes: Option<usize>,
@@ -422,6 +432,8 @@ impl Listen {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             format: Format::Auto,
             sender_formats: std::sync::Arc::new([]),
+            scope: None,
+            sender_scopes: std::sync::Arc::new([]),
             allow: Vec::new(),
             receive_buffer_bytes: None,
             sockets: default_socket_count(),
@@ -643,6 +655,9 @@ impl Config {
         let raw = raw_config(&root, &mut |span, message| errors.push(at(span, message)));
 
         let mut listen = Vec::new();
+        // The sets of collection DCRs listeners and sender networks are bound to (`dcrs`,
+        // `sender_dcrs`), each once; a listener refers to its set by index.
+        let mut scopes: Vec<Vec<String>> = Vec::new();
         for (i, l) in &raw.listen {
             let i = *i;
             let key = |name: &str| format!("listen[{i}].{name}");
@@ -749,6 +764,45 @@ impl Config {
                 // Most specific network first: the first match is the longest prefix.
                 sender_formats.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
                 checked.sender_formats = sender_formats.into();
+                let mut scope_of = |names: &Spanned<Vec<String>>, what: String| {
+                    let mut set: Vec<String> = names.get_ref().clone();
+                    set.sort();
+                    set.dedup();
+                    if set.is_empty() {
+                        return Err(at(
+                            names.span(),
+                            format!("{what}: name at least one collection DCR"),
+                        ));
+                    }
+                    Ok(match scopes.iter().position(|s| *s == set) {
+                        Some(at) => at,
+                        None => {
+                            scopes.push(set);
+                            scopes.len() - 1
+                        }
+                    })
+                };
+                if let Some(names) = &l.dcrs {
+                    checked.scope = Some(scope_of(names, key("dcrs"))?);
+                }
+                let mut sender_scopes = Vec::new();
+                for (cidr, names) in &l.sender_dcrs {
+                    let net = parse_network(cidr).ok_or_else(|| {
+                        at(
+                            names.span(),
+                            format!(
+                                "{}: `{cidr}` is not an address or CIDR such as 10.0.0.0/8",
+                                key("sender_dcrs")
+                            ),
+                        )
+                    })?;
+                    sender_scopes.push((
+                        net,
+                        scope_of(names, format!("{}.\"{cidr}\"", key("sender_dcrs")))?,
+                    ));
+                }
+                sender_scopes.sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+                checked.sender_scopes = sender_scopes.into();
                 for (j, cidr) in l.allow.iter().enumerate() {
                     let text = cidr.get_ref();
                     let net = parse_network(text).ok_or_else(|| {
@@ -873,6 +927,12 @@ impl Config {
                     (
                         "sender_formats",
                         !l.sender_formats.is_empty(),
+                        protocol != Protocol::Unix,
+                        "network",
+                    ),
+                    (
+                        "sender_dcrs",
+                        !l.sender_dcrs.is_empty(),
                         protocol != Protocol::Unix,
                         "network",
                     ),
@@ -1068,7 +1128,7 @@ impl Config {
             }
         }
 
-        let dcr = match &raw.dcr {
+        let mut dcr = match &raw.dcr {
             Some(d) => DcrConfig {
                 paths: d
                     .paths
@@ -1087,9 +1147,11 @@ impl Config {
                     .collect(),
                 watch: d.watch.unwrap_or(false),
                 duplicate_cef_to_syslog: d.duplicate_cef_to_syslog.unwrap_or(false),
+                scopes: Vec::new(),
             },
             None => DcrConfig::default(),
         };
+        dcr.scopes = scopes;
 
         let azure = (|| -> Result<Option<AzureConfig>, ConfigError> {
         Ok(match &raw.azure {
@@ -2055,6 +2117,47 @@ address = "127.0.0.1:9280"
         assert_eq!(parse_bytes("4096"), Some(4096));
         assert_eq!(parse_bytes("lots"), None);
         assert_eq!(parse_bytes("10 parsecs"), None);
+    }
+
+    #[test]
+    fn listeners_and_sender_networks_bound_to_dcr_sets_share_scopes() {
+        let c = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\ndcrs = [\"b\", \"a\"]\n\
+             sender_dcrs = { \"10.0.0.0/8\" = [\"a\"], \"10.1.0.0/16\" = [\"c\"] }\n\
+             [[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\ndcrs = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.dcr.scopes,
+            [
+                vec!["a".to_owned(), "b".to_owned()],
+                vec!["a".to_owned()],
+                vec!["c".to_owned()]
+            ]
+        );
+        assert_eq!(c.listen[0].scope, Some(0));
+        assert_eq!(c.listen[1].scope, Some(0));
+        // Longest prefix first.
+        let nets: Vec<(String, usize)> = c.listen[0]
+            .sender_scopes
+            .iter()
+            .map(|(net, scope)| (net.to_string(), *scope))
+            .collect();
+        assert_eq!(
+            nets,
+            [("10.1.0.0/16".to_owned(), 2), ("10.0.0.0/8".to_owned(), 1)]
+        );
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\ndcrs = []\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(
+            err.message,
+            "listen[0].dcrs: name at least one collection DCR"
+        );
     }
 
     #[test]

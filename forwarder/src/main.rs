@@ -593,6 +593,7 @@ fn check(path: PathBuf) -> ExitCode {
         routing,
         bindings,
         files,
+        scopes,
     } = compiled;
     println!("{}: ok", config.source);
     println!("collector host name: {}", config.hostname);
@@ -629,6 +630,15 @@ fn check(path: PathBuf) -> ExitCode {
     );
     for line in routing.describe() {
         println!("  {line}");
+    }
+    for scope in &scopes {
+        println!(
+            "routing of listeners and senders bound to {}:",
+            scope.dcrs.join(", ")
+        );
+        for line in scope.routing.describe() {
+            println!("  {line}");
+        }
     }
     for file in &files {
         println!(

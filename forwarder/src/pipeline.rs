@@ -104,6 +104,10 @@ pub struct Shaper {
     format: Format,
     /// Per-sender pins (`sender_formats`), most specific first.
     sender_formats: Arc<[(ipnet::IpNet, Format)]>,
+    /// The listener's set of collection DCRs (`dcrs`), and per sender network
+    /// (`sender_dcrs`): an index into the compiled scopes.
+    scope: Option<usize>,
+    sender_scopes: Arc<[(ipnet::IpNet, usize)]>,
     routing: Arc<ArcSwap<Compiled>>,
     collector_hostname: Arc<str>,
     metrics: ListenerMetrics,
@@ -187,6 +191,8 @@ impl Shaper {
         Shaper {
             format: listen.format,
             sender_formats: Arc::clone(&listen.sender_formats),
+            scope: listen.scope,
+            sender_scopes: Arc::clone(&listen.sender_scopes),
             routing: Arc::clone(&pipeline.routing),
             collector_hostname: Arc::clone(&pipeline.collector_hostname),
             metrics,
@@ -288,7 +294,14 @@ impl Shaper {
         // One snapshot per message: a reload swaps the whole table between messages, never
         // inside one, so no event is routed by half of each.
         let compiled = self.routing.load();
-        let (routing, bindings) = (&compiled.routing, &compiled.bindings);
+        // A sender network bound to DCRs wins over its listener's binding (the longest prefix
+        // among the networks); else the listener's; else every collection DCR.
+        let scope = sender
+            .and_then(|ip| self.sender_scopes.iter().find(|(net, _)| net.contains(&ip)))
+            .map(|(_, scope)| *scope)
+            .or(self.scope);
+        let (routing, by_route) = compiled.routing_for(scope);
+        let bindings = &compiled.bindings;
         let routes = routing.lookup(facility, event.severity().code(), kind);
         if routes.is_some_and(|r| r.is_empty()) {
             self.metrics.filtered.inc();
@@ -371,7 +384,7 @@ impl Shaper {
                         transformed.push(route);
                         continue;
                     }
-                    targets.extend(bindings.by_route.get(route).into_iter().flatten().copied());
+                    targets.extend(by_route.get(route).into_iter().flatten().copied());
                 }
                 targets.sort_unstable();
                 targets.dedup();
@@ -379,11 +392,7 @@ impl Shaper {
         }
         for route in transformed.iter().filter_map(|id| {
             let route = routing.route(*id)?;
-            Some((
-                route,
-                route.transform.as_ref()?,
-                bindings.by_route.get(*id)?,
-            ))
+            Some((route, route.transform.as_ref()?, by_route.get(*id)?))
         }) {
             let (route, flow, bound) = route;
             let bound = bound.iter().filter_map(|id| bindings.targets.get(*id));

@@ -100,6 +100,7 @@ mod tests {
             routing: dcrs,
             bindings,
             files: Vec::new(),
+            scopes: Vec::new(),
         };
         upload_gaps(&config, &compiled)
     }

@@ -607,6 +607,11 @@ fn all() -> Vec<E2e> {
             multi_thread(tenants::each_tenant_gets_its_rows_with_its_own_credential),
         ),
         e2e(
+            "tenants::listeners_bound_to_their_dcrs_keep_tenants_apart",
+            &[],
+            multi_thread(tenants::listeners_bound_to_their_dcrs_keep_tenants_apart),
+        ),
+        e2e(
             "upload::heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics",
             &[],
             multi_thread(

@@ -79,6 +79,7 @@ fn migrate_with_notes(
             origins: Vec::new(),
             watch: false,
             duplicate_cef_to_syslog: false,
+            scopes: Vec::new(),
         },
         &[],
     )

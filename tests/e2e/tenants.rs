@@ -45,12 +45,12 @@ fn named_auth(dir: &Path, name: &str, tenant: &str, client: &str, url: &str) -> 
     )
 }
 
-/// `count` messages of `facility` (`<PRI>`), `seq=N`, on a new connection.
-async fn send(port: u16, pri: u8, count: usize) {
+/// Messages `seqs` of `<PRI>` (`seq=N`) on a new connection.
+async fn send(port: u16, pri: u8, seqs: std::ops::Range<usize>) {
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut stream = connect_when_ready(port);
-        let text: String = (0..count)
+        let text: String = seqs
             .map(|i| format!("<{pri}>Nov 21 10:00:00 h app: seq={i}\n"))
             .collect();
         stream.write_all(text.as_bytes()).unwrap();
@@ -59,10 +59,8 @@ async fn send(port: u16, pri: u8, count: usize) {
     .unwrap();
 }
 
-/// Two tenants' workspaces, each reached with its own app's credential (`auth = "…"` on the
-/// `[[destination]]`): customer A's events (facility user) only in A's workspace, B's (daemon)
-/// only in B's, each exactly once; the mock refuses any token from the other tenant.
-pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
+/// The two tenants of these tests: apps and streams registered per tenant in the mock.
+async fn two_tenant_mock() -> MockAzure {
     let mock = MockAzure::start(&[(DCR_A, "Custom-A"), (DCR_B, "Custom-B")])
         .await
         .unwrap();
@@ -70,6 +68,59 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
     mock.add_tenant_client("tenant-b", "app-b", "secret-of-app-b");
     mock.set_stream_tenant(DCR_A, "Custom-A", "tenant-a");
     mock.set_stream_tenant(DCR_B, "Custom-B", "tenant-b");
+    mock
+}
+
+/// A config with `listen` (its `[[listen]]` sections), the collection DCRs in `dir/dcr`
+/// (watched), and a destination per tenant with its named credential.
+fn two_tenant_config(dir: &Path, url: &str, listen: &str, metrics: u16) -> std::path::PathBuf {
+    let dcrs = dir.join("dcr");
+    let config = format!(
+        "{listen}\n[metrics]\naddress = \"127.0.0.1:{metrics}\"\n\n\
+         [dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n{a}{b}\
+         [[destination]]\nname = \"a\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_A}\"\n\
+         streams = {{ Syslog = \"Custom-A\" }}\nworkspace = \"{ws_a}\"\nauth = \"a\"\n\n\
+         [[destination]]\nname = \"b\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_B}\"\n\
+         streams = {{ Syslog = \"Custom-B\" }}\nworkspace = \"{ws_b}\"\nauth = \"b\"\n",
+        dcrs = dcrs.display(),
+        a = named_auth(dir, "a", "tenant-a", "app-a", url),
+        b = named_auth(dir, "b", "tenant-b", "app-b", url),
+        ws_a = workspace("ws-a"),
+        ws_b = workspace("ws-b"),
+    );
+    let path = dir.join("tern.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Each stream holds exactly the sequence numbers `0..n` of `facility`, once each.
+fn exactly(mock: &MockAzure, dcr: &str, stream: &str, facility: &str, n: usize) {
+    let rows = mock.rows(dcr, stream);
+    assert!(
+        rows.iter().all(|r| r["Facility"] == facility),
+        "{stream} holds another tenant's rows"
+    );
+    let mut seqs: Vec<usize> = rows.iter().map(|r| seq_of(&r["SyslogMessage"])).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "{stream}: every row once");
+}
+
+async fn wait_rows(mock: &MockAzure, n_a: usize, n_b: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.rows(DCR_A, "Custom-A").len() < n_a || mock.rows(DCR_B, "Custom-B").len() < n_b {
+        assert!(
+            Instant::now() < deadline,
+            "rows did not arrive in both tenants"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two tenants' workspaces, each reached with its own app's credential (`auth = "…"` on the
+/// `[[destination]]`): customer A's events (facility user) only in A's workspace, B's (daemon)
+/// only in B's, each exactly once; the mock refuses any token from the other tenant.
+pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
+    let mock = two_tenant_mock().await;
     let dir = tempfile::tempdir().unwrap();
     let dcrs = dir.path().join("dcr");
     std::fs::create_dir(&dcrs).unwrap();
@@ -84,48 +135,17 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
     )
     .unwrap();
     let port = free_port();
-    let url = mock.url();
-    let config = format!(
-        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\n\
-         [metrics]\naddress = \"127.0.0.1:{metrics}\"\n\n[dcr]\npaths = [\"{dcrs}\"]\n\n\
-         {a}{b}\
-         [[destination]]\nname = \"a\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_A}\"\n\
-         streams = {{ Syslog = \"Custom-A\" }}\nworkspace = \"{ws_a}\"\nauth = \"a\"\n\n\
-         [[destination]]\nname = \"b\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_B}\"\n\
-         streams = {{ Syslog = \"Custom-B\" }}\nworkspace = \"{ws_b}\"\nauth = \"b\"\n",
-        metrics = free_port(),
-        dcrs = dcrs.display(),
-        a = named_auth(dir.path(), "a", "tenant-a", "app-a", &url),
-        b = named_auth(dir.path(), "b", "tenant-b", "app-b", &url),
-        ws_a = workspace("ws-a"),
-        ws_b = workspace("ws-b"),
-    );
-    let config_path = dir.path().join("tern.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let child = spawn_tern(&config_path);
+    let listen = format!("[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n");
+    let config = two_tenant_config(dir.path(), &mock.url(), &listen, free_port());
+    let child = spawn_tern(&config);
     const N: usize = 500;
     // <14>: user.info; <30>: daemon.info.
-    send(port, 14, N).await;
-    send(port, 30, N).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while mock.rows(DCR_A, "Custom-A").len() < N || mock.rows(DCR_B, "Custom-B").len() < N {
-        assert!(
-            Instant::now() < deadline,
-            "rows did not arrive in both tenants"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    send(port, 14, 0..N).await;
+    send(port, 30, 0..N).await;
+    wait_rows(&mock, N, N).await;
     assert!(stop_tern(child).await.success());
-    for (dcr, stream, facility) in [(DCR_A, "Custom-A", "user"), (DCR_B, "Custom-B", "daemon")] {
-        let rows = mock.rows(dcr, stream);
-        assert!(
-            rows.iter().all(|r| r["Facility"] == facility),
-            "{stream} holds another tenant's rows"
-        );
-        let mut seqs: Vec<usize> = rows.iter().map(|r| seq_of(&r["SyslogMessage"])).collect();
-        seqs.sort_unstable();
-        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{stream}: every row once");
-    }
+    exactly(&mock, DCR_A, "Custom-A", "user", N);
+    exactly(&mock, DCR_B, "Custom-B", "daemon", N);
     // No request was refused: each credential went only to its own tenant.
     assert!(
         mock.seen().iter().all(|s| s.status == 204),
@@ -135,5 +155,79 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
             .filter(|s| s.status != 204)
             .map(|s| s.status)
             .collect::<Vec<_>>()
+    );
+}
+
+/// Two customers whose devices send the same facility, each to its own listener bound to its
+/// collection DCR (`dcrs = ["customer-a"]`): every row lands in its own tenant's workspace
+/// exactly once and none in the other, through an outage of tenant B and a DCR reload.
+/// (Unbound, both DCRs would select every user event from both listeners.)
+pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
+    let mock = two_tenant_mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dcrs = dir.path().join("dcr");
+    std::fs::create_dir(&dcrs).unwrap();
+    std::fs::write(
+        dcrs.join("a.json"),
+        collection_dcr("customer-a", "ws-a", "user"),
+    )
+    .unwrap();
+    std::fs::write(
+        dcrs.join("b.json"),
+        collection_dcr("customer-b", "ws-b", "user"),
+    )
+    .unwrap();
+    let (port_a, port_b, metrics) = (free_port(), free_port(), free_port());
+    let listen = format!(
+        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port_a}\"\ndcrs = [\"customer-a\"]\n\n\
+         [[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port_b}\"\ndcrs = [\"customer-b\"]\n"
+    );
+    let config = two_tenant_config(dir.path(), &mock.url(), &listen, metrics);
+    let child = spawn_tern(&config);
+    const N: usize = 300;
+    send(port_a, 14, 0..N).await;
+    send(port_b, 14, 0..N).await;
+    wait_rows(&mock, N, N).await;
+    // Tenant B's workspace fails for a while; A's goes on.
+    mock.stream_outage("Custom-B", 503, Duration::from_secs(3), Some(1));
+    send(port_a, 14, N..2 * N).await;
+    send(port_b, 14, N..2 * N).await;
+    wait_rows(&mock, 2 * N, N).await;
+    // A reload (the same DCRs written again) keeps each listener to its own.
+    std::fs::write(
+        dcrs.join("b.json"),
+        collection_dcr("customer-b", "ws-b", "user"),
+    )
+    .unwrap();
+    let reloaded = Instant::now() + Duration::from_secs(30);
+    while crate::support::http_get(metrics, "/metrics").map_or(0, |(_, text)| {
+        crate::support::metric_sum(&text, "tern_dcr_reloads_total", "result=\"ok\"")
+    }) < 1
+    {
+        assert!(Instant::now() < reloaded, "no reload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    send(port_a, 14, 2 * N..3 * N).await;
+    send(port_b, 14, 2 * N..3 * N).await;
+    wait_rows(&mock, 3 * N, 3 * N).await;
+    assert!(stop_tern(child).await.success());
+    let seqs_of = |rows: Vec<serde_json::Value>| -> Vec<usize> {
+        let mut seqs: Vec<usize> = rows.iter().map(|r| seq_of(&r["SyslogMessage"])).collect();
+        seqs.sort_unstable();
+        seqs
+    };
+    // Both customers send the same numbers: a row that crossed over would show as a number
+    // twice in one workspace.
+    assert_eq!(
+        seqs_of(mock.rows(DCR_A, "Custom-A")),
+        (0..3 * N).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs_of(mock.rows(DCR_B, "Custom-B")),
+        (0..3 * N).collect::<Vec<_>>()
+    );
+    assert!(
+        mock.seen().iter().any(|s| s.status == 503),
+        "the outage of tenant B was not hit"
     );
 }

@@ -155,6 +155,16 @@ pub struct DeclaredColumn {
 }
 
 impl Dcr {
+    /// Its name (the ARM resource's), else its file's name without `.json`: what
+    /// `[[listen]] dcrs` refers to it by.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let file = self.file.rsplit('/').next().unwrap_or(&self.file);
+        file.strip_suffix(".json").unwrap_or(file).to_owned()
+    }
+
     /// Whether this DCR collects syslog (as AMA's rules do).
     pub fn is_collection(&self) -> bool {
         !self.syslog_sources.is_empty()

@@ -33,15 +33,37 @@ pub struct Compiled {
     pub bindings: binding::Bindings,
     /// Log files to collect (`logFiles` sources) and their targets.
     pub files: Vec<binding::FileBinding>,
+    /// Per bound set of collection DCRs (`[[listen]] dcrs`), in the configuration's order.
+    pub scopes: Vec<Scope>,
+}
+
+/// The routing of a listener or sender network bound to some collection DCRs only: what
+/// keeps each tenant's devices to their own DCRs (issue 25).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The DCR names, sorted.
+    pub dcrs: Vec<String>,
+    pub routing: routing::Routing,
+    /// Route id (of `routing`) → target ids (of the compiled bindings' targets).
+    pub by_route: Vec<Vec<usize>>,
 }
 
 impl Compiled {
+    /// The routing and route → targets map for an event of `scope` (`None`: every DCR).
+    pub fn routing_for(&self, scope: Option<usize>) -> (&routing::Routing, &[Vec<usize>]) {
+        match scope.and_then(|i| self.scopes.get(i)) {
+            Some(s) => (&s.routing, &s.by_route),
+            None => (&self.routing, &self.bindings.by_route),
+        }
+    }
+
     /// Everything kept, nothing bound: no DCR and no destination.
     pub fn keep_all() -> Compiled {
         Compiled {
             routing: routing::Routing::keep_all(),
             bindings: binding::Bindings::default(),
             files: Vec::new(),
+            scopes: Vec::new(),
         }
     }
 }

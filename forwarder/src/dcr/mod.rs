@@ -17,6 +17,9 @@ pub struct DcrConfig {
     pub origins: Vec<String>,
     pub watch: bool,
     pub duplicate_cef_to_syslog: bool,
+    /// Sets of collection DCR names that listeners (`[[listen]] dcrs`) and sender networks
+    /// (`sender_dcrs`) are bound to: each gets its own routing (tenants kept apart).
+    pub scopes: Vec<Vec<String>>,
 }
 
 /// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
@@ -71,9 +74,70 @@ pub fn compile(
     let mut bindings = binding::bind(&routing, targets)?;
     bindings.notes.extend(notes);
     let files = binding::bind_files(&dcrs, &bindings.targets)?;
+    let scopes = scoped_routing(&dcrs, config, &bindings.targets)?;
     Ok(Compiled {
         routing,
         bindings,
         files,
+        scopes,
     })
+}
+
+/// The routing of each bound set of collection DCRs: only their selections, to the same
+/// targets. A name no collection DCR has is an error (a listener that would keep nothing, or
+/// everything, by a typo).
+fn scoped_routing(
+    dcrs: &[tern_core::dcr::load::Dcr],
+    config: &DcrConfig,
+    targets: &[binding::Target],
+) -> Result<Vec<tern_core::dcr::Scope>, Vec<DcrError>> {
+    let mut scopes = Vec::new();
+    let mut errors = Vec::new();
+    let name_of = |d: &tern_core::dcr::load::Dcr| d.display_name();
+    for names in &config.scopes {
+        for name in names {
+            if !dcrs
+                .iter()
+                .any(|d| d.is_collection() && name_of(d) == *name)
+            {
+                let known: Vec<String> = dcrs
+                    .iter()
+                    .filter(|d| d.is_collection())
+                    .map(name_of)
+                    .collect();
+                errors.push(DcrError {
+                    file: "(the configuration)".to_owned(),
+                    path: "listen dcrs / sender_dcrs".to_owned(),
+                    message: format!(
+                        "no collection DCR is named `{name}` (loaded: {})",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+        let chosen: Vec<tern_core::dcr::load::Dcr> = dcrs
+            .iter()
+            .filter(|d| !d.is_collection() || names.contains(&name_of(d)))
+            .cloned()
+            .collect();
+        match routing::Routing::compile(&chosen, config.duplicate_cef_to_syslog)
+            .and_then(|routing| Ok((binding::bind(&routing, targets.to_vec())?, routing)))
+        {
+            Ok((bindings, routing)) => scopes.push(tern_core::dcr::Scope {
+                dcrs: names.clone(),
+                routing,
+                by_route: bindings.by_route,
+            }),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scopes)
+    } else {
+        Err(errors)
+    }
 }

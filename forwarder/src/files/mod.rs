@@ -308,6 +308,7 @@ mod tests {
                 binding("b.json", "/var/log/other.log", 1),
                 binding("c.json", "/var/log/app/*.log", 1),
             ],
+            scopes: Vec::new(),
         };
         let wanted = wanted_sources(&compiled);
         let summary: Vec<(String, Vec<String>)> = wanted
