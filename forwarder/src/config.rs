@@ -176,6 +176,24 @@ struct RawDcr {
     paths: Option<Vec<toml::Spanned<String>>>,
     watch: Option<bool>,
     duplicate_cef_to_syslog: Option<bool>,
+    /// DCRs from Azure Resource Manager.
+    #[serde(default)]
+    azure: Vec<Spanned<RawDcrAzure>>,
+    /// Seconds between polls of Azure for changed DCRs (default 300).
+    poll_interval: Option<Spanned<u64>>,
+    /// Where the last good copies of DCRs from Azure are kept.
+    cache_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDcrAzure {
+    /// A DCR's resource id.
+    id: Option<String>,
+    /// A VM's or Arc machine's resource id: the DCRs associated with it.
+    associated_with: Option<String>,
+    /// A named credential (default: `[azure.auth]`).
+    auth: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +202,8 @@ struct RawAzure {
     cloud: Option<Spanned<String>>,
     auth: Option<RawAzureAuth>,
     upload: Option<RawAzureUpload>,
+    /// The Azure Resource Manager endpoint (default: the cloud's).
+    resource_manager: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -497,6 +517,8 @@ pub struct AzureConfig {
     /// `[azure.auth.<name>]`: credentials a `[[destination]]` names with `auth` (other
     /// tenants' apps), in file order.
     pub credentials: Vec<(String, crate::upload::auth::Credential)>,
+    /// Azure Resource Manager (`resource_manager`, else the cloud's), for DCRs from Azure.
+    pub resource_manager: String,
     pub concurrency: usize,
     /// Per target, gzip bytes that may wait for a request slot.
     pub max_queue_bytes: usize,
@@ -562,6 +584,8 @@ const DEFAULT_MAX_QUEUE_BYTES: usize = 256 << 20;
 /// outage (decision 74).
 const DEFAULT_MEMORY_TIER_BYTES: usize = 32 << 20;
 pub const DEFAULT_DEAD_LETTER: &str = "/var/lib/tern/dead-letter.jsonl";
+/// Where the last good copies of DCRs from Azure are kept (`[dcr] cache_dir`).
+pub const DEFAULT_DCR_CACHE: &str = "/var/lib/tern/dcr-cache";
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// The most `max_connections` may be (a file descriptor each).
@@ -1148,10 +1172,58 @@ impl Config {
                 watch: d.watch.unwrap_or(false),
                 duplicate_cef_to_syslog: d.duplicate_cef_to_syslog.unwrap_or(false),
                 scopes: Vec::new(),
+                azure: Vec::new(),
+                poll_interval: std::time::Duration::from_secs(300),
+                cache_dir: d.cache_dir.as_ref().map(PathBuf::from),
             },
             None => DcrConfig::default(),
         };
         dcr.scopes = scopes;
+        // (credential name, its span, where): checked once `[azure]` is read.
+        let mut arm_auth: Vec<(String, std::ops::Range<usize>, String)> = Vec::new();
+        if let Some(d) = &raw.dcr {
+            if let Some(interval) = &d.poll_interval {
+                if *interval.get_ref() == 0 {
+                    errors.push(at(
+                        interval.span(),
+                        "dcr.poll_interval: at least 1 (seconds)".to_owned(),
+                    ));
+                } else {
+                    dcr.poll_interval = std::time::Duration::from_secs(*interval.get_ref());
+                }
+            }
+            for (i, entry) in d.azure.iter().enumerate() {
+                let e = entry.get_ref();
+                let source = match (&e.id, &e.associated_with) {
+                    (Some(id), None) => tern_core::dcr::arm::check_dcr_id(id)
+                        .map(|()| tern_core::dcr::arm::ArmSource::Dcr(id.clone())),
+                    (None, Some(machine)) => tern_core::dcr::arm::check_machine_id(machine)
+                        .map(|()| tern_core::dcr::arm::ArmSource::AssociatedWith(machine.clone())),
+                    _ => Err(
+                        "give `id` (a DCR) or `associated_with` (a machine), not both".to_owned(),
+                    ),
+                };
+                match source {
+                    Ok(source) => dcr.azure.push(crate::dcr::ArmEntry {
+                        source,
+                        auth: e.auth.as_ref().map(|a| a.get_ref().clone()),
+                    }),
+                    Err(message) => {
+                        errors.push(at(entry.span(), format!("dcr.azure[{i}]: {message}")))
+                    }
+                }
+                if let Some(auth) = &e.auth {
+                    arm_auth.push((
+                        auth.get_ref().clone(),
+                        auth.span(),
+                        format!("dcr.azure[{i}]"),
+                    ));
+                }
+            }
+            if !d.azure.is_empty() && dcr.cache_dir.is_none() {
+                dcr.cache_dir = Some(PathBuf::from(DEFAULT_DCR_CACHE));
+            }
+        }
 
         let azure = (|| -> Result<Option<AzureConfig>, ConfigError> {
         Ok(match &raw.azure {
@@ -1190,10 +1262,29 @@ impl Config {
                     credentials.push((name.clone(), made));
                 }
 
+                let resource_manager = match &a.resource_manager {
+                    None => cloud.resource_manager().to_owned(),
+                    Some(text) => {
+                        let url = text.get_ref().trim_end_matches('/');
+                        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                            .iter()
+                            .any(|l| url.starts_with(l));
+                        if !url.starts_with("https://") && !loopback {
+                            return Err(at(
+                                text.span(),
+                                format!(
+                                    "azure.resource_manager: `{url}`: use https (plain http only on loopback, for tests)"
+                                ),
+                            ));
+                        }
+                        url.to_owned()
+                    }
+                };
                 Some(AzureConfig {
                     cloud,
                     credential,
                     credentials,
+                    resource_manager,
                     concurrency: a
                         .upload
                         .as_ref()
@@ -1293,6 +1384,23 @@ impl Config {
                 Ok(destination) => destinations.push(destination),
                 Err(e) => errors.push(e),
             }
+        }
+        for (name, span, place) in arm_auth {
+            let known = azure
+                .as_ref()
+                .is_some_and(|a| a.credentials.iter().any(|(n, _)| *n == name));
+            if !known {
+                errors.push(at(
+                    span,
+                    format!("{place}.auth: no credential `{name}`: define [azure.auth.{name}]"),
+                ));
+            }
+        }
+        if !dcr.azure.is_empty() && azure.is_none() {
+            errors.push(at(
+                0..0,
+                "dcr.azure: DCRs from Azure need an [azure] section with a credential".to_owned(),
+            ));
         }
         for (name, span, i) in destination_auth {
             let known = azure

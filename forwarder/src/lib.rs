@@ -2,6 +2,7 @@
 //! `tern-parsers` crate. The binary (`main.rs`) is the command line; everything it runs lives
 //! here, one folder per stage an event passes through.
 
+pub mod arm;
 pub mod config;
 pub mod dcr;
 pub mod doctor;

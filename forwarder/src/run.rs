@@ -48,10 +48,12 @@ fn raise_open_file_limit() {
 
 /// Runs until SIGTERM or SIGINT. `Err` is a runtime failure (exit code 1), with its message.
 /// `inherited`: the sockets systemd passed (taken in `main` before the runtime started).
+/// `arm`: the poller of DCRs from Azure, when `[[dcr.azure]]` is given (it has polled once).
 pub async fn run(
     config: Config,
     compiled: Compiled,
     mut inherited: crate::listen::activation::Inherited,
+    arm: Option<crate::arm::ArmPoller>,
 ) -> Result<(), String> {
     raise_open_file_limit();
     let metrics = Metrics::new();
@@ -163,6 +165,17 @@ pub async fn run(
         reassembly_budgets: Arc::default(),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let arm_task = arm.map(|poller| {
+        tokio::spawn(crate::arm::run(
+            poller,
+            config.dcr.clone(),
+            config.destinations.clone(),
+            reloaded.clone(),
+            reloads_ok.clone(),
+            reloads_failed.clone(),
+            shutdown_rx.clone(),
+        ))
+    });
     let heartbeat_task = tokio::spawn(crate::heartbeat::run(
         config.heartbeat.clone(),
         crate::heartbeat::identity(&config.hostname),
@@ -263,6 +276,10 @@ pub async fn run(
     let _ = shutdown_tx.send(true);
     // No reload from here on: the watcher holds the upload channels, which must close.
     if let Some(task) = watch_task {
+        task.abort();
+        let _ = task.await;
+    }
+    if let Some(task) = arm_task {
         task.abort();
         let _ = task.await;
     }

@@ -14,6 +14,7 @@
     clippy::panic
 )]
 
+mod arm;
 mod credentials;
 mod daemon;
 mod dcr_routing;
@@ -600,6 +601,11 @@ fn all() -> Vec<E2e> {
             multi_thread(
                 upload::a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart,
             ),
+        ),
+        e2e(
+            "arm::dcrs_from_azure_follow_edits_and_survive_an_outage",
+            &[],
+            multi_thread(arm::dcrs_from_azure_follow_edits_and_survive_an_outage),
         ),
         e2e(
             "tenants::each_tenant_gets_its_rows_with_its_own_credential",

@@ -76,10 +76,7 @@ fn migrate_with_notes(
     let compiled = tern::dcr::compile(
         &DcrConfig {
             paths: vec![dcr],
-            origins: Vec::new(),
-            watch: false,
-            duplicate_cef_to_syslog: false,
-            scopes: Vec::new(),
+            ..DcrConfig::default()
         },
         &[],
     )

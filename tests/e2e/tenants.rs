@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tern_mock_azure::MockAzure;
 
-use crate::support::{connect_when_ready, free_port, seq_of, spawn_tern, stop_tern};
+use crate::support::{free_port, send_seqs, seq_of, spawn_tern, stop_tern};
 
 const DCR_A: &str = "dcr-0000000000000000000000000000000a";
 const DCR_B: &str = "dcr-0000000000000000000000000000000b";
@@ -43,20 +43,6 @@ fn named_auth(dir: &Path, name: &str, tenant: &str, client: &str, url: &str) -> 
          client_id = \"{client}\"\nclient_secret_file = \"{}\"\nauthority_host = \"{url}\"\n\n",
         secret.display()
     )
-}
-
-/// Messages `seqs` of `<PRI>` (`seq=N`) on a new connection.
-async fn send(port: u16, pri: u8, seqs: std::ops::Range<usize>) {
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut stream = connect_when_ready(port);
-        let text: String = seqs
-            .map(|i| format!("<{pri}>Nov 21 10:00:00 h app: seq={i}\n"))
-            .collect();
-        stream.write_all(text.as_bytes()).unwrap();
-    })
-    .await
-    .unwrap();
 }
 
 /// The two tenants of these tests: apps and streams registered per tenant in the mock.
@@ -140,8 +126,8 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
     let child = spawn_tern(&config);
     const N: usize = 500;
     // <14>: user.info; <30>: daemon.info.
-    send(port, 14, 0..N).await;
-    send(port, 30, 0..N).await;
+    send_seqs(port, 14, 0..N).await;
+    send_seqs(port, 30, 0..N).await;
     wait_rows(&mock, N, N).await;
     assert!(stop_tern(child).await.success());
     exactly(&mock, DCR_A, "Custom-A", "user", N);
@@ -185,13 +171,13 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     let config = two_tenant_config(dir.path(), &mock.url(), &listen, metrics);
     let child = spawn_tern(&config);
     const N: usize = 300;
-    send(port_a, 14, 0..N).await;
-    send(port_b, 14, 0..N).await;
+    send_seqs(port_a, 14, 0..N).await;
+    send_seqs(port_b, 14, 0..N).await;
     wait_rows(&mock, N, N).await;
     // Tenant B's workspace fails for a while; A's goes on.
     mock.stream_outage("Custom-B", 503, Duration::from_secs(3), Some(1));
-    send(port_a, 14, N..2 * N).await;
-    send(port_b, 14, N..2 * N).await;
+    send_seqs(port_a, 14, N..2 * N).await;
+    send_seqs(port_b, 14, N..2 * N).await;
     wait_rows(&mock, 2 * N, N).await;
     // A reload (the same DCRs written again) keeps each listener to its own.
     std::fs::write(
@@ -207,8 +193,8 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
         assert!(Instant::now() < reloaded, "no reload");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    send(port_a, 14, 2 * N..3 * N).await;
-    send(port_b, 14, 2 * N..3 * N).await;
+    send_seqs(port_a, 14, 2 * N..3 * N).await;
+    send_seqs(port_b, 14, 2 * N..3 * N).await;
     wait_rows(&mock, 3 * N, 3 * N).await;
     assert!(stop_tern(child).await.success());
     let seqs_of = |rows: Vec<serde_json::Value>| -> Vec<usize> {

@@ -8,6 +8,7 @@
 //!   collection DCR equivalent to a legacy agent's selectors);
 //! - [`endpoint`]: which ingestion and identity URLs a token may be sent to.
 
+pub mod arm;
 pub mod binding;
 pub mod endpoint;
 pub mod load;

@@ -9,7 +9,7 @@ pub mod load;
 pub use tern_core::dcr::{Compiled, DcrError, binding, migrate, routing, scaffold};
 
 /// `[dcr]`: where the DCR exports are and how to apply them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DcrConfig {
     pub paths: Vec<std::path::PathBuf>,
     /// Where each of `paths` is set (`tern.toml:40: dcr.paths[0]`), for errors that concern
@@ -20,6 +20,48 @@ pub struct DcrConfig {
     /// Sets of collection DCR names that listeners (`[[listen]] dcrs`) and sender networks
     /// (`sender_dcrs`) are bound to: each gets its own routing (tenants kept apart).
     pub scopes: Vec<Vec<String>>,
+    /// `[[dcr.azure]]`: DCRs fetched from Azure Resource Manager.
+    pub azure: Vec<ArmEntry>,
+    /// How often Azure is asked for changed DCRs.
+    pub poll_interval: std::time::Duration,
+    /// Where the DCRs from Azure are kept (loaded like a `paths` folder); `None` without
+    /// `[[dcr.azure]]` entries.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// One `[[dcr.azure]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmEntry {
+    pub source: tern_core::dcr::arm::ArmSource,
+    /// A named credential; `None`: `[azure.auth]`.
+    pub auth: Option<String>,
+}
+
+impl Default for DcrConfig {
+    fn default() -> DcrConfig {
+        DcrConfig {
+            paths: Vec::new(),
+            origins: Vec::new(),
+            watch: false,
+            duplicate_cef_to_syslog: false,
+            scopes: Vec::new(),
+            azure: Vec::new(),
+            poll_interval: std::time::Duration::from_secs(300),
+            cache_dir: None,
+        }
+    }
+}
+
+impl DcrConfig {
+    /// The folders and files DCRs are loaded from: `paths`, and the cache of DCRs from Azure
+    /// once it exists.
+    pub fn load_paths(&self) -> Vec<std::path::PathBuf> {
+        let mut paths = self.paths.clone();
+        if let Some(cache) = self.cache_dir.as_ref().filter(|c| c.is_dir()) {
+            paths.push(cache.clone());
+        }
+        paths
+    }
 }
 
 /// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
@@ -59,7 +101,7 @@ pub fn compile(
     config: &DcrConfig,
     destinations: &[tern_core::dcr::binding::Destination],
 ) -> Result<Compiled, Vec<DcrError>> {
-    let dcrs = load::load_paths(&config.paths).map_err(|errors| {
+    let dcrs = load::load_paths(&config.load_paths()).map_err(|errors| {
         errors
             .into_iter()
             .map(|e| name_the_setting(e, config))

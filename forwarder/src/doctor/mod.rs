@@ -149,6 +149,38 @@ pub async fn run(config: &Config, compiled: &Compiled, root: &Path) -> Vec<Check
         );
     }
     relays::run(config, root, &mut checks);
+    azure_dcrs(config, &mut checks).await;
     upload::run(config, compiled, &mut checks).await;
     checks
+}
+
+/// `[[dcr.azure]]`: one poll of Azure Resource Manager, each problem with its fix (a 403 names
+/// the Monitoring Reader role).
+async fn azure_dcrs(config: &Config, checks: &mut Vec<Check>) {
+    let mut poller = match crate::arm::ArmPoller::new(config) {
+        Ok(Some(poller)) => poller,
+        Ok(None) => return,
+        Err(e) => {
+            checks.push(check(false, "DCRs from Azure", e));
+            return;
+        }
+    };
+    let polled = poller.poll().await;
+    if polled.problems.is_empty() {
+        checks.push(check(
+            true,
+            "DCRs from Azure",
+            format!(
+                "{} entr(ies) read from {}",
+                config.dcr.azure.len(),
+                config
+                    .azure
+                    .as_ref()
+                    .map_or("", |a| a.resource_manager.as_str())
+            ),
+        ));
+    }
+    for problem in polled.problems {
+        checks.push(check(false, "DCRs from Azure", problem));
+    }
 }

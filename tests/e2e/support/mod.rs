@@ -194,6 +194,20 @@ impl Drop for Tern {
 }
 
 /// Connects once the daemon listens, for up to 20 s.
+/// Syslog messages `seqs` (`<PRI>… app: seq=N`) on a new TCP connection to `port`.
+pub async fn send_seqs(port: u16, pri: u8, seqs: std::ops::Range<usize>) {
+    let sent = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut stream = connect_when_ready(port);
+        let text: String = seqs
+            .map(|i| format!("<{pri}>Nov 21 10:00:00 h app: seq={i}\n"))
+            .collect();
+        stream.write_all(text.as_bytes())
+    })
+    .await;
+    assert!(matches!(sent, Ok(Ok(()))), "sending to {port}: {sent:?}");
+}
+
 pub fn connect_when_ready(port: u16) -> std::net::TcpStream {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -18,6 +18,8 @@
 //! Faults can also last a while ([`MockAzure::outage`]: every ingestion request answered
 //! with a status for a time).
 //!
+//! DCRs from Azure Resource Manager ([`arm`]): GET with ETags, associations, an outage switch.
+//!
 //! Tokens ([`identity`]): `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
 //! secret, a certificate's signed assertion or a federated token) and
 //! `GET /metadata/identity/oauth2/token` (IMDS, or Arc's HIMDS challenge).
@@ -25,6 +27,7 @@
 //! It can also stand in for an HTTP proxy: requests in absolute form are served the same way,
 //! and their `Proxy-Authorization` headers are recorded ([`MockAzure::proxy_authorizations`]).
 
+mod arm;
 mod identity;
 
 use std::collections::{HashMap, VecDeque};
@@ -81,6 +84,8 @@ pub(crate) struct State {
     token_tenants: HashMap<String, String>,
     /// Streams of a DCR in a given tenant: a token from another tenant gets 403.
     stream_tenants: HashMap<(String, String), String>,
+    /// Azure Resource Manager's DCRs and associations.
+    arm: arm::Arm,
     token_lifetime: Duration,
     faults: VecDeque<Fault>,
     seen: Vec<Seen>,
@@ -305,6 +310,26 @@ impl MockAzure {
         });
     }
 
+    /// Serves `resource` (a DCR as ARM returns it) at `id`, with a new ETag.
+    pub fn set_arm_dcr(&self, id: &str, resource: Value) {
+        self.with(|s| s.arm.set_dcr(id, resource));
+    }
+
+    /// The DCRs associated with the machine `machine` (a resource id).
+    pub fn set_arm_associations(&self, machine: &str, dcrs: &[&str]) {
+        self.with(|s| s.arm.set_associations(machine, dcrs));
+    }
+
+    /// While `down`, every ARM request gets 503.
+    pub fn set_arm_down(&self, down: bool) {
+        self.with(|s| s.arm.set_down(down));
+    }
+
+    /// (path, status) of every ARM request so far.
+    pub fn arm_requests(&self) -> Vec<(String, u16)> {
+        self.with(|s| s.arm.seen.clone())
+    }
+
     /// Accepts client credentials; the first client registered is the one allowed to ingest.
     pub fn add_client(&self, client_id: &str, secret: &str) {
         self.with(|s| {
@@ -521,6 +546,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
     {
         state.proxy_authorizations.push(auth.to_owned());
+    }
+    if let Some(reply) = arm::serve(&mut state, &path, &query, &headers) {
+        return Ok(reply);
     }
     Ok(match parts.as_slice() {
         [tenant, "oauth2", "v2.0", "token"] => {

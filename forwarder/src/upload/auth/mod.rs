@@ -49,6 +49,16 @@ impl Cloud {
         self.scope().trim_end_matches("/.default")
     }
 
+    /// Azure Resource Manager (`reference/edge.md` §2); its token scope is this plus
+    /// `/.default`.
+    pub fn resource_manager(self) -> &'static str {
+        match self {
+            Cloud::Public => "https://management.azure.com",
+            Cloud::UsGov => "https://management.usgovcloudapi.net",
+            Cloud::China => "https://management.chinacloudapi.cn",
+        }
+    }
+
     pub fn authority_host(self) -> &'static str {
         match self {
             Cloud::Public => "https://login.microsoftonline.com",
@@ -119,6 +129,36 @@ impl From<ClientSecret> for Credential {
 }
 
 impl Credential {
+    /// The same credential asking for a token for `scope` (`…/.default`): Azure Resource
+    /// Manager's rather than the Logs Ingestion API's.
+    pub fn with_scope(&self, scope: &str) -> Credential {
+        let resource = scope.trim_end_matches("/.default").to_owned();
+        match self {
+            Credential::ClientSecret(c) => Credential::ClientSecret(ClientSecret {
+                scope: scope.to_owned(),
+                ..c.clone()
+            }),
+            Credential::ClientCertificate(c) => Credential::ClientCertificate(ClientCertificate {
+                scope: scope.to_owned(),
+                ..c.clone()
+            }),
+            Credential::WorkloadIdentity(c) => Credential::WorkloadIdentity(WorkloadIdentity {
+                scope: scope.to_owned(),
+                ..c.clone()
+            }),
+            Credential::ManagedIdentity(m) => {
+                let mut m = m.clone();
+                m.resource = resource;
+                Credential::ManagedIdentity(m)
+            }
+            Credential::AzureArc(a) => {
+                let mut a = a.clone();
+                a.resource = resource;
+                Credential::AzureArc(a)
+            }
+        }
+    }
+
     /// Who asks, for `tern doctor` and logs: never a secret.
     pub fn describe(&self) -> String {
         match self {
