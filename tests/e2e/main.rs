@@ -15,6 +15,7 @@
 )]
 
 mod arm;
+mod azure_artifacts;
 mod credentials;
 mod daemon;
 mod dcr_routing;
@@ -601,6 +602,16 @@ fn all() -> Vec<E2e> {
             multi_thread(
                 upload::a_workspace_added_by_a_dcr_reload_gets_every_row_without_a_restart,
             ),
+        ),
+        e2e(
+            "azure_artifacts::alert_rules_match_the_scheduled_query_rules_schema",
+            &[],
+            sync(azure_artifacts::alert_rules_match_the_scheduled_query_rules_schema),
+        ),
+        e2e(
+            "azure_artifacts::the_workbook_matches_the_workbook_schema_and_its_deployment",
+            &[],
+            sync(azure_artifacts::the_workbook_matches_the_workbook_schema_and_its_deployment),
         ),
         e2e(
             "arm::dcrs_from_azure_follow_edits_and_survive_an_outage",

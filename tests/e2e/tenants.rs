@@ -63,7 +63,7 @@ fn two_tenant_config(dir: &Path, url: &str, listen: &str, metrics: u16) -> std::
     let dcrs = dir.join("dcr");
     let config = format!(
         "{listen}\n[metrics]\naddress = \"127.0.0.1:{metrics}\"\n\n\
-         [dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n{a}{b}\
+         [dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n[azure.upload]\nretry_cap_ms = 2000\n\n{a}{b}\
          [[destination]]\nname = \"a\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_A}\"\n\
          streams = {{ Syslog = \"Custom-A\" }}\nworkspace = \"{ws_a}\"\nauth = \"a\"\n\n\
          [[destination]]\nname = \"b\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_B}\"\n\
@@ -92,7 +92,8 @@ fn exactly(mock: &MockAzure, dcr: &str, stream: &str, facility: &str, n: usize) 
 }
 
 async fn wait_rows(mock: &MockAzure, n_a: usize, n_b: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Long enough for tenant B's two-minute outage to end and its retries to catch up.
+    let deadline = Instant::now() + Duration::from_secs(200);
     while mock.rows(DCR_A, "Custom-A").len() < n_a || mock.rows(DCR_B, "Custom-B").len() < n_b {
         assert!(
             Instant::now() < deadline,
@@ -146,7 +147,8 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
 
 /// Two customers whose devices send the same facility, each to its own listener bound to its
 /// collection DCR (`dcrs = ["customer-a"]`): every row lands in its own tenant's workspace
-/// exactly once and none in the other, through an outage of tenant B and a DCR reload.
+/// exactly once and none in the other, through a two-minute outage of tenant B and a DCR
+/// reload.
 /// (Unbound, both DCRs would select every user event from both listeners.)
 pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     let mock = two_tenant_mock().await;
@@ -174,8 +176,9 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     send_seqs(port_a, 14, 0..N).await;
     send_seqs(port_b, 14, 0..N).await;
     wait_rows(&mock, N, N).await;
-    // Tenant B's workspace fails for a while; A's goes on.
-    mock.stream_outage("Custom-B", 503, Duration::from_secs(3), Some(1));
+    // Tenant B's workspace fails for two minutes; A's goes on. (Retries are capped at 2 s
+    // here so that B catches up soon after.)
+    mock.stream_outage("Custom-B", 503, Duration::from_secs(120), Some(1));
     send_seqs(port_a, 14, N..2 * N).await;
     send_seqs(port_b, 14, N..2 * N).await;
     wait_rows(&mock, 2 * N, N).await;

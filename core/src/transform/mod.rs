@@ -207,6 +207,12 @@ impl Transform {
         undeclared: Option<&Undeclared>,
         out: &mut Vec<u8>,
     ) -> Applied {
+        // Rows from outside (`tern transform test`, `tern parse --dcr`) are checked whole
+        // first: the fast path reads only the columns it needs and copies the rest, so it must
+        // not be handed text that is not JSON. (The pipeline's rows come from Tern's writers.)
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(row) {
+            return Applied::Failed(format!("row is not JSON: {e}"));
+        }
         match self.run_json(row, now) {
             Ok(Outcome::Kept(cells)) => {
                 self.write_kept(row, &cells, undeclared, out);

@@ -233,13 +233,16 @@ fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
             }
         }
         _ => {
-            // A number, true, false or null: up to the next delimiter.
+            // A number, true, false or null: up to the next delimiter, and only those.
             let len = bytes
                 .get(at..)?
                 .iter()
                 .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
                 .unwrap_or(bytes.len() - at);
-            (len > 0).then_some(at + len)
+            let word = bytes.get(at..at + len)?;
+            let literal = matches!(word, b"true" | b"false" | b"null")
+                || serde_json::from_slice::<serde_json::Number>(word).is_ok();
+            (len > 0 && literal).then_some(at + len)
         }
     }
 }
@@ -272,5 +275,7 @@ mod tests {
         assert!(split_object(b"[1]").is_err());
         assert!(split_object(br#"{"A":"open"#).is_err());
         assert!(split_object(br#"{"A":}"#).is_err());
+        assert!(split_object(br#"{"A":rrr"x"}"#).is_err());
+        assert!(split_object(br#"{"A":-1.5e3,"B":null}"#).is_ok());
     }
 }

@@ -402,3 +402,22 @@ fn a_kept_row_leaves_out_the_targets_undeclared_columns() {
         );
     }
 }
+
+/// A fuzz find (`fuzz/regressions/kql_eval/`): a row whose value is not JSON (`rrr"…"`) was
+/// split, kept and copied out as it was. It fails now, and nothing is written.
+#[test]
+fn a_row_that_is_not_json_fails_and_is_never_copied() {
+    let input = include_bytes!(
+        "../../../fuzz/regressions/kql_eval/crash-e954bf94f85265ded36fe6e72d36a11fd2e50f43"
+    );
+    let text = String::from_utf8_lossy(input);
+    let (kql, row) = text.split_once('\n').unwrap_or_default();
+    let transform = Transform::compile(kql, &syslog()).unwrap();
+    let mut out = Vec::new();
+    let applied = transform.apply_json(row.as_bytes(), at(), None, &mut out);
+    assert!(
+        matches!(applied, Applied::Failed(ref e) if e.starts_with("row is not JSON")),
+        "{applied:?}"
+    );
+    assert!(out.is_empty());
+}
