@@ -32,6 +32,7 @@ mod support;
 mod systemd;
 mod tenants;
 mod tls;
+mod transform_cli;
 mod upload;
 mod vendors;
 
@@ -614,6 +615,21 @@ fn all() -> Vec<E2e> {
             sync(azure_artifacts::the_workbook_matches_the_workbook_schema_and_its_deployment),
         ),
         e2e(
+            "transform_cli::parse_with_a_dcr_shows_kept_transformed_and_dropped_lines",
+            &[],
+            sync(transform_cli::parse_with_a_dcr_shows_kept_transformed_and_dropped_lines),
+        ),
+        e2e(
+            "transform_cli::transform_test_runs_a_dcrs_transformations_over_sample_rows",
+            &[],
+            sync(transform_cli::transform_test_runs_a_dcrs_transformations_over_sample_rows),
+        ),
+        e2e(
+            "transform_cli::check_refuses_a_transformation_it_cannot_run_with_a_caret",
+            &[],
+            sync(transform_cli::check_refuses_a_transformation_it_cannot_run_with_a_caret),
+        ),
+        e2e(
             "arm::dcrs_from_azure_follow_edits_and_survive_an_outage",
             &[],
             multi_thread(arm::dcrs_from_azure_follow_edits_and_survive_an_outage),
@@ -622,6 +638,11 @@ fn all() -> Vec<E2e> {
             "tenants::each_tenant_gets_its_rows_with_its_own_credential",
             &[],
             multi_thread(tenants::each_tenant_gets_its_rows_with_its_own_credential),
+        ),
+        e2e(
+            "tenants::a_sender_network_bound_to_a_dcr_reaches_only_that_tenant",
+            &[],
+            multi_thread(tenants::a_sender_network_bound_to_a_dcr_reaches_only_that_tenant),
         ),
         e2e(
             "tenants::listeners_bound_to_their_dcrs_keep_tenants_apart",

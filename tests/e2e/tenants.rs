@@ -34,6 +34,15 @@ fn collection_dcr(name: &str, ws: &str, facility: &str) -> String {
     .to_string()
 }
 
+/// Customer A's DCR (facility `a`, into ws-a) and B's (`b`, into ws-b) in `dir/dcr`.
+fn customer_dcrs(dir: &Path, a: &str, b: &str) -> std::path::PathBuf {
+    let dcrs = dir.join("dcr");
+    std::fs::create_dir_all(&dcrs).unwrap();
+    std::fs::write(dcrs.join("a.json"), collection_dcr("customer-a", "ws-a", a)).unwrap();
+    std::fs::write(dcrs.join("b.json"), collection_dcr("customer-b", "ws-b", b)).unwrap();
+    dcrs
+}
+
 /// A named client-secret credential for `tenant`'s app.
 fn named_auth(dir: &Path, name: &str, tenant: &str, client: &str, url: &str) -> String {
     let secret = dir.join(format!("secret-{name}"));
@@ -63,12 +72,14 @@ fn two_tenant_config(dir: &Path, url: &str, listen: &str, metrics: u16) -> std::
     let dcrs = dir.join("dcr");
     let config = format!(
         "{listen}\n[metrics]\naddress = \"127.0.0.1:{metrics}\"\n\n\
-         [dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n[azure.upload]\nretry_cap_ms = 2000\n\n{a}{b}\
+         [dcr]\npaths = [\"{dcrs}\"]\nwatch = true\n\n[spool]\ndir = \"{spool}\"\n\n\
+         [azure.upload]\nretry_cap_ms = 2000\n\n{a}{b}\
          [[destination]]\nname = \"a\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_A}\"\n\
          streams = {{ Syslog = \"Custom-A\" }}\nworkspace = \"{ws_a}\"\nauth = \"a\"\n\n\
          [[destination]]\nname = \"b\"\nendpoint = \"{url}\"\ndcr_immutable_id = \"{DCR_B}\"\n\
          streams = {{ Syslog = \"Custom-B\" }}\nworkspace = \"{ws_b}\"\nauth = \"b\"\n",
         dcrs = dcrs.display(),
+        spool = dir.join("spool").display(),
         a = named_auth(dir, "a", "tenant-a", "app-a", url),
         b = named_auth(dir, "b", "tenant-b", "app-b", url),
         ws_a = workspace("ws-a"),
@@ -109,18 +120,7 @@ async fn wait_rows(mock: &MockAzure, n_a: usize, n_b: usize) {
 pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
     let mock = two_tenant_mock().await;
     let dir = tempfile::tempdir().unwrap();
-    let dcrs = dir.path().join("dcr");
-    std::fs::create_dir(&dcrs).unwrap();
-    std::fs::write(
-        dcrs.join("a.json"),
-        collection_dcr("customer-a", "ws-a", "user"),
-    )
-    .unwrap();
-    std::fs::write(
-        dcrs.join("b.json"),
-        collection_dcr("customer-b", "ws-b", "daemon"),
-    )
-    .unwrap();
+    customer_dcrs(dir.path(), "user", "daemon");
     let port = free_port();
     let listen = format!("[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n");
     let config = two_tenant_config(dir.path(), &mock.url(), &listen, free_port());
@@ -153,18 +153,7 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
 pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     let mock = two_tenant_mock().await;
     let dir = tempfile::tempdir().unwrap();
-    let dcrs = dir.path().join("dcr");
-    std::fs::create_dir(&dcrs).unwrap();
-    std::fs::write(
-        dcrs.join("a.json"),
-        collection_dcr("customer-a", "ws-a", "user"),
-    )
-    .unwrap();
-    std::fs::write(
-        dcrs.join("b.json"),
-        collection_dcr("customer-b", "ws-b", "user"),
-    )
-    .unwrap();
+    let dcrs = customer_dcrs(dir.path(), "user", "user");
     let (port_a, port_b, metrics) = (free_port(), free_port(), free_port());
     let listen = format!(
         "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port_a}\"\ndcrs = [\"customer-a\"]\n\n\
@@ -218,5 +207,30 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     assert!(
         mock.seen().iter().any(|s| s.status == 503),
         "the outage of tenant B was not hit"
+    );
+}
+
+/// A sender network bound to customer B's DCR (`sender_dcrs`) on a listener bound to none: its
+/// events reach only B's workspace, though A's DCR selects the same facility.
+pub(crate) async fn a_sender_network_bound_to_a_dcr_reaches_only_that_tenant() {
+    let mock = two_tenant_mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    customer_dcrs(dir.path(), "user", "user");
+    let port = free_port();
+    let listen = format!(
+        "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:{port}\"\n\
+         sender_dcrs = {{ \"127.0.0.0/8\" = [\"customer-b\"] }}\n"
+    );
+    let config = two_tenant_config(dir.path(), &mock.url(), &listen, free_port());
+    let child = spawn_tern(&config);
+    const N: usize = 200;
+    send_seqs(port, 14, 0..N).await;
+    wait_rows(&mock, 0, N).await;
+    assert!(stop_tern(child).await.success());
+    exactly(&mock, DCR_B, "Custom-B", "user", N);
+    assert_eq!(
+        mock.rows(DCR_A, "Custom-A").len(),
+        0,
+        "a row crossed to tenant A"
     );
 }
