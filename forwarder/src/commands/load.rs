@@ -66,7 +66,7 @@ pub(crate) fn check_tls(config: &Config, strict: bool) -> Result<Vec<String>, Ex
     for listen in &config.listen {
         let Some(files) = &listen.tls else { continue };
         let loaded = if strict {
-            tern::listen::tls::load(files)
+            tern::listen::tls::load(files).map_err(|e| e.to_string())
         } else {
             tern::listen::tls::load_for_serving(files)
         };

@@ -35,10 +35,20 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Dcr>, Vec<DcrError>> {
 }
 
 fn json_files(path: &Path) -> Result<Vec<PathBuf>, DcrError> {
+    // The fix for the usual causes, decided by the error's kind.
     let io_error = |e: std::io::Error| DcrError {
         file: path.display().to_string(),
         path: "(file)".to_owned(),
-        message: format!("cannot read: {e}"),
+        message: format!(
+            "cannot read: {e}{}",
+            match e.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    " (Tern's folders are for root and the tern group: run as root, or as the tern user)"
+                }
+                std::io::ErrorKind::NotFound => " (create it, or fix the path)",
+                _ => "",
+            }
+        ),
     };
     let meta = std::fs::metadata(path).map_err(io_error)?;
     if !meta.is_dir() {

@@ -65,7 +65,8 @@ impl DcrConfig {
 }
 
 /// A problem with a `[dcr] paths` entry itself (a folder that cannot be read) named by the
-/// setting that gives it, `tern.toml:40: dcr.paths[0]`, with the fix for the usual cause.
+/// setting that gives it, `tern.toml:40: dcr.paths[0]` (the message carries the fix for the
+/// usual causes, from the error's kind).
 fn name_the_setting(error: DcrError, config: &DcrConfig) -> DcrError {
     let Some(origin) = config
         .paths
@@ -81,17 +82,10 @@ fn name_the_setting(error: DcrError, config: &DcrConfig) -> DcrError {
     let (file, key) = origin
         .rsplit_once(": ")
         .unwrap_or((origin.as_str(), "dcr.paths"));
-    let hint = if error.message.contains("Permission denied") {
-        " (Tern's folders are for root and the tern group: run as root, or as the tern user)"
-    } else if error.message.contains("No such file") {
-        " (create it, or fix the path)"
-    } else {
-        ""
-    };
     DcrError {
         file: file.to_owned(),
         path: key.to_owned(),
-        message: format!("{}: {}{hint}", error.file, error.message),
+        message: format!("{}: {}", error.file, error.message),
     }
 }
 

@@ -82,10 +82,12 @@ fn listener(listen: &Listen, running: bool) -> Check {
 fn certificate(listen: &Listen, files: &crate::config::TlsFiles) -> Check {
     let what = format!("certificate {}", listen.name());
     match tls::load(files) {
-        Err(e) if e.contains("expired") => check(false, what, e).fix(
+        Err(tls::TlsLoadError::Expired(e)) => check(false, what, e).fix(
             "install a renewed certificate and key at the same paths; Tern reloads them within 5 s",
         ),
-        Err(e) => check(false, what, e)
+        Err(tls::TlsLoadError::NotYetValid(e)) => check(false, what, e)
+            .fix("check this host's clock (timedatectl), or wait until the certificate is valid"),
+        Err(tls::TlsLoadError::Unusable(e)) => check(false, what, e)
             .fix("fix the file named above (PEM, matching key, readable by tern)"),
         Ok(loaded) => {
             let days = (loaded.not_after - tls::unix_now()) / 86_400;

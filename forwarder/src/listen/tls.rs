@@ -128,12 +128,28 @@ pub fn rfc3339(unix: i64) -> String {
 /// Reads and checks the files: the chain parses, the key matches the leaf, the leaf is valid
 /// now, and `client_ca` holds at least one usable CA certificate. What `tern check` and a
 /// reload use: a certificate outside its validity is refused.
-pub fn load(files: &TlsFiles) -> Result<Loaded, String> {
-    let loaded = load_for_serving(files)?;
+pub fn load(files: &TlsFiles) -> Result<Loaded, TlsLoadError> {
+    let loaded = load_for_serving(files).map_err(TlsLoadError::Unusable)?;
     match loaded.validity_problem {
-        Some(problem) => Err(problem),
+        Some(problem) if loaded.not_after < unix_now() => Err(TlsLoadError::Expired(problem)),
+        Some(problem) => Err(TlsLoadError::NotYetValid(problem)),
         None => Ok(loaded),
     }
+}
+
+/// Why [`load`] refused a listener's certificate files; each kind has its own fix (`tern
+/// doctor`). The text names the setting and the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsLoadError {
+    /// Unreadable, not PEM, a key that does not match, no usable client CA.
+    #[error("{0}")]
+    Unusable(String),
+    /// Past its `notAfter`: renew it.
+    #[error("{0}")]
+    Expired(String),
+    /// Before its `notBefore`: the clock (or a certificate issued for later).
+    #[error("{0}")]
+    NotYetValid(String),
 }
 
 /// [`load`], except that a certificate outside its validity is still served (and reported in
