@@ -14,7 +14,7 @@ use crate::tables::json::JsonObject;
 pub const TABLE: &str = "TernHeartbeat_CL";
 
 /// The row's columns and their Log Analytics types (what `tern dcr scaffold` declares).
-pub const COLUMNS: [(&str, &str); 14] = [
+pub const COLUMNS: [(&str, &str); 16] = [
     ("TimeGenerated", "datetime"),
     ("Computer", "string"),
     ("ComputerIP", "string"),
@@ -26,7 +26,9 @@ pub const COLUMNS: [(&str, &str); 14] = [
     ("EventsReceived", "long"),
     ("RowsUploaded", "long"),
     ("EventsDropped", "long"),
+    ("DroppedByReason", "dynamic"),
     ("UploadErrors", "long"),
+    ("UploadLatencyMs", "real"),
     ("SpoolBytes", "long"),
     ("OldestUnsentSeconds", "long"),
 ];
@@ -46,12 +48,18 @@ pub struct Identity {
 }
 
 /// Cumulative readings of the forwarder's counters (and two gauges) at a beat.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Readings {
     pub received: u64,
     pub uploaded: u64,
     /// Every event not delivered, whatever the reason (the loss report's counters).
     pub dropped: u64,
+    /// The same by reason (`dropped{oversized}`, `udp_kernel_drops`, …), sorted.
+    pub dropped_by_reason: Vec<(String, u64)>,
+    /// Upload requests answered, and the seconds they took in all (the request-duration
+    /// histogram's count and sum).
+    pub requests: u64,
+    pub request_seconds: f64,
     /// Upload requests that failed (any answer but success, or none).
     pub upload_errors: u64,
     /// Gauges: as they stand.
@@ -80,9 +88,14 @@ impl Readings {
             }
         };
         let all = |_: &str| true;
-        let dropped = crate::loss_report::LOSS_COUNTERS
-            .iter()
-            .map(|(name, ..)| sum(name, &all))
+        let dropped_by_reason = crate::loss_report::totals(text);
+        let dropped = dropped_by_reason.iter().map(|(_, n)| n).sum();
+        let seconds: f64 = text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("tern_upload_request_duration_seconds_sum")?;
+                rest.rsplit(' ').next()?.parse::<f64>().ok()
+            })
             .sum();
         // Requests answered with 200 or 204 succeeded; every other status (and `error`,
         // `token_error`) is a failure.
@@ -96,6 +109,13 @@ impl Readings {
             received: sum("tern_received_total", &all),
             uploaded: sum("tern_upload_rows_total", &all),
             dropped,
+            dropped_by_reason,
+            requests: sum("tern_upload_request_duration_seconds_count", &all),
+            request_seconds: if seconds.is_finite() {
+                seconds.max(0.0)
+            } else {
+                0.0
+            },
             upload_errors: sum("tern_upload_requests_total", &failed),
             spool_bytes: sum("tern_spool_bytes", &all),
             oldest_unsent_seconds: if oldest.is_finite() && oldest > 0.0 {
@@ -128,7 +148,7 @@ impl Heartbeat {
         at: Timestamp,
         out: &mut Vec<u8>,
     ) {
-        let (before, since) = match self.last {
+        let (before, since) = match self.last.take() {
             Some((before, since)) => (before, Some(since)),
             None => (Readings::default(), None),
         };
@@ -154,10 +174,32 @@ impl Heartbeat {
         row.int("EventsReceived", grew(readings.received, before.received));
         row.int("RowsUploaded", grew(readings.uploaded, before.uploaded));
         row.int("EventsDropped", grew(readings.dropped, before.dropped));
+        // Only the reasons that grew, as a bag: `{"dropped{oversized}": 3}`.
+        let mut reasons = serde_json::Map::new();
+        for (reason, total) in &readings.dropped_by_reason {
+            let then = before
+                .dropped_by_reason
+                .iter()
+                .find(|(r, _)| r == reason)
+                .map_or(0, |(_, n)| *n);
+            let delta = grew(*total, then);
+            if delta > 0 {
+                reasons.insert(reason.clone(), serde_json::Value::from(delta));
+            }
+        }
+        if let Some(raw) = row.raw("DroppedByReason") {
+            raw.extend_from_slice(serde_json::Value::Object(reasons).to_string().as_bytes());
+        }
         row.int(
             "UploadErrors",
             grew(readings.upload_errors, before.upload_errors),
         );
+        // The mean time of the requests answered since the last beat.
+        let requests = readings.requests.saturating_sub(before.requests);
+        let seconds = readings.request_seconds - before.request_seconds;
+        if requests > 0 && seconds >= 0.0 {
+            row.real("UploadLatencyMs", seconds * 1000.0 / requests as f64);
+        }
         row.int(
             "SpoolBytes",
             i64::try_from(readings.spool_bytes).unwrap_or(i64::MAX),
@@ -204,6 +246,8 @@ tern_udp_kernel_drops_total{listener=\"udp 0.0.0.0:514\"} 2
 tern_upload_requests_total{status=\"204\"} 10
 tern_upload_requests_total{status=\"503\"} 4
 tern_upload_requests_total{status=\"error\"} 1
+tern_upload_request_duration_seconds_sum 1.5
+tern_upload_request_duration_seconds_count 15
 tern_spool_bytes{target=\"a\"} 2048
 tern_spool_oldest_seconds{target=\"a\"} 12.5
 ";
@@ -216,6 +260,12 @@ tern_spool_oldest_seconds{target=\"a\"} 12.5
                 received: 150,
                 uploaded: 140,
                 dropped: 5,
+                dropped_by_reason: vec![
+                    ("dropped{oversized}".to_owned(), 3),
+                    ("udp_kernel_drops".to_owned(), 2),
+                ],
+                requests: 15,
+                request_seconds: 1.5,
                 upload_errors: 5,
                 spool_bytes: 2048,
                 oldest_unsent_seconds: 12,
@@ -240,13 +290,20 @@ tern_spool_oldest_seconds{target=\"a\"} 12.5
                 r#"{"TimeGenerated":"2026-11-30T00:53:20Z","Computer":"fwd1","ComputerIP":"10.0.0.4","#,
                 r#""Category":"Tern","Version":"0.1.0","OSType":"Linux","OSName":"Debian GNU/Linux 12 (bookworm)","#,
                 r#""IntervalSeconds":0,"EventsReceived":150,"RowsUploaded":140,"EventsDropped":5,"#,
-                r#""UploadErrors":5,"SpoolBytes":2048,"OldestUnsentSeconds":12}"#
+                r#""DroppedByReason":{"dropped{oversized}":3,"udp_kernel_drops":2},"#,
+                r#""UploadErrors":5,"UploadLatencyMs":100.0,"SpoolBytes":2048,"OldestUnsentSeconds":12}"#
             )
         );
         let later = Readings {
             received: 400,
             uploaded: 390,
             dropped: 5,
+            dropped_by_reason: vec![
+                ("dropped{oversized}".to_owned(), 3),
+                ("udp_kernel_drops".to_owned(), 2),
+            ],
+            requests: 15,
+            request_seconds: 1.5,
             upload_errors: 5,
             spool_bytes: 0,
             oldest_unsent_seconds: 0,
@@ -263,6 +320,11 @@ tern_spool_oldest_seconds{target=\"a\"} 12.5
         assert_eq!(row["EventsReceived"], 250);
         assert_eq!(row["RowsUploaded"], 250);
         assert_eq!(row["EventsDropped"], 0);
+        assert_eq!(row["DroppedByReason"], serde_json::json!({}));
+        assert!(
+            row.get("UploadLatencyMs").is_none(),
+            "no request since the last beat"
+        );
         assert_eq!(row["UploadErrors"], 0);
         assert_eq!(row["SpoolBytes"], 0);
     }

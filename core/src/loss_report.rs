@@ -75,7 +75,7 @@ impl LossReport {
 
 /// The loss counters of `exposition`, summed over listeners and targets, keyed
 /// `family{reason}` or `family`, in a stable order.
-fn totals(exposition: &str) -> Vec<(String, u64)> {
+pub fn totals(exposition: &str) -> Vec<(String, u64)> {
     let mut totals: Vec<(String, u64)> = Vec::new();
     for line in exposition.lines() {
         for (name, label, short) in LOSS_COUNTERS {

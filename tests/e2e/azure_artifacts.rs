@@ -154,11 +154,12 @@ pub(crate) fn the_workbook_matches_the_workbook_schema_and_its_deployment() {
             other => panic!("{name}: item type {other}"),
         }
     }
-    // What it charts: EPS, drops, upload errors, spool depth.
+    // What it charts: EPS, drops by reason, upload latency and errors, spool depth.
     let all = workbook.to_string();
     for column in [
         "EventsReceived",
-        "EventsDropped",
+        "DroppedByReason",
+        "UploadLatencyMs",
         "UploadErrors",
         "SpoolBytes",
     ] {
