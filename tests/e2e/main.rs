@@ -85,6 +85,13 @@ fn e2e(name: &'static str, needs: &'static [&'static str], body: Body) -> E2e {
 
 fn all() -> Vec<E2e> {
     vec![
+        // The longest test (a two-minute outage) first: it runs beside the others rather than
+        // after them.
+        e2e(
+            "tenants::listeners_bound_to_their_dcrs_keep_tenants_apart",
+            &[],
+            multi_thread(tenants::listeners_bound_to_their_dcrs_keep_tenants_apart),
+        ),
         e2e(
             "credentials::client_certificate_signs_an_assertion_entra_accepts",
             &[],
@@ -643,11 +650,6 @@ fn all() -> Vec<E2e> {
             "tenants::a_sender_network_bound_to_a_dcr_reaches_only_that_tenant",
             &[],
             multi_thread(tenants::a_sender_network_bound_to_a_dcr_reaches_only_that_tenant),
-        ),
-        e2e(
-            "tenants::listeners_bound_to_their_dcrs_keep_tenants_apart",
-            &[],
-            multi_thread(tenants::listeners_bound_to_their_dcrs_keep_tenants_apart),
         ),
         e2e(
             "upload::heartbeat_rows_arrive_at_the_interval_with_counts_matching_the_metrics",
