@@ -13,14 +13,16 @@ use crate::metrics::Metrics;
 use crate::upload::stage::{RowBatch, ToUploader, UploadChannels};
 use tern_core::heartbeat::{Heartbeat, Identity, Readings, TABLE};
 
-/// This forwarder as its heartbeat rows name it.
-pub fn identity(hostname: &str) -> Identity {
+/// This forwarder as its heartbeat rows name it (`/etc/os-release` read off the runtime's
+/// workers, as every file).
+pub async fn identity(hostname: &str) -> Identity {
     Identity {
         computer: hostname.to_owned(),
         computer_ip: None,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         os_type: "Linux".to_owned(),
-        os_name: std::fs::read_to_string("/etc/os-release")
+        os_name: tokio::fs::read_to_string("/etc/os-release")
+            .await
             .ok()
             .and_then(|text| tern_core::heartbeat::os_pretty_name(&text)),
     }

@@ -178,7 +178,7 @@ pub async fn run(
     });
     let heartbeat_task = tokio::spawn(crate::heartbeat::run(
         config.heartbeat.clone(),
-        crate::heartbeat::identity(&config.hostname),
+        crate::heartbeat::identity(&config.hostname).await,
         Arc::clone(&routing),
         Arc::clone(&uploads),
         Arc::clone(&metrics),
