@@ -70,54 +70,43 @@ pub struct Readings {
 impl Readings {
     /// From a Prometheus exposition of Tern's metrics.
     pub fn from_exposition(text: &str) -> Readings {
-        let sum = |name: &str, keep: &dyn Fn(&str) -> bool| -> u64 {
-            let total: f64 = text
-                .lines()
-                .filter(|l| {
-                    l.strip_prefix(name)
-                        .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-                        && keep(l)
-                })
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum();
-            // Counters are whole numbers; a gauge in seconds is rounded down.
+        // Counters are whole numbers; a gauge in seconds is rounded down.
+        let sum = |name: &str, filter: &str| -> u64 {
+            let total = crate::exposition::sum_in(text, name, filter);
             if total.is_finite() && total > 0.0 {
                 total as u64
             } else {
                 0
             }
         };
-        let all = |_: &str| true;
         let dropped_by_reason = crate::loss_report::totals(text);
         let dropped = dropped_by_reason.iter().map(|(_, n)| n).sum();
-        let seconds: f64 = text
-            .lines()
-            .filter_map(|l| {
-                let rest = l.strip_prefix("tern_upload_request_duration_seconds_sum")?;
-                rest.rsplit(' ').next()?.parse::<f64>().ok()
-            })
-            .sum();
+        let seconds =
+            crate::exposition::sum_in(text, "tern_upload_request_duration_seconds_sum", "");
         // Requests answered with 200 or 204 succeeded; every other status (and `error`,
         // `token_error`) is a failure.
-        let failed = |l: &str| !(l.contains("status=\"204\"") || l.contains("status=\"200\""));
+        let requests = "tern_upload_requests_total";
+        let failed = sum(requests, "")
+            .saturating_sub(sum(requests, "status=\"204\""))
+            .saturating_sub(sum(requests, "status=\"200\""));
         let oldest = text
             .lines()
             .filter(|l| l.starts_with("tern_spool_oldest_seconds"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .fold(0.0f64, f64::max);
         Readings {
-            received: sum("tern_received_total", &all),
-            uploaded: sum("tern_upload_rows_total", &all),
+            received: sum("tern_received_total", ""),
+            uploaded: sum("tern_upload_rows_total", ""),
             dropped,
             dropped_by_reason,
-            requests: sum("tern_upload_request_duration_seconds_count", &all),
+            requests: sum("tern_upload_request_duration_seconds_count", ""),
             request_seconds: if seconds.is_finite() {
                 seconds.max(0.0)
             } else {
                 0.0
             },
-            upload_errors: sum("tern_upload_requests_total", &failed),
-            spool_bytes: sum("tern_spool_bytes", &all),
+            upload_errors: failed,
+            spool_bytes: sum("tern_spool_bytes", ""),
             oldest_unsent_seconds: if oldest.is_finite() && oldest > 0.0 {
                 oldest as u64
             } else {

@@ -16,6 +16,7 @@
 
 pub mod dcr;
 pub mod delivery;
+pub mod exposition;
 pub mod heartbeat;
 pub mod loss_report;
 pub mod marked;

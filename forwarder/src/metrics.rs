@@ -218,20 +218,7 @@ pub struct ListenerMetrics {
     pub connections: Counter,
 }
 
-/// The sum of metric `name` over its label sets whose line contains `filter`, read from
-/// exposition text (for status lines and `tern send-test`; not for hot paths).
-pub fn sum_in(exposition: &str, name: &str, filter: &str) -> f64 {
-    exposition
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-                && l.contains(filter)
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        .abs() // an empty sum is -0.0
-}
+pub use tern_core::exposition::sum_in;
 
 /// One `filePatterns` entry's counters.
 #[derive(Clone)]

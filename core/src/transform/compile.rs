@@ -598,7 +598,7 @@ impl Scope {
                 return Ok((Node::Const(Value::str(ty.kql_name())), Type::String));
             }
         }
-        let ty = functions::result_type(spec.func, &types, &nodes);
+        let ty = functions::result_type(spec.func, &types);
         Ok((Node::Call(spec.func, nodes), ty))
     }
 }

@@ -504,7 +504,7 @@ fn text_test(op: TextOp, hay: &str, needle: &str, case_sensitive: bool) -> bool 
             .checked_sub(needle.len())
             .and_then(|at| hay.get(at..))
             .is_some_and(|h| same(h, needle, fold)),
-        TextOp::Has => has(hay, needle, case_sensitive),
+        TextOp::Has => has_folded(hay, needle, case_sensitive),
         TextOp::HasPrefix | TextOp::HasSuffix => {
             terms(hay).any(|term| {
                 let part = if op == TextOp::HasPrefix {
@@ -567,9 +567,6 @@ fn terms(text: &str) -> impl Iterator<Item = &str> {
 /// itself begins or ends with a non-alphanumeric needs no boundary there), so `has "err"`
 /// does not match `error` but `has "10.1.1"` matches `10.1.1.5`'s start.
 pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
     let lowered;
     // An ASCII needle matches only ASCII bytes of UTF-8 text, so folding ASCII case is
     // enough whatever the rest of the text holds (no copy of a non-ASCII message per row).
@@ -579,6 +576,14 @@ pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
         lowered = (hay.to_lowercase(), needle.to_lowercase());
         (lowered.0.as_str(), lowered.1.as_str())
     };
+    has_folded(hay, needle, case_sensitive)
+}
+
+/// [`has`] on text already lowered where case folding needed more than ASCII.
+fn has_folded(hay: &str, needle: &str, case_sensitive: bool) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     let alnum = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
     let starts_term = alnum(n.first());

@@ -8,7 +8,6 @@ use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp, ToSpan, Unit};
 use sha2::Digest as _;
 
-use super::compile::Node;
 use super::value::{Type, Value, from_ticks, ticks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,7 +281,7 @@ pub fn literal_type(name: &str) -> Option<Type> {
 }
 
 /// The static type of a call's result.
-pub fn result_type(func: Func, args: &[Type], _nodes: &[Node]) -> Type {
+pub fn result_type(func: Func, args: &[Type]) -> Type {
     let arg = |i: usize| args.get(i).copied().unwrap_or(Type::Dynamic);
     use Func::*;
     match func {
@@ -394,20 +393,8 @@ pub fn call(
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     use Func::*;
     Ok(match func {
-        // Evaluated lazily by the evaluator; here only for completeness.
-        Iif => match arg(0).undynamic() {
-            Value::Bool(true) => arg(1),
-            _ => arg(2),
-        },
-        Case => {
-            let mut pairs = args.chunks_exact(2);
-            for pair in pairs.by_ref() {
-                if let [Value::Bool(true), v] = pair {
-                    return Ok(v.clone());
-                }
-            }
-            pairs.remainder().first().cloned().unwrap_or(Value::Null)
-        }
+        // Only the branch taken is evaluated: `eval` runs these itself.
+        Iif | Case => return Err("iif and case are evaluated by eval, lazily".to_owned()),
         Coalesce => args
             .iter()
             .find(|v| !v.is_empty())
