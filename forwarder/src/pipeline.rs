@@ -24,7 +24,7 @@ use crate::dcr::Compiled;
 use crate::dcr::binding::Target;
 use crate::dcr::routing::{EventKind, FlowTransform};
 use crate::metrics::{DropReason, ListenerMetrics, Metrics};
-use crate::tables::{Received, Table, write_declared_row};
+use crate::tables::{Received, Table, write_captured_row, write_declared_row};
 use crate::upload::stage::{ChannelMap, RowBatch, ToUploader, UploadChannels};
 use tern_core::transform::Outcome;
 
@@ -145,10 +145,17 @@ struct RowSink {
     mistyped_values: Counter,
     /// The full row a transformation reads, reused between events.
     scratch: Vec<u8>,
+    /// Where a transformation's columns are in `scratch` (an `Option` so that taking it
+    /// costs nothing: a default `Capture` shares one static empty `Arc`, whose count the
+    /// shapers' threads would fight over per row).
+    capture: Option<crate::tables::Capture>,
     /// Rows each transformation dropped and failed on since the last flush: counted here and
     /// added to the metrics per flush, not looked up by label per row.
     transform_counts: Vec<(Arc<FlowTransform>, (u64, u64))>,
     transform_spare: (u64, u64),
+    /// The last receive time given to a transformation as `now()`, converted (the events of a
+    /// read share it).
+    transform_now: Option<(Timestamp, jiff::Timestamp)>,
 }
 
 pub(crate) use crate::metrics::ANOMALY_NAMES;
@@ -185,8 +192,10 @@ impl Shaper {
             ],
             mistyped_values: metrics.mistyped_values.clone(),
             scratch: Vec::new(),
+            capture: None,
             transform_counts: Vec::new(),
             transform_spare: (0, 0),
+            transform_now: None,
         };
         Shaper {
             format: listen.format,
@@ -572,18 +581,30 @@ impl RowSink {
         received: &Received<'_>,
     ) {
         let mut full = std::mem::take(&mut self.scratch);
+        let mut capture = self.capture.take().unwrap_or_default();
         full.clear();
-        let notes = write_declared_row(table, event, received, None, &mut full);
         let transform = &flow.transform;
-        let cells = match transform.run_json(&full, jiff_time(received.time)) {
-            Ok(Outcome::Kept(cells)) => cells,
-            Ok(Outcome::Dropped) => {
+        capture.reset(transform.captures());
+        let notes = write_captured_row(table, event, received, &mut capture, &mut full);
+        let now = match self.transform_now {
+            Some((at, now)) if at == received.time => now,
+            _ => {
+                let now = jiff_time(received.time);
+                self.transform_now = Some((received.time, now));
+                now
+            }
+        };
+        let cells = match transform.run_captured(&capture, &full, now) {
+            Outcome::Kept(cells) => cells,
+            Outcome::Dropped => {
                 self.scratch = full;
+                self.capture = Some(capture);
                 self.transform_counts(flow).0 += 1;
                 return;
             }
-            Ok(Outcome::Failed(e)) | Err(e) => {
+            Outcome::Failed(e) => {
                 self.scratch = full;
+                self.capture = Some(capture);
                 self.transform_counts(flow).1 += 1;
                 crate::warn_limited!(
                     transformation = %flow.origin,
@@ -609,6 +630,7 @@ impl RowSink {
         }
         drop(cells);
         self.scratch = full;
+        self.capture = Some(capture);
     }
 
     /// This shaper's (dropped, failed) counts for `flow` since the last flush.

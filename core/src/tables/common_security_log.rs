@@ -503,7 +503,9 @@ fn escape_additional_bytes_into(text: &[u8], out: &mut Vec<u8>) {
     match std::str::from_utf8(text) {
         Ok(text) => escape_additional_into(text, out),
         // Not UTF-8: escaped byte by byte (a `;` stays as sent).
-        Err(_) => super::json::escape_bytes_into(text, out),
+        Err(_) => {
+            super::json::escape_bytes_into(text, out);
+        }
     }
 }
 
@@ -714,13 +716,12 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Writes the row for a CEF record or an ASA message; other bodies get a header-only row.
-pub fn write(
+/// Into `row`, whose declared columns and capture the caller set.
+pub fn write_object(
     event: &Event<'_>,
     received: &Received<'_>,
-    undeclared: Option<&super::Undeclared>,
-    out: &mut Vec<u8>,
+    mut row: JsonObject<'_>,
 ) -> ShapeNotes {
-    let mut row = JsonObject::begin_declared(out, undeclared);
     super::write_time_generated(&mut row, received);
     if let Some(computer) = computer(event, received) {
         computer.write(&mut row, "Computer");

@@ -14,6 +14,8 @@ pub struct JsonObject<'b> {
     first: bool,
     /// When set, these columns are left out (not declared by the target's stream).
     undeclared: Option<&'b super::Undeclared>,
+    /// When set, where the columns it wants are written.
+    capture: Option<&'b mut super::Capture>,
 }
 
 /// A point in an object's columns ([`JsonObject::mark`]).
@@ -102,15 +104,21 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// Writes `text` as a JSON string body (without quotes), escaping what JSON requires. Runs
-/// over every value of every row (some 40 per CommonSecurityLog row), so the clean case is
-/// one check per eight bytes and one copy.
+/// Writes `text` as a JSON string body (without quotes), escaping what JSON requires; returns
+/// whether anything was escaped. Runs over every value of every row (some 40 per
+/// CommonSecurityLog row), so the clean case is one check per eight bytes and one copy.
 #[inline]
-pub fn escape_str_into(text: &str, out: &mut Vec<u8>) {
+pub fn escape_str_into(text: &str, out: &mut Vec<u8>) -> bool {
     let bytes = text.as_bytes();
     match first_to_escape(bytes) {
-        None => out.extend_from_slice(bytes),
-        Some(at) => escape_from(bytes, at, out),
+        None => {
+            out.extend_from_slice(bytes);
+            false
+        }
+        Some(at) => {
+            escape_from(bytes, at, out);
+            true
+        }
     }
 }
 
@@ -138,12 +146,25 @@ fn escape_from(bytes: &[u8], from: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
 
+/// How [`escape_bytes_into`] wrote its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// As they were.
+    AsIs,
+    /// Valid UTF-8, with escapes.
+    Escaped,
+    /// Not UTF-8: invalid sequences became U+FFFD.
+    Replaced,
+}
+
 /// Writes bytes as a JSON string body; invalid UTF-8 sequences become U+FFFD.
-pub fn escape_bytes_into(bytes: &[u8], out: &mut Vec<u8>) {
+pub fn escape_bytes_into(bytes: &[u8], out: &mut Vec<u8>) -> Written {
     // Almost always valid: one fast validation instead of walking chunks.
     if let Ok(text) = std::str::from_utf8(bytes) {
-        escape_str_into(text, out);
-        return;
+        return match escape_str_into(text, out) {
+            false => Written::AsIs,
+            true => Written::Escaped,
+        };
     }
     for chunk in bytes.utf8_chunks() {
         escape_str_into(chunk.valid(), out);
@@ -151,6 +172,7 @@ pub fn escape_bytes_into(bytes: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice("\u{fffd}".as_bytes());
         }
     }
+    Written::Replaced
 }
 
 impl<'b> JsonObject<'b> {
@@ -168,6 +190,18 @@ impl<'b> JsonObject<'b> {
             out,
             first: true,
             undeclared,
+            capture: None,
+        }
+    }
+
+    /// An object writing every column and recording where `capture`'s columns are.
+    pub fn begin_captured(out: &'b mut Vec<u8>, capture: &'b mut super::Capture) -> JsonObject<'b> {
+        out.push(b'{');
+        JsonObject {
+            out,
+            first: true,
+            undeclared: None,
+            capture: Some(capture),
         }
     }
 
@@ -185,6 +219,9 @@ impl<'b> JsonObject<'b> {
         // One reservation, single bytes pushed and one copy: three copies of variable length
         // were three calls to memcpy per column (2.5 % of the daemon in the load benchmark).
         self.out.reserve(name.len() + 4);
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.close(self.out.len());
+        }
         if !self.first {
             self.out.push(b',');
         }
@@ -193,6 +230,9 @@ impl<'b> JsonObject<'b> {
         self.out.extend_from_slice(name.as_bytes());
         self.out.push(b'"');
         self.out.push(b':');
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.open(name, self.out.len());
+        }
         true
     }
 
@@ -200,18 +240,34 @@ impl<'b> JsonObject<'b> {
         if !self.key(name) {
             return;
         }
+        let start = self.out.len();
         self.out.push(b'"');
-        escape_str_into(value, self.out);
+        let escaped = escape_str_into(value, self.out);
         self.out.push(b'"');
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.string(start..self.out.len(), escaped.then_some(value.as_bytes()));
+        }
     }
 
     pub fn bytes(&mut self, name: &'static str, value: &[u8]) {
         if !self.key(name) {
             return;
         }
+        let start = self.out.len();
         self.out.push(b'"');
-        escape_bytes_into(value, self.out);
+        let written = escape_bytes_into(value, self.out);
         self.out.push(b'"');
+        if let Some(capture) = self.capture.as_deref_mut() {
+            let span = start..self.out.len();
+            match written {
+                Written::AsIs => capture.string(span, None),
+                Written::Escaped => capture.string(span, Some(value)),
+                // The text as written: invalid UTF-8 became U+FFFD.
+                Written::Replaced => {
+                    capture.string(span, Some(String::from_utf8_lossy(value).as_bytes()));
+                }
+            }
+        }
     }
 
     /// Text that needs no JSON escaping (Tern's own formatting: times, numbers), as a string.
@@ -317,9 +373,15 @@ impl<'b> JsonObject<'b> {
     pub fn rewind(&mut self, mark: Mark) {
         self.out.truncate(mark.len);
         self.first = mark.first;
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.rewind(mark.len);
+        }
     }
 
     pub fn end(self) {
+        if let Some(capture) = self.capture {
+            capture.close(self.out.len());
+        }
         self.out.push(b'}');
     }
 }

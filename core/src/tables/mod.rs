@@ -4,6 +4,7 @@
 //! One module per table. A row is written straight into the caller's buffer as one JSON object,
 //! once; nothing here knows about sockets, DCRs or uploads.
 
+mod capture;
 mod cef_time;
 pub mod cisco_asa;
 pub mod common_security_log;
@@ -13,6 +14,9 @@ pub mod syslog;
 pub mod vendors;
 
 use core::net::IpAddr;
+
+pub use capture::{Capture, Captured};
+use json::JsonObject;
 
 use tern_parsers::{Body, Event, Timestamp};
 
@@ -154,12 +158,28 @@ pub fn write_declared_row(
 ) -> ShapeNotes {
     // Nothing left out: no check per column at all.
     let undeclared = undeclared.filter(|u| !u.is_empty());
+    let row = JsonObject::begin_declared(out, undeclared);
     match table {
-        Table::Syslog => syslog::write(event, received, undeclared, out),
-        Table::CommonSecurityLog => common_security_log::write(event, received, undeclared, out),
+        Table::CommonSecurityLog => common_security_log::write_object(event, received, row),
         // Routing never sends a syslog event to a custom table (only log files go there);
         // should it ever, the event still lands whole, shaped as Syslog.
-        Table::Custom(_) => syslog::write(event, received, undeclared, out),
+        Table::Syslog | Table::Custom(_) => syslog::write_object(event, received, row),
+    }
+}
+
+/// Like [`write_row`], recording where `capture`'s columns are (for a DCR transformation,
+/// which then reads them in place).
+pub fn write_captured_row(
+    table: Table,
+    event: &Event<'_>,
+    received: &Received<'_>,
+    capture: &mut Capture,
+    out: &mut Vec<u8>,
+) -> ShapeNotes {
+    let row = JsonObject::begin_captured(out, capture);
+    match table {
+        Table::CommonSecurityLog => common_security_log::write_object(event, received, row),
+        Table::Syslog | Table::Custom(_) => syslog::write_object(event, received, row),
     }
 }
 
@@ -218,6 +238,22 @@ pub(crate) mod tests {
             collector_hostname: "fwd",
             default_offset_seconds: 0,
         }
+    }
+
+    /// Every non-empty line of the corpus files ([`corpus_files`]); none when it is absent.
+    pub(crate) fn corpus_lines(test: &str) -> Vec<Vec<u8>> {
+        corpus_files(test)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|file| {
+                let bytes = std::fs::read(file).unwrap_or_default();
+                bytes
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Every file of `../shared/corpus` (or `TERN_CORPUS`); `None`, with a visible line, when

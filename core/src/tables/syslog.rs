@@ -24,14 +24,14 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("CollectorHostName", "string"),
 ];
 
-pub fn write(
+/// Writes an event's Syslog row into `row`, whose declared columns and capture the caller
+/// set.
+pub fn write_object(
     event: &Event<'_>,
     received: &Received<'_>,
-    undeclared: Option<&super::Undeclared>,
-    out: &mut Vec<u8>,
+    mut row: JsonObject<'_>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
-    let mut row = JsonObject::begin_declared(out, undeclared);
     super::write_time_generated(&mut row, received);
     // A line without a timestamp happened when it arrived.
     let event_time = event.timestamp.unwrap_or(received.time);

@@ -77,25 +77,54 @@ type Rows = Vec<Vec<Value>>;
 
 struct Scope {
     columns: Vec<(String, Type)>,
-    scalars: HashMap<String, (Node, Type)>,
+    scalars: HashMap<String, Scalar>,
     tables: HashMap<String, Rows>,
+    /// How deep the node being compiled lies, counting the `let`s inlined above it, and the
+    /// deepest seen (for a `let`'s own depth).
+    depth: u32,
+    deepest: u32,
+    /// Nodes compiled, counting every inlined copy of a `let`: `let b = a + a; let c = b + b;
+    /// …` doubles per line, so a DCR could otherwise make Tern build a tree of 2^40 nodes.
+    nodes: usize,
 }
+
+/// A compiled `let` scalar, inlined where it is named.
+struct Scalar {
+    node: Node,
+    ty: Type,
+    depth: u32,
+    nodes: usize,
+}
+
+/// The most nodes a transformation compiles to (its `let`s inlined); real ones have tens.
+const MAX_NODES: usize = 20_000;
 
 pub fn compile(query: &Query, input: &[(String, Type)]) -> Result<Program, TransformError> {
     let mut scope = Scope {
         columns: input.to_vec(),
         scalars: HashMap::new(),
         tables: HashMap::new(),
+        depth: 0,
+        deepest: 0,
+        nodes: 0,
     };
     for binding in &query.lets {
         match &binding.value {
             LetValue::Scalar(expr) => {
                 // `let` values are evaluated without a row: they cannot name columns.
                 let outer = std::mem::take(&mut scope.columns);
+                let nodes_before = scope.nodes;
+                scope.deepest = 0;
                 let compiled = scope.expr(expr);
                 scope.columns = outer;
-                let compiled = compiled?;
-                scope.scalars.insert(binding.name.clone(), compiled);
+                let (node, ty) = compiled?;
+                let scalar = Scalar {
+                    node,
+                    ty,
+                    depth: scope.deepest,
+                    nodes: scope.nodes - nodes_before,
+                };
+                scope.scalars.insert(binding.name.clone(), scalar);
             }
             LetValue::Datatable(table) => {
                 let rows = scope.datatable(table)?;
@@ -377,13 +406,58 @@ impl Scope {
         }
     }
 
+    /// Compiles one expression, refusing what would nest or grow past the limits.
     pub(super) fn expr(&mut self, expr: &Expr) -> Result<(Node, Type), TransformError> {
+        self.depth += 1;
+        self.nodes += 1;
+        self.deepest = self.deepest.max(self.depth);
+        let compiled = match self.within_limits(expr.span.clone()) {
+            Ok(()) => self.expr_within_limits(expr),
+            Err(e) => Err(e),
+        };
+        self.depth -= 1;
+        compiled
+    }
+
+    fn within_limits(&self, span: std::ops::Range<usize>) -> Result<(), TransformError> {
+        if self.depth > super::syntax::MAX_DEPTH {
+            return Err(TransformError::at(
+                span,
+                format!(
+                    "the expression nests more than {} levels deep (with its `let`s in place)",
+                    super::syntax::MAX_DEPTH
+                ),
+            ));
+        }
+        if self.nodes > MAX_NODES {
+            return Err(TransformError::at(
+                span,
+                format!(
+                    "the transformation grows past {MAX_NODES} expression nodes with its \
+                     `let`s in place"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn expr_within_limits(&mut self, expr: &Expr) -> Result<(Node, Type), TransformError> {
         let span = expr.span.clone();
         match &expr.kind {
             ExprKind::Literal(value) => Ok((Node::Const(value.clone()), literal_type(value))),
             ExprKind::Name(name) => {
-                if let Some((node, ty)) = self.scalars.get(name) {
-                    return Ok((node.clone(), *ty));
+                if let Some((depth, nodes)) = self.scalars.get(name).map(|s| (s.depth, s.nodes)) {
+                    // The `let`'s tree hangs here: checked before it is copied.
+                    self.deepest = self.deepest.max(self.depth + depth);
+                    self.nodes += nodes;
+                    let saved = self.depth;
+                    self.depth += depth;
+                    let checked = self.within_limits(span.clone());
+                    self.depth = saved;
+                    checked?;
+                    if let Some(scalar) = self.scalars.get(name) {
+                        return Ok((scalar.node.clone(), scalar.ty));
+                    }
                 }
                 match self.slot(name) {
                     Some(at) => {

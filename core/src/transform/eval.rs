@@ -3,6 +3,7 @@
 //! three-valued), its string operators (`has` on whole terms, case-insensitive unless `_cs`)
 //! and its number rules (long arithmetic stays long; a real operand makes a real).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -138,6 +139,9 @@ fn convert(text: &str, ty: Type) -> Option<Value> {
 
 pub fn eval(node: &Node, row: &[Cell<'_>], now: Timestamp) -> Result<Value, String> {
     Ok(match node {
+        // A constant string is copied, not shared: its count would be bumped per row by every
+        // shaper thread at once (a contended atomic cost more than the copy).
+        Node::Const(Value::Str(text)) => Value::str(text),
         Node::Const(v) => v.clone(),
         Node::Column(at, ty) => row.get(*at).map_or(Value::Null, |c| c.value(*ty)),
         Node::Regex(_) => Value::Null,
@@ -315,17 +319,21 @@ fn binary(
         };
         return Ok(Value::Bool(regex.is_match(&subject)));
     }
-    // A string operator on a column as written (no escapes) reads its bytes in place: no
-    // copy of the message per row.
+    // A string operator on a string column and a constant reads the column's text in place
+    // (no copy of the message per row unless it holds escapes) and the needle as compiled.
     if let BinOp::Text {
         op: text_op,
         negated,
         case_sensitive,
     } = op
     {
-        if let (Some(hay), Node::Const(needle)) = (borrowed_text(left, row), right) {
-            let found = text_test(text_op, hay, &needle.to_text(), case_sensitive);
-            return Ok(Value::Bool(found != negated));
+        if let Node::Const(Value::Str(needle)) = right {
+            if case_sensitive || needle.is_ascii() {
+                if let Some(hay) = column_text(left, row) {
+                    let found = bytes_test(text_op, &hay, needle.as_bytes(), !case_sensitive);
+                    return Ok(Value::Bool(found != negated));
+                }
+            }
         }
     }
     let l = eval(left, row, now)?.undynamic();
@@ -359,24 +367,31 @@ fn binary(
     })
 }
 
-/// The text of a string column still as written, when it has no escape.
-fn borrowed_text<'r>(node: &Node, row: &'r [Cell<'_>]) -> Option<&'r str> {
+/// The text of a string column: borrowed when it was written without escapes (or computed),
+/// decoded otherwise; `None` when it is not a string (the general path decides).
+fn column_text<'r>(node: &Node, row: &'r [Cell<'_>]) -> Option<Cow<'r, [u8]>> {
     let Node::Column(at, Type::String) = node else {
         return None;
     };
-    let Cell::Raw(raw) = row.get(*at)? else {
-        return None;
-    };
-    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    if inner.contains(&b'\\') {
-        return None;
+    match row.get(*at)? {
+        Cell::Text(text) | Cell::Escaped { text, .. } => Some(Cow::Borrowed(text)),
+        Cell::Value(Value::Str(text)) => Some(Cow::Borrowed(text.as_bytes())),
+        Cell::Raw(raw) => {
+            let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+            let text = std::str::from_utf8(inner).ok()?;
+            Some(Cow::Owned(super::row::unescape(text)?.into_bytes()))
+        }
+        Cell::Value(_) => None,
     }
-    std::str::from_utf8(inner).ok()
 }
 
 fn truth(v: &Value) -> Option<bool> {
-    match v.clone().undynamic() {
-        Value::Bool(b) => Some(b),
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Dynamic(_) => match v.clone().undynamic() {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -483,17 +498,19 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
 }
 
 fn text_test(op: TextOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    // Case-insensitive tests on ASCII text without allocating; other text is lowered.
-    let lowered;
     // An ASCII needle matches only ASCII bytes of UTF-8 text, so folding ASCII case is
     // enough whatever the rest of the text holds (no copy of a non-ASCII message per row).
-    let (hay, needle) = if case_sensitive || needle.is_ascii() {
-        (hay, needle)
-    } else {
-        lowered = (hay.to_lowercase(), needle.to_lowercase());
-        (lowered.0.as_str(), lowered.1.as_str())
-    };
-    let fold = !case_sensitive;
+    if case_sensitive || needle.is_ascii() {
+        return bytes_test(op, hay.as_bytes(), needle.as_bytes(), !case_sensitive);
+    }
+    let (hay, needle) = (hay.to_lowercase(), needle.to_lowercase());
+    bytes_test(op, hay.as_bytes(), needle.as_bytes(), true)
+}
+
+/// A string operator on UTF-8 bytes, folding ASCII case when `fold` (the caller lowers text
+/// that needs more). On bytes so that a column read in place needs no UTF-8 check: a valid
+/// needle matches only where a whole character sequence does.
+fn bytes_test(op: TextOp, hay: &[u8], needle: &[u8], fold: bool) -> bool {
     match op {
         TextOp::Contains => find(hay, needle, fold).is_some(),
         TextOp::StartsWith => hay
@@ -504,7 +521,7 @@ fn text_test(op: TextOp, hay: &str, needle: &str, case_sensitive: bool) -> bool 
             .checked_sub(needle.len())
             .and_then(|at| hay.get(at..))
             .is_some_and(|h| same(h, needle, fold)),
-        TextOp::Has => has_folded(hay, needle, case_sensitive),
+        TextOp::Has => has_folded(hay, needle, !fold),
         TextOp::HasPrefix | TextOp::HasSuffix => {
             terms(hay).any(|term| {
                 let part = if op == TextOp::HasPrefix {
@@ -520,7 +537,7 @@ fn text_test(op: TextOp, hay: &str, needle: &str, case_sensitive: bool) -> bool 
     }
 }
 
-fn same(a: &str, b: &str, fold: bool) -> bool {
+fn same(a: &[u8], b: &[u8], fold: bool) -> bool {
     if fold {
         a.eq_ignore_ascii_case(b)
     } else {
@@ -528,11 +545,11 @@ fn same(a: &str, b: &str, fold: bool) -> bool {
     }
 }
 
-fn find(hay: &str, needle: &str, fold: bool) -> Option<usize> {
+fn find(hay: &[u8], needle: &[u8], fold: bool) -> Option<usize> {
     if !fold {
-        return memchr::memmem::find(hay.as_bytes(), needle.as_bytes());
+        return memchr::memmem::find(hay, needle);
     }
-    find_ascii_ci(hay.as_bytes(), needle.as_bytes(), 0)
+    find_ascii_ci(hay, needle, 0)
 }
 
 /// The first place at or after `from` where `needle` occurs ignoring ASCII case: candidates
@@ -557,9 +574,10 @@ fn find_ascii_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Maximal runs of ASCII letters and digits: KQL's terms.
-fn terms(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
+/// Maximal runs of ASCII letters and digits: KQL's terms. (Each byte of a non-ASCII
+/// character separates terms, as the character would.)
+fn terms(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|b| !b.is_ascii_alphanumeric())
         .filter(|t| !t.is_empty())
 }
 
@@ -576,15 +594,14 @@ pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
         lowered = (hay.to_lowercase(), needle.to_lowercase());
         (lowered.0.as_str(), lowered.1.as_str())
     };
-    has_folded(hay, needle, case_sensitive)
+    has_folded(hay.as_bytes(), needle.as_bytes(), case_sensitive)
 }
 
 /// [`has`] on text already lowered where case folding needed more than ASCII.
-fn has_folded(hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    if needle.is_empty() {
+fn has_folded(h: &[u8], n: &[u8], case_sensitive: bool) -> bool {
+    if n.is_empty() {
         return true;
     }
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
     let alnum = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
     let starts_term = alnum(n.first());
     let ends_term = alnum(n.last());

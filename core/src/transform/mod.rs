@@ -97,6 +97,12 @@ pub struct Transform {
     /// the row's bytes, and the filter's steps reading those columns only, in that order
     /// (`None`: split the whole row).
     lookups: Option<Lookups>,
+    /// The columns a table writer records for [`Transform::run_captured`]: a filter's reads,
+    /// else every input column; with their types.
+    captures: Arc<[String]>,
+    capture_types: Vec<Type>,
+    /// A filter's steps over the columns it reads only (`None`: not a filter).
+    filter_steps: Option<Vec<compile::Step>>,
 }
 
 /// A filter run on only the columns it reads ([`Transform::run_json`]).
@@ -144,43 +150,78 @@ impl Transform {
                     .to_owned(),
             ));
         }
-        // A filter reads a few columns and passes the row on as it is: only those columns are
-        // looked up, by name (exact in rows without nested objects), into a row of just them.
-        let lookups = (program.filters_only && !input.iter().any(|(_, t)| *t == Type::Dynamic))
-            .then(|| {
-                let finders = program
+        // A filter reads a few columns and passes the row on as it is: it runs on a row of
+        // only those columns (looked up by name in rows without nested objects, where that is
+        // exact, or recorded by the writer).
+        let filter_steps = program.filters_only.then(|| {
+            let position = |slot: usize| {
+                program
                     .reads
                     .iter()
-                    .filter_map(|at| {
-                        let (name, ty) = input.get(*at)?;
-                        Some((row::FieldFinder::new(name), *ty))
-                    })
-                    .collect();
-                let position = |slot: usize| {
-                    program
-                        .reads
-                        .iter()
-                        .position(|r| *r == slot)
-                        .unwrap_or(usize::MAX)
-                };
-                let steps = program
-                    .steps
+                    .position(|r| *r == slot)
+                    .unwrap_or(usize::MAX)
+            };
+            program
+                .steps
+                .iter()
+                .map(|step| match step {
+                    compile::Step::Where(node) => {
+                        compile::Step::Where(compile::remap(node, &position))
+                    }
+                    other => other.clone(),
+                })
+                .collect::<Vec<_>>()
+        });
+        let reads: Vec<&(String, Type)> = match &filter_steps {
+            Some(_) => program
+                .reads
+                .iter()
+                .filter_map(|at| input.get(*at))
+                .collect(),
+            None => input.iter().collect(),
+        };
+        let captures: Arc<[String]> = reads.iter().map(|(name, _)| name.clone()).collect();
+        let capture_types = reads.iter().map(|(_, ty)| *ty).collect();
+        let lookups = filter_steps
+            .as_ref()
+            .filter(|_| !input.iter().any(|(_, t)| *t == Type::Dynamic))
+            .map(|steps| Lookups {
+                finders: reads
                     .iter()
-                    .map(|step| match step {
-                        compile::Step::Where(node) => {
-                            compile::Step::Where(compile::remap(node, &position))
-                        }
-                        other => other.clone(),
-                    })
-                    .collect();
-                Lookups { finders, steps }
+                    .map(|(name, ty)| (row::FieldFinder::new(name), *ty))
+                    .collect(),
+                steps: steps.clone(),
             });
         Ok(Transform {
             text: kql.to_owned(),
             input,
             program,
             lookups,
+            captures,
+            capture_types,
+            filter_steps,
         })
+    }
+
+    /// The columns to record while writing a row for [`Transform::run_captured`].
+    pub fn captures(&self) -> &Arc<[String]> {
+        &self.captures
+    }
+
+    /// Runs on a row a table writer wrote recording [`Transform::captures`]: its columns are
+    /// read where they were written, strings as the writer had them. The kept row's cells
+    /// borrow from `row` and `capture`, for [`Transform::write_kept`].
+    pub fn run_captured<'r>(
+        &self,
+        capture: &'r crate::tables::Capture,
+        row: &'r [u8],
+        now: Timestamp,
+    ) -> Outcome<'r> {
+        let cells = row::captured_cells(capture, row, &self.capture_types);
+        match &self.filter_steps {
+            Some(steps) => eval::run_steps(steps, cells, now),
+            None => eval::run(&self.program, cells, now),
+        }
     }
 
     /// The output columns with their types.
@@ -232,10 +273,7 @@ impl Transform {
             }
             let cells: Vec<Cell<'r>> = finders
                 .iter()
-                .map(|(finder, ty)| match finder.find(row) {
-                    Some(raw) => Cell::Raw(raw),
-                    None => Cell::Value(ty.empty()),
-                })
+                .map(|(finder, ty)| finder.find(row).unwrap_or_else(|| Cell::Value(ty.empty())))
                 .collect();
             return Ok(eval::run_steps(steps, cells, now));
         }
@@ -385,7 +423,12 @@ pub fn write_cells(
         escape_str_into(name, out);
         out.extend_from_slice(b"\":");
         match cell {
-            Cell::Raw(raw) => out.extend_from_slice(raw),
+            Cell::Raw(raw) | Cell::Escaped { raw, .. } => out.extend_from_slice(raw),
+            Cell::Text(text) => {
+                out.push(b'"');
+                out.extend_from_slice(text);
+                out.push(b'"');
+            }
             Cell::Value(value) => write_value(value, *ty, out),
         }
     }

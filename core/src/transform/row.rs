@@ -7,12 +7,19 @@
 use std::sync::Arc;
 
 use super::value::{Type, Value};
+use crate::tables::{Capture, Captured};
 
 /// One column of a row being transformed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell<'r> {
     /// The column's JSON value as written (a string with its quotes, a number, …).
     Raw(&'r [u8]),
+    /// A string column written without escapes: the bytes between its quotes are its text,
+    /// read in place.
+    Text(&'r [u8]),
+    /// A string column written with escapes: as written (with its quotes), and its text
+    /// (kept by the writer, so never decoded).
+    Escaped { raw: &'r [u8], text: &'r [u8] },
     /// A value computed by the transformation (or given by the caller).
     Value(Value),
 }
@@ -23,6 +30,10 @@ impl Cell<'_> {
         match self {
             Cell::Value(v) => v.clone(),
             Cell::Raw(raw) => raw_value(raw, ty),
+            Cell::Text(text) | Cell::Escaped { text, .. } => match std::str::from_utf8(text) {
+                Ok(text) => text_value(Arc::from(text), ty),
+                Err(_) => ty.empty(),
+            },
         }
     }
 
@@ -31,8 +42,32 @@ impl Cell<'_> {
         match self {
             Cell::Value(v) => v.is_empty(),
             Cell::Raw(raw) => matches!(*raw, b"null" | b"\"\""),
+            Cell::Text(text) | Cell::Escaped { text, .. } => text.is_empty(),
         }
     }
+}
+
+/// The cells of a row a table writer wrote with `capture` recording, in its slot order
+/// (`types`: each slot's type, for the null of an absent column).
+pub fn captured_cells<'r>(capture: &'r Capture, row: &'r [u8], types: &[Type]) -> Vec<Cell<'r>> {
+    let texts = capture.texts();
+    capture
+        .found()
+        .iter()
+        .zip(types)
+        .map(|(found, ty)| {
+            let cell = match found {
+                Captured::Absent => None,
+                Captured::Raw(r) => row.get(r.clone()).map(Cell::Raw),
+                Captured::Text(r) => row.get(r.clone()).map(Cell::Text),
+                Captured::Escaped { raw, text } => row
+                    .get(raw.clone())
+                    .zip(texts.get(text.clone()))
+                    .map(|(raw, text)| Cell::Escaped { raw, text }),
+            };
+            cell.unwrap_or_else(|| Cell::Value(ty.empty()))
+        })
+        .collect()
 }
 
 /// A raw JSON value as a value of type `ty`; what does not fit is null (an empty string).
@@ -43,19 +78,22 @@ fn raw_value(raw: &[u8], ty: Type) -> Value {
                 Some(text) => text,
                 None => return ty.empty(),
             };
-            match ty {
-                Type::String => Value::Str(text),
-                Type::Dynamic => {
-                    Value::Dynamic(Arc::new(serde_json::Value::String(text.to_string())))
-                }
-                _ => super::from_json(&serde_json::Value::String(text.to_string()), ty),
-            }
+            text_value(text, ty)
         }
         Some(_) => match serde_json::from_slice::<serde_json::Value>(raw) {
             Ok(json) => super::from_json(&json, ty),
             Err(_) => ty.empty(),
         },
         None => ty.empty(),
+    }
+}
+
+/// A JSON string's text as a value of type `ty`.
+fn text_value(text: Arc<str>, ty: Type) -> Value {
+    match ty {
+        Type::String => Value::Str(text),
+        Type::Dynamic => Value::Dynamic(Arc::new(serde_json::Value::String(text.to_string()))),
+        _ => super::from_json(&serde_json::Value::String(text.to_string()), ty),
     }
 }
 
@@ -181,27 +219,45 @@ impl FieldFinder {
         }
     }
 
-    /// The column's raw value; `None` when absent or unreadable.
-    pub fn find<'r>(&self, row: &'r [u8]) -> Option<&'r [u8]> {
+    /// The column's value as written (a string without escapes as [`Cell::Text`]); `None`
+    /// when absent or unreadable.
+    pub fn find<'r>(&self, row: &'r [u8]) -> Option<Cell<'r>> {
         let at = self.finder.find(row)?;
         let start = skip_ws(row, at + self.finder.needle().len());
+        if row.get(start) == Some(&b'"') {
+            let (end, escaped) = string_end_escaped(row, start)?;
+            return Some(if escaped {
+                Cell::Raw(row.get(start..end)?)
+            } else {
+                Cell::Text(row.get(start + 1..end - 1)?)
+            });
+        }
         let end = value_end(row, start)?;
-        row.get(start..end)
+        Some(Cell::Raw(row.get(start..end)?))
     }
 }
 
 /// The index after the string starting at `at` (its opening quote).
 fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    string_end_escaped(bytes, at).map(|(end, _)| end)
+}
+
+/// [`string_end`], and whether the string holds an escape.
+fn string_end_escaped(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
     let mut i = at + 1;
+    let mut escaped = false;
     loop {
         let offset = memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
         i += offset;
         match bytes.get(i)? {
-            b'\\' => i += 2,
-            _ => return Some(i + 1),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => return Some((i + 1, escaped)),
         }
     }
 }
@@ -257,8 +313,8 @@ mod tests {
         let fields = split_object(row).unwrap_or_default();
         let names: Vec<&[u8]> = fields.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, [b"A", b"B", b"C", b"D"]);
-        assert_eq!(FieldFinder::new("D").find(row), Some(&b"true"[..]));
-        assert_eq!(FieldFinder::new("B").find(row), Some(&b"12"[..]));
+        assert_eq!(FieldFinder::new("D").find(row), Some(Cell::Raw(b"true")));
+        assert_eq!(FieldFinder::new("B").find(row), Some(Cell::Raw(b"12")));
         assert_eq!(FieldFinder::new("E").find(row), None);
         assert_eq!(fields[0].1, br#""x\"y""#);
         assert_eq!(fields[2].1, br#"{"d":[1,"]"]}"#);

@@ -98,6 +98,42 @@ pub enum ParsePart {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Nodes on the longest path down from here (a literal or name: 1).
+    pub depth: u32,
+}
+
+/// How deep an expression may nest (parentheses, operators, calls): past it a transformation
+/// is refused. Parsing, compiling, evaluating and dropping a tree recurse down it, and a DCR
+/// is outside input: `((((…` or `1+1+1…` thousands deep would overflow the stack. Real
+/// transformations nest a dozen levels at most.
+pub const MAX_DEPTH: u32 = 64;
+
+impl Expr {
+    /// An expression node, one deeper than its deepest child.
+    fn new(kind: ExprKind, span: Span) -> Expr {
+        let deepest = match &kind {
+            ExprKind::Literal(_) | ExprKind::Name(_) => 0,
+            ExprKind::Call { args, .. } => args.iter().map(|a| a.depth).max().unwrap_or(0),
+            ExprKind::Binary { left, right, .. } => left.depth.max(right.depth),
+            ExprKind::Negate(inner) => inner.depth,
+            ExprKind::In { value, list, .. } => list
+                .iter()
+                .map(|e| e.depth)
+                .max()
+                .unwrap_or(0)
+                .max(value.depth),
+            ExprKind::Between {
+                value, low, high, ..
+            } => value.depth.max(low.depth).max(high.depth),
+            ExprKind::Member { target, .. } => target.depth,
+            ExprKind::Index { target, index } => target.depth.max(index.depth),
+        };
+        Expr {
+            kind,
+            span,
+            depth: deepest.saturating_add(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +259,7 @@ pub fn parse_query(tokens: &[Token], text_len: usize) -> Result<Query, Transform
         tokens,
         at: 0,
         text_len,
+        nesting: 0,
     };
     let mut lets = Vec::new();
     while p.peek_ident("let") {
@@ -254,6 +291,8 @@ struct Parser<'t> {
     tokens: &'t [Token],
     at: usize,
     text_len: usize,
+    /// Expressions being parsed inside one another (the parser's own recursion).
+    nesting: u32,
 }
 
 impl Parser<'_> {
@@ -634,26 +673,48 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr, TransformError> {
-        self.or_expr()
+        if self.nesting >= MAX_DEPTH {
+            return Err(self.too_deep(self.here()));
+        }
+        self.nesting += 1;
+        let expr = self.or_expr();
+        self.nesting -= 1;
+        expr
     }
 
-    fn binary(left: Expr, op: BinOp, right: Expr) -> Expr {
+    fn too_deep(&self, span: Span) -> TransformError {
+        TransformError::at(
+            span,
+            format!("the expression nests more than {MAX_DEPTH} levels deep"),
+        )
+    }
+
+    /// An expression node, refused past [`MAX_DEPTH`].
+    fn node(&self, kind: ExprKind, span: Span) -> Result<Expr, TransformError> {
+        let expr = Expr::new(kind, span);
+        if expr.depth > MAX_DEPTH {
+            return Err(self.too_deep(expr.span));
+        }
+        Ok(expr)
+    }
+
+    fn binary(&self, left: Expr, op: BinOp, right: Expr) -> Result<Expr, TransformError> {
         let span = left.span.start..right.span.end;
-        Expr {
-            kind: ExprKind::Binary {
+        self.node(
+            ExprKind::Binary {
                 op,
                 left: Box::new(left),
                 right: Box::new(right),
             },
             span,
-        }
+        )
     }
 
     fn or_expr(&mut self) -> Result<Expr, TransformError> {
         let mut left = self.and_expr()?;
         while self.eat_ident("or") {
             let right = self.and_expr()?;
-            left = Self::binary(left, BinOp::Or, right);
+            left = self.binary(left, BinOp::Or, right)?;
         }
         Ok(left)
     }
@@ -662,7 +723,7 @@ impl Parser<'_> {
         let mut left = self.comparison()?;
         while self.eat_ident("and") {
             let right = self.comparison()?;
-            left = Self::binary(left, BinOp::And, right);
+            left = self.binary(left, BinOp::And, right)?;
         }
         Ok(left)
     }
@@ -686,7 +747,7 @@ impl Parser<'_> {
         if let Some(op) = punct_op {
             self.at += 1;
             let right = self.additive()?;
-            return Ok(Self::binary(left, op, right));
+            return self.binary(left, op, right);
         }
         let Tok::Ident(word) = &token.tok else {
             return Ok(left);
@@ -711,7 +772,7 @@ impl Parser<'_> {
         if let Some(op) = text_op {
             self.at += 1;
             let right = self.additive()?;
-            return Ok(Self::binary(
+            return self.binary(
                 left,
                 BinOp::Text {
                     op,
@@ -719,7 +780,7 @@ impl Parser<'_> {
                     case_sensitive,
                 },
                 right,
-            ));
+            );
         }
         let set_test = match bare {
             "in" => Some(SetTest::In),
@@ -742,15 +803,15 @@ impl Parser<'_> {
             }
             self.expect_punct(")")?;
             let span = left.span.start..self.previous_end();
-            return Ok(Expr {
-                kind: ExprKind::In {
+            return self.node(
+                ExprKind::In {
                     test,
                     negated,
                     value: Box::new(left),
                     list,
                 },
                 span,
-            });
+            );
         }
         if bare == "between" {
             self.at += 1;
@@ -760,15 +821,15 @@ impl Parser<'_> {
             let high = self.additive()?;
             self.expect_punct(")")?;
             let span = left.span.start..self.previous_end();
-            return Ok(Expr {
-                kind: ExprKind::Between {
+            return self.node(
+                ExprKind::Between {
                     negated,
                     value: Box::new(left),
                     low: Box::new(low),
                     high: Box::new(high),
                 },
                 span,
-            });
+            );
         }
         if word == "matches" {
             self.at += 1;
@@ -776,7 +837,7 @@ impl Parser<'_> {
                 return Err(self.unexpected("`regex` after `matches`"));
             }
             let right = self.additive()?;
-            return Ok(Self::binary(left, BinOp::MatchesRegex, right));
+            return self.binary(left, BinOp::MatchesRegex, right);
         }
         if let Some(refused) = [
             "has_any_cs",
@@ -808,7 +869,7 @@ impl Parser<'_> {
                 return Ok(left);
             };
             let right = self.multiplicative()?;
-            left = Self::binary(left, op, right);
+            left = self.binary(left, op, right)?;
         }
     }
 
@@ -825,24 +886,30 @@ impl Parser<'_> {
                 return Ok(left);
             };
             let right = self.unary()?;
-            left = Self::binary(left, op, right);
+            left = self.binary(left, op, right)?;
         }
     }
 
     fn unary(&mut self) -> Result<Expr, TransformError> {
-        let start = self.here().start;
-        if self.eat_punct("-") {
-            let inner = self.unary()?;
-            let span = start..inner.span.end;
-            return Ok(Expr {
-                kind: ExprKind::Negate(Box::new(inner)),
-                span,
-            });
+        // Signs in a loop, not by recursion: `- - - …` is outside input too.
+        let mut negations = Vec::new();
+        loop {
+            let start = self.here().start;
+            if self.eat_punct("-") {
+                negations.push(start);
+            } else if !self.eat_punct("+") {
+                break;
+            }
+            if negations.len() > MAX_DEPTH as usize {
+                return Err(self.too_deep(start..self.previous_end()));
+            }
         }
-        if self.eat_punct("+") {
-            return self.unary();
+        let mut expr = self.postfix()?;
+        while let Some(start) = negations.pop() {
+            let span = start..expr.span.end;
+            expr = self.node(ExprKind::Negate(Box::new(expr)), span)?;
         }
-        self.postfix()
+        Ok(expr)
     }
 
     fn postfix(&mut self) -> Result<Expr, TransformError> {
@@ -856,24 +923,24 @@ impl Parser<'_> {
                 };
                 self.at += 1;
                 let span = target.span.start..self.previous_end();
-                target = Expr {
-                    kind: ExprKind::Member {
+                target = self.node(
+                    ExprKind::Member {
                         target: Box::new(target),
                         name,
                     },
                     span,
-                };
+                )?;
             } else if self.eat_punct("[") {
                 let index = self.expr()?;
                 self.expect_punct("]")?;
                 let span = target.span.start..self.previous_end();
-                target = Expr {
-                    kind: ExprKind::Index {
+                target = self.node(
+                    ExprKind::Index {
                         target: Box::new(target),
                         index: Box::new(index),
                     },
                     span,
-                };
+                )?;
             } else {
                 return Ok(target);
             }
@@ -885,12 +952,7 @@ impl Parser<'_> {
             return Err(self.unexpected("a value"));
         };
         let span = token.start..token.end;
-        let literal = |value| {
-            Ok(Expr {
-                kind: ExprKind::Literal(value),
-                span: span.clone(),
-            })
-        };
+        let literal = |value| Ok(Expr::new(ExprKind::Literal(value), span.clone()));
         match token.tok {
             Tok::Str(s) => {
                 self.at += 1;
@@ -922,8 +984,8 @@ impl Parser<'_> {
                 let inner = self.expr()?;
                 self.expect_punct(")")?;
                 Ok(Expr {
-                    kind: inner.kind,
                     span: span.start..self.previous_end(),
+                    ..inner
                 })
             }
             // `['Column name']`
@@ -935,10 +997,10 @@ impl Parser<'_> {
                 };
                 self.at += 1;
                 self.expect_punct("]")?;
-                Ok(Expr {
-                    kind: ExprKind::Name(name),
-                    span: span.start..self.previous_end(),
-                })
+                Ok(Expr::new(
+                    ExprKind::Name(name),
+                    span.start..self.previous_end(),
+                ))
             }
             Tok::Ident(name) => {
                 self.at += 1;
@@ -958,19 +1020,16 @@ impl Parser<'_> {
                         }
                     }
                     self.expect_punct(")")?;
-                    return Ok(Expr {
-                        kind: ExprKind::Call {
+                    return self.node(
+                        ExprKind::Call {
                             name,
                             name_span: span.clone(),
                             args,
                         },
-                        span: span.start..self.previous_end(),
-                    });
+                        span.start..self.previous_end(),
+                    );
                 }
-                Ok(Expr {
-                    kind: ExprKind::Name(name),
-                    span,
-                })
+                Ok(Expr::new(ExprKind::Name(name), span))
             }
             other => Err(TransformError::at(
                 span,

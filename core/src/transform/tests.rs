@@ -421,3 +421,181 @@ fn a_row_that_is_not_json_fails_and_is_never_copied() {
     );
     assert!(out.is_empty());
 }
+
+/// A DCR is outside input: nesting and `let` growth past the limits are refused with a
+/// caret, never a stack overflow or a tree of billions of nodes. A fuzz find
+/// (`fuzz/regressions/kql_eval/crash-5690…`: 1,259 parentheses) overflowed the parser's stack.
+#[test]
+fn nesting_and_let_growth_are_refused_not_overflowed() {
+    let input = include_bytes!(
+        "../../../fuzz/regressions/kql_eval/crash-5690b74d8b432cde8bdaecc9c4603cb7a0d618e2"
+    );
+    let text = String::from_utf8_lossy(input);
+    let (found, _) = text.split_once('\n').unwrap_or_default();
+    let parens = format!(
+        "source | where {}1{} == 1",
+        "(".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    let chain = format!("source | extend N = 1{}", "+1".repeat(50_000));
+    let signs = format!("source | extend N = {}1", "- ".repeat(50_000));
+    let index = format!(
+        "source | extend N = parse_json('[]'){}",
+        "[0]".repeat(50_000)
+    );
+    let mut lets = String::from("let a0 = 1;\n");
+    for i in 1..150 {
+        lets.push_str(&format!("let a{i} = a{} + 1;\n", i - 1));
+    }
+    lets.push_str("source | extend N = a149");
+    for (kql, wanted) in [
+        (found, "nests more than 64 levels"),
+        (&parens, "nests more than 64 levels"),
+        (&chain, "nests more than 64 levels"),
+        (&signs, "nests more than 64 levels"),
+        (&index, "nests more than 64 levels"),
+        (&lets, "nests more than 64 levels"),
+    ] {
+        match Transform::compile(kql, &syslog()) {
+            Ok(_) => panic!("compiled: {}", &kql[..60]),
+            Err(e) => assert!(e.render(kql).contains(wanted), "{}", e.render(kql)),
+        }
+    }
+    // Wide rather than deep: 40 doublings would be 2^40 copies; refused past the node limit.
+    let mut wide = String::from("let a0 = 1;\n");
+    for i in 1..40 {
+        wide.push_str(&format!("let a{i} = a{} + a{};\n", i - 1, i - 1));
+    }
+    wide.push_str("source | extend N = a39");
+    let e = Transform::compile(&wide, &syslog()).err().unwrap();
+    assert!(
+        e.render(&wide).contains("past 20000 expression nodes"),
+        "{}",
+        e.render(&wide)
+    );
+    // Just inside the limit, and a real transformation's shape, compile and run.
+    let deep = format!("source | extend N = {}1{}", "(".repeat(60), ")".repeat(60));
+    assert!(Transform::compile(&deep, &syslog()).is_ok());
+    let mut ten = String::from("let a0 = 1;\n");
+    for i in 1..11 {
+        ten.push_str(&format!("let a{i} = a{} + a{};\n", i - 1, i - 1));
+    }
+    ten.push_str("source | extend N = a10 | project TimeGenerated, N");
+    let sixty = format!(
+        "source | extend N = 1{} | project TimeGenerated, N",
+        "+1".repeat(60)
+    );
+    assert_eq!(
+        run(&sixty, r#"{"TimeGenerated":"2026-12-07T10:00:00Z"}"#),
+        r#"{"TimeGenerated":"2026-12-07T10:00:00Z","N":61}"#
+    );
+    assert_eq!(
+        run(&ten, r#"{"TimeGenerated":"2026-12-07T10:00:00Z"}"#),
+        r#"{"TimeGenerated":"2026-12-07T10:00:00Z","N":1024}"#
+    );
+}
+
+/// The pipeline's path (columns recorded by the table writer, read where they were written)
+/// keeps, drops and writes exactly what reading the written row does, on rows with escapes,
+/// invalid UTF-8, CEF keys given twice (the writer takes columns back) and every corpus line.
+#[test]
+fn columns_recorded_by_the_writer_read_as_the_written_row() {
+    use crate::tables::{Capture, Received, Table, write_captured_row, write_row};
+    use tern_parsers::{Options, parse};
+    let received = Received {
+        time: tern_parsers::Timestamp::from_unix(1_795_219_201, 0),
+        time_text: None,
+        sender: Some([10, 1, 2, 3].into()),
+        collector_hostname: "fwd",
+        default_offset_seconds: 0,
+    };
+    let transforms: &[(Table, &str)] = &[
+        (
+            Table::Syslog,
+            r#"source | where SyslogMessage has "password""#,
+        ),
+        (
+            Table::Syslog,
+            r#"source | where SyslogMessage !contains "\"" and ProcessID != 7 or HostIP startswith "10.""#,
+        ),
+        (
+            Table::Syslog,
+            r#"source | extend ProcessName = strcat(ProcessName, "-x") | project-away CollectorHostName"#,
+        ),
+        (
+            Table::Syslog,
+            r#"source | extend Len = strlen(SyslogMessage) | where Len > 20 | project-rename Msg = SyslogMessage"#,
+        ),
+        (
+            Table::CommonSecurityLog,
+            r#"source | where DeviceVendor =~ "palo alto networks" or AdditionalExtensions has "cs1""#,
+        ),
+        (
+            Table::CommonSecurityLog,
+            r#"source | extend Activity = tolower(Activity) | project-away DeviceCustomString1"#,
+        ),
+    ];
+    let mut lines: Vec<Vec<u8>> = vec![
+        b"<13>1 2026-11-21T10:00:00Z host app 42 - - Failed password for \"root\"\tfrom x".to_vec(),
+        b"<13>Nov 21 10:00:00 host sshd[7]: bad \xff\xfe bytes password \\ end".to_vec(),
+        b"<13>Nov 21 10:00:00 host sshd[x]: ".to_vec(),
+        b"CEF:0|Palo Alto Networks|PAN-OS|1|1|act \"q\"|5|act=allow act=deny cs1=a\\=b cs1Label=L"
+            .to_vec(),
+        b"<134>CEF:0|V|P|1|1|n|5|src=10.0.0.1 msg=tab\there DeviceCustomString1=x".to_vec(),
+    ];
+    lines.extend(crate::tables::tests::corpus_lines(
+        "columns_recorded_by_the_writer_read_as_the_written_row (corpus part)",
+    ));
+    let (mut compared, mut kept, mut with_escapes) = (0, 0, 0);
+    let mut capture = Capture::default();
+    for (table, kql) in transforms {
+        let transform = Transform::compile(kql, &table.columns()).unwrap();
+        for line in &lines {
+            let Ok(event) = parse(line, &Options::new(received.time)) else {
+                continue;
+            };
+            if Table::for_event(&event) != *table {
+                continue;
+            }
+            let mut written = Vec::new();
+            write_row(*table, &event, &received, &mut written);
+            let mut recorded = Vec::new();
+            capture.reset(transform.captures());
+            write_captured_row(*table, &event, &received, &mut capture, &mut recorded);
+            assert_eq!(recorded, written, "recording changed the row");
+            with_escapes += usize::from(written.contains(&b'\\'));
+            let (mut from_row, mut from_capture) = (Vec::new(), Vec::new());
+            let by_row = match transform.run_json(&written, at()).unwrap() {
+                Outcome::Kept(cells) => {
+                    transform.write_kept(&written, &cells, None, &mut from_row);
+                    "kept"
+                }
+                Outcome::Dropped => "dropped",
+                Outcome::Failed(_) => "failed",
+            };
+            let by_capture = match transform.run_captured(&capture, &recorded, at()) {
+                Outcome::Kept(cells) => {
+                    transform.write_kept(&recorded, &cells, None, &mut from_capture);
+                    "kept"
+                }
+                Outcome::Dropped => "dropped",
+                Outcome::Failed(_) => "failed",
+            };
+            let shown = String::from_utf8_lossy(line);
+            assert_eq!(by_capture, by_row, "{kql} on {shown}");
+            assert_eq!(
+                String::from_utf8_lossy(&from_capture),
+                String::from_utf8_lossy(&from_row),
+                "{kql} on {shown}"
+            );
+            compared += 1;
+            kept += usize::from(by_row == "kept");
+        }
+    }
+    // Both outcomes and rows with escapes were seen (the literal lines alone give these).
+    assert!(
+        compared >= 10 && kept >= 5 && kept < compared,
+        "{compared} {kept}"
+    );
+    assert!(with_escapes >= 3, "{with_escapes}");
+}

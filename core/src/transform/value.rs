@@ -121,18 +121,10 @@ impl Value {
 
     /// A dynamic scalar as the plain value it holds (`d.x == "a"` compares strings);
     /// arrays and bags stay dynamic.
+    #[inline]
     pub fn undynamic(self) -> Value {
         match self {
-            Value::Dynamic(d) => match &*d {
-                serde_json::Value::Null => Value::Null,
-                serde_json::Value::Bool(b) => Value::Bool(*b),
-                serde_json::Value::Number(n) => match n.as_i64() {
-                    Some(i) => Value::Long(i),
-                    None => n.as_f64().map_or(Value::Null, Value::Real),
-                },
-                serde_json::Value::String(s) => Value::str(s),
-                _ => Value::Dynamic(d),
-            },
+            Value::Dynamic(d) => undynamic_json(d),
             other => other,
         }
     }
@@ -468,6 +460,20 @@ pub fn literal_timespan(text: &str) -> Option<SignedDuration> {
         return None;
     }
     Some(SignedDuration::from_nanos(0).saturating_add(SignedDuration::from_secs_f64(nanos / 1e9)))
+}
+
+/// [`Value::undynamic`] of a dynamic value (out of line: the common case is not dynamic).
+fn undynamic_json(d: Arc<serde_json::Value>) -> Value {
+    match &*d {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Long(i),
+            None => n.as_f64().map_or(Value::Null, Value::Real),
+        },
+        serde_json::Value::String(s) => Value::str(s),
+        _ => Value::Dynamic(d),
+    }
 }
 
 #[cfg(test)]
