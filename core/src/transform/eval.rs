@@ -70,10 +70,24 @@ pub fn run_steps<'r>(steps: &[Step], mut row: Vec<Cell<'r>>, now: Timestamp) -> 
                 row = next;
             }
             Step::Pick(keep) => {
-                row = keep
-                    .iter()
-                    .map(|at| row.get(*at).cloned().unwrap_or(Cell::Value(Value::Null)))
-                    .collect();
+                let in_order = keep.windows(2).all(|w| w.first() < w.get(1))
+                    && keep.last().is_none_or(|last| *last < row.len());
+                if in_order {
+                    // `project-away`, `project-rename`: the kept columns in their order, in
+                    // place (no new row per row).
+                    let mut wanted = keep.iter().peekable();
+                    let mut at = 0;
+                    row.retain(|_| {
+                        let kept = wanted.next_if_eq(&&at).is_some();
+                        at += 1;
+                        kept
+                    });
+                } else {
+                    row = keep
+                        .iter()
+                        .map(|at| row.get(*at).cloned().unwrap_or(Cell::Value(Value::Null)))
+                        .collect();
+                }
             }
             Step::Parse {
                 source,
@@ -275,7 +289,7 @@ fn call(func: Func, args: &[Node], row: &[Cell<'_>], now: Timestamp) -> Result<V
         _ => {}
     }
     let mut regex = None;
-    let mut values = Vec::with_capacity(args.len());
+    let mut values: smallvec::SmallVec<[Value; 4]> = smallvec::SmallVec::new();
     for arg in args {
         if let Node::Regex(r) = arg {
             regex = Some(r.as_ref());

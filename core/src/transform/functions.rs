@@ -417,9 +417,10 @@ pub fn call(
         ),
         Split => split(&text(&arg(0)), &text(&arg(1)), arg(2)),
         Strcat => {
-            let mut out = String::new();
-            for v in args {
-                out.push_str(&text(v));
+            let parts: smallvec::SmallVec<[Arc<str>; 4]> = args.iter().map(text).collect();
+            let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            for part in &parts {
+                out.push_str(part);
             }
             Value::string(out)
         }

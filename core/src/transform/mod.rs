@@ -103,6 +103,8 @@ pub struct Transform {
     capture_types: Vec<Type>,
     /// A filter's steps over the columns it reads only (`None`: not a filter).
     filter_steps: Option<Vec<compile::Step>>,
+    /// Each output column's key as written (`"Name":`), made once rather than per row.
+    output_keys: Vec<Box<[u8]>>,
 }
 
 /// A filter run on only the columns it reads ([`Transform::run_json`]).
@@ -192,6 +194,7 @@ impl Transform {
                     .collect(),
                 steps: steps.clone(),
             });
+        let output_keys = column_keys(&program.output);
         Ok(Transform {
             text: kql.to_owned(),
             input,
@@ -200,6 +203,7 @@ impl Transform {
             captures,
             capture_types,
             filter_steps,
+            output_keys,
         })
     }
 
@@ -317,7 +321,13 @@ impl Transform {
             }
             return;
         }
-        write_cells(&self.program.output, cells, undeclared, out);
+        write_keyed(
+            &self.program.output,
+            &self.output_keys,
+            cells,
+            undeclared,
+            out,
+        );
     }
 
     /// A JSON object's fields as the input columns' cells, in input order (absent: null).
@@ -407,11 +417,34 @@ pub fn write_cells(
     undeclared: Option<&Undeclared>,
     out: &mut Vec<u8>,
 ) {
-    use crate::tables::json::escape_str_into;
+    write_keyed(columns, &column_keys(columns), cells, undeclared, out);
+}
+
+/// Each column's key as written in a row (`"Name":`).
+fn column_keys(columns: &[(String, Type)]) -> Vec<Box<[u8]>> {
+    columns
+        .iter()
+        .map(|(name, _)| {
+            let mut key = vec![b'"'];
+            crate::tables::json::escape_str_into(name, &mut key);
+            key.extend_from_slice(b"\":");
+            key.into_boxed_slice()
+        })
+        .collect()
+}
+
+/// [`write_cells`] with each column's key already written out.
+fn write_keyed(
+    columns: &[(String, Type)],
+    keys: &[Box<[u8]>],
+    cells: &[Cell<'_>],
+    undeclared: Option<&Undeclared>,
+    out: &mut Vec<u8>,
+) {
     let undeclared = undeclared.filter(|u| !u.is_empty());
     out.push(b'{');
     let mut first = true;
-    for ((name, ty), cell) in columns.iter().zip(cells) {
+    for (((name, ty), key), cell) in columns.iter().zip(keys).zip(cells) {
         if cell.is_empty() || undeclared.is_some_and(|u| u.contains(name)) {
             continue;
         }
@@ -419,9 +452,7 @@ pub fn write_cells(
             out.push(b',');
         }
         first = false;
-        out.push(b'"');
-        escape_str_into(name, out);
-        out.extend_from_slice(b"\":");
+        out.extend_from_slice(key);
         match cell {
             Cell::Raw(raw) | Cell::Escaped { raw, .. } => out.extend_from_slice(raw),
             Cell::Text(text) => {
