@@ -1786,7 +1786,7 @@ fn credential(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<crate::upload::auth::Credential, String> {
     use crate::upload::auth::{
-        AzureArc, CertificateSigner, ClientCertificate, ClientSecret, Credential, ManagedIdentity,
+        AzureArc, ClientCertificate, ClientSecret, Credential, ManagedIdentity, Secret,
         UserAssigned, WorkloadIdentity, managed_identity,
     };
     let method = auth.method.get_ref().as_str();
@@ -1814,15 +1814,13 @@ fn credential(
     match method {
         "client-secret" => {
             unused(&identity_keys)?;
-            // The secret itself never appears in a message.
+            // The file is read when a token is asked for (and checked before the daemon
+            // starts), not here: parsing reads no secret. It never appears in a message.
             let secret = match &auth.client_secret_file {
-                Some(file) => std::fs::read_to_string(file)
-                    .map_err(|e| format!("azure.auth.client_secret_file: cannot read {file}: {e}"))?
-                    .trim()
-                    .to_owned(),
-                None => env("AZURE_CLIENT_SECRET").ok_or(
+                Some(file) => Secret::File(PathBuf::from(file)),
+                None => Secret::Value(env("AZURE_CLIENT_SECRET").ok_or(
                     "azure.auth: `client_secret_file` (or the AZURE_CLIENT_SECRET environment variable) is required for client-secret",
-                )?,
+                )?),
             };
             Ok(Credential::ClientSecret(ClientSecret {
                 authority_host,
@@ -1835,14 +1833,12 @@ fn credential(
         "client-certificate" => {
             unused(&identity_keys)?;
             let file = required(auth.certificate_file.clone(), "certificate_file")?;
-            let signer = CertificateSigner::from_pem_file(std::path::Path::new(&file))
-                .map_err(|e| format!("azure.auth.certificate_file: {e}"))?;
             Ok(Credential::ClientCertificate(ClientCertificate {
                 authority_host,
                 tenant_id: required(either(&auth.tenant_id, "AZURE_TENANT_ID"), "tenant_id")?,
                 client_id: required(either(&auth.client_id, "AZURE_CLIENT_ID"), "client_id")?,
                 scope: cloud.scope().to_owned(),
-                signer: std::sync::Arc::new(signer),
+                certificate_file: PathBuf::from(file),
             }))
         }
         "workload-identity" => {
@@ -2072,7 +2068,8 @@ address = "127.0.0.1:9280"
         else {
             panic!("not a client secret");
         };
-        assert_eq!(credential.secret, "s3cret");
+        // Named, not read: parsing touches no secret (the file is already gone here).
+        assert!(matches!(&credential.secret, crate::upload::auth::Secret::File(f) if *f == secret));
         assert_eq!(
             credential.authority_host,
             "https://login.microsoftonline.com"
@@ -2127,10 +2124,8 @@ address = "127.0.0.1:9280"
         ) else {
             panic!("client secret from the environment");
         };
-        assert_eq!(
-            (c.client_id.as_str(), c.secret.as_str()),
-            ("app", "from-env")
-        );
+        assert_eq!(c.client_id, "app");
+        assert!(matches!(&c.secret, crate::upload::auth::Secret::Value(v) if v == "from-env"));
         assert_eq!(c.authority_host, "https://login.microsoftonline.us");
         assert_eq!(c.scope, "https://monitor.azure.us/.default");
 
@@ -2142,7 +2137,8 @@ address = "127.0.0.1:9280"
         ) else {
             panic!("client certificate");
         };
-        assert_eq!(c.signer.thumbprint().len(), 43);
+        assert_eq!(c.certificate_file, PathBuf::from(&fixture));
+        assert_eq!(Credential::ClientCertificate(c).check_files(), Ok(()));
 
         let Ok(Credential::WorkloadIdentity(c)) = auth(
             "method = \"workload-identity\"",
@@ -2195,10 +2191,26 @@ address = "127.0.0.1:9280"
             err("method = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"c\""),
             "azure.auth: `certificate_file` is required for client-certificate"
         );
-        assert!(
-            err("method = \"client-certificate\"\ncertificate_file = \"/nonexistent.pem\"")
-                .starts_with("azure.auth.certificate_file: cannot read /nonexistent.pem")
-        );
+        // Files are named while parsing and read by `check_files` (before the daemon starts)
+        // and for each token: the message names the setting and the file.
+        for (lines, wanted) in [
+            (
+                "certificate_file = \"/nonexistent.pem\"\nmethod = \"client-certificate\"",
+                "certificate_file: cannot read /nonexistent.pem",
+            ),
+            (
+                "client_secret_file = \"/nonexistent-secret\"\nmethod = \"client-secret\"",
+                "client_secret_file: cannot read /nonexistent-secret",
+            ),
+        ] {
+            let credential = auth(
+                &format!("{lines}\ntenant_id = \"t\"\nclient_id = \"c\""),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let e = credential.check_files().unwrap_err();
+            assert!(e.starts_with(wanted), "{e}");
+        }
         assert_eq!(
             err("method = \"managed-identity\"\nclient_id = \"a\"\nobject_id = \"b\""),
             "azure.auth: give one of client_id, object_id or resource_id for a user-assigned identity"

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tern::upload::auth::{
-    AzureArc, CertificateSigner, ClientCertificate, Credential, ManagedIdentity, TokenCache,
-    UserAssigned, WorkloadIdentity,
+    AzureArc, ClientCertificate, Credential, ManagedIdentity, TokenCache, UserAssigned,
+    WorkloadIdentity,
 };
 use tern::upload::batch::Batcher;
 use tern_mock_azure::MockAzure;
@@ -68,14 +68,12 @@ pub(crate) async fn client_certificate_signs_an_assertion_entra_accepts() {
         &std::fs::read_to_string(fixture("test-only-client-certificate.pem")).unwrap(),
         &std::fs::read_to_string(fixture("test-only-client-certificate.rsa-public.pem")).unwrap(),
     );
-    let signer =
-        CertificateSigner::from_pem_file(&fixture("test-only-client-certificate.pem")).unwrap();
     let credential = Credential::ClientCertificate(ClientCertificate {
         authority_host: mock.url(),
         tenant_id: "tenant".into(),
         client_id: "cert-app".into(),
         scope: SCOPE.into(),
-        signer: Arc::new(signer),
+        certificate_file: fixture("test-only-client-certificate.pem"),
     });
     assert_eq!(deliver(&mock, credential.clone(), 100).await, 100);
 

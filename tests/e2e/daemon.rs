@@ -741,6 +741,18 @@ pub(crate) fn the_example_config_and_dcrs_check() {
         stdout.contains("ASA events local4.{*} → CommonSecurityLog"),
         "{stdout}"
     );
+    // The secret file is read by check (not while parsing): gone, check names it and fails.
+    std::fs::remove_file(&secret).unwrap();
+    let output = check();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "azure.auth.client_secret_file: cannot read {}: No such file",
+            secret.display()
+        )),
+        "{stderr}"
+    );
 }
 
 pub(crate) fn a_thousand_connections_are_served_while_slow_and_garbage_clients_misbehave() {

@@ -47,6 +47,7 @@ pub(crate) fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), Exit
         }
         ExitCode::from(2)
     })?;
+    check_credential_files(&config)?;
     let compiled = tern::dcr::compile(&config.dcr, &config.destinations).map_err(|errors| {
         for e in errors {
             eprintln!("tern: dcr error: {e}");
@@ -54,6 +55,35 @@ pub(crate) fn load_all(path: Option<PathBuf>) -> Result<(Config, Compiled), Exit
         ExitCode::from(2)
     })?;
     Ok((config, compiled))
+}
+
+/// Reads each credential's secret or certificate file as a token request will (parsing the
+/// configuration reads none): a missing or unreadable one stops `tern check` and `tern run`
+/// at once, naming the section and the file (exit code 2).
+fn check_credential_files(config: &Config) -> Result<(), ExitCode> {
+    let Some(azure) = &config.azure else {
+        return Ok(());
+    };
+    let named = azure
+        .credentials
+        .iter()
+        .map(|(name, credential)| (format!("azure.auth.{name}"), credential));
+    let mut failed = false;
+    for (section, credential) in azure
+        .credential
+        .iter()
+        .map(|c| ("azure.auth".to_owned(), c))
+        .chain(named)
+    {
+        if let Err(e) = credential.check_files() {
+            eprintln!("tern: config error: {}: {section}.{e}", config.source);
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
 }
 
 /// Reads every TLS listener's certificate files as the listener would; errors (exit code 2)

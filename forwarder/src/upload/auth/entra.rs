@@ -3,8 +3,8 @@
 //! assertion, or a federated token as the assertion.
 
 use super::{
-    AuthError, ClientCertificate, ClientSecret, Token, WorkloadIdentity, form_encode,
-    read_token_response,
+    AuthError, CertificateSigner, ClientCertificate, ClientSecret, Token, WorkloadIdentity,
+    form_encode, read_token_response,
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -23,10 +23,11 @@ pub(super) async fn with_secret(
     c: &ClientSecret,
 ) -> Result<Token, AuthError> {
     let url = token_url(&c.authority_host, &c.tenant_id);
+    let secret = c.secret.read().await?;
     let body = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
         form_encode(&c.client_id),
-        form_encode(&c.secret),
+        form_encode(&secret),
         form_encode(&c.scope)
     );
     post(http, &url, body).await
@@ -37,7 +38,19 @@ pub(super) async fn with_certificate(
     c: &ClientCertificate,
 ) -> Result<Token, AuthError> {
     let url = token_url(&c.authority_host, &c.tenant_id);
-    let assertion = c.signer.assertion(&c.client_id, &url)?;
+    // Read (and signed) off the runtime's threads: the file is a few kilobytes, signing an
+    // RSA key takes a millisecond, once per token.
+    let (file, client_id, audience) =
+        (c.certificate_file.clone(), c.client_id.clone(), url.clone());
+    let assertion = tokio::task::spawn_blocking(move || {
+        let signer = CertificateSigner::from_pem_file(&file).map_err(|reason| AuthError::File {
+            path: file.clone(),
+            reason,
+        })?;
+        signer.assertion(&client_id, &audience)
+    })
+    .await
+    .map_err(|e| AuthError::Signing(e.to_string()))??;
     post(
         http,
         &url,

@@ -15,7 +15,6 @@ mod entra;
 pub mod managed_identity;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -74,8 +73,39 @@ pub struct ClientSecret {
     pub authority_host: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub secret: String,
+    pub secret: Secret,
     pub scope: String,
+}
+
+/// A client secret: a value (from the environment), or a file read for each token request.
+/// Never read while the configuration is parsed (issue 23): parsing touches no secret, and a
+/// rotated file is picked up at the next token.
+#[derive(Clone)]
+pub enum Secret {
+    Value(String),
+    File(PathBuf),
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret::Value(value.to_owned())
+    }
+}
+
+impl Secret {
+    /// The secret now; a file is read off the runtime's threads.
+    pub(crate) async fn read(&self) -> Result<String, AuthError> {
+        match self {
+            Secret::Value(value) => Ok(value.clone()),
+            Secret::File(path) => match tokio::fs::read_to_string(path).await {
+                Ok(text) => Ok(text.trim().to_owned()),
+                Err(e) => Err(AuthError::File {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }),
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientSecret {
@@ -90,14 +120,15 @@ impl std::fmt::Debug for ClientSecret {
     }
 }
 
-/// Client credentials with a certificate: a JWT assertion signed with its private key.
+/// Client credentials with a certificate: a JWT assertion signed with its private key. The
+/// PEM file (certificate and key) is read for each token request, like a secret file.
 #[derive(Debug, Clone)]
 pub struct ClientCertificate {
     pub authority_host: String,
     pub tenant_id: String,
     pub client_id: String,
     pub scope: String,
-    pub signer: Arc<CertificateSigner>,
+    pub certificate_file: PathBuf,
 }
 
 /// Workload identity federation: the client-credentials flow with the token in
@@ -159,6 +190,33 @@ impl Credential {
         }
     }
 
+    /// Reads the files this credential needs now, as a token request will (blocking: for
+    /// `tern check` and before `tern run` starts, so a missing or unreadable file fails at
+    /// once). The error names the setting and the file, never the secret.
+    pub fn check_files(&self) -> Result<(), String> {
+        match self {
+            Credential::ClientSecret(ClientSecret {
+                secret: Secret::File(path),
+                ..
+            }) => match std::fs::read_to_string(path) {
+                Ok(text) if text.trim().is_empty() => {
+                    Err(format!("client_secret_file: {} is empty", path.display()))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!(
+                    "client_secret_file: cannot read {}: {e}",
+                    path.display()
+                )),
+            },
+            Credential::ClientCertificate(c) => {
+                CertificateSigner::from_pem_file(&c.certificate_file)
+                    .map(drop)
+                    .map_err(|e| format!("certificate_file: {e}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Who asks, for `tern doctor` and logs: never a secret.
     pub fn describe(&self) -> String {
         match self {
@@ -168,7 +226,7 @@ impl Credential {
             ),
             Credential::ClientCertificate(c) => format!(
                 "certificate {} of app {} in tenant {}",
-                c.signer.thumbprint(),
+                c.certificate_file.display(),
                 c.client_id,
                 c.tenant_id
             ),
