@@ -23,3 +23,4 @@ pub mod marked;
 pub mod reassembly;
 pub mod tables;
 pub mod transform;
+pub mod uploading;

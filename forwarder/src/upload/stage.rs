@@ -6,12 +6,14 @@
 //! a target that stays unreachable past the grace time loses what it holds (logged). The
 //! spool (issue 6) makes this at-least-once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
+
+use tern_core::uploading::Uploading;
 
 use super::auth::{Credential, TokenCache};
 use super::batch::{Batcher, ClosedBatch, Compression, MAX_BODY_BYTES};
@@ -339,18 +341,15 @@ async fn uploader(
     metrics: UploadMetrics,
 ) {
     let mut batcher = Batcher::new(MAX_BODY_BYTES, compression);
+    // What to do next is decided by the sans-IO loop state (`tern_core::uploading`, tested
+    // there); this function performs it: the channel, the linger, the spool's thread, the
+    // request tasks.
+    let mut state: Uploading<tokio::sync::oneshot::Sender<()>> = Uploading::new(concurrency);
     let mut in_flight: JoinSet<u64> = JoinSet::new();
     // Task → batch, to offer a batch again if its task fails.
     let mut sending: HashMap<tokio::task::Id, u64> = HashMap::new();
     let mut linger = tokio::time::interval(LINGER);
     linger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Batches the spool could not take yet (a full disk): retried, and no rows taken meanwhile.
-    // Each with the confirmation of the `tern send-test` rows it holds, if any.
-    let mut unwritten: VecDeque<(ClosedBatch, Option<u64>)> = VecDeque::new();
-    let mut confirmations = crate::marked::Confirmations::default();
-    // Barriers waiting for everything before them to be spooled.
-    let mut barriers: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
-    let mut open = true;
     // Every spool operation runs on the spool's thread; if that thread is gone, this uploader
     // stops (the watchdog sees it) and the next start recovers the spool.
     macro_rules! spool {
@@ -367,9 +366,10 @@ async fn uploader(
         };
     }
     loop {
-        // Only a target with rows to spool makes room, not one that merely shares the budget.
-        let has_work = !unwritten.is_empty() || !rows.is_empty();
-        if when_full == WhenFull::DropOldest && has_work && !spool!(spool.has_room()) {
+        if when_full == WhenFull::DropOldest
+            && state.has_work(!rows.is_empty())
+            && !spool!(spool.has_room())
+        {
             let dropped = spool!(spool.drop_oldest());
             if dropped > 0 {
                 tracing::warn!(
@@ -378,7 +378,8 @@ async fn uploader(
                 );
             }
         }
-        let accepting = open && unwritten.is_empty() && spool!(spool.has_room());
+        // Asked only when it matters: each look is a hop to the spool's thread.
+        let accepting = state.accepting(true) && spool!(spool.has_room());
         let mut closed = Vec::new();
         let mut marks = crate::marked::Marks::new();
         tokio::select! {
@@ -389,7 +390,7 @@ async fn uploader(
                         if let Err(e) = batcher.push_rows(&batch.rows, &mut closed) {
                             tracing::error!(error = %e, "compressing a batch failed");
                         }
-                        if !batch.marks.is_empty() && confirmations.has_room() {
+                        if !batch.marks.is_empty() && state.follows_marks() {
                             // Cut at once, so that the batches closed now hold them all.
                             closed.extend(batcher.close().ok().flatten());
                             marks = batch.marks;
@@ -398,10 +399,11 @@ async fn uploader(
                     Some(ToUploader::Barrier(barrier)) => {
                         // Spool now rather than after the linger: a sender waits.
                         closed.extend(batcher.close().ok().flatten());
-                        barriers.push(barrier);
+                        state.closed(std::mem::take(&mut closed), crate::marked::Marks::new());
+                        state.barrier(barrier);
                     }
                     None => {
-                        open = false;
+                        state.input_closed();
                         closed.extend(batcher.close().ok().flatten());
                     }
                 }
@@ -415,13 +417,14 @@ async fn uploader(
                     Ok((id, seq)) => {
                         sending.remove(&id);
                         spool!(spool.ack(seq));
-                        for (run, rows) in confirmations.acknowledged(seq).into_iter().flatten() {
+                        for (run, rows) in state.delivered(seq).into_iter().flatten() {
                             metrics.registry.marked.update(&run, |c| c.uploaded += rows);
                         }
                     }
                     Err(failed) => {
                         // A delivery task that panicked: its batch is offered again.
                         tracing::error!(error = %failed, "an upload task failed; resending its batch");
+                        state.failed();
                         if let Some(seq) = sending.remove(&failed.id()) {
                             spool!(spool.requeue(seq));
                         }
@@ -429,39 +432,34 @@ async fn uploader(
                 }
             }
         }
-        let confirmation = confirmations.follow(marks, closed.len());
-        unwritten.extend(closed.into_iter().map(|batch| (batch, confirmation)));
-        while let Some((batch, confirmation)) = unwritten.pop_front() {
-            match spool!(spool.append(batch)) {
-                Ok(seq) => {
-                    if let Some(id) = confirmation {
-                        confirmations.spooled(id, seq);
-                    }
-                }
+        state.closed(closed, marks);
+        while let Some((batch, pending)) = state.next_to_spool() {
+            let appended = match spool!(spool.append(batch)) {
+                Ok(seq) => Ok(seq),
                 Err(e) => {
                     crate::warn_limited!(error = %e.error, "cannot write to the spool (disk full?); holding rows and retrying");
                     metrics.spool_write_errors.inc();
-                    unwritten.push_front((e.batch, confirmation));
-                    break;
+                    Err(e.batch)
                 }
+            };
+            if !state.spooled(appended, pending) {
+                break;
             }
         }
-        if unwritten.is_empty() {
-            for barrier in barriers.drain(..) {
-                let _ = barrier.send(());
-            }
+        for barrier in state.answerable() {
+            let _ = barrier.send(());
         }
-        if !open {
+        if state.flushing() {
             spool!(spool.flush());
         }
-        // Only when a batch waits that is not in flight: each look costs a hop to the
-        // spool's thread.
-        let room = if spool.len() > in_flight.len() {
-            concurrency.saturating_sub(in_flight.len())
+        let room = state.room(spool.len());
+        let batches = if room > 0 {
+            spool!(spool.next_to_send(room))
         } else {
-            0
+            Vec::new()
         };
-        for (seq, batch) in spool!(spool.next_to_send(room)) {
+        state.sending(batches.len());
+        for (seq, batch) in batches {
             let sender = Arc::clone(&sender);
             let metrics = metrics.clone();
             let task = in_flight.spawn(async move {
@@ -470,7 +468,7 @@ async fn uploader(
             });
             sending.insert(task.id(), seq);
         }
-        if !open && unwritten.is_empty() && spool.is_empty() && in_flight.is_empty() {
+        if state.done(spool.is_empty()) {
             break;
         }
     }
