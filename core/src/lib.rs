@@ -21,6 +21,7 @@ pub mod heartbeat;
 pub mod loss_report;
 pub mod marked;
 pub mod reassembly;
+pub mod spool_cursor;
 pub mod tables;
 pub mod transform;
 pub mod uploading;

@@ -16,7 +16,6 @@
 //! budget.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::DirBuilderExt;
@@ -28,46 +27,12 @@ use super::record::{self, SEGMENT_MAGIC};
 use super::{Budget, FsyncPolicy, SpoolMetrics};
 use crate::secure_file;
 use tern_core::delivery::ClosedBatch;
-
-/// At most this many ranges of batches acknowledged above the cursor are stored (a batch
-/// retried for a long time while thousands of later ones are accepted would otherwise make the
-/// cursor file grow without bound); batches beyond them are sent again after a crash.
-const MAX_CURSOR_RANGES: usize = 1024;
+use tern_core::spool_cursor::Cursor;
 
 /// At most this many `*.damaged` segments are kept per target folder, the newest: they are
 /// outside the budget, and damage that keeps coming back (a failing disk) would otherwise
 /// fill the disk with them.
 const MAX_DAMAGED_SEGMENTS: usize = 16;
-
-/// Reads a cursor file: the sequence number through which every batch was accepted, then
-/// optionally a line `acked A-B C …` of batches accepted above it. `None` if the first line is
-/// unreadable (everything on disk is then sent again); a damaged second line is ignored (the
-/// batches it named are sent again).
-fn parse_cursor(text: &str) -> Option<(u64, Vec<(u64, u64)>)> {
-    let mut lines = text.lines();
-    let through = lines
-        .next()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|&c| c < u64::MAX / 2)?;
-    let ranges = lines
-        .next()
-        .and_then(|l| l.strip_prefix("acked "))
-        .and_then(|l| {
-            l.split_whitespace()
-                .map(|r| match r.split_once('-') {
-                    Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
-                    None => r.parse().ok().map(|n| (n, n)),
-                })
-                .collect::<Option<Vec<(u64, u64)>>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(a, b)| a <= b && *a > through)
-        .collect();
-    Some((through, ranges))
-}
 
 /// A new segment is started past this size, or an eighth of the budget if that is smaller
 /// (so that `drop-oldest` has segments to drop before the budget is all one file).
@@ -213,11 +178,7 @@ impl TargetSpool {
         let mut recovered = Recovered::default();
         let cursor = std::fs::read_to_string(dir.join("cursor"))
             .ok()
-            .and_then(|t| parse_cursor(&t));
-        let (cursor, acked_above) = match cursor {
-            Some((through, above)) => (Some(through), above),
-            None => (None, Vec::new()),
-        };
+            .and_then(|t| Cursor::parse(&t));
         let mut ids: Vec<u64> = std::fs::read_dir(dir)
             .map_err(|e| format!("spool {}: {e}", dir.display()))?
             .filter_map(|e| e.ok())
@@ -228,7 +189,11 @@ impl TargetSpool {
             .collect();
         ids.sort_unstable();
         recovered.cursor_lost = cursor.is_none() && !ids.is_empty();
-        let acked_through = cursor.unwrap_or(0);
+        let cursor = cursor.unwrap_or(Cursor {
+            through: 0,
+            above: Vec::new(),
+        });
+        let acked_through = cursor.through;
         let mut spool = TargetSpool {
             disk: Some(Disk {
                 dir: dir.to_path_buf(),
@@ -279,9 +244,7 @@ impl TargetSpool {
             for (offset, framed, r) in scan.records {
                 last_seq = last_seq.max(r.seq);
                 spool.next_seq = spool.next_seq.max(r.seq.saturating_add(1));
-                if r.seq <= acked_through
-                    || acked_above.iter().any(|(a, b)| (*a..=*b).contains(&r.seq))
-                {
+                if cursor.accepted(r.seq) {
                     continue;
                 }
                 recovered.batches += 1;
@@ -347,7 +310,7 @@ impl TargetSpool {
         // Never reuse the number of a batch the cursor file says was accepted, even if its
         // record is gone (damaged): a new batch under that number would be skipped as accepted
         // by a restart before the cursor file is next written.
-        if let Some(&(_, last_acked)) = acked_above.last() {
+        if let Some(&(_, last_acked)) = cursor.above.last() {
             spool.next_seq = spool.next_seq.max(last_acked.saturating_add(1));
         }
         // Segments a previous run had fully acknowledged.
@@ -508,63 +471,30 @@ impl TargetSpool {
     /// Moves the cursor up to just below the oldest batch still held, stores it with the
     /// batches acknowledged above it, and deletes the segments wholly below it.
     fn advance_cursor(&mut self) {
-        let through = self
-            .entries
-            .keys()
-            .next()
-            .map_or(self.next_seq - 1, |&first| first - 1);
-        let advanced = through > self.acked_through;
-        if advanced {
-            self.acked_through = through;
-        }
-        self.persist_cursor();
+        let cursor = Cursor::of(
+            self.acked_through,
+            self.entries.keys().copied(),
+            self.next_seq,
+        );
+        let advanced = cursor.through > self.acked_through;
+        self.acked_through = cursor.through;
+        self.persist_cursor(&cursor);
         if advanced {
             self.delete_acknowledged_segments();
         }
     }
 
-    /// The batches acknowledged above the cursor, as ranges: the gaps between the batches
-    /// still held, and what follows the newest of them.
-    fn acked_above_cursor(&self) -> Vec<(u64, u64)> {
-        let mut ranges = Vec::new();
-        let mut next = self.acked_through + 1;
-        for &seq in self.entries.keys().chain(std::iter::once(&self.next_seq)) {
-            if seq > next {
-                ranges.push((next, seq - 1));
-                if ranges.len() == MAX_CURSOR_RANGES {
-                    // The rest would only be sent again: duplicates, never loss.
-                    break;
-                }
-            }
-            next = seq + 1;
-        }
-        ranges
-    }
-
-    fn persist_cursor(&mut self) {
+    fn persist_cursor(&mut self, cursor: &Cursor) {
         let Some(disk) = self.disk.as_ref() else {
             return;
         };
-        let acked_above = self.acked_above_cursor();
-        let mut text = format!("{}\n", self.acked_through);
-        if !acked_above.is_empty() {
-            text.push_str("acked");
-            for &(first, last) in &acked_above {
-                let _ = if first == last {
-                    write!(text, " {first}")
-                } else {
-                    write!(text, " {first}-{last}")
-                };
-            }
-            text.push('\n');
-        }
         // Renamed (from `cursor.tmp`) on every acknowledgement (that survives kill -9); forced
         // to disk only under `always`: after a power cut an older cursor means batches sent
         // twice, never lost.
         off_the_runtime();
         let result = secure_file::write_atomically(
             &disk.dir.join("cursor"),
-            text.as_bytes(),
+            cursor.text().as_bytes(),
             secure_file::PRIVATE,
             disk.fsync == FsyncPolicy::Always,
         );
@@ -927,25 +857,6 @@ mod tests {
             std::fs::read_to_string(dir.path().join("cursor")).unwrap(),
             "3\n"
         );
-    }
-
-    #[test]
-    fn cursor_files_old_new_and_damaged() {
-        assert_eq!(parse_cursor("17\n"), Some((17, vec![])));
-        assert_eq!(parse_cursor("17"), Some((17, vec![])));
-        assert_eq!(
-            parse_cursor("17\nacked 19 21-30\n"),
-            Some((17, vec![(19, 19), (21, 30)]))
-        );
-        // A damaged list only means those batches are sent again.
-        assert_eq!(parse_cursor("17\nacked 19 x-3\n"), Some((17, vec![])));
-        // Ranges at or below the cursor, or backwards, are ignored.
-        assert_eq!(
-            parse_cursor("17\nacked 12 30-20 40\n"),
-            Some((17, vec![(40, 40)]))
-        );
-        assert_eq!(parse_cursor("x\n"), None);
-        assert_eq!(parse_cursor(""), None);
     }
 
     #[test]
