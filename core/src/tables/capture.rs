@@ -63,7 +63,7 @@ impl Capture {
     }
 
     /// A key was written and its value starts at `at`: recorded when wanted.
-    pub(super) fn open(&mut self, name: &str, at: usize) {
+    fn open(&mut self, name: &str, at: usize) {
         let slot = (self.cursor..self.wanted.len())
             .chain(0..self.cursor)
             .find(|i| self.wanted.get(*i).is_some_and(|w| w == name));
@@ -74,7 +74,7 @@ impl Capture {
     }
 
     /// The open column's value ends at `end` (written by a writer that left it as JSON).
-    pub(super) fn close(&mut self, end: usize) {
+    fn close(&mut self, end: usize) {
         if let Some((slot, start)) = self.open.take() {
             if let Some(found) = self.found.get_mut(slot) {
                 *found = Captured::Raw(start..end.max(start));
@@ -84,7 +84,7 @@ impl Capture {
 
     /// The open column is a string written at `written` (with its quotes); `escaped`: its
     /// text when the writer escaped (or replaced) some of it, else the text is as written.
-    pub(super) fn string(&mut self, written: Range<usize>, escaped: Option<&[u8]>) {
+    fn string(&mut self, written: Range<usize>, escaped: Option<&[u8]>) {
         let Some((slot, _)) = self.open.take() else {
             return;
         };
@@ -105,7 +105,7 @@ impl Capture {
     }
 
     /// Columns written at or after `len` were taken back.
-    pub(super) fn rewind(&mut self, len: usize) {
+    fn rewind(&mut self, len: usize) {
         if self.open.is_some_and(|(_, start)| start >= len) {
             self.open = None;
         }
@@ -118,5 +118,25 @@ impl Capture {
                 *found = Captured::Absent;
             }
         }
+    }
+}
+
+impl super::json::Record for &mut Capture {
+    const ACTIVE: bool = true;
+
+    fn open(&mut self, name: &str, at: usize) {
+        Capture::open(self, name, at);
+    }
+
+    fn close(&mut self, end: usize) {
+        Capture::close(self, end);
+    }
+
+    fn string(&mut self, written: Range<usize>, escaped: Option<&[u8]>) {
+        Capture::string(self, written, escaped);
+    }
+
+    fn rewind(&mut self, len: usize) {
+        Capture::rewind(self, len);
     }
 }

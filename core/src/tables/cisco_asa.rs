@@ -37,7 +37,7 @@ use core::net::IpAddr;
 use tern_parsers::AsaMessage;
 use tern_parsers::vendor::cisco_asa::{Direction, DropRate, Endpoint, fields};
 
-use super::json::JsonObject;
+use super::json::{JsonObject, Record};
 
 /// ASA level names, for `OriginalLogSeverity` (the ASA's own words for its levels 0–7).
 const ASA_LEVELS: [&str; 8] = [
@@ -88,7 +88,7 @@ fn port_number(port: Option<&str>) -> Option<i64> {
 
 /// Writes one side: the endpoint, the interface when the endpoint names none, and the user.
 fn write_side(
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
     columns: &SideColumns,
     end: Option<&Endpoint<'_>>,
     interface: Option<&str>,
@@ -125,7 +125,7 @@ fn write_side(
 }
 
 /// 733100's object, rate id and counts, with their labels.
-fn write_drop_rate(row: &mut JsonObject<'_>, rate: &DropRate<'_>) {
+fn write_drop_rate(row: &mut JsonObject<'_, impl Record>, rate: &DropRate<'_>) {
     if let Some(object) = rate.object {
         row.string("DeviceCustomString1", object);
         row.string("DeviceCustomString1Label", "Threat detection object");
@@ -180,7 +180,7 @@ fn simplified_action<'a>(message_id: &str, action: Option<&'a str>) -> Option<&'
     }
 }
 
-pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_>) {
+pub fn write(asa: &AsaMessage<'_>, row: &mut JsonObject<'_, impl Record>) {
     row.string("DeviceVendor", "Cisco");
     row.string("DeviceProduct", asa.product.name());
     row.string("DeviceEventClassID", asa.message_id);

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use tern_parsers::{Body, Cef, Event, Timestamp, VendorMessage};
 
 use super::cef_time::{self, TimeBasis};
-use super::json::JsonObject;
+use super::json::{JsonObject, Record};
 use super::{Received, ShapeNotes, computer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,7 +437,7 @@ static COLUMN_INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, usi
     });
 
 /// Writes a column's checked value.
-fn write_typed(row: &mut JsonObject<'_>, index: usize, value: &Typed<'_>) {
+fn write_typed(row: &mut JsonObject<'_, impl Record>, index: usize, value: &Typed<'_>) {
     let column = COLUMNS.get(index).map_or("", |(name, _)| name);
     match value {
         Typed::Text(text) => row.string(column, text),
@@ -451,7 +451,7 @@ fn write_typed(row: &mut JsonObject<'_>, index: usize, value: &Typed<'_>) {
 /// pair in `extra` as `key=value` (just `value` for an empty key) joined by `;`, straight into
 /// the row; nothing when there is nothing.
 fn write_additional<K: AsRef<str>, V: AsRef<str>>(
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
     prefix: Option<&[u8]>,
     extra: impl Iterator<Item = (K, V)>,
 ) {
@@ -720,7 +720,7 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
 pub fn write_object(
     event: &Event<'_>,
     received: &Received<'_>,
-    mut row: JsonObject<'_>,
+    mut row: JsonObject<'_, impl Record>,
 ) -> ShapeNotes {
     super::write_time_generated(&mut row, received);
     if let Some(computer) = computer(event, received) {
@@ -743,7 +743,11 @@ pub fn write_object(
     notes
 }
 
-fn write_cef(cef: &Cef<'_>, received: &Received<'_>, row: &mut JsonObject<'_>) -> ShapeNotes {
+fn write_cef(
+    cef: &Cef<'_>,
+    received: &Received<'_>,
+    row: &mut JsonObject<'_, impl Record>,
+) -> ShapeNotes {
     row.string("DeviceVendor", &cef.device_vendor);
     row.string("DeviceProduct", &cef.device_product);
     row.string("DeviceVersion", &cef.device_version);
@@ -794,7 +798,7 @@ struct RemoteParts<'a> {
 }
 
 impl RemoteParts<'_> {
-    fn write(self, row: &mut JsonObject<'_>) {
+    fn write(self, row: &mut JsonObject<'_, impl Record>) {
         if let Some(simplified) = self
             .action
             .as_deref()
@@ -850,7 +854,7 @@ fn accept<'v>(
 
 /// `ExternalID` and `DeviceCustomNumber1`–`3`: the deprecated `int` columns, when the value fits.
 fn write_legacy_columns(
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
     external_id: Option<i32>,
     numbers: [Option<i64>; 3],
 ) {
@@ -874,7 +878,7 @@ fn write_extensions_once(
     cef: &Cef<'_>,
     bad_severity: Option<&str>,
     received: &Received<'_>,
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
 ) -> Option<ShapeNotes> {
     let mut notes = ShapeNotes::default();
     let special = &*SPECIAL;
@@ -947,7 +951,7 @@ fn write_extensions_with_repeats(
     cef: &Cef<'_>,
     bad_severity: Option<&str>,
     received: &Received<'_>,
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
     // Collect first, then write each column once. A slot holds the value that landed in the
@@ -1025,7 +1029,7 @@ fn write_additional_extensions(
     bad_severity: Option<&str>,
     pairs: &[(&str, Cow<'_, str>)],
     values: &Landed<'_>,
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
 ) {
     let landed = values.positions();
     let extra = pairs
@@ -1112,7 +1116,7 @@ fn vendor_value<'a>(
 fn write_vendor<'a>(
     message: &VendorMessage<'a>,
     received: &Received<'_>,
-    row: &mut JsonObject<'_>,
+    row: &mut JsonObject<'_, impl Record>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
     let vendor = message.vendor;

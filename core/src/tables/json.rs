@@ -8,15 +8,34 @@ use core::fmt::Write as _;
 
 use tern_parsers::Timestamp;
 
-/// Appends `{"Column":value,...}` to a buffer. Columns are written in call order.
-pub struct JsonObject<'b> {
+/// Appends `{"Column":value,...}` to a buffer. Columns are written in call order. `R` learns
+/// where they land: nothing for the rows Tern uploads ([`NoRecord`], compiled away), a
+/// [`super::Capture`] for a transformation.
+pub struct JsonObject<'b, R: Record = NoRecord> {
     out: &'b mut Vec<u8>,
     first: bool,
     /// When set, these columns are left out (not declared by the target's stream).
     undeclared: Option<&'b super::Undeclared>,
-    /// When set, where the columns it wants are written.
-    capture: Option<&'b mut super::Capture>,
+    record: R,
 }
+
+/// What a [`JsonObject`] reports as it writes: a key written with its value starting at
+/// `at` (`open`), the open value ending (`close`), a string written at `written` with its text
+/// when escaped (`string`), columns taken back (`rewind`).
+pub trait Record {
+    /// Whether anything is recorded: a string's text is worked out only then.
+    const ACTIVE: bool = false;
+    fn open(&mut self, _name: &str, _at: usize) {}
+    fn close(&mut self, _end: usize) {}
+    fn string(&mut self, _written: core::ops::Range<usize>, _escaped: Option<&[u8]>) {}
+    fn rewind(&mut self, _len: usize) {}
+}
+
+/// Records nothing: the writers' code for uploaded rows is as if there were no recording.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRecord;
+
+impl Record for NoRecord {}
 
 /// A point in an object's columns ([`JsonObject::mark`]).
 #[derive(Debug, Clone, Copy)]
@@ -190,21 +209,28 @@ impl<'b> JsonObject<'b> {
             out,
             first: true,
             undeclared,
-            capture: None,
+            record: NoRecord,
         }
     }
+}
 
+impl<'b> JsonObject<'b, &'b mut super::Capture> {
     /// An object writing every column and recording where `capture`'s columns are.
-    pub fn begin_captured(out: &'b mut Vec<u8>, capture: &'b mut super::Capture) -> JsonObject<'b> {
+    pub fn begin_captured(
+        out: &'b mut Vec<u8>,
+        capture: &'b mut super::Capture,
+    ) -> JsonObject<'b, &'b mut super::Capture> {
         out.push(b'{');
         JsonObject {
             out,
             first: true,
             undeclared: None,
-            capture: Some(capture),
+            record: capture,
         }
     }
+}
 
+impl<R: Record> JsonObject<'_, R> {
     /// Whether `name` is written (declared, or no declaration applies).
     pub fn keeps(&self, name: &'static str) -> bool {
         self.undeclared.is_none_or(|u| !u.contains(name))
@@ -219,9 +245,7 @@ impl<'b> JsonObject<'b> {
         // One reservation, single bytes pushed and one copy: three copies of variable length
         // were three calls to memcpy per column (2.5 % of the daemon in the load benchmark).
         self.out.reserve(name.len() + 4);
-        if let Some(capture) = self.capture.as_deref_mut() {
-            capture.close(self.out.len());
-        }
+        self.record.close(self.out.len());
         if !self.first {
             self.out.push(b',');
         }
@@ -230,9 +254,7 @@ impl<'b> JsonObject<'b> {
         self.out.extend_from_slice(name.as_bytes());
         self.out.push(b'"');
         self.out.push(b':');
-        if let Some(capture) = self.capture.as_deref_mut() {
-            capture.open(name, self.out.len());
-        }
+        self.record.open(name, self.out.len());
         true
     }
 
@@ -244,9 +266,8 @@ impl<'b> JsonObject<'b> {
         self.out.push(b'"');
         let escaped = escape_str_into(value, self.out);
         self.out.push(b'"');
-        if let Some(capture) = self.capture.as_deref_mut() {
-            capture.string(start..self.out.len(), escaped.then_some(value.as_bytes()));
-        }
+        self.record
+            .string(start..self.out.len(), escaped.then_some(value.as_bytes()));
     }
 
     pub fn bytes(&mut self, name: &'static str, value: &[u8]) {
@@ -257,14 +278,15 @@ impl<'b> JsonObject<'b> {
         self.out.push(b'"');
         let written = escape_bytes_into(value, self.out);
         self.out.push(b'"');
-        if let Some(capture) = self.capture.as_deref_mut() {
+        if R::ACTIVE {
             let span = start..self.out.len();
             match written {
-                Written::AsIs => capture.string(span, None),
-                Written::Escaped => capture.string(span, Some(value)),
+                Written::AsIs => self.record.string(span, None),
+                Written::Escaped => self.record.string(span, Some(value)),
                 // The text as written: invalid UTF-8 became U+FFFD.
                 Written::Replaced => {
-                    capture.string(span, Some(String::from_utf8_lossy(value).as_bytes()));
+                    let text = String::from_utf8_lossy(value);
+                    self.record.string(span, Some(text.as_bytes()));
                 }
             }
         }
@@ -373,15 +395,11 @@ impl<'b> JsonObject<'b> {
     pub fn rewind(&mut self, mark: Mark) {
         self.out.truncate(mark.len);
         self.first = mark.first;
-        if let Some(capture) = self.capture.as_deref_mut() {
-            capture.rewind(mark.len);
-        }
+        self.record.rewind(mark.len);
     }
 
-    pub fn end(self) {
-        if let Some(capture) = self.capture {
-            capture.close(self.out.len());
-        }
+    pub fn end(mut self) {
+        self.record.close(self.out.len());
         self.out.push(b'}');
     }
 }

@@ -184,7 +184,10 @@ pub fn write_captured_row(
 }
 
 /// `TimeGenerated`: the time received, formatted once per read when the listener has done so.
-fn write_time_generated(row: &mut json::JsonObject<'_>, received: &Received<'_>) {
+fn write_time_generated(
+    row: &mut json::JsonObject<'_, impl json::Record>,
+    received: &Received<'_>,
+) {
     match received.time_text {
         Some(text) => row.clean_string("TimeGenerated", text),
         None => row.datetime("TimeGenerated", &received.time, 0),
@@ -199,7 +202,7 @@ enum Host<'a> {
 }
 
 impl Host<'_> {
-    fn write(self, row: &mut json::JsonObject<'_>, column: &'static str) {
+    fn write(self, row: &mut json::JsonObject<'_, impl json::Record>, column: &'static str) {
         match self {
             Host::Name(name) => row.string(column, name),
             Host::Ip(ip) => row.ip(column, ip),

@@ -5,7 +5,7 @@
 //! with no value is left out of the row (Log Analytics stores it empty). `SourceSystem` is not
 //! sent: whether the API accepts it is unknown (§2).
 
-use super::json::JsonObject;
+use super::json::{JsonObject, Record};
 use super::{Received, ShapeNotes, computer, host_ip};
 use tern_parsers::Event;
 
@@ -29,7 +29,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
 pub fn write_object(
     event: &Event<'_>,
     received: &Received<'_>,
-    mut row: JsonObject<'_>,
+    mut row: JsonObject<'_, impl Record>,
 ) -> ShapeNotes {
     let mut notes = ShapeNotes::default();
     super::write_time_generated(&mut row, received);
