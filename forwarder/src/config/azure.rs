@@ -314,3 +314,226 @@ pub(super) fn azure_config(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[azure.auth]` with `lines`, through [`credential`] with `vars` as the environment.
+    fn auth(lines: &str, vars: &[(&str, &str)]) -> Result<crate::upload::auth::Credential, String> {
+        let raw: RawAzureAuth = toml::from_str(lines).unwrap();
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        credential(&raw, crate::upload::auth::Cloud::UsGov, &env)
+    }
+
+    #[test]
+    fn every_credential_kind_is_configured_from_file_or_environment() {
+        use crate::upload::auth::{Credential, UserAssigned};
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/test-only-client-certificate.pem"
+        );
+        let Ok(Credential::ClientSecret(c)) = auth(
+            "method = \"client-secret\"\ntenant_id = \"t\"",
+            &[
+                ("AZURE_CLIENT_ID", "app"),
+                ("AZURE_CLIENT_SECRET", "from-env"),
+            ],
+        ) else {
+            panic!("client secret from the environment");
+        };
+        assert_eq!(c.client_id, "app");
+        assert!(matches!(&c.secret, crate::upload::auth::Secret::Value(v) if v == "from-env"));
+        assert_eq!(c.authority_host, "https://login.microsoftonline.us");
+        assert_eq!(c.scope, "https://monitor.azure.us/.default");
+
+        let Ok(Credential::ClientCertificate(c)) = auth(
+            &format!(
+                "method = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"app\"\ncertificate_file = \"{fixture}\""
+            ),
+            &[],
+        ) else {
+            panic!("client certificate");
+        };
+        assert_eq!(c.certificate_file, PathBuf::from(&fixture));
+        assert_eq!(Credential::ClientCertificate(c).check_files(), Ok(()));
+
+        let Ok(Credential::WorkloadIdentity(c)) = auth(
+            "method = \"workload-identity\"",
+            &[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "app"),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "/var/run/secrets/azure/tokens/azure-identity-token",
+                ),
+                ("AZURE_AUTHORITY_HOST", "https://login.example/"),
+            ],
+        ) else {
+            panic!("workload identity");
+        };
+        assert_eq!(c.authority_host, "https://login.example/");
+        assert_eq!(
+            c.token_file,
+            PathBuf::from("/var/run/secrets/azure/tokens/azure-identity-token")
+        );
+
+        let Ok(Credential::ManagedIdentity(m)) =
+            auth("method = \"managed-identity\"\nobject_id = \"oid\"", &[])
+        else {
+            panic!("managed identity");
+        };
+        assert_eq!(m.user_assigned, Some(UserAssigned::ObjectId("oid".into())));
+        assert_eq!(m.resource, "https://monitor.azure.us");
+        assert_eq!(
+            m.endpoint,
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        );
+
+        let Ok(Credential::AzureArc(a)) = auth(
+            "method = \"azure-arc\"",
+            &[(
+                "IDENTITY_ENDPOINT",
+                "http://localhost:40342/metadata/identity/oauth2/token",
+            )],
+        ) else {
+            panic!("azure arc");
+        };
+        assert_eq!(a.key_dir, PathBuf::from("/var/opt/azcmagent/tokens"));
+    }
+
+    #[test]
+    fn credential_mistakes_are_named() {
+        let err = |lines: &str| auth(lines, &[]).err().unwrap_or_default();
+        assert_eq!(
+            err("method = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"c\""),
+            "azure.auth: `certificate_file` is required for client-certificate"
+        );
+        // Files are named while parsing and read by `check_files` (before the daemon starts)
+        // and for each token: the message names the setting and the file.
+        for (lines, wanted) in [
+            (
+                "certificate_file = \"/nonexistent.pem\"\nmethod = \"client-certificate\"",
+                "certificate_file: cannot read /nonexistent.pem",
+            ),
+            (
+                "client_secret_file = \"/nonexistent-secret\"\nmethod = \"client-secret\"",
+                "client_secret_file: cannot read /nonexistent-secret",
+            ),
+        ] {
+            let credential = auth(
+                &format!("{lines}\ntenant_id = \"t\"\nclient_id = \"c\""),
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let e = credential.check_files().unwrap_err();
+            assert!(e.starts_with(wanted), "{e}");
+        }
+        assert_eq!(
+            err("method = \"managed-identity\"\nclient_id = \"a\"\nobject_id = \"b\""),
+            "azure.auth: give one of client_id, object_id or resource_id for a user-assigned identity"
+        );
+        assert_eq!(
+            err("method = \"azure-arc\"\nclient_id = \"a\""),
+            "azure.auth.client_id: not used by azure-arc"
+        );
+        assert!(
+            err("method = \"client-secret\"\nauthority_host = \"http://login.example\"")
+                .contains("must be https://")
+        );
+        assert!(
+            err("method = \"password\"")
+                .starts_with("azure.auth.method: unknown method `password`")
+        );
+    }
+
+    #[test]
+    fn named_credentials_beside_the_default_and_destinations_naming_them() {
+        let base = "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:5514\"\n\
+                    [azure.auth]\nmethod = \"managed-identity\"\n\
+                    [azure.auth.tenant-b]\nmethod = \"managed-identity\"\nclient_id = \"b\"\n\
+                    [[destination]]\nname = \"b\"\nendpoint = \"https://dce.example\"\n\
+                    dcr_immutable_id = \"dcr-1\"\nstreams = { Syslog = \"Custom-S\" }\n";
+        let config = Config::parse("t.toml", &format!("{base}auth = \"tenant-b\"\n")).unwrap();
+        let azure = config.azure.unwrap();
+        assert!(azure.credential.is_some());
+        let names: Vec<&str> = azure.credentials.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["tenant-b"]);
+        assert_eq!(config.destinations[0].auth.as_deref(), Some("tenant-b"));
+        let err = Config::parse("t.toml", &format!("{base}auth = \"tenant-c\"\n"))
+            .unwrap_err()
+            .into_first();
+        assert_eq!(err.line, 14);
+        assert_eq!(
+            err.message,
+            "destination[0].auth: no credential `tenant-c`: define [azure.auth.tenant-c] \
+             (defined: [azure.auth.tenant-b])"
+        );
+        // A named credential is checked like the default, under its own name.
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:5514\"\n\
+             [azure.auth.x]\nmethod = \"client-secret\"\nclient_id = \"c\"\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert!(
+            err.message
+                .starts_with("azure.auth.x: `client_secret_file`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn retry_backoff_defaults_and_is_clamped_to_its_range() {
+        use std::time::Duration;
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let retry = |upload: &str| {
+            Config::parse("t.toml", &format!("{listen}[azure]\n{upload}"))
+                .unwrap()
+                .azure
+                .unwrap()
+                .retry
+        };
+        let default = retry("");
+        assert_eq!(default.base, Duration::from_millis(500));
+        assert_eq!(default.cap, Duration::from_secs(60));
+        let fast = retry("[azure.upload]\nretry_base_ms = 50\nretry_cap_ms = 400\n");
+        assert_eq!(
+            (fast.base, fast.cap),
+            (Duration::from_millis(50), Duration::from_millis(400))
+        );
+        let wild = retry("[azure.upload]\nretry_base_ms = 0\nretry_cap_ms = 99999999\n");
+        assert_eq!(
+            (wild.base, wild.cap),
+            (Duration::from_millis(10), Duration::from_secs(600))
+        );
+        let inverted = retry("[azure.upload]\nretry_base_ms = 2000\nretry_cap_ms = 100\n");
+        assert_eq!(inverted.cap, Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn upload_compression_is_fast_unless_asked_for_small() {
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let with = |upload: &str| Config::parse("t.toml", &format!("{listen}[azure]\n{upload}"));
+        let compression = |config: Config| config.azure.unwrap().compression;
+        use crate::upload::batch::Compression;
+        assert_eq!(compression(with("").unwrap()), Compression::Fast);
+        let small = with("[azure.upload]\ncompression = \"small\"\n").unwrap();
+        assert_eq!(compression(small), Compression::Small);
+        let err = with("[azure.upload]\ncompression = \"zstd\"\n")
+            .unwrap_err()
+            .into_first();
+        assert_eq!(err.line, 6);
+        assert!(
+            err.message.contains("azure.upload.compression: `zstd`"),
+            "{}",
+            err.message
+        );
+    }
+}

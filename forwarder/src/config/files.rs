@@ -32,3 +32,34 @@ impl Default for FilesConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_allowed_roots_are_absolute_folders_or_unset() {
+        let listen = "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\n";
+        let with = |files: &str| Config::parse("t.toml", &format!("{listen}[files]\n{files}"));
+        assert_eq!(with("").unwrap().files.allowed_roots, None);
+        let set = with("allowed_roots = [\"/var/log\", \"/srv/app/logs/\"]\n").unwrap();
+        assert_eq!(
+            set.files.allowed_roots,
+            Some(vec![
+                PathBuf::from("/var/log"),
+                PathBuf::from("/srv/app/logs")
+            ])
+        );
+        for bad in ["[\"var/log\"]", "[\"/var/log/../../etc\"]", "[]"] {
+            let err = with(&format!("allowed_roots = {bad}\n"))
+                .unwrap_err()
+                .into_first();
+            assert_eq!(err.line, 5, "{bad}");
+            assert!(
+                err.message.starts_with("files.allowed_roots: "),
+                "{}",
+                err.message
+            );
+        }
+    }
+}

@@ -563,3 +563,186 @@ pub(super) fn listener(
     };
     Ok(checked)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_formats_and_sender_pins() {
+        let c = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nformat = \"paloalto\"\n\
+             sender_formats = { \"10.1.0.0/16\" = \"meraki\", \"10.1.2.0/24\" = \"fortinet\", \"192.0.2.9\" = \"cef\" }\n",
+        )
+        .unwrap();
+        let l = &c.listen[0];
+        assert_eq!(l.format, Format::Vendor(tern_parsers::Vendor::PaloAlto));
+        let at = |ip: &str| pinned_format(l.format, &l.sender_formats, Some(ip.parse().unwrap()));
+        assert_eq!(
+            at("10.1.2.3"),
+            Format::Vendor(tern_parsers::Vendor::Fortinet)
+        );
+        assert_eq!(at("10.1.9.9"), Format::Vendor(tern_parsers::Vendor::Meraki));
+        assert_eq!(at("192.0.2.9"), Format::Cef);
+        assert_eq!(at("192.0.2.10"), l.format);
+        assert_eq!(pinned_format(l.format, &l.sender_formats, None), l.format);
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\nsender_formats = { \"10.0.0.0/8\" = \"merakii\" }\n",
+        )
+        .unwrap_err().into_first();
+        assert!(
+            err.message.contains("listen[0].sender_formats") && err.message.contains("meraki"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn listeners_and_sender_networks_bound_to_dcr_sets_share_scopes() {
+        let c = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\ndcrs = [\"b\", \"a\"]\n\
+             sender_dcrs = { \"10.0.0.0/8\" = [\"a\"], \"10.1.0.0/16\" = [\"c\"] }\n\
+             [[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\ndcrs = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.dcr.scopes,
+            [
+                vec!["a".to_owned(), "b".to_owned()],
+                vec!["a".to_owned()],
+                vec!["c".to_owned()]
+            ]
+        );
+        assert_eq!(c.listen[0].scope, Some(0));
+        assert_eq!(c.listen[1].scope, Some(0));
+        // Longest prefix first.
+        let nets: Vec<(String, usize)> = c.listen[0]
+            .sender_scopes
+            .iter()
+            .map(|(net, scope)| (net.to_string(), *scope))
+            .collect();
+        assert_eq!(
+            nets,
+            [("10.1.0.0/16".to_owned(), 2), ("10.0.0.0/8".to_owned(), 1)]
+        );
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\ndcrs = []\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(
+            err.message,
+            "listen[0].dcrs: name at least one collection DCR"
+        );
+    }
+
+    #[test]
+    fn listener_timezone_is_utc_unless_set_and_a_wrong_one_is_named() {
+        use crate::timezone::Zone;
+        let with = |extra: &str| {
+            Config::parse(
+                "t.toml",
+                &format!("[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n{extra}"),
+            )
+        };
+        assert_eq!(with("").unwrap().listen[0].timezone, Zone::Fixed(0));
+        let berlin = with("timezone = \"Europe/Berlin\"\n").unwrap();
+        assert!(
+            matches!(&berlin.listen[0].timezone, Zone::Named { name, .. } if name == "Europe/Berlin")
+        );
+        assert_eq!(
+            with("timezone = \"-03:00\"\n").unwrap().listen[0].timezone,
+            Zone::Fixed(-10_800)
+        );
+        let err = with("timezone = \"Europe/Berlni\"\n")
+            .unwrap_err()
+            .into_first();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message
+                .contains("listen[0].timezone: `Europe/Berlni` is not a time zone"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn listener_limits_are_checked_and_keys_of_other_protocols_refused() {
+        let listen = |protocol: &str, extra: &str| {
+            Config::parse(
+                "t.toml",
+                &format!(
+                    "[[listen]]\nprotocol = \"{protocol}\"\naddress = \"{}\"\n{extra}",
+                    if protocol == "unix" {
+                        "/run/x.sock"
+                    } else {
+                        "127.0.0.1:1"
+                    }
+                ),
+            )
+        };
+        let tcp = listen("tcp", "max_connections = 100\n").unwrap();
+        assert_eq!(tcp.listen[0].max_connections_per_source, 25);
+        assert_eq!(
+            tcp.listen[0].frame_timeout,
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(tcp.listen[0].reassembly_max_bytes, None);
+        let ise = listen("udp", "reassemble = true\n").unwrap();
+        assert_eq!(ise.listen[0].reassembly_max_bytes, Some(16 << 20));
+        for (protocol, extra, wanted) in [
+            (
+                "tcp",
+                "max_connections = 99999999999\n",
+                "listen[0].max_connections: must be between",
+            ),
+            (
+                "tcp",
+                "max_connections = 10\nmax_connections_per_source = 11\n",
+                "max_connections_per_source: must be between 1 and max_connections (10)",
+            ),
+            (
+                "tcp",
+                "frame_timeout_seconds = 0\n",
+                "frame_timeout_seconds: must be between 1 and 3600",
+            ),
+            (
+                "tcp",
+                "buffer_budget = \"1KiB\"\n",
+                "buffer_budget: `1KiB` is not a size of at least 1MiB",
+            ),
+            (
+                "tcp",
+                "reassembly_max_bytes = \"1MiB\"\n",
+                "reassembly_max_bytes: only with `reassemble = true`",
+            ),
+            (
+                "unix",
+                "allow = [\"10.0.0.0/8\"]\n",
+                "listen[0].allow: only network listeners take it (this one is unix)",
+            ),
+            (
+                "udp",
+                "max_connections = 5\n",
+                "listen[0].max_connections: only tcp, tls and relp listeners take it (this one is udp)",
+            ),
+            (
+                "tcp",
+                "sockets = 2\n",
+                "listen[0].sockets: only udp listeners take it",
+            ),
+            (
+                "relp",
+                "reassemble = true\n",
+                "listen[0].reassemble: not on a relp listener",
+            ),
+        ] {
+            let err = listen(protocol, extra).unwrap_err().into_first();
+            assert!(err.message.contains(wanted), "{extra}: {}", err.message);
+        }
+    }
+}

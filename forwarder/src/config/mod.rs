@@ -20,8 +20,6 @@ mod listen;
 mod outputs;
 mod raw;
 mod spool;
-#[cfg(test)]
-mod tests;
 
 pub use azure::*;
 pub use errors::*;
@@ -530,4 +528,165 @@ fn parse_bytes(text: &str) -> Option<usize> {
         _ => return None,
     };
     number.checked_mul(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_design_example_loads() {
+        let text = r#"
+    hostname = "fwd-01"
+
+    [[listen]]
+    protocol = "udp"
+    address = "0.0.0.0:514"
+
+    [[listen]]
+    protocol = "tcp"
+    address = "[::]:514"
+    framing = "octet-counting"
+    max_message_bytes = 131072
+    format = "cef"
+    allow = ["10.0.0.0/8", "192.0.2.1"]
+
+    [dcr]
+    paths = ["/etc/tern/dcr.d"]
+    watch = true
+    duplicate_cef_to_syslog = false
+
+    [azure]
+    cloud = "public"
+    [azure.auth]
+    method = "client-secret"
+    tenant_id = "t"
+    client_id = "c"
+    client_secret_file = "/etc/tern/client-secret"
+    [azure.upload]
+    concurrency = 4
+
+    [[destination]]
+    name = "sentinel-eu"
+    endpoint = "https://x.ingest.monitor.azure.com"
+    dcr_immutable_id = "dcr-1"
+    streams = { Syslog = "Custom-TernSyslog", CommonSecurityLog = "Custom-TernCEF" }
+
+    [[output]]
+    kind = "file"
+    path = "/var/log/tern/rows.jsonl"
+
+    [spool]
+    dir = "/var/lib/tern/spool"
+    max_bytes = "10GiB"
+    when_full = "block"
+
+    [metrics]
+    address = "127.0.0.1:9280"
+    "#;
+        let secret =
+            std::env::temp_dir().join(format!("tern-config-test-secret-{}", std::process::id()));
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let text = text.replace("/etc/tern/client-secret", &secret.display().to_string());
+        let c = Config::parse("tern.toml", &text).unwrap();
+        let _ = std::fs::remove_file(&secret);
+        let Some(crate::upload::auth::Credential::ClientSecret(credential)) =
+            c.azure.as_ref().unwrap().credential.as_ref()
+        else {
+            panic!("not a client secret");
+        };
+        // Named, not read: parsing touches no secret (the file is already gone here).
+        assert!(matches!(&credential.secret, crate::upload::auth::Secret::File(f) if *f == secret));
+        assert_eq!(
+            credential.authority_host,
+            "https://login.microsoftonline.com"
+        );
+        assert_eq!(c.azure.as_ref().unwrap().concurrency, 4);
+        assert_eq!(c.hostname, "fwd-01");
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.listen[1].framing, Framing::OctetCounting);
+        assert_eq!(c.listen[1].format, Format::Cef);
+        assert_eq!(c.listen[1].allow.len(), 2);
+        assert_eq!(c.listen[1].max_message_bytes, 131_072);
+        assert_eq!(
+            c.outputs,
+            vec![Output::File(PathBuf::from("/var/log/tern/rows.jsonl"))]
+        );
+        let spool = c.spool.as_ref().unwrap();
+        assert_eq!(spool.max_bytes, 10 << 30);
+        assert_eq!(spool.when_full, crate::spool::WhenFull::Block);
+        assert_eq!(
+            spool.fsync,
+            crate::spool::FsyncPolicy::Interval(std::time::Duration::from_secs(1))
+        );
+        assert_eq!(c.dcr.paths, vec![PathBuf::from("/etc/tern/dcr.d")]);
+        assert!(!c.dcr.duplicate_cef_to_syslog);
+        assert!(c.dcr.watch);
+    }
+
+    #[test]
+    fn sizes_with_units() {
+        assert_eq!(parse_bytes("256MiB"), Some(256 << 20));
+        assert_eq!(parse_bytes("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_bytes("5MB"), Some(5_000_000));
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("10 parsecs"), None);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"0.0.0.0:514\"\nport = 5\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(err.file, "t.toml");
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message.contains("unknown key `port`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_line_and_key() {
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"udp\"\naddress = \"nowhere\"\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("listen[0].address"), "{}", err.message);
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"tcp\"\naddress = \"127.0.0.1:1\"\nallow = [\"10.0.0.0/33\"]\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.message.contains("listen[0].allow[0]"),
+            "{}",
+            err.message
+        );
+        let err = Config::parse(
+            "t.toml",
+            "[[listen]]\nprotocol = \"smtp\"\naddress = \"127.0.0.1:1\"\n",
+        )
+        .unwrap_err()
+        .into_first();
+        assert_eq!(err.line, 2);
+        let err = Config::parse("t.toml", "hostname = \n")
+            .unwrap_err()
+            .into_first();
+        assert_eq!(err.line, 1);
+        let err = Config::parse("t.toml", "hostname = \"x\"\n")
+            .unwrap_err()
+            .into_first();
+        assert!(err.message.contains("no [[listen]]"));
+    }
 }
