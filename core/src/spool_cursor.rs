@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 /// cursor file grow without bound); batches beyond them are sent again after a crash.
 pub const MAX_RANGES: usize = 1024;
 
-/// What a cursor file says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a cursor file says (the default: nothing accepted yet).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Cursor {
     /// Every batch up to here was accepted.
     pub through: u64,

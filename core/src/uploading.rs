@@ -52,9 +52,10 @@ impl<B> Uploading<B> {
         !self.unwritten.is_empty() || rows_waiting
     }
 
-    /// Whether rows are taken from the channel now, given whether the spool has room.
-    pub fn accepting(&self, spool_has_room: bool) -> bool {
-        self.open && self.unwritten.is_empty() && spool_has_room
+    /// Whether rows may be taken from the channel now, if the spool has room (the shell asks
+    /// the spool only then: each look is a hop to its thread).
+    pub fn accepting(&self) -> bool {
+        self.open && self.unwritten.is_empty()
     }
 
     /// Whether marked rows arriving now are followed: then their batch is cut at once.
@@ -69,8 +70,9 @@ impl<B> Uploading<B> {
             .extend(batches.into_iter().map(|batch| (batch, confirmation)));
     }
 
-    /// A barrier arrived, after every row before it was handed to the batcher and its batch
-    /// closed (the caller closes the open batch first).
+    /// A barrier arrived, after every row before it was handed to the batcher (the caller
+    /// closes the open batch and hands it to [`Uploading::closed`] before asking what is
+    /// answerable).
     pub fn barrier(&mut self, barrier: B) {
         self.barriers.push(barrier);
     }
@@ -225,14 +227,13 @@ mod tests {
         turn(&mut up, &mut spool, &mut answered);
         // The disk is full: nothing spooled, the barrier waits, no rows are taken.
         assert!(answered.is_empty());
-        assert!(!up.accepting(true));
+        assert!(!up.accepting());
         assert!(up.has_work(false));
         spool.full = false;
         turn(&mut up, &mut spool, &mut answered);
         assert_eq!(answered, [7]);
         assert_eq!(spool.held, [(1, 1)]);
-        assert!(up.accepting(true));
-        assert!(!up.accepting(false));
+        assert!(up.accepting());
     }
 
     #[test]
@@ -265,7 +266,7 @@ mod tests {
         up.closed(vec![batch(1)], Marks::new());
         up.input_closed();
         assert!(up.flushing());
-        assert!(!up.accepting(true));
+        assert!(!up.accepting());
         assert!(!up.done(true), "a batch still waits for the spool");
         turn(&mut up, &mut spool, &mut answered);
         assert!(!up.done(false));

@@ -192,7 +192,7 @@ impl ArmPoller {
             let (page, next) = rules::association_page(&body)?;
             ids.extend(page);
             match next {
-                Some(next) if next.starts_with(&self.arm) => url = next,
+                Some(next) if rules::same_origin(&self.arm, &next) => url = next,
                 Some(next) => {
                     return Err(format!(
                         "{machine}: associations: nextLink {next} leaves {}",
@@ -224,12 +224,20 @@ impl ArmPoller {
                 if previous.as_deref() == Some(body.as_str()) {
                     return Ok(false);
                 }
-                // Written beside and renamed: a crash leaves the old copy or the new one.
-                let temporary = path.with_extension("json.tmp");
-                tokio::fs::write(&temporary, body.as_bytes())
-                    .await
-                    .and(tokio::fs::rename(&temporary, &path).await)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                // Written beside and renamed only once whole (a failed write, a full disk, keeps
+                // the last good copy), never through a planted link; off the runtime's threads.
+                let target = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::secure_file::write_atomically(
+                        &target,
+                        body.as_bytes(),
+                        crate::secure_file::PRIVATE,
+                        false,
+                    )
+                })
+                .await
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| format!("{}: {e}", path.display()))?;
                 Ok(true)
             }
         }

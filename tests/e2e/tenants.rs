@@ -102,9 +102,9 @@ fn exactly(mock: &MockAzure, dcr: &str, stream: &str, facility: &str, n: usize) 
     assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "{stream}: every row once");
 }
 
-async fn wait_rows(mock: &MockAzure, n_a: usize, n_b: usize) {
-    // Long enough for tenant B's two-minute outage to end and its retries to catch up.
-    let deadline = Instant::now() + Duration::from_secs(200);
+/// Waits until tenant A has `n_a` rows and B `n_b`, for at most `within`.
+async fn wait_rows(mock: &MockAzure, n_a: usize, n_b: usize, within: Duration) {
+    let deadline = Instant::now() + within;
     while mock.rows(DCR_A, "Custom-A").len() < n_a || mock.rows(DCR_B, "Custom-B").len() < n_b {
         assert!(
             Instant::now() < deadline,
@@ -129,7 +129,7 @@ pub(crate) async fn each_tenant_gets_its_rows_with_its_own_credential() {
     // <14>: user.info; <30>: daemon.info.
     send_seqs(port, 14, 0..N).await;
     send_seqs(port, 30, 0..N).await;
-    wait_rows(&mock, N, N).await;
+    wait_rows(&mock, N, N, Duration::from_secs(30)).await;
     assert!(stop_tern(child).await.success());
     exactly(&mock, DCR_A, "Custom-A", "user", N);
     exactly(&mock, DCR_B, "Custom-B", "daemon", N);
@@ -164,13 +164,14 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     const N: usize = 300;
     send_seqs(port_a, 14, 0..N).await;
     send_seqs(port_b, 14, 0..N).await;
-    wait_rows(&mock, N, N).await;
+    wait_rows(&mock, N, N, Duration::from_secs(30)).await;
     // Tenant B's workspace fails for two minutes; A's goes on. (Retries are capped at 2 s
     // here so that B catches up soon after.)
     mock.stream_outage("Custom-B", 503, Duration::from_secs(120), Some(1));
     send_seqs(port_a, 14, N..2 * N).await;
     send_seqs(port_b, 14, N..2 * N).await;
-    wait_rows(&mock, 2 * N, N).await;
+    // Within 30 s: well inside B's two-minute outage, so A is not waiting for it.
+    wait_rows(&mock, 2 * N, N, Duration::from_secs(30)).await;
     // A reload (the same DCRs written again) keeps each listener to its own.
     std::fs::write(
         dcrs.join("b.json"),
@@ -187,7 +188,8 @@ pub(crate) async fn listeners_bound_to_their_dcrs_keep_tenants_apart() {
     }
     send_seqs(port_a, 14, 2 * N..3 * N).await;
     send_seqs(port_b, 14, 2 * N..3 * N).await;
-    wait_rows(&mock, 3 * N, 3 * N).await;
+    // Long enough for B's two-minute outage to end and its retries to catch up.
+    wait_rows(&mock, 3 * N, 3 * N, Duration::from_secs(200)).await;
     assert!(stop_tern(child).await.success());
     let seqs_of = |rows: Vec<serde_json::Value>| -> Vec<usize> {
         let mut seqs: Vec<usize> = rows.iter().map(|r| seq_of(&r["SyslogMessage"])).collect();
@@ -225,7 +227,7 @@ pub(crate) async fn a_sender_network_bound_to_a_dcr_reaches_only_that_tenant() {
     let child = spawn_tern(&config);
     const N: usize = 200;
     send_seqs(port, 14, 0..N).await;
-    wait_rows(&mock, 0, N).await;
+    wait_rows(&mock, 0, N, Duration::from_secs(30)).await;
     assert!(stop_tern(child).await.success());
     exactly(&mock, DCR_B, "Custom-B", "user", N);
     assert_eq!(

@@ -93,6 +93,22 @@ pub fn association_page(body: &[u8]) -> Result<(Vec<String>, Option<String>), St
 }
 
 /// The cache file of a DCR: its subscription, group and name, made safe for a file name.
+/// Whether a `nextLink` stays on Resource Manager (`arm`): same scheme, host and port, no
+/// credentials in it. A page of an answer is outside input: a link elsewhere would be sent the
+/// Resource Manager token.
+pub fn same_origin(arm: &str, next: &str) -> bool {
+    match (url::Url::parse(arm), url::Url::parse(next)) {
+        (Ok(arm), Ok(next)) => {
+            next.username().is_empty()
+                && next.password().is_none()
+                && arm.scheme() == next.scheme()
+                && arm.host() == next.host()
+                && arm.port_or_known_default() == next.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
 pub fn cache_file_name(id: &str) -> String {
     let parts: Vec<&str> = id.split('/').filter(|p| !p.is_empty()).collect();
     let pick = |i: usize| parts.get(i).copied().unwrap_or("_");
@@ -161,6 +177,26 @@ pub fn dcr_answer(id: &str, status: u16, etag: Option<&str>, body: &[u8]) -> Dcr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_links_must_stay_on_resource_manager() {
+        let arm = "https://management.azure.com";
+        assert!(same_origin(
+            arm,
+            "https://management.azure.com/sub/x?$skipToken=1"
+        ));
+        assert!(same_origin(arm, "https://management.azure.com:443/sub/x"));
+        for away in [
+            "https://management.azure.com.evil.example/sub/x",
+            "https://management.azure.com@evil.example/sub/x",
+            "https://user@management.azure.com/sub/x",
+            "http://management.azure.com/sub/x",
+            "https://management.azure.com:8443/sub/x",
+            "/relative",
+        ] {
+            assert!(!same_origin(arm, away), "{away}");
+        }
+    }
 
     const ID: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Insights/dataCollectionRules/dcr-a";
 

@@ -599,16 +599,7 @@ fn terms(text: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// itself begins or ends with a non-alphanumeric needs no boundary there), so `has "err"`
 /// does not match `error` but `has "10.1.1"` matches `10.1.1.5`'s start.
 pub fn has(hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    let lowered;
-    // An ASCII needle matches only ASCII bytes of UTF-8 text, so folding ASCII case is
-    // enough whatever the rest of the text holds (no copy of a non-ASCII message per row).
-    let (hay, needle) = if case_sensitive || needle.is_ascii() {
-        (hay, needle)
-    } else {
-        lowered = (hay.to_lowercase(), needle.to_lowercase());
-        (lowered.0.as_str(), lowered.1.as_str())
-    };
-    has_folded(hay.as_bytes(), needle.as_bytes(), case_sensitive)
+    text_test(TextOp::Has, hay, needle, case_sensitive)
 }
 
 /// [`has`] on text already lowered where case folding needed more than ASCII.

@@ -107,11 +107,11 @@ pub struct Transform {
     output_keys: Vec<Box<[u8]>>,
 }
 
-/// A filter run on only the columns it reads ([`Transform::run_json`]).
+/// How [`Transform::run_json`] finds a filter's columns in a row (its steps are
+/// [`Transform::filter_steps`]).
 #[derive(Debug)]
 struct Lookups {
     finders: Vec<(row::FieldFinder, Type)>,
-    steps: Vec<compile::Step>,
 }
 
 /// What happened to one row.
@@ -187,12 +187,11 @@ impl Transform {
         let lookups = filter_steps
             .as_ref()
             .filter(|_| !input.iter().any(|(_, t)| *t == Type::Dynamic))
-            .map(|steps| Lookups {
+            .map(|_| Lookups {
                 finders: reads
                     .iter()
                     .map(|(name, ty)| (row::FieldFinder::new(name), *ty))
                     .collect(),
-                steps: steps.clone(),
             });
         let output_keys = column_keys(&program.output);
         Ok(Transform {
@@ -271,7 +270,7 @@ impl Transform {
     /// Runs on one row written as a JSON object; the kept row's cells borrow from `row`.
     /// (A filter's kept row is `row` itself: its cells are then only the columns it read.)
     pub fn run_json<'r>(&self, row: &'r [u8], now: Timestamp) -> Result<Outcome<'r>, String> {
-        if let Some(Lookups { finders, steps }) = &self.lookups {
+        if let (Some(Lookups { finders }), Some(steps)) = (&self.lookups, &self.filter_steps) {
             if !row.starts_with(b"{") {
                 return Err("a row must be a JSON object".to_owned());
             }
@@ -352,16 +351,6 @@ impl Transform {
         }
         Ok(cells)
     }
-
-    /// A JSON object's fields as the input columns' values (absent: the type's null).
-    pub fn read_row(&self, row: &[u8]) -> Result<Vec<Value>, String> {
-        Ok(self
-            .read_cells(row)?
-            .iter()
-            .zip(&self.input)
-            .map(|(cell, (_, ty))| cell.value(*ty))
-            .collect())
-    }
 }
 
 /// A JSON field as a column of type `ty` (datetimes arrive as ISO 8601 text).
@@ -398,28 +387,6 @@ pub fn from_json(json: &serde_json::Value, ty: Type) -> Value {
     }
 }
 
-/// Appends `{"Name":value,…}`; nulls and empty strings are left out (Azure stores an absent
-/// column as empty, and the table writers leave empty values out too).
-pub fn write_row(
-    columns: &[(String, Type)],
-    values: &[Value],
-    undeclared: Option<&Undeclared>,
-    out: &mut Vec<u8>,
-) {
-    let cells: Vec<Cell<'_>> = values.iter().cloned().map(Cell::Value).collect();
-    write_cells(columns, &cells, undeclared, out);
-}
-
-/// [`write_row`] for cells: a column the transformation did not touch is copied as written.
-pub fn write_cells(
-    columns: &[(String, Type)],
-    cells: &[Cell<'_>],
-    undeclared: Option<&Undeclared>,
-    out: &mut Vec<u8>,
-) {
-    write_keyed(columns, &column_keys(columns), cells, undeclared, out);
-}
-
 /// Each column's key as written in a row (`"Name":`).
 fn column_keys(columns: &[(String, Type)]) -> Vec<Box<[u8]>> {
     columns
@@ -433,7 +400,9 @@ fn column_keys(columns: &[(String, Type)]) -> Vec<Box<[u8]>> {
         .collect()
 }
 
-/// [`write_cells`] with each column's key already written out.
+/// Appends `{"Name":value,…}` from cells, each column's key already written out; nulls and
+/// empty strings are left out (Azure stores an absent column as empty, and the table writers
+/// leave empty values out too). A column the transformation did not touch is copied as written.
 fn write_keyed(
     columns: &[(String, Type)],
     keys: &[Box<[u8]>],

@@ -250,17 +250,10 @@ pub(super) fn azure_config(
             let resource_manager = match &a.resource_manager {
                 None => cloud.resource_manager().to_owned(),
                 Some(text) => {
+                    // The rule for every URL given a token (Resource Manager gets one too).
                     let url = text.get_ref().trim_end_matches('/');
-                    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-                        .iter()
-                        .any(|l| url.starts_with(l));
-                    if !url.starts_with("https://") && !loopback {
-                        return Err(at(
-                            text.span(),
-                            format!(
-                                "azure.resource_manager: `{url}`: use https (plain http only on loopback, for tests)"
-                            ),
-                        ));
+                    if let Some(why) = crate::upload::endpoint::refusal(url) {
+                        return Err(at(text.span(), format!("azure.resource_manager: {why}")));
                     }
                     url.to_owned()
                 }
@@ -318,6 +311,40 @@ pub(super) fn azure_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Resource Manager gets a token: the rule for every such URL, not a prefix check that
+    /// `http://localhost.evil.example` would pass.
+    #[test]
+    fn resource_manager_is_https_or_loopback_http() {
+        let with = |url: &str| {
+            Config::parse(
+                "t.toml",
+                &format!(
+                    "[[listen]]\nprotocol = \"udp\"\naddress = \"127.0.0.1:1\"\n\n\
+                     [azure]\nresource_manager = \"{url}\"\n"
+                ),
+            )
+            .map(|c| c.azure.map(|a| a.resource_manager))
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            with("http://127.0.0.1:8080/"),
+            Ok(Some("http://127.0.0.1:8080".to_owned()))
+        );
+        assert_eq!(
+            with("https://management.usgovcloudapi.net"),
+            Ok(Some("https://management.usgovcloudapi.net".to_owned()))
+        );
+        for refused in [
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example",
+            "http://127.0.0.1@evil.example",
+            "http://management.azure.com",
+        ] {
+            let e = with(refused).err().unwrap_or_default();
+            assert!(e.contains("azure.resource_manager: "), "{refused}: {e}");
+        }
+    }
 
     /// `[azure.auth]` with `lines`, through [`credential`] with `vars` as the environment.
     fn auth(lines: &str, vars: &[(&str, &str)]) -> Result<crate::upload::auth::Credential, String> {

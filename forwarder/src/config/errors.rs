@@ -94,7 +94,6 @@ pub(super) fn plain_message(message: &str) -> String {
     text
 }
 
-/// `https://`, or `http://` on a loopback address (DESIGN.md: tests only).
 /// The 1-based line of a byte offset.
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()

@@ -245,10 +245,8 @@ impl Config {
                     .collect(),
                 watch: d.watch.unwrap_or(false),
                 duplicate_cef_to_syslog: d.duplicate_cef_to_syslog.unwrap_or(false),
-                scopes: Vec::new(),
-                azure: Vec::new(),
-                poll_interval: std::time::Duration::from_secs(300),
                 cache_dir: d.cache_dir.as_ref().map(PathBuf::from),
+                ..DcrConfig::default()
             },
             None => DcrConfig::default(),
         };

@@ -189,10 +189,7 @@ impl TargetSpool {
             .collect();
         ids.sort_unstable();
         recovered.cursor_lost = cursor.is_none() && !ids.is_empty();
-        let cursor = cursor.unwrap_or(Cursor {
-            through: 0,
-            above: Vec::new(),
-        });
+        let cursor = cursor.unwrap_or_default();
         let acked_through = cursor.through;
         let mut spool = TargetSpool {
             disk: Some(Disk {

@@ -378,8 +378,8 @@ async fn uploader(
                 );
             }
         }
-        // Asked only when it matters: each look is a hop to the spool's thread.
-        let accepting = state.accepting(true) && spool!(spool.has_room());
+        // The spool is asked only when it matters: each look is a hop to its thread.
+        let accepting = state.accepting() && spool!(spool.has_room());
         let mut closed = Vec::new();
         let mut marks = crate::marked::Marks::new();
         tokio::select! {
@@ -399,7 +399,6 @@ async fn uploader(
                     Some(ToUploader::Barrier(barrier)) => {
                         // Spool now rather than after the linger: a sender waits.
                         closed.extend(batcher.close().ok().flatten());
-                        state.closed(std::mem::take(&mut closed), crate::marked::Marks::new());
                         state.barrier(barrier);
                     }
                     None => {

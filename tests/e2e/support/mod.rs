@@ -193,7 +193,6 @@ impl Drop for Tern {
     }
 }
 
-/// Connects once the daemon listens, for up to 20 s.
 /// Syslog messages `seqs` (`<PRI>… app: seq=N`) on a new TCP connection to `port`.
 pub async fn send_seqs(port: u16, pri: u8, seqs: std::ops::Range<usize>) {
     let sent = tokio::task::spawn_blocking(move || {
@@ -208,6 +207,7 @@ pub async fn send_seqs(port: u16, pri: u8, seqs: std::ops::Range<usize>) {
     assert!(matches!(sent, Ok(Ok(()))), "sending to {port}: {sent:?}");
 }
 
+/// Connects once the daemon listens, for up to 20 s.
 pub fn connect_when_ready(port: u16) -> std::net::TcpStream {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -92,10 +92,7 @@ fn answer(
             "api-version=2022-06-01 expected",
         );
     }
-    let token = headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = crate::bearer(headers);
     let valid = token
         .and_then(|t| state.tokens.get(t))
         .is_some_and(|(_, expiry)| *expiry > Instant::now());

@@ -653,11 +653,7 @@ fn ingest_checked(
             "unknown DCR immutable id or stream",
         );
     }
-    let token = headers
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
+    let Some(token) = bearer(headers) else {
         return fail(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -828,4 +824,12 @@ fn plausible_time(text: &str) -> bool {
         && b.get(4) == Some(&b'-')
         && b.get(10) == Some(&b'T')
         && text.ends_with('Z')
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub(crate) fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
